@@ -1,0 +1,39 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+let package = Package(
+    name: "ipcbench",
+    products: [
+        .executable(name: "ipcbench", targets: ["ipcbench"]),
+        .library(name: "IPCBench", targets: ["IPCBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .target(name: "CShims"),
+        .systemLibrary(
+            name: "CJemalloc",
+            pkgConfig: "jemalloc",
+            providers: [.apt(["libjemalloc-dev"])]
+        ),
+        .target(
+            name: "IPCBench",
+            dependencies: [
+                "CShims",
+                "CJemalloc",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "ipcbench",
+            dependencies: [
+                "IPCBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "IPCBenchTests", dependencies: ["IPCBench"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["IPCBench"]),
+    ]
+)

@@ -1,0 +1,198 @@
+import Glibc
+
+/// One `[[suite]]` of a config with `[defaults]` and built-in defaults filled in.
+public struct SuiteConfig: Equatable, Sendable {
+    public var name: String
+    public var pattern: PatternKind
+    public var transports: [TransportKind]
+    public var sizes: [Int]
+    /// Throughput: bytes the sender moves per trial before calibration.
+    public var totalBytes: Int
+    /// Latency: round trips per trial before calibration.
+    public var roundTrips: Int
+    public var repetitions: Int
+    public var warmup: Int
+    public var placements: [CPUPlacement]
+    public var timeoutNs: UInt64
+    /// Calibration: trials shorter than this move proportionally more messages (0 turns it off).
+    public var minTrialNs: UInt64
+}
+
+/// A decoded config file: its suites, in order.
+public struct BenchConfig: Equatable, Sendable {
+    public var suites: [SuiteConfig]
+
+    public static let settingKeys = ["transports", "sizes", "total", "count", "repetitions", "warmup",
+                                     "cpus", "timeout", "min_trial_time"]
+    public static let suiteKeys = ["name", "pattern"] + settingKeys
+
+    /// Reads and decodes a config file; every error names the file and line.
+    public static func load(path: String) throws -> BenchConfig {
+        guard let text = readWholeFile(path) else {
+            throw InputError("\(path): cannot read the config file (does it exist?)")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> BenchConfig {
+        let root: TOMLTable
+        do {
+            root = try TOMLParser.parse(text)
+        } catch let error as TOMLError {
+            throw InputError("\(file):\(error.line): \(error.message)")
+        }
+        func fail(_ line: Int, _ message: String) -> InputError { InputError("\(file):\(line): \(message)") }
+
+        for key in root.keys where key != "defaults" && key != "suite" {
+            throw fail(root[key]!.line, "unknown key '\(key)' (expected [defaults] and [[suite]] tables)")
+        }
+        var base = Settings.builtIn
+        if let entry = root["defaults"] {
+            guard case let .table(table) = entry.value else { throw fail(entry.line, "'defaults' must be a [defaults] table") }
+            for key in table.keys where !settingKeys.contains(key) {
+                throw fail(table[key]!.line, "unknown key '\(key)' in [defaults] (expected one of: \(settingKeys.joined(separator: ", ")))")
+            }
+            base = try base.applying(table, fail)
+        }
+        guard let suitesEntry = root["suite"] else { throw fail(1, "no [[suite]] table: a config needs at least one") }
+        guard case let .tableArray(tables) = suitesEntry.value else {
+            throw fail(suitesEntry.line, "'suite' must be written [[suite]] (an array of tables)")
+        }
+        var suites: [SuiteConfig] = []
+        for table in tables {
+            for key in table.keys where !suiteKeys.contains(key) {
+                throw fail(table[key]!.line, "unknown key '\(key)' in [[suite]] (expected one of: \(suiteKeys.joined(separator: ", ")))")
+            }
+            guard let patternEntry = table["pattern"] else {
+                throw fail(table.line, "[[suite]] needs a pattern (\(PatternKind.allCases.map(\.rawValue).joined(separator: " or ")))")
+            }
+            guard case let .string(patternText) = patternEntry.value, let pattern = PatternKind(rawValue: patternText) else {
+                throw fail(patternEntry.line, "pattern must be one of: \(PatternKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var name = pattern.rawValue
+            if let entry = table["name"] {
+                guard case let .string(text) = entry.value, !text.isEmpty else { throw fail(entry.line, "name must be a non-empty string") }
+                name = text
+            }
+            let s = try base.applying(table, fail)
+            suites.append(SuiteConfig(name: name, pattern: pattern, transports: s.transports, sizes: s.sizes,
+                                      totalBytes: s.total, roundTrips: s.count, repetitions: s.repetitions,
+                                      warmup: s.warmup, placements: s.placements, timeoutNs: s.timeoutNs,
+                                      minTrialNs: s.minTrialNs))
+        }
+        return BenchConfig(suites: suites)
+    }
+
+    /// The keys a suite may inherit from [defaults].
+    struct Settings {
+        var transports = TransportKind.allCases
+        var sizes = [64, 1024, 4096, 65536]
+        var total = 10 << 20
+        var count = 20_000
+        var repetitions = 5
+        var warmup = 1
+        var placements = [CPUPlacement.split]
+        var timeoutNs: UInt64 = 30_000_000_000
+        var minTrialNs: UInt64 = 200_000_000
+
+        static let builtIn = Settings()
+
+        func applying(_ table: TOMLTable, _ fail: (Int, String) -> InputError) throws -> Settings {
+            var s = self
+            for key in table.keys {
+                let entry = table[key]!
+                let line = entry.line
+                func wrap<T>(_ body: () throws -> T) throws -> T {
+                    do { return try body() } catch let error as InputError { throw fail(line, error.message) }
+                }
+                switch (key, entry.value) {
+                case ("transports", .string("all")):
+                    s.transports = TransportKind.allCases
+                case let ("transports", .array(items)):
+                    s.transports = try items.map { item in
+                        guard case let .string(text) = item else { throw fail(line, "transports must be \"all\" or an array of strings") }
+                        return try wrap { try parseTransport(text) }
+                    }
+                    if s.transports.isEmpty { throw fail(line, "transports must not be empty") }
+                case let ("sizes", .array(items)):
+                    s.sizes = try items.map { item in
+                        switch item {
+                        case let .string(text): return try wrap { try parseSize(text, what: "size") }
+                        case let .integer(n) where n > 0: return n
+                        default: throw fail(line, "sizes must be sizes like 64, \"4KiB\" or \"1MiB\", each at least 1 byte")
+                        }
+                    }
+                    if s.sizes.isEmpty { throw fail(line, "sizes must not be empty") }
+                case let ("total", .string(text)):
+                    s.total = try wrap { try parseSize(text, what: "total") }
+                case let ("total", .integer(n)) where n > 0:
+                    s.total = n
+                case let ("count", .integer(n)) where n > 0:
+                    s.count = n
+                case let ("repetitions", .integer(n)) where n > 0:
+                    s.repetitions = n
+                case let ("warmup", .integer(n)) where n >= 0:
+                    s.warmup = n
+                case let ("cpus", .string(text)):
+                    s.placements = [try wrap { try CPUPlacement(parsing: text) }]
+                case let ("cpus", .array(items)) where !items.isEmpty:
+                    s.placements = try items.map { item in
+                        guard case let .string(text) = item else { throw fail(line, "cpus must be a placement or an array of them, for example [\"same\", \"split\"]") }
+                        return try wrap { try CPUPlacement(parsing: text) }
+                    }
+                case let ("timeout", .string(text)):
+                    s.timeoutNs = try wrap { try parseDuration(text, what: "timeout") }
+                case let ("min_trial_time", .string(text)):
+                    s.minTrialNs = try wrap { try parseDuration(text, what: "min_trial_time", allowZero: true) }
+                case let ("min_trial_time", .integer(0)):
+                    s.minTrialNs = 0
+                case ("name", _), ("pattern", _):
+                    break
+                default:
+                    throw fail(line, "\(key) cannot be \(entry.value.typeName) like that; \(BenchConfig.expected[key] ?? "see the README")")
+                }
+            }
+            return s
+        }
+    }
+
+    static let expected: [String: String] = [
+        "transports": "expected \"all\" or an array such as [\"pipe\", \"tcp\"]",
+        "sizes": "expected an array such as [\"64\", \"4KiB\"]",
+        "total": "expected a size such as \"10MiB\"",
+        "count": "expected a whole number of round trips, at least 1",
+        "repetitions": "expected a whole number of trials, at least 1",
+        "warmup": "expected a whole number of trials, 0 or more",
+        "cpus": "expected \"split\", \"same\", \"none\", \"A,B\" or an array of them",
+        "timeout": "expected a duration such as \"30s\"",
+        "min_trial_time": "expected a duration such as \"200ms\", or \"0s\" to turn calibration off",
+    ]
+}
+
+public func parseTransport(_ text: String) throws -> TransportKind {
+    guard let kind = TransportKind(rawValue: text.trimmingWhitespace()) else {
+        throw InputError("unknown transport '\(text)': expected one of \(TransportKind.allCases.map(\.rawValue).joined(separator: ", ")), or all")
+    }
+    return kind
+}
+
+public func parsePattern(_ text: String) throws -> PatternKind {
+    guard let kind = PatternKind(rawValue: text.trimmingWhitespace()) else {
+        throw InputError("unknown pattern '\(text)': expected one of \(PatternKind.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return kind
+}
+
+func readWholeFile(_ path: String) -> String? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, file)
+        if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
+        if n < chunk.count { break }
+    }
+    if ferror(file) != 0 { return nil }
+    return String(decoding: bytes, as: UTF8.self)
+}

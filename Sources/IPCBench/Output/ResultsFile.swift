@@ -1,0 +1,137 @@
+import Glibc
+
+/// The environment group that leads every row.
+public let environmentColumns = [
+    "run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version", "arch", "cpu_model", "cpus_online", "ipcbench_version",
+]
+
+/// The columns of `<stem>.csv`, in DESIGN.md's order. Never rename one; add at a group's end.
+public let caseColumns = environmentColumns + [
+    "transport", "pattern", "payload_bytes", "messages_per_trial", "bytes_per_trial", "repetitions", "warmup", "cpu_placement", "options",
+    "status", "error",
+    "mib_per_s_median", "mib_per_s_ci95_low", "mib_per_s_ci95_high", "mib_per_s_mean", "mib_per_s_stddev", "mib_per_s_min", "mib_per_s_max", "msgs_per_s_median",
+    "rtt_us_min", "rtt_us_p50", "rtt_us_p90", "rtt_us_p99", "rtt_us_p999", "rtt_us_max", "rtt_us_mean", "rtt_us_stddev",
+    "cpu_user_us_per_msg", "cpu_sys_us_per_msg", "ctxsw_voluntary_per_msg", "ctxsw_involuntary_per_msg",
+    "msgs_sent", "msgs_received", "msgs_lost", "msgs_reordered", "msgs_duplicated",
+    "alloc_bytes_in_loop", "clock_overhead_ns",
+]
+
+/// The columns of `<stem>-trials.csv`.
+public let trialColumns = [
+    "run_id", "transport", "pattern", "payload_bytes", "cpu_placement", "options", "trial",
+    "duration_ns", "bytes", "messages", "mib_per_s", "rtt_us_p50", "rtt_us_p99",
+]
+
+public func environmentRow(_ env: Environment) -> [String] {
+    [env.runID, env.timestampUTC, env.hostname, env.kernelRelease, env.kernelVersion, env.arch, env.cpuModel,
+     String(env.cpusOnline), env.version]
+}
+
+/// The cells of one case row, matching `caseColumns`.
+public func caseRow(_ r: CaseResult, _ env: Environment) -> [String] {
+    let c = r.benchCase
+    let measured = r.status != .skipped
+    func mib(_ v: Double?) -> String { v.map { formatDecimal($0, places: 3) } ?? "" }
+    func us(_ v: Double?) -> String { v.map { formatDecimal($0, places: 3) } ?? "" }
+    func perMessage(_ v: UInt64) -> String {
+        r.measuredMessages > 0 ? formatDecimal(Double(v) / Double(r.measuredMessages), places: 4) : ""
+    }
+    func count(_ v: UInt64?) -> String { v.map(String.init) ?? "" }
+    let t = r.throughput, rtt = r.roundTrips, d = r.datagrams
+    return environmentRow(env) + [
+        c.transport.rawValue, c.pattern.rawValue, String(c.payloadBytes), String(r.messagesPerTrial),
+        String(r.bytesPerTrial), String(c.repetitions), String(c.warmup), r.cpuPlacement, c.optionsLabel,
+        r.status.rawValue, r.error,
+        mib(t?.median), mib(t?.ci95Low), mib(t?.ci95High), mib(t?.mean), mib(t?.standardDeviation), mib(t?.min), mib(t?.max),
+        r.throughput != nil ? (r.messagesPerSecondMedian.map { formatDecimal($0, places: 0) } ?? "") : "",
+        us(rtt?.min), us(rtt?.p50), us(rtt?.p90), us(rtt?.p99), us(rtt?.p999), us(rtt?.max), us(rtt?.mean), us(rtt?.stddev),
+        perMessage(r.usage.userMicroseconds), perMessage(r.usage.systemMicroseconds),
+        perMessage(r.usage.voluntarySwitches), perMessage(r.usage.involuntarySwitches),
+        count(d?.sent), count(d?.received), count(d?.lost), count(d?.reordered), count(d?.duplicated),
+        count(r.allocatedBytesInLoop), measured ? formatDecimal(env.clockOverheadNs, places: 1) : "",
+    ]
+}
+
+/// The rows of the trials file for one case.
+public func trialRows(_ r: CaseResult, _ env: Environment) -> [[String]] {
+    let c = r.benchCase
+    return r.trials.map { t in
+        [env.runID, c.transport.rawValue, c.pattern.rawValue, String(c.payloadBytes), r.cpuPlacement, c.optionsLabel,
+         String(t.trial), String(t.durationNs), String(t.bytes), String(t.messages),
+         t.mibPerSecond.map { formatDecimal($0, places: 3) } ?? "",
+         t.rttP50Us.map { formatDecimal($0, places: 3) } ?? "",
+         t.rttP99Us.map { formatDecimal($0, places: 3) } ?? ""]
+    }
+}
+
+/// A CSV file written with plain write(2) calls, so each row is in the kernel's hands (and survives
+/// the runner's death) the moment it is written. Created with O_EXCL: never overwrites.
+public final class CSVFile {
+    public let path: String
+    private let fd: Int32
+    private let owned: Bool
+
+    /// Creates `path`, failing if it exists, and writes the header.
+    public init(creating path: String, header: [String]) throws {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            let code = errno
+            if code == EEXIST { throw InputError("\(path) already exists; ipcbench never overwrites results: choose another --output") }
+            throw InputError("cannot create \(path): \(String(cString: strerror(code)))")
+        }
+        self.path = path
+        self.fd = fd
+        owned = true
+        try write(header)
+    }
+
+    /// Standard output, for `--output -`.
+    public init(standardOutput header: [String]) throws {
+        path = "-"
+        fd = 1
+        owned = false
+        try write(header)
+    }
+
+    public func write(_ fields: [String]) throws {
+        let bytes = Array(csvLine(fields).utf8)
+        let n = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
+        if n < 0 { throw SystemCallError("write(\(path))", code: Int32(-n)) }
+    }
+
+    deinit { if owned { closeDescriptor(fd) } }
+}
+
+/// Where a run's two files go, from `--output`: a folder (default results/), a `.csv` file, or `-`.
+public struct OutputPaths: Equatable {
+    /// nil for standard output.
+    public let casesPath: String?
+    public let trialsPath: String?
+
+    public init(output: String?, stem: String) throws {
+        let target = output ?? "results/"
+        if target == "-" {
+            casesPath = nil
+            trialsPath = nil
+            return
+        }
+        var isFolder = target.hasSuffix("/")
+        var info = stat()
+        if !isFolder && stat(target, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { isFolder = true }
+        let base: String
+        if isFolder {
+            let folder = target.hasSuffix("/") ? String(target.dropLast()) : target
+            if stat(folder, &info) != 0 && mkdir(folder, 0o755) != 0 {
+                throw InputError("cannot create the output folder \(folder): \(String(cString: strerror(errno)))")
+            }
+            base = folder + "/" + stem
+        } else {
+            base = target.hasSuffix(".csv") ? String(target.dropLast(4)) : target
+        }
+        casesPath = base + ".csv"
+        trialsPath = base + "-trials.csv"
+        for path in [casesPath!, trialsPath!] where access(path, F_OK) == 0 {
+            throw InputError("\(path) already exists; ipcbench never overwrites results: choose another --output")
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Glibc
+
+// Throughput: a one-way transfer. Time runs from the sender's first write to the receiver's last
+// byte; the runner subtracts the two clocks (CLOCK_MONOTONIC is shared by all processes).
+
+/// Byte streams: writes `messages` messages of `payloadBytes`, looping on short writes.
+final class StreamSender: TimedLoop {
+    private let fd: Int32
+    private let work: LoopWork
+    private let buffer: UnsafeMutableRawPointer
+
+    init(_ endpoint: Endpoint, _ work: LoopWork) {
+        fd = endpoint.writeFD
+        self.work = work
+        buffer = makePatternBuffer(work.payloadBytes)
+    }
+
+    deinit { buffer.deallocate() }
+
+    func run(_ result: inout LoopResult) {
+        let size = work.payloadBytes
+        var phase = 0  // stream offset modulo the pattern period
+        result.startNs = monotonicNanoseconds()
+        for _ in 0..<work.messages {
+            let n = writeFully(fd, buffer + phase, size)
+            if n < 0 { result.failure = .system("write", Int32(-n)); break }
+            result.bytes &+= UInt64(size)
+            result.messages &+= 1
+            phase = (phase + size) % patternPeriod
+        }
+        result.endNs = monotonicNanoseconds()
+    }
+
+    func roundTrips() -> [(UInt64, UInt64)] { [] }
+}
+
+/// Byte streams: reads until all bytes have arrived, asking for `payloadBytes` per read and never
+/// assuming that one read returns one message.
+final class StreamReceiver: TimedLoop {
+    private let fd: Int32
+    private let work: LoopWork
+    private let buffer: UnsafeMutableRawPointer
+
+    init(_ endpoint: Endpoint, _ work: LoopWork) {
+        fd = endpoint.readFD
+        self.work = work
+        buffer = makePatternBuffer(work.payloadBytes)
+    }
+
+    deinit { buffer.deallocate() }
+
+    func run(_ result: inout LoopResult) {
+        let size = work.payloadBytes
+        let total = UInt64(size) * UInt64(work.messages)
+        var received: UInt64 = 0
+        result.startNs = monotonicNanoseconds()
+        while received < total {
+            let want = Int(min(UInt64(size), total - received))
+            let n = retryingInterrupts { Glibc.read(fd, buffer, want) }
+            if n < 0 { result.failure = .system("read", Int32(-n)); break }
+            if n == 0 { result.failure = .peerClosed(afterBytes: received); break }
+            if work.verify, let bad = firstMismatch(buffer, n, streamOffset: received) {
+                result.failure = .corrupt(atByte: bad)
+                break
+            }
+            received &+= UInt64(n)
+        }
+        result.endNs = monotonicNanoseconds()
+        result.bytes = received
+        result.messages = received / UInt64(size)
+    }
+
+    func roundTrips() -> [(UInt64, UInt64)] { [] }
+}
+
+/// Datagram header: a 64-bit little-endian sequence number; this one marks the end of a transfer.
+let endMarker = UInt64.max
+
+/// Datagrams: sends `messages` datagrams numbered 0..<messages, then the end marker (three times
+/// where the kernel may drop it; the receiver's timeout covers the case where all three are lost).
+final class DatagramSender: TimedLoop {
+    private let fd: Int32
+    private let work: LoopWork
+    private let markerCopies: Int
+    private let buffer: UnsafeMutableRawPointer
+
+    init(_ endpoint: Endpoint, _ work: LoopWork) {
+        fd = endpoint.writeFD
+        self.work = work
+        markerCopies = endpoint.losesDatagrams ? 3 : 1
+        buffer = makePatternBuffer(work.payloadBytes)
+    }
+
+    deinit { buffer.deallocate() }
+
+    func run(_ result: inout LoopResult) {
+        let size = work.payloadBytes
+        result.startNs = monotonicNanoseconds()
+        for sequence in 0..<UInt64(work.messages) {
+            buffer.storeBytes(of: sequence.littleEndian, as: UInt64.self)
+            let n = sendDatagram(fd, buffer, size)
+            if n < 0 { result.failure = .system("send", Int32(-n)); break }
+            result.bytes &+= UInt64(n)
+            result.messages &+= 1
+        }
+        result.endNs = monotonicNanoseconds()
+        result.datagrams.sent = result.messages
+        buffer.storeBytes(of: endMarker.littleEndian, as: UInt64.self)
+        for _ in 0..<markerCopies { _ = sendDatagram(fd, buffer, size) }
+    }
+
+    func roundTrips() -> [(UInt64, UInt64)] { [] }
+}
+
+/// Datagrams: receives until the end marker or until nothing arrives for the receive timeout.
+/// A bitmap of sequence numbers separates first arrivals, duplicates and late (reordered) ones;
+/// the runner computes lost as sent minus distinct received.
+final class DatagramReceiver: TimedLoop {
+    private let fd: Int32
+    private let work: LoopWork
+    private let buffer: UnsafeMutableRawPointer
+    private let seen: UnsafeMutablePointer<UInt64>
+    private let seenWords: Int
+
+    init(_ endpoint: Endpoint, _ work: LoopWork) {
+        fd = endpoint.readFD
+        self.work = work
+        buffer = makePatternBuffer(work.payloadBytes)
+        seenWords = (work.messages + 63) / 64
+        seen = UnsafeMutablePointer<UInt64>.allocate(capacity: seenWords)
+        seen.initialize(repeating: 0, count: seenWords)
+    }
+
+    deinit {
+        buffer.deallocate()
+        seen.deallocate()
+    }
+
+    func run(_ result: inout LoopResult) {
+        let size = work.payloadBytes
+        let messages = UInt64(work.messages)
+        var highest: UInt64 = 0
+        var anyArrived = false
+        result.startNs = monotonicNanoseconds()
+        while true {
+            let n = receiveDatagram(fd, buffer, size)
+            if n == -Int(EAGAIN) { break }  // receive timeout: the end marker was lost
+            if n < 0 { result.failure = .system("recv", Int32(-n)); break }
+            let now = monotonicNanoseconds()
+            guard n >= 8 else { result.failure = .corrupt(atByte: result.bytes); break }
+            let sequence = UInt64(littleEndian: buffer.load(as: UInt64.self))
+            if sequence == endMarker { break }
+            guard sequence < messages else { result.failure = .badSequence(sequence); break }
+            if work.verify {
+                if n != size { result.failure = .corrupt(atByte: result.bytes + UInt64(n)); break }
+                var bad = false
+                for i in 8..<n where buffer.load(fromByteOffset: i, as: UInt8.self) != patternByte(i) {
+                    bad = true
+                    break
+                }
+                if bad { result.failure = .corrupt(atByte: result.bytes); break }
+            }
+            result.endNs = now
+            result.bytes &+= UInt64(n)
+            let word = Int(sequence / 64), bit = UInt64(1) << (sequence % 64)
+            if seen[word] & bit != 0 {
+                result.datagrams.duplicated &+= 1
+                continue
+            }
+            seen[word] |= bit
+            result.datagrams.received &+= 1
+            if anyArrived && sequence < highest { result.datagrams.reordered &+= 1 }
+            if !anyArrived || sequence > highest { highest = sequence }
+            anyArrived = true
+        }
+        if !anyArrived && !result.failure.isFailure { result.failure = .noDatagramArrived }
+        result.messages = result.datagrams.received
+    }
+
+    func roundTrips() -> [(UInt64, UInt64)] { [] }
+}

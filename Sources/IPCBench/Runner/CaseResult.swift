@@ -1,0 +1,69 @@
+import Histogram
+
+/// One measured trial, as the trials file records it.
+public struct TrialRecord: Sendable, Equatable {
+    public var trial: Int
+    public var durationNs: UInt64
+    public var bytes: UInt64
+    public var messages: UInt64
+    public var mibPerSecond: Double?
+    public var rttP50Us: Double?
+    public var rttP99Us: Double?
+}
+
+/// How a case ended.
+public enum CaseStatus: String, Sendable {
+    case ok
+    case skipped
+    case failed
+}
+
+/// Round-trip times of a case, in microseconds, from the HDR histogram of all measured trials.
+public struct RoundTripSummary: Sendable, Equatable {
+    public var min, p50, p90, p99, p999, max, mean, stddev: Double
+
+    init(_ h: Histogram<UInt64>) {
+        let us = { (ns: UInt64) in Double(ns) / 1000 }
+        min = us(h.min)
+        p50 = us(h.valueAtPercentile(50))
+        p90 = us(h.valueAtPercentile(90))
+        p99 = us(h.valueAtPercentile(99))
+        p999 = us(h.valueAtPercentile(99.9))
+        max = us(h.max)
+        mean = h.mean / 1000
+        stddev = h.stdDeviation / 1000
+    }
+}
+
+/// Everything one row of the results file says about a case.
+public struct CaseResult: Sendable {
+    public var benchCase: BenchCase
+    public var status: CaseStatus
+    /// Why it failed or was skipped; for an ok case, warnings (for example a worker off its CPU).
+    public var error: String
+    /// What one measured trial moved, after calibration.
+    public var messagesPerTrial: Int
+    public var bytesPerTrial: Int
+    /// `mode:A,B` with the CPUs the workers were on when their loops ended.
+    public var cpuPlacement: String
+    public var trials: [TrialRecord] = []
+    public var throughput: Summary?
+    public var messagesPerSecondMedian: Double?
+    public var roundTrips: RoundTripSummary?
+    /// Both workers' getrusage deltas over the measured trials' loops, summed.
+    public var usage = ResourceUsage()
+    /// Messages (or round trips) over the measured trials, the denominator of the per-message columns.
+    public var measuredMessages: UInt64 = 0
+    public var datagrams: DatagramCounts?
+    /// The largest allocation count any measured trial's loops made (both workers summed).
+    public var allocatedBytesInLoop: UInt64?
+
+    init(_ benchCase: BenchCase, status: CaseStatus, error: String) {
+        self.benchCase = benchCase
+        self.status = status
+        self.error = error
+        messagesPerTrial = benchCase.messages
+        bytesPerTrial = benchCase.messages * benchCase.payloadBytes
+        cpuPlacement = benchCase.placement.mode
+    }
+}

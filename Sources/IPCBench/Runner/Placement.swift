@@ -1,0 +1,68 @@
+import CShims
+
+/// Where the two workers run: on two different CPUs, on one CPU, wherever the scheduler puts them,
+/// or on two CPUs the user names.
+public enum CPUPlacement: Equatable, Sendable, CustomStringConvertible {
+    case split
+    case same
+    case none
+    case pinned(Int, Int)
+
+    public init(parsing text: String) throws {
+        switch text.trimmingWhitespace() {
+        case "split": self = .split
+        case "same": self = .same
+        case "none": self = .none
+        case let other:
+            let parts = other.split(separator: ",", omittingEmptySubsequences: false)
+            guard parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]), a >= 0, b >= 0 else {
+                throw InputError("cpus '\(text)' is not a placement: use split, same, none, or two CPU numbers A,B")
+            }
+            self = .pinned(a, b)
+        }
+    }
+
+    /// The mode word that starts the cpu_placement column, and that compare joins on.
+    public var mode: String {
+        switch self {
+        case .split: return "split"
+        case .same: return "same"
+        case .none: return "none"
+        case .pinned: return "pinned"
+        }
+    }
+
+    public var description: String {
+        if case let .pinned(a, b) = self { return "\(a),\(b)" }
+        return mode
+    }
+
+    /// The CPUs worker a and worker b are asked to run on, from the CPUs this process may use.
+    public func cpus(allowed: [Int]) throws -> (a: Int?, b: Int?) {
+        switch self {
+        case .none:
+            return (nil, nil)
+        case .same:
+            guard let first = allowed.first else { throw InputError("no CPU is available to this process") }
+            return (first, first)
+        case .split:
+            guard allowed.count >= 2 else {
+                throw InputError("--cpus split needs two CPUs but this process may use only \(allowed.count) (\(allowed.map(String.init).joined(separator: ","))); use --cpus same or none")
+            }
+            // The last two allowed CPUs: CPU 0 tends to take more interrupts.
+            return (allowed[allowed.count - 2], allowed[allowed.count - 1])
+        case let .pinned(a, b):
+            for cpu in [a, b] where !allowed.contains(cpu) {
+                throw InputError("--cpus \(a),\(b): CPU \(cpu) is not available to this process (available: \(allowed.map(String.init).joined(separator: ",")))")
+            }
+            return (a, b)
+        }
+    }
+}
+
+/// The CPUs this process may run on (its affinity mask).
+public func allowedCPUs() -> [Int] {
+    var cpus = [Int32](repeating: 0, count: 1024)
+    let n = Int(cshim_allowed_cpus(&cpus, Int32(cpus.count)))
+    return n > 0 ? cpus[0..<n].map(Int.init) : []
+}

@@ -1,0 +1,117 @@
+import CShims
+import Glibc
+
+/// What one worker sends the runner after its timed loop.
+struct WorkerReport {
+    /// Empty when the worker did its part.
+    var error = ""
+    var startNs: UInt64 = 0
+    var endNs: UInt64 = 0
+    var bytes: UInt64 = 0
+    var messages: UInt64 = 0
+    var datagrams = DatagramCounts()
+    /// Bytes jemalloc handed this thread between the loop's start and end: must be 0.
+    var allocatedBytes: UInt64 = 0
+    var usage = ResourceUsage()
+    /// The CPU the worker ran on when its loop ended.
+    var cpu: Int64 = -1
+    var roundTrips: [(UInt64, UInt64)] = []
+
+    func encoded() -> [UInt8] {
+        var w = ByteWriter()
+        w.put(error)
+        for v in [startNs, endNs, bytes, messages, datagrams.sent, datagrams.received, datagrams.lost,
+                  datagrams.reordered, datagrams.duplicated, allocatedBytes, usage.userMicroseconds,
+                  usage.systemMicroseconds, usage.voluntarySwitches, usage.involuntarySwitches] {
+            w.put(v)
+        }
+        w.put(cpu)
+        w.put(UInt64(roundTrips.count))
+        for (value, count) in roundTrips {
+            w.put(value)
+            w.put(count)
+        }
+        return w.bytes
+    }
+
+    init() {}
+
+    init(decoding bytes: [UInt8]) throws {
+        var r = ByteReader(bytes)
+        error = try r.string()
+        startNs = try r.uint64()
+        endNs = try r.uint64()
+        self.bytes = try r.uint64()
+        messages = try r.uint64()
+        datagrams.sent = try r.uint64()
+        datagrams.received = try r.uint64()
+        datagrams.lost = try r.uint64()
+        datagrams.reordered = try r.uint64()
+        datagrams.duplicated = try r.uint64()
+        allocatedBytes = try r.uint64()
+        usage.userMicroseconds = try r.uint64()
+        usage.systemMicroseconds = try r.uint64()
+        usage.voluntarySwitches = try r.uint64()
+        usage.involuntarySwitches = try r.uint64()
+        cpu = try r.int64()
+        let pairs = Int(try r.uint64())
+        roundTrips.reserveCapacity(pairs)
+        for _ in 0..<pairs { roundTrips.append((try r.uint64(), try r.uint64())) }
+    }
+}
+
+/// Everything a forked worker needs; it inherits this from the runner's memory.
+struct WorkerSetup {
+    let role: Role
+    let pattern: PatternKind
+    let work: LoopWork
+    let cpu: Int?
+    let transport: Transport
+    let control: ControlChannel
+    /// Descriptors of the runner and of the other worker, closed first thing after the fork.
+    let foreignDescriptors: [Int32]
+}
+
+/// The body of a forked worker: set up, say ready, wait for go, run the timed loop, report, exit.
+/// It never returns: a forked child must not run the runner's code after it.
+func runWorker(_ setup: WorkerSetup) -> Never {
+    cshim_restore_default_signals()
+    _ = cshim_die_with_parent()
+    setup.foreignDescriptors.forEach(closeDescriptor)
+    var report = WorkerReport()
+    do {
+        if let cpu = setup.cpu {
+            try check("sched_setaffinity(CPU \(cpu))") { cshim_pin_to_cpu(Int32(cpu)) }
+        }
+        let endpoint = try setup.transport.open(setup.role)
+        let loop = setup.pattern.makeLoop(setup.role, endpoint, setup.work)
+        let counter = AllocationCounter()
+        var result = LoopResult()
+        guard setup.control.send(.ready) else { _exit(3) }
+        let (kind, _) = try setup.control.receive()
+        guard kind == .go else { _exit(3) }
+
+        let allocatedBefore = counter.allocatedBytes
+        let usageBefore = ResourceUsage.now()
+        loop.run(&result)
+        let usageAfter = ResourceUsage.now()
+        let allocatedAfter = counter.allocatedBytes
+
+        report.cpu = Int64(cshim_current_cpu())
+        report.allocatedBytes = allocatedAfter &- allocatedBefore
+        report.usage = usageAfter - usageBefore
+        report.error = result.failure.message ?? ""
+        report.startNs = result.startNs
+        report.endNs = result.endNs
+        report.bytes = result.bytes
+        report.messages = result.messages
+        report.datagrams = result.datagrams
+        report.roundTrips = loop.roundTrips()
+        if !counter.isAvailable { report.error = "jemalloc is not the allocator of this process" }
+        endpoint.close()
+    } catch {
+        report.error = "\(error)"
+    }
+    _ = setup.control.send(.report, report.encoded())
+    _exit(0)
+}

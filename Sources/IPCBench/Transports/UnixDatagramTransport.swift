@@ -1,0 +1,33 @@
+import Glibc
+
+/// AF_UNIX SOCK_DGRAM: one socket per worker bound to its own path, each connected to the other's.
+final class UnixDatagramTransport: Transport {
+    let kind = TransportKind.unixDgram
+    private let options: TransportOptions
+    private var sockets: [Int32] = [-1, -1]
+    private var paths = ["", ""]
+
+    init(_ options: TransportOptions) { self.options = options }
+
+    func prepare(in directory: String) throws {
+        paths = [directory + "/unix-dgram-a.sock", directory + "/unix-dgram-b.sock"]
+        for i in 0..<2 {
+            sockets[i] = try makeSocket(AF_UNIX, Int32(SOCK_DGRAM.rawValue))
+            try bind(sockets[i], unixAddress(paths[i]), paths[i])
+        }
+    }
+
+    func open(_ role: Role) throws -> Endpoint {
+        let mine = Int(role.rawValue), other = 1 - mine
+        closeDescriptor(sockets[other])
+        try connect(sockets[mine], unixAddress(paths[other]), paths[other])
+        try setReceiveTimeout(sockets[mine], nanoseconds: options.receiveTimeoutNs)
+        return Endpoint(readFD: sockets[mine], writeFD: sockets[mine], isDatagram: true)
+    }
+
+    func close() {
+        sockets.forEach(closeDescriptor)
+        sockets = [-1, -1]
+        for path in paths where !path.isEmpty { _ = unlink(path) }
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Glibc
+import IPCBench
+
+/// `ipcbench`: the root command. Exit status: 0 all cases ok, 1 a case failed, 2 bad input.
+struct IPCBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ipcbench",
+        abstract: "Measure how fast the Linux kernel moves bytes between processes.",
+        discussion: """
+        Forks worker processes that exchange payloads over pipes, FIFOs, AF_UNIX stream and datagram \
+        sockets and TCP and UDP on 127.0.0.1, and writes one CSV row per case.
+        Exit status: 0 every case ok; 1 a case failed (the others still ran and were written); \
+        2 the command line or config was wrong (nothing ran).
+        """,
+        version: ipcbenchVersion,
+        subcommands: [RunCommand.self, ListCommand.self, SysinfoCommand.self]
+    )
+}
+
+/// Prints to standard error.
+func printError(_ text: String) {
+    var line = text
+    if !line.hasSuffix("\n") { line += "\n" }
+    _ = line.withCString { fputs($0, stderr) }
+}
+

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Glibc
+import IPCBench
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a suite and write <stem>.csv and <stem>-trials.csv.",
+        discussion: "With no CONFIG the default suite (bench-configs/default.toml, compiled in) runs. Options override the config.")
+
+    @Argument(help: "A TOML suite file, for example bench-configs/quick.toml.")
+    var config: String?
+
+    @Option(name: [.short, .long], help: "Transports, comma-separated: pipe,fifo,unix-stream,unix-dgram,tcp,udp or all.")
+    var transport: String?
+
+    @Option(name: [.short, .long], help: "Patterns, comma-separated: throughput,latency.")
+    var pattern: String?
+
+    @Option(name: [.short, .long], help: "Payload sizes, comma-separated: 64,1K,64KiB,1MiB (K/KiB = 1024; kB = 1000).")
+    var size: String?
+
+    @Option(help: "Throughput: bytes the sender moves per trial before calibration (default 10MiB).")
+    var total: String?
+
+    @Option(help: "Latency: round trips per trial before calibration (default 20000).")
+    var count: Int?
+
+    @Option(name: [.short, .long], help: "Measured trials per case (default 5).")
+    var repetitions: Int?
+
+    @Option(help: "Trials run and discarded before the measured ones; the last one calibrates (default 1).")
+    var warmup: Int?
+
+    @Option(help: "Worker placement: split (two CPUs), same (one CPU), none, or A,B.")
+    var cpus: String?
+
+    @Option(name: .customLong("min-trial-time"), help: "Calibrate trials to last at least this long, 0s to turn off (default 200ms).")
+    var minTrialTime: String?
+
+    @Option(name: [.short, .long], help: "A folder, a .csv file, or - for the case CSV on stdout (default results/).")
+    var output: String?
+
+    @Option(help: "Kill a trial that runs longer than this (default 30s).")
+    var timeout: String?
+
+    @Flag(help: "Check every byte that arrives (slower; for checking ipcbench, not for numbers).")
+    var verify = false
+
+    @Flag(name: [.short, .long], help: "No progress line and no table on the terminal.")
+    var quiet = false
+
+    func run() throws {
+        let suite = try config.map { try BenchConfig.load(path: $0) }
+            ?? BenchConfig.parse(embeddedDefaultConfig, file: "the embedded default suite")
+        let cases = try suite.plan(try overrides())
+        let env = Environment.current()
+        let paths = try OutputPaths(output: output, stem: env.defaultStem)
+        let casesFile = try paths.casesPath.map { try CSVFile(creating: $0, header: caseColumns) }
+            ?? CSVFile(standardOutput: caseColumns)
+        let trialsFile = try paths.trialsPath.map { try CSVFile(creating: $0, header: trialColumns) }
+
+        // The table goes where the CSV does not.
+        let table = SummaryTable(to: paths.casesPath == nil ? stderr : stdout, enabled: !quiet)
+        let progress = ProgressLine(enabled: !quiet && isatty(2) == 1)
+        table.printHeader()
+        var failed = 0, written = 0
+        do {
+            try Runner(cases: cases).run(onCase: { result in
+                progress.clear()
+                try casesFile.write(caseRow(result, env))
+                for row in trialRows(result, env) { try trialsFile?.write(row) }
+                written += 1
+                if result.status == .failed { failed += 1 }
+                table.printRow(result)
+            }, progress: progress.show)
+        } catch let stop as RunStopped {
+            progress.clear()
+            printError("ipcbench: stopped by signal \(stop.signal); \(written) of \(cases.count) cases were written to \(paths.casesPath ?? "stdout")")
+            throw ExitCode(128 + stop.signal)
+        }
+        progress.clear()
+        if let path = paths.casesPath {
+            table.note("wrote \(path) and \(paths.trialsPath ?? "")")
+        }
+        if failed > 0 {
+            table.note("\(failed) of \(cases.count) cases failed; the error column says why")
+            throw ExitCode(1)
+        }
+    }
+
+    func overrides() throws -> RunOverrides {
+        var o = RunOverrides()
+        func list(_ text: String) -> [String] { text.split(separator: ",").map(String.init) }
+        if let transport {
+            o.transports = transport == "all" ? TransportKind.allCases : try list(transport).map(parseTransport)
+        }
+        if let pattern { o.patterns = try list(pattern).map(parsePattern) }
+        if let size { o.sizes = try list(size).map { try parseSize($0, what: "--size") } }
+        if let total { o.totalBytes = try parseSize(total, what: "--total") }
+        if let count {
+            guard count > 0 else { throw InputError("--count \(count): the number of round trips must be at least 1") }
+            o.roundTrips = count
+        }
+        if let repetitions {
+            guard repetitions > 0 else { throw InputError("--repetitions \(repetitions): need at least 1 measured trial") }
+            o.repetitions = repetitions
+        }
+        if let warmup {
+            guard warmup >= 0 else { throw InputError("--warmup \(warmup): must be 0 or more") }
+            o.warmup = warmup
+        }
+        if let cpus { o.placement = try CPUPlacement(parsing: cpus) }
+        if let timeout { o.timeoutNs = try parseDuration(timeout, what: "--timeout") }
+        if let minTrialTime { o.minTrialNs = try parseDuration(minTrialTime, what: "--min-trial-time", allowZero: true) }
+        o.verify = verify
+        return o
+    }
+}

@@ -1,0 +1,81 @@
+import Glibc
+import IPCBench
+
+/// The human-readable results, one line per case as it finishes.
+struct SummaryTable {
+    let stream: UnsafeMutablePointer<FILE>
+    let enabled: Bool
+
+    init(to stream: UnsafeMutablePointer<FILE>, enabled: Bool) {
+        self.stream = stream
+        self.enabled = enabled
+    }
+
+    private func line(_ text: String) {
+        guard enabled else { return }
+        fputs(text + "\n", stream)
+        fflush(stream)
+    }
+
+    private func cells(_ values: [String]) -> String {
+        let widths = [12, 11, 8, 12, 8, 22, 22]
+        return zip(values, widths).map { $0.count >= $1 ? $0 + " " : $0 + String(repeating: " ", count: $1 - $0.count) }
+            .joined()
+    }
+
+    func printHeader() {
+        line(cells(["transport", "pattern", "size", "cpus", "status", "MiB/s (95% CI)", "RTT p50 / p99 us"]))
+    }
+
+    func printRow(_ r: CaseResult) {
+        let c = r.benchCase
+        var rate = "", rtt = ""
+        if let t = r.throughput {
+            rate = "\(formatDecimal(t.median, places: 1)) (\(formatDecimal(t.ci95Low, places: 0))-\(formatDecimal(t.ci95High, places: 0)))"
+        }
+        if let p = r.roundTrips { rtt = "\(formatDecimal(p.p50, places: 2)) / \(formatDecimal(p.p99, places: 2))" }
+        line(cells([c.transport.rawValue, c.pattern.rawValue, formatSize(c.payloadBytes), r.cpuPlacement, r.status.rawValue, rate, rtt]))
+        if r.status != .ok {
+            line("  \(r.status == .failed ? "error" : "skipped"): \(r.error)")
+        } else if !r.error.isEmpty {
+            line("  warning: \(r.error)")
+        }
+        if let t = r.throughput, t.count > 1, t.coefficientOfVariation > 0.05 {
+            line("  warning: trials vary by \(formatDecimal(t.coefficientOfVariation * 100, places: 1))% (CV); pin the workers (--cpus same or split), add trials (-r), or quiet the machine")
+        }
+        if let d = r.datagrams, d.lost > 0 {
+            line("  note: \(d.lost) of \(d.sent) datagrams lost (the receiver fell behind)")
+        }
+    }
+
+    func note(_ text: String) { line(text) }
+}
+
+/// `[3/58] pipe throughput 4KiB split  trial 2/6  0:12 elapsed, ~1:30 left` on stderr, redrawn in place.
+final class ProgressLine {
+    private let enabled: Bool
+    private let start = monotonicNanoseconds()
+    private var shown = false
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(_ p: Progress) {
+        guard enabled else { return }
+        let elapsed = Double(monotonicNanoseconds() - start) / 1e9
+        let done = (Double(p.caseIndex - 1) + Double(p.trial - 1) / Double(p.trialCount)) / Double(p.caseCount)
+        let left = done > 0.01 ? " ~\(clock(elapsed / done - elapsed)) left" : ""
+        fputs("\r\u{1B}[K[\(p.caseIndex)/\(p.caseCount)] \(p.caseName)  trial \(p.trial)/\(p.trialCount)  \(clock(elapsed)) elapsed\(left)", stderr)
+        shown = true
+    }
+
+    func clear() {
+        guard shown else { return }
+        fputs("\r\u{1B}[K", stderr)
+        shown = false
+    }
+
+    private func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return "\(s / 60):\(s % 60 < 10 ? "0" : "")\(s % 60)"
+    }
+}
