@@ -39,6 +39,13 @@ public struct BenchCase: Equatable, Sendable {
 
     public var name: String { "\(transport.rawValue) \(pattern.rawValue) \(formatSize(payloadBytes)) \(placement)" }
 
+    /// Everything but the suite's name is equal.
+    func isSameMeasurement(as other: BenchCase) -> Bool {
+        var renamed = other
+        renamed.suite = suite
+        return renamed == self
+    }
+
     /// Why this kernel cannot run the case, or nil when it can.
     public func skipReason(limits: Limits = .shared) -> String? {
         if let max = transport.maxPayloadBytes(), payloadBytes > max {
@@ -74,12 +81,14 @@ extension BenchConfig {
                     case .latency: messages = overrides.roundTrips ?? suite.roundTrips
                     }
                     for placement in placements {
-                        cases.append(BenchCase(
+                        let next = BenchCase(
                             suite: suite.name, transport: transport, pattern: suite.pattern, payloadBytes: size,
                             messages: messages, repetitions: overrides.repetitions ?? suite.repetitions,
                             warmup: overrides.warmup ?? suite.warmup, placement: placement,
                             timeoutNs: overrides.timeoutNs ?? suite.timeoutNs,
-                            minTrialNs: overrides.minTrialNs ?? suite.minTrialNs, verify: overrides.verify))
+                            minTrialNs: overrides.minTrialNs ?? suite.minTrialNs, verify: overrides.verify)
+                        // Overrides can make two suites ask for the same case: run it once.
+                        if !cases.contains(where: { $0.isSameMeasurement(as: next) }) { cases.append(next) }
                     }
                 }
             }

@@ -1,0 +1,91 @@
+import XCTest
+@testable import IPCBench
+
+/// Real bytes through this machine's kernel: every transport, both patterns, every byte checked by
+/// the receiving worker (`verify`), every count checked here.
+final class TransportTests: XCTestCase {
+    var directory: RunDirectory!
+
+    override func setUpWithError() throws { directory = try RunDirectory() }
+    override func tearDown() {
+        directory.remove()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path))
+    }
+
+    func trial(_ kind: TransportKind, _ pattern: PatternKind, size: Int, messages: Int) throws -> TrialReports {
+        try runTrial(transport: kind, options: TransportOptions(noDelay: kind == .tcp), pattern: pattern,
+                     work: LoopWork(payloadBytes: size, messages: messages, verify: true),
+                     cpus: (nil, nil), directory: directory.path, timeoutNs: 20_000_000_000)
+    }
+
+    func testThroughputDeliversEveryByte() throws {
+        for kind in TransportKind.allCases {
+            // Sizes that do not divide the pipe buffer, so short reads and writes happen.
+            for size in [8, 1000, 4096, 65_000] {
+                let messages = max(1, (1 << 20) / size)
+                let r = try trial(kind, .throughput, size: size, messages: messages)
+                let label = "\(kind.rawValue) \(size)"
+                XCTAssertEqual(r.a.messages, UInt64(messages), label)
+                XCTAssertEqual(r.a.bytes, UInt64(messages * size), label)
+                XCTAssertGreaterThan(r.b.endNs, r.a.startNs, label)
+                XCTAssertEqual(r.a.allocatedBytes + r.b.allocatedBytes, 0, label)
+                if kind == .udp {
+                    // Loopback UDP may drop when the receiver falls behind; it must never invent.
+                    XCTAssertEqual(r.a.datagrams.sent, UInt64(messages), label)
+                    XCTAssertLessThanOrEqual(r.b.datagrams.received, r.a.datagrams.sent, label)
+                    XCTAssertGreaterThan(r.b.datagrams.received, 0, label)
+                    XCTAssertEqual(r.b.bytes, r.b.datagrams.received * UInt64(size) + r.b.datagrams.duplicated * UInt64(size), label)
+                } else {
+                    XCTAssertEqual(r.b.bytes, UInt64(messages * size), label)
+                    XCTAssertEqual(r.b.messages, UInt64(messages), label)
+                }
+                if kind == .unixDgram {
+                    XCTAssertEqual(r.b.datagrams.received, UInt64(messages), label)
+                    XCTAssertEqual(r.b.datagrams.reordered, 0, label)
+                    XCTAssertEqual(r.b.datagrams.duplicated, 0, label)
+                }
+            }
+        }
+    }
+
+    func testLatencyEchoesEveryByte() throws {
+        for kind in TransportKind.allCases {
+            for size in [1, 64, 4096, 60_000] {
+                let r = try trial(kind, .latency, size: size, messages: 300)
+                let label = "\(kind.rawValue) \(size)"
+                XCTAssertEqual(r.a.messages, 300, label)
+                XCTAssertEqual(r.b.messages, 300, label)
+                XCTAssertEqual(r.a.bytes, UInt64(300 * size), label)
+                XCTAssertEqual(r.a.roundTrips.reduce(0) { $0 + $1.1 }, 300, label)
+                XCTAssertEqual(r.a.allocatedBytes + r.b.allocatedBytes, 0, label)
+            }
+        }
+    }
+
+    func testDatagramAboveTheLimitIsSkipped() {
+        let c = BenchCase(suite: "s", transport: .udp, pattern: .latency, payloadBytes: Limits.shared.udpDatagramMax + 1,
+                          messages: 1, repetitions: 1, warmup: 0, placement: .none, timeoutNs: 1, minTrialNs: 0, verify: false)
+        XCTAssertNotNil(c.skipReason())
+        XCTAssertEqual(Limits.shared.udpDatagramMax, 65507)  // IPv4's limit: 65535 - 20 - 8
+    }
+
+    func testTimeoutKillsTheTrial() throws {
+        let start = monotonicNanoseconds()
+        XCTAssertThrowsError(try runTrial(
+            transport: .pipe, options: TransportOptions(), pattern: .latency,
+            work: LoopWork(payloadBytes: 64, messages: 100_000_000, verify: false), cpus: (nil, nil),
+            directory: directory.path, timeoutNs: 300_000_000)) { error in
+            XCTAssertTrue("\(error)".contains("timed out after 300ms"), "\(error)")
+        }
+        XCTAssertLessThan(monotonicNanoseconds() - start, 10_000_000_000)
+    }
+
+    func testJemallocIsTheAllocator() {
+        let counter = AllocationCounter()
+        XCTAssertTrue(counter.isAvailable)
+        let before = counter.allocatedBytes
+        let array = [UInt8](repeating: 1, count: 100_000)
+        XCTAssertGreaterThanOrEqual(counter.allocatedBytes - before, 100_000)
+        XCTAssertEqual(array.count, 100_000)
+    }
+}
