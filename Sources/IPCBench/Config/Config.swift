@@ -144,7 +144,7 @@ public struct BenchConfig: Equatable, Sendable {
                     s.timeoutNs = try wrap { try parseDuration(text, what: "timeout") }
                 case let ("min_trial_time", .string(text)):
                     s.minTrialNs = try wrap { try parseDuration(text, what: "min_trial_time", allowZero: true) }
-                case let ("min_trial_time", .integer(0)):
+                case ("min_trial_time", .integer(0)):
                     s.minTrialNs = 0
                 case ("name", _), ("pattern", _):
                     break
