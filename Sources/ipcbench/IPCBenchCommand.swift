@@ -14,7 +14,7 @@ struct IPCBenchCommand: ParsableCommand {
         2 the command line or config was wrong (nothing ran).
         """,
         version: ipcbenchVersion,
-        subcommands: [RunCommand.self, ListCommand.self, SysinfoCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, ListCommand.self, SysinfoCommand.self]
     )
 }
 

@@ -2,27 +2,27 @@ import Foundation
 import XCTest
 import IPCBench
 
-/// Runs the built `ipcbench` binary the way the README tells a user to, and checks what it leaves:
-/// the CSV files, the exit status, and no worker process, FIFO, socket file or directory.
-final class EndToEndTests: XCTestCase {
+/// Runs the built `ipcbench` binary the way the README tells a user to, each test in its own folder
+/// and with its own TMPDIR, so that it can check that nothing is left behind.
+final class Harness {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
     /// The binary sits next to the test bundle in the build folder.
     static let binary = ProcessInfo.processInfo.environment["IPCBENCH_BINARY"]
         ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ipcbench").path
 
-    var work: URL!
-    var tmp: URL!
+    let work: URL
+    let tmp: URL
 
-    override func setUpWithError() throws {
+    init() throws {
         work = FileManager.default.temporaryDirectory.appendingPathComponent("ipcbench-e2e-\(UUID().uuidString)")
         tmp = work.appendingPathComponent("tmp")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: Self.binary), "build ipcbench first: \(Self.binary)")
     }
 
-    override func tearDownWithError() throws {
-        // Nothing the run made in its private directory may survive it.
+    /// Nothing a run made in its private directory may survive it.
+    func finishChecks() throws {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp.path), [])
         try? FileManager.default.removeItem(at: work)
     }
@@ -33,13 +33,14 @@ final class EndToEndTests: XCTestCase {
         let stderr: String
     }
 
-    func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+    func start(_ arguments: [String], executable: String = Harness.binary) throws -> (Process, Pipe, Pipe) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = Self.repository
         var environment = ProcessInfo.processInfo.environment
         environment["TMPDIR"] = tmp.path
+        environment["IPCBENCH"] = Self.binary
         process.environment = environment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -58,17 +59,31 @@ final class EndToEndTests: XCTestCase {
 
     func run(_ arguments: [String]) throws -> Outcome { finish(try start(arguments)) }
 
+    /// A script from scripts/, run with python3.
+    func script(_ name: String, _ arguments: [String]) throws -> Outcome {
+        finish(try start(["python3", Self.repository.appendingPathComponent("scripts/\(name)").path] + arguments,
+                         executable: "/usr/bin/env"))
+    }
+
     func readCSV(_ path: String) throws -> [[String]] {
         parseCSV(try String(contentsOfFile: path, encoding: .utf8))
     }
+}
 
-    func column(_ name: String, _ row: [String]) -> String { row[caseColumns.firstIndex(of: name)!] }
+func column(_ name: String, _ row: [String]) -> String { row[caseColumns.firstIndex(of: name)!] }
+
+/// End to end: the binary on real configs, bad input, faults and signals.
+final class EndToEndTests: XCTestCase {
+    var h: Harness!
+
+    override func setUpWithError() throws { h = try Harness() }
+    override func tearDownWithError() throws { try h.finishChecks() }
 
     func testQuickSuiteWritesEveryCase() throws {
-        let output = work.appendingPathComponent("quick.csv").path
-        let outcome = try run(["run", "bench-configs/quick.toml", "-o", output])
+        let output = h.work.appendingPathComponent("quick.csv").path
+        let outcome = try h.run(["run", "bench-configs/quick.toml", "-o", output])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        let rows = try readCSV(output)
+        let rows = try h.readCSV(output)
         XCTAssertEqual(rows.first, caseColumns)
         XCTAssertEqual(rows.count - 1, 6 * 2 * 2)
         for row in rows.dropFirst() {
@@ -88,14 +103,14 @@ final class EndToEndTests: XCTestCase {
             let datagram = ["udp", "unix-dgram"].contains(column("transport", row))
             XCTAssertEqual(column("msgs_sent", row).isEmpty, !datagram, name)
         }
-        let trials = try readCSV(work.appendingPathComponent("quick-trials.csv").path)
+        let trials = try h.readCSV(h.work.appendingPathComponent("quick-trials.csv").path)
         XCTAssertEqual(trials.first, trialColumns)
         XCTAssertEqual(trials.count - 1, 24 * 3)
         XCTAssertTrue(outcome.stdout.contains("transport"), "the terminal table goes to stdout")
     }
 
     func testVerifiedRunOnStdout() throws {
-        let outcome = try run(["run", "-t", "all", "-p", "throughput,latency", "-s", "100", "--total", "64K",
+        let outcome = try h.run(["run", "-t", "all", "-p", "throughput,latency", "-s", "100", "--total", "64K",
                                "--count", "50", "-r", "1", "--warmup", "0", "--cpus", "none", "--verify", "-o", "-"])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         let rows = parseCSV(outcome.stdout)
@@ -105,7 +120,7 @@ final class EndToEndTests: XCTestCase {
     }
 
     func testBadInputExitsTwoAndRunsNothing() throws {
-        let bad = work.appendingPathComponent("bad.toml")
+        let bad = h.work.appendingPathComponent("bad.toml")
         try "[defaults]\nrepetitions = 3\n\n[[suite]]\npattern = \"latency\"\nsise = [\"64\"]\n".write(to: bad, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
             (["run", "-t", "shm"], "unknown transport 'shm'"),
@@ -121,29 +136,29 @@ final class EndToEndTests: XCTestCase {
             (["run", "--frobnicate"], "--frobnicate"),
         ]
         for (arguments, expected) in cases {
-            let outcome = try run(arguments + ["-o", work.appendingPathComponent("out").path + "/"])
+            let outcome = try h.run(arguments + ["-o", h.work.appendingPathComponent("out").path + "/"])
             XCTAssertEqual(outcome.status, 2, "\(arguments): \(outcome.stderr)")
             XCTAssertTrue(outcome.stderr.contains(expected), "\(arguments): \(outcome.stderr)")
             XCTAssertEqual(outcome.stderr.split(separator: "\n").count, 1, "one line: \(outcome.stderr)")
-            XCTAssertFalse(FileManager.default.fileExists(atPath: work.appendingPathComponent("out").path), "\(arguments) wrote results")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: h.work.appendingPathComponent("out").path), "\(arguments) wrote results")
         }
     }
 
     func testNeverOverwrites() throws {
-        let output = work.appendingPathComponent("once.csv").path
+        let output = h.work.appendingPathComponent("once.csv").path
         try "keep me".write(toFile: output, atomically: true, encoding: .utf8)
-        let outcome = try run(["run", "-t", "pipe", "-p", "latency", "-s", "64", "--count", "10", "-o", output])
+        let outcome = try h.run(["run", "-t", "pipe", "-p", "latency", "-s", "64", "--count", "10", "-o", output])
         XCTAssertEqual(outcome.status, 2)
         XCTAssertTrue(outcome.stderr.contains("already exists"), outcome.stderr)
         XCTAssertEqual(try String(contentsOfFile: output, encoding: .utf8), "keep me")
     }
 
     func testOversizedDatagramIsSkipped() throws {
-        let output = work.appendingPathComponent("skip.csv").path
-        let outcome = try run(["run", "-t", "udp,pipe", "-p", "latency", "-s", "65508", "--count", "20", "-r", "1",
+        let output = h.work.appendingPathComponent("skip.csv").path
+        let outcome = try h.run(["run", "-t", "udp,pipe", "-p", "latency", "-s", "65508", "--count", "20", "-r", "1",
                                "--cpus", "none", "-o", output])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        let rows = try readCSV(output)
+        let rows = try h.readCSV(output)
         XCTAssertEqual(rows.dropFirst().map { column("status", $0) }, ["skipped", "ok"])
         XCTAssertTrue(column("error", rows[1]).contains("65507"), column("error", rows[1]))
     }
@@ -166,9 +181,9 @@ final class EndToEndTests: XCTestCase {
     func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
 
     func testKilledWorkerFailsItsCaseNotTheRun() throws {
-        let output = work.appendingPathComponent("killed.csv").path
+        let output = h.work.appendingPathComponent("killed.csv").path
         // The first case would run for minutes; the second is quick.
-        let p = try start(["run", "-t", "pipe", "-p", "latency", "-s", "64,128", "--count", "50000000", "-r", "1",
+        let p = try h.start(["run", "-t", "pipe", "-p", "latency", "-s", "64,128", "--count", "50000000", "-r", "1",
                            "--warmup", "0", "--cpus", "none", "--timeout", "5m", "-o", output])
         let workers = try waitForWorkers(p.0.processIdentifier)
         usleep(200_000)
@@ -181,9 +196,9 @@ final class EndToEndTests: XCTestCase {
             usleep(25_000)
         }
         kill(p.0.processIdentifier, SIGTERM)
-        let outcome = finish(p)
+        let outcome = h.finish(p)
         XCTAssertEqual(outcome.status, 128 + SIGTERM, outcome.stderr)
-        let rows = try readCSV(output)
+        let rows = try h.readCSV(output)
         XCTAssertEqual(rows.count, 2, "the failed case is written before the run stops")
         XCTAssertEqual(column("status", rows[1]), "failed")
         XCTAssertTrue(column("error", rows[1]).contains("killed by signal 9"), column("error", rows[1]))
@@ -191,17 +206,17 @@ final class EndToEndTests: XCTestCase {
     }
 
     func testFailedCaseExitsOne() throws {
-        let output = work.appendingPathComponent("timeout.csv").path
-        let outcome = try run(["run", "-t", "fifo", "-p", "latency", "-s", "64", "--count", "50000000", "-r", "1",
+        let output = h.work.appendingPathComponent("timeout.csv").path
+        let outcome = try h.run(["run", "-t", "fifo", "-p", "latency", "-s", "64", "--count", "50000000", "-r", "1",
                                "--warmup", "0", "--cpus", "none", "--timeout", "300ms", "-o", output])
         XCTAssertEqual(outcome.status, 1, outcome.stderr)
-        let rows = try readCSV(output)
+        let rows = try h.readCSV(output)
         XCTAssertEqual(column("status", rows[1]), "failed")
         XCTAssertTrue(column("error", rows[1]).contains("timed out after 300ms"), column("error", rows[1]))
     }
 
     func testInterruptKeepsRowsAndLeavesNothing() throws {
-        let config = work.appendingPathComponent("two.toml")
+        let config = h.work.appendingPathComponent("two.toml")
         try """
         [defaults]
         repetitions = 1
@@ -221,12 +236,12 @@ final class EndToEndTests: XCTestCase {
         sizes = [64]
         count = 50000000
         """.write(to: config, atomically: true, encoding: .utf8)
-        let output = work.appendingPathComponent("interrupted.csv").path
-        let p = try start(["run", config.path, "-o", output])
+        let output = h.work.appendingPathComponent("interrupted.csv").path
+        let p = try h.start(["run", config.path, "-o", output])
         var workers: [Int32] = []
         for _ in 0..<400 {
             // Wait for the first row, then for the long case's workers.
-            let rows = (try? readCSV(output)) ?? []
+            let rows = (try? h.readCSV(output)) ?? []
             if rows.count == 2 && children(of: p.0.processIdentifier).count == 2 {
                 workers = children(of: p.0.processIdentifier)
                 break
@@ -236,12 +251,111 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(workers.count, 2)
         usleep(200_000)
         kill(p.0.processIdentifier, SIGINT)
-        let outcome = finish(p)
+        let outcome = h.finish(p)
         XCTAssertEqual(outcome.status, 130, outcome.stderr)
         XCTAssertTrue(outcome.stderr.contains("stopped by signal 2; 1 of 3 cases were written"), outcome.stderr)
-        let rows = try readCSV(output)
+        let rows = try h.readCSV(output)
         XCTAssertEqual(rows.count, 2, "the header and the finished case stay")
         XCTAssertEqual(column("status", rows[1]), "ok")
         for pid in workers { XCTAssertFalse(processExists(pid), "worker \(pid) survived") }
+    }
+}
+
+/// `ipcbench compare`, the spreadsheet check and the plots, on files the binary really wrote.
+final class CompareAndPlotTests: XCTestCase {
+    var h: Harness!
+
+    override func setUpWithError() throws { h = try Harness() }
+    override func tearDownWithError() throws { try h.finishChecks() }
+
+    /// Two small runs that differ only in placement: same CPU against two CPUs.
+    func twoRuns() throws -> (String, String) {
+        var paths: [String] = []
+        for placement in ["same", "split"] {
+            let path = h.work.appendingPathComponent("\(placement).csv").path
+            let outcome = try h.run(["run", "-t", "pipe,udp", "-p", "latency,throughput", "-s", "64,100000",
+                                       "--total", "1MiB", "--count", "3000", "-r", "5", "--warmup", "1",
+                                       "--min-trial-time", "0s", "--cpus", placement, "-o", path])
+            XCTAssertEqual(outcome.status, 0, outcome.stderr)
+            paths.append(path)
+        }
+        return (paths[0], paths[1])
+    }
+
+    func testCompareFindsThePlacementChange() throws {
+        let (same, split) = try twoRuns()
+        let outcome = try h.run(["compare", same, split, "--ignore", "placement"])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let text = outcome.stdout
+        XCTAssertTrue(text.contains("base: \(same)"), text)
+        XCTAssertTrue(text.contains("warning: file 2 differs from the base in more than the kernel: placement split vs same"), text)
+        XCTAssertTrue(text.contains("not compared: udp throughput 100000: skipped in base, skipped in new"), "the skipped case is not silently dropped: \(text)")
+
+        let csv = try h.run(["compare", same, split, "--ignore", "placement", "--format", "csv"])
+        let rows = parseCSV(csv.stdout)
+        XCTAssertEqual(rows.first, compareCSVColumns)
+        let records = rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(compareCSVColumns, $0)) }
+        // Crossing CPUs makes a pipe round trip several times slower: significant at 5 trials each.
+        let pipeLatency = try XCTUnwrap(records.first { $0["transport"] == "pipe" && $0["metric"] == "RTT p50 us" && $0["payload_bytes"] == "64" })
+        XCTAssertEqual(pipeLatency["significant"], "1", "\(pipeLatency)")
+        XCTAssertEqual(pipeLatency["test"], "U")
+        XCTAssertGreaterThan(Double(pipeLatency["change_pct"]!)!, 50)
+        XCTAssertTrue(records.contains { $0["kind"] == "geomean" && $0["metric"] == "RTT p50 us" })
+
+        let markdown = try h.run(["compare", same, split, "--ignore", "placement", "--format", "markdown"])
+        XCTAssertTrue(markdown.stdout.contains("| case | metric | base | new | delta | p |"), markdown.stdout)
+
+        let gate = try h.run(["compare", same, split, "--ignore", "placement", "--fail-on-regression", "10"])
+        XCTAssertEqual(gate.status, 1, "a significant 10% regression must fail the gate: \(gate.stderr)")
+        XCTAssertTrue(gate.stderr.contains("significant regressions larger than 10.0%"), gate.stderr)
+
+        // Without --ignore placement nothing joins: every case is listed as in one file only.
+        let apart = try h.run(["compare", same, split])
+        XCTAssertTrue(apart.stdout.contains("only in base: pipe latency 64 same"), apart.stdout)
+
+        // A file against itself: nothing changes, so nothing is significant.
+        let itself = try h.run(["compare", same, same, "--format", "csv"])
+        XCTAssertTrue(parseCSV(itself.stdout).dropFirst().allSatisfy { $0[0] == "geomean" || $0[13] == "0" }, itself.stdout)
+
+        // Without the trials file the test falls back to Welch, and says so.
+        let lonely = h.work.appendingPathComponent("lonely.csv").path
+        try FileManager.default.copyItem(atPath: split, toPath: lonely)
+        let welch = try h.run(["compare", same, lonely, "--ignore", "placement"])
+        XCTAssertTrue(welch.stdout.contains("no trials file beside it; p-values come from a Welch test"), welch.stdout)
+        XCTAssertTrue(welch.stdout.contains("(Welch)"), welch.stdout)
+
+        // The spreadsheet check and the plots, on the same real files.
+        let sheet = try h.script("spreadsheet-check", [same, split.replacingOccurrences(of: ".csv", with: "-trials.csv")])
+        XCTAssertEqual(sheet.status, 0, sheet.stderr)
+        XCTAssertTrue(sheet.stdout.contains("numeric cells read back as numbers"), sheet.stdout)
+        let plots = h.work.appendingPathComponent("plots")
+        let plot = try h.script("plot.py", [same, split, "--ignore", "placement", "-o", plots.path])
+        XCTAssertEqual(plot.status, 0, plot.stderr)
+        let pngs = try FileManager.default.contentsOfDirectory(atPath: plots.path).sorted()
+        XCTAssertEqual(pngs, ["same-latency.png", "same-throughput.png", "same-vs-split-change.png",
+                              "split-latency.png", "split-throughput.png"])
+        for png in pngs {
+            let data = try Data(contentsOf: plots.appendingPathComponent(png))
+            XCTAssertEqual(Array(data.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "\(png) is not a PNG")
+            XCTAssertGreaterThan(data.count, 10_000, png)
+        }
+    }
+
+    func testBadFilesExitTwo() throws {
+        let empty = h.work.appendingPathComponent("empty.csv").path
+        let foreign = h.work.appendingPathComponent("foreign.csv").path
+        let partial = h.work.appendingPathComponent("partial.csv").path
+        try "".write(toFile: empty, atomically: true, encoding: .utf8)
+        try "a,b\n1,2\n".write(toFile: foreign, atomically: true, encoding: .utf8)
+        try (caseColumns.filter { $0 != "rtt_us_p99" }.joined(separator: ",") + "\n").write(toFile: partial, atomically: true, encoding: .utf8)
+        for (file, expected) in [(empty, "the file is empty"), (foreign, "not an ipcbench results file"),
+                                 (partial, "the column rtt_us_p99 is missing"), ("/nonexistent.csv", "cannot read")] {
+            let outcome = try h.run(["compare", file, file])
+            XCTAssertEqual(outcome.status, 2, outcome.stderr)
+            XCTAssertTrue(outcome.stderr.contains(file) && outcome.stderr.contains(expected), outcome.stderr)
+            XCTAssertEqual(outcome.stderr.split(separator: "\n").count, 1, outcome.stderr)
+        }
+        XCTAssertEqual(try h.run(["compare", empty]).status, 2)
+        XCTAssertEqual(try h.run(["compare", empty, empty, "--format", "xml"]).status, 2)
     }
 }

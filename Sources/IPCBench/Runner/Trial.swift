@@ -89,6 +89,15 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
                 throw TrialFailure(message: "the \(names[i]) worker died \(stage): \(describeExit(status))")
             }
             if expected == .report, let report = try? WorkerReport(decoding: frames[i]!), !report.error.isEmpty {
+                // A peer that was killed shows up first as an error here (EOF, EPIPE): name the cause.
+                let other = 1 - i
+                var status: Int32 = 0
+                if reaped[pids[other]] == nil, exitedSoon(pids[other], &status) {
+                    reaped[pids[other]] = status
+                    if cshim_wifsignaled(status) != 0 {
+                        throw TrialFailure(message: "the \(names[other]) worker died \(stage): \(describeExit(status))")
+                    }
+                }
                 throw TrialFailure(message: "\(names[i]): \(report.error)")  // the other worker may be stuck: stop now
             }
         }
@@ -109,6 +118,15 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
         if waitUntilReaped(pid, &status) { reaped[pid] = status }
     }
     return TrialReports(a: reports[0], b: reports[1])
+}
+
+/// Reaps `pid` if it exits within 100 ms; false if it is still running.
+func exitedSoon(_ pid: pid_t, _ status: inout Int32) -> Bool {
+    for _ in 0..<100 {
+        if waitpid(pid, &status, WNOHANG) == pid { return true }
+        usleep(1000)
+    }
+    return false
 }
 
 /// waitpid that retries EINTR; true once `pid` is reaped.
