@@ -16,6 +16,7 @@ try:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 except ImportError:
     sys.exit("scripts/plot.py needs matplotlib: python3 -m pip install matplotlib")
 
@@ -58,6 +59,22 @@ def payload_axis(ax, payloads):
     ax.set_xlabel("payload per message")
 
 
+def save_payload_plot(fig, ax, payloads, ylabel, heading, path):
+    """Log-log axes against payload size, a legend outside the lines, saved as PNG."""
+    payload_axis(ax, payloads)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
+    ax.set_ylabel(ylabel)
+    ax.set_title(heading)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def title(rows, what):
     r = rows[0]
     return f"{what} — {r['hostname']}, Linux {r['kernel_release']}, {r['cpu_model']}"
@@ -67,22 +84,13 @@ def plot_throughput(rows, path):
     data = series(rows, "throughput", "mib_per_s_median")
     if not data:
         return None
-    fig, ax = plt.subplots(figsize=(10, 6))
+    fig, ax = plt.subplots(figsize=(12, 6))
     payloads = set()
     for (transport, placement), points in data.items():
         xs, ys = zip(*points)
         payloads.update(xs)
         ax.plot(xs, ys, marker="o", linestyle="-" if placement != "same" else "--", label=f"{transport} ({placement})")
-    payload_axis(ax, payloads)
-    ax.set_yscale("log")
-    ax.set_ylabel("MiB/s (median of trials)")
-    ax.set_title(title(rows, "Throughput"))
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_payload_plot(fig, ax, payloads, "MiB/s (median of trials)", title(rows, "Throughput"), path)
 
 
 def plot_latency(rows, path):
@@ -90,7 +98,7 @@ def plot_latency(rows, path):
     p99 = series(rows, "latency", "rtt_us_p99")
     if not p50:
         return None
-    fig, ax = plt.subplots(figsize=(10, 6))
+    fig, ax = plt.subplots(figsize=(12, 6))
     payloads = set()
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, key in enumerate(p50):
@@ -101,16 +109,7 @@ def plot_latency(rows, path):
         if key in p99:
             xs, ys = zip(*p99[key])
             ax.plot(xs, ys, marker="x", linestyle=":", color=color, label=f"{key[0]} ({key[1]}) p99")
-    payload_axis(ax, payloads)
-    ax.set_yscale("log")
-    ax.set_ylabel("round-trip time, µs")
-    ax.set_title(title(rows, "Latency (RTT)"))
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_payload_plot(fig, ax, payloads, "round-trip time, µs", title(rows, "Latency (RTT)"), path)
 
 
 def ipcbench_binary():
