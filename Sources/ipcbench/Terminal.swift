@@ -41,7 +41,10 @@ struct SummaryTable {
             line("  warning: \(r.error)")
         }
         if let t = r.throughput, t.count > 1, t.coefficientOfVariation > 0.05 {
-            line("  warning: trials vary by \(formatDecimal(t.coefficientOfVariation * 100, places: 1))% (CV); pin the workers (--cpus same or split), add trials (-r), or quiet the machine")
+            let help = r.benchCase.placement == .none
+                ? "pin the workers (--cpus same or split), add trials (-r), or quiet the machine"
+                : "add trials (-r), lengthen them (--min-trial-time), or quiet the machine"
+            line("  warning: trials vary by \(formatDecimal(t.coefficientOfVariation * 100, places: 1))% (CV); \(help)")
         }
         if let d = r.datagrams, d.lost > 0 {
             line("  note: \(d.lost) of \(d.sent) datagrams lost (the receiver fell behind)")

@@ -25,10 +25,12 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(latency.sizes, [1, 64, 1024, 4096])
         XCTAssertEqual(latency.roundTrips, 20000)
         XCTAssertEqual(latency.repetitions, 5)
-        XCTAssertEqual(latency.placements, [.split])
+        XCTAssertEqual(latency.placements, [.auto])
         XCTAssertEqual(config.suites[0].totalBytes, 10 << 20)
         let cases = try config.plan(RunOverrides(), allowed: [0, 1])
         XCTAssertEqual(cases.count, 24 + 5 + 24)
+        XCTAssertTrue(cases.allSatisfy { $0.placement == .split }, "auto is split with two CPUs")
+        XCTAssertTrue(try config.plan(RunOverrides(), allowed: [3]).allSatisfy { $0.placement == .same }, "and same with one")
         XCTAssertTrue(cases.allSatisfy { $0.skipReason() == nil }, "the default suite must run everything on Linux")
     }
 

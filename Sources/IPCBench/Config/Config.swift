@@ -91,7 +91,7 @@ public struct BenchConfig: Equatable, Sendable {
         var count = 20_000
         var repetitions = 5
         var warmup = 1
-        var placements = [CPUPlacement.split]
+        var placements = [CPUPlacement.auto]
         var timeoutNs: UInt64 = 30_000_000_000
         var minTrialNs: UInt64 = 200_000_000
 
@@ -163,7 +163,7 @@ public struct BenchConfig: Equatable, Sendable {
         "count": "expected a whole number of round trips, at least 1",
         "repetitions": "expected a whole number of trials, at least 1",
         "warmup": "expected a whole number of trials, 0 or more",
-        "cpus": "expected \"split\", \"same\", \"none\", \"A,B\" or an array of them",
+        "cpus": "expected \"auto\", \"split\", \"same\", \"none\", \"A,B\" or an array of them",
         "timeout": "expected a duration such as \"30s\"",
         "min_trial_time": "expected a duration such as \"200ms\", or \"0s\" to turn calibration off",
     ]

@@ -7,7 +7,7 @@ public let embeddedDefaultConfig = #"""
 [defaults]
 repetitions = 5
 warmup = 1
-cpus = "split"
+cpus = "auto"           # split where there are two CPUs or more, else same
 timeout = "30s"
 # Trials shorter than this move proportionally more data (calibrated on the warmup trial).
 min_trial_time = "200ms"

@@ -1,8 +1,10 @@
 import CShims
 
 /// Where the two workers run: on two different CPUs, on one CPU, wherever the scheduler puts them,
-/// or on two CPUs the user names.
+/// or on two CPUs the user names. `auto` is split where the process may use two CPUs or more, else
+/// same; planning resolves it, so results only ever say split or same.
 public enum CPUPlacement: Equatable, Sendable, CustomStringConvertible {
+    case auto
     case split
     case same
     case none
@@ -10,13 +12,14 @@ public enum CPUPlacement: Equatable, Sendable, CustomStringConvertible {
 
     public init(parsing text: String) throws {
         switch text.trimmingWhitespace() {
+        case "auto": self = .auto
         case "split": self = .split
         case "same": self = .same
         case "none": self = .none
         case let other:
             let parts = other.split(separator: ",", omittingEmptySubsequences: false)
             guard parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]), a >= 0, b >= 0 else {
-                throw InputError("cpus '\(text)' is not a placement: use split, same, none, or two CPU numbers A,B")
+                throw InputError("cpus '\(text)' is not a placement: use auto, split, same, none, or two CPU numbers A,B")
             }
             self = .pinned(a, b)
         }
@@ -25,6 +28,7 @@ public enum CPUPlacement: Equatable, Sendable, CustomStringConvertible {
     /// The mode word that starts the cpu_placement column, and that compare joins on.
     public var mode: String {
         switch self {
+        case .auto: return "auto"
         case .split: return "split"
         case .same: return "same"
         case .none: return "none"
@@ -37,9 +41,16 @@ public enum CPUPlacement: Equatable, Sendable, CustomStringConvertible {
         return mode
     }
 
+    /// `auto` made concrete for a process that may use `allowed`.
+    public func resolved(allowed: [Int]) -> CPUPlacement {
+        self == .auto ? (allowed.count >= 2 ? .split : .same) : self
+    }
+
     /// The CPUs worker a and worker b are asked to run on, from the CPUs this process may use.
     public func cpus(allowed: [Int]) throws -> (a: Int?, b: Int?) {
         switch self {
+        case .auto:
+            return try resolved(allowed: allowed).cpus(allowed: allowed)
         case .none:
             return (nil, nil)
         case .same:

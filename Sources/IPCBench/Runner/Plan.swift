@@ -71,7 +71,7 @@ extension BenchConfig {
         }
         var cases: [BenchCase] = []
         for suite in chosen {
-            let placements = overrides.placement.map { [$0] } ?? suite.placements
+            let placements = (overrides.placement.map { [$0] } ?? suite.placements).map { $0.resolved(allowed: cpus) }
             for placement in placements { _ = try placement.cpus(allowed: cpus) }
             for transport in overrides.transports ?? suite.transports {
                 for size in overrides.sizes ?? suite.sizes {
