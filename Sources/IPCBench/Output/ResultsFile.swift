@@ -73,9 +73,9 @@ public final class CSVFile {
 
     /// Creates `path`, failing if it exists, and writes the header.
     public init(creating path: String, header: [String]) throws {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = Int32(retryingInterrupts { Int(Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)) })
         guard fd >= 0 else {
-            let code = errno
+            let code = -fd
             if code == EEXIST { throw InputError("\(path) already exists; ipcbench never overwrites results: choose another --output") }
             throw InputError("cannot create \(path): \(String(cString: strerror(code)))")
         }
@@ -121,8 +121,9 @@ public struct OutputPaths: Equatable {
         let base: String
         if isFolder {
             let folder = target.hasSuffix("/") ? String(target.dropLast()) : target
-            if stat(folder, &info) != 0 && mkdir(folder, 0o755) != 0 {
-                throw InputError("cannot create the output folder \(folder): \(String(cString: strerror(errno)))")
+            let made = stat(folder, &info) == 0 ? 0 : resultOrErrno { Int(mkdir(folder, 0o755)) }
+            if made < 0 {
+                throw InputError("cannot create the output folder \(folder): \(String(cString: strerror(Int32(-made))))")
             }
             base = folder + "/" + stem
         } else {

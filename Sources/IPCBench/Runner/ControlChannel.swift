@@ -86,9 +86,10 @@ struct ControlChannel {
                 timeout = Int32(min((deadlineNs - now) / 1_000_000 + 1, 1_000_000))
             }
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let n = poll(&entry, 1, timeout)
+            // EINTR comes back here (not retried) so that the loop sees a stop signal at once.
+            let n = resultOrErrno { Int(poll(&entry, 1, timeout)) }
             if n > 0 { return }
-            if n < 0 && errno != EINTR { throw SystemCallError("poll(control channel)", code: errno) }
+            if n < 0 && n != -Int(EINTR) { throw SystemCallError("poll(control channel)", code: Int32(-n)) }
         }
     }
 
@@ -100,9 +101,9 @@ struct ControlChannel {
             guard now < deadlineNs else { throw Failure.timedOut }
             var entries = channels.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let timeout = Int32(min((deadlineNs - now) / 1_000_000 + 1, 1_000_000))
-            let n = poll(&entries, nfds_t(entries.count), timeout)
+            let n = resultOrErrno { Int(poll(&entries, nfds_t(entries.count), timeout)) }
             if n > 0, let i = entries.firstIndex(where: { $0.revents != 0 }) { return i }
-            if n < 0 && errno != EINTR { throw SystemCallError("poll(control channels)", code: errno) }
+            if n < 0 && n != -Int(EINTR) { throw SystemCallError("poll(control channels)", code: Int32(-n)) }
         }
     }
 

@@ -9,9 +9,7 @@ public final class RunDirectory {
         var base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         if base.isEmpty { base = "/tmp" }
         var template = Array((base + "/ipcbench-XXXXXX").utf8CString)
-        guard mkdtemp(&template) != nil else {
-            throw SystemCallError("mkdtemp(\(base)/ipcbench-XXXXXX)", code: errno)
-        }
+        try check("mkdtemp(\(base)/ipcbench-XXXXXX)") { mkdtemp(&template) == nil ? -1 : 0 }
         path = String(cString: template)
     }
 

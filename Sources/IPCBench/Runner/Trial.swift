@@ -47,8 +47,7 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
                                 cpu: role == .a ? cpus.a : cpus.b, transport: transport,
                                 control: mine.worker,
                                 foreignDescriptors: [mine.runner.fd, other.runner.fd, other.worker.fd])
-        let pid = cshim_fork()
-        if pid < 0 { throw SystemCallError("fork", code: errno) }
+        let pid = pid_t(try check("fork") { Int(cshim_fork()) })
         if pid == 0 {
             _ = setpgid(0, role == .a ? 0 : group)
             runWorker(setup)
@@ -132,11 +131,7 @@ func exitedSoon(_ pid: pid_t, _ status: inout Int32) -> Bool {
 /// waitpid that retries EINTR; true once `pid` is reaped.
 @discardableResult
 func waitUntilReaped(_ pid: pid_t, _ status: inout Int32) -> Bool {
-    while true {
-        let r = waitpid(pid, &status, 0)
-        if r == pid { return true }
-        if r < 0 && errno != EINTR { return false }
-    }
+    retryingInterrupts { Int(waitpid(pid, &status, 0)) } == Int(pid)
 }
 
 func describeExit(_ status: Int32) -> String {

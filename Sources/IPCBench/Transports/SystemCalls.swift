@@ -13,15 +13,20 @@ public struct SystemCallError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(call): \(String(cString: strerror(code)))" }
 }
 
-/// The one place that reads errno. Runs `body` until it does not fail with EINTR and returns its
-/// result, or -errno. Allocation-free, so the timed loops use it directly.
+/// The one place that reads errno: the call's result, or -errno when it failed (returned < 0).
+@inline(__always)
+func resultOrErrno(_ body: () -> Int) -> Int {
+    let result = body()
+    return result >= 0 ? result : -Int(errno)
+}
+
+/// Runs `body` until it does not fail with EINTR and returns its result, or -errno.
+/// Allocation-free, so the timed loops use it directly.
 @inline(__always)
 func retryingInterrupts(_ body: () -> Int) -> Int {
     while true {
-        let result = body()
-        if result >= 0 { return result }
-        let code = errno
-        if code != EINTR { return -Int(code) }
+        let result = resultOrErrno(body)
+        if result != -Int(EINTR) { return result }
     }
 }
 
