@@ -10,8 +10,9 @@ struct IPCBenchCommand: ParsableCommand {
         discussion: """
         Forks worker processes that exchange payloads over pipes, FIFOs, AF_UNIX stream and datagram \
         sockets and TCP and UDP on 127.0.0.1, and writes one CSV row per case.
-        Exit status: 0 every case ok; 1 a case failed (the others still ran and were written); \
-        2 the command line or config was wrong (nothing ran).
+        Exit status: 0 every case ok; 1 a case failed (the others still ran and were written) \
+        or compare found a regression; 2 the command line, a config or a results file was wrong \
+        (nothing ran); 128+N stopped by signal N.
         """,
         version: ipcbenchVersion,
         subcommands: [RunCommand.self, CompareCommand.self, ListCommand.self, SysinfoCommand.self]

@@ -109,6 +109,40 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(outcome.stdout.contains("transport"), "the terminal table goes to stdout")
     }
 
+    func testRootHelpIsExact() throws {
+        let outcome = try h.run(["--help"])
+        XCTAssertEqual(outcome.status, 0)
+        // A multi-line literal drops its last newline; the help text ends with one.
+        XCTAssertEqual(outcome.stdout, #"""
+OVERVIEW: Measure how fast the Linux kernel moves bytes between processes.
+
+Forks worker processes that exchange payloads over pipes, FIFOs, AF_UNIX stream
+and datagram sockets and TCP and UDP on 127.0.0.1, and writes one CSV row per
+case.
+Exit status: 0 every case ok; 1 a case failed (the others still ran and were
+written) or compare found a regression; 2 the command line, a config or a
+results file was wrong (nothing ran); 128+N stopped by signal N.
+
+USAGE: ipcbench <subcommand>
+
+OPTIONS:
+  --version               Show the version.
+  -h, --help              Show help information.
+
+SUBCOMMANDS:
+  run                     Run a suite and write <stem>.csv and
+                          <stem>-trials.csv.
+  compare                 Compare result files case by case: medians, change in
+                          %, and whether it is significant.
+  list                    Show the transports, the patterns and this machine's
+                          limits.
+  sysinfo                 Print the environment columns as a run would write
+                          them.
+
+  See 'ipcbench help <subcommand>' for detailed help.
+"""# + "\n")
+    }
+
     func testVerifiedRunOnStdout() throws {
         let outcome = try h.run(["run", "-t", "all", "-p", "throughput,latency", "-s", "100", "--total", "64K",
                                "--count", "50", "-r", "1", "--warmup", "0", "--cpus", "none", "--verify", "-o", "-"])
