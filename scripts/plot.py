@@ -59,15 +59,33 @@ def payload_axis(ax, payloads):
     ax.set_xlabel("payload per message")
 
 
-def save_payload_plot(fig, ax, payloads, ylabel, heading, path):
-    """Log-log axes against payload size, a legend outside the lines, saved as PNG."""
+TRANSPORTS = ["pipe", "fifo", "unix-stream", "unix-dgram", "tcp", "udp"]
+LINESTYLES = {"split": "-", "same": "--", "none": ":", "pinned": "-."}
+
+
+def style(transport, placement):
+    """A color per transport and a line style per placement, the same in every plot."""
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    index = TRANSPORTS.index(transport) if transport in TRANSPORTS else len(TRANSPORTS)
+    return {"color": colors[index % len(colors)], "linestyle": LINESTYLES.get(placement, "-")}
+
+
+def draw(ax, data, payloads, ylabel, heading):
+    """One line per (transport, placement) on log-log axes against payload size."""
+    for (transport, placement), points in data.items():
+        xs, ys = zip(*points)
+        payloads.update(xs)
+        ax.plot(xs, ys, marker="o", markersize=4, label=f"{transport} ({placement})", **style(transport, placement))
     payload_axis(ax, payloads)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
     ax.set_ylabel(ylabel)
-    ax.set_title(heading)
+    ax.set_title(heading, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
+
+
+def save(fig, ax, path):
     ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -85,12 +103,8 @@ def plot_throughput(rows, path):
     if not data:
         return None
     fig, ax = plt.subplots(figsize=(12, 6))
-    payloads = set()
-    for (transport, placement), points in data.items():
-        xs, ys = zip(*points)
-        payloads.update(xs)
-        ax.plot(xs, ys, marker="o", linestyle="-" if placement != "same" else "--", label=f"{transport} ({placement})")
-    return save_payload_plot(fig, ax, payloads, "MiB/s (median of trials)", title(rows, "Throughput"), path)
+    draw(ax, data, set(), "MiB/s (median of trials)", title(rows, "Throughput"))
+    return save(fig, ax, path)
 
 
 def plot_latency(rows, path):
@@ -98,18 +112,10 @@ def plot_latency(rows, path):
     p99 = series(rows, "latency", "rtt_us_p99")
     if not p50:
         return None
-    fig, ax = plt.subplots(figsize=(12, 6))
-    payloads = set()
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, key in enumerate(p50):
-        color = colors[i % len(colors)]
-        xs, ys = zip(*p50[key])
-        payloads.update(xs)
-        ax.plot(xs, ys, marker="o", color=color, label=f"{key[0]} ({key[1]}) p50")
-        if key in p99:
-            xs, ys = zip(*p99[key])
-            ax.plot(xs, ys, marker="x", linestyle=":", color=color, label=f"{key[0]} ({key[1]}) p99")
-    return save_payload_plot(fig, ax, payloads, "round-trip time, µs", title(rows, "Latency (RTT)"), path)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, 6), sharey=True)
+    draw(left, p50, set(), "round-trip time, µs", title(rows, "RTT p50"))
+    draw(right, p99, set(), "", "RTT p99")
+    return save(fig, right, path)
 
 
 def ipcbench_binary():
