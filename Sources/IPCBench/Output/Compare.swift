@@ -128,7 +128,7 @@ public func compareResults(_ files: [ResultFile], ignoring: Set<JoinKey>, alpha:
     var indexed: [[[String]: [String: String]]] = []
     var order: [[String]] = []
     var names: [[String]: String] = [:]
-    for (i, file) in files.enumerated() {
+    for file in files {
         var map: [[String]: [String: String]] = [:]
         var duplicates = 0
         for row in file.cases where row["status"] == "ok" {
