@@ -43,7 +43,7 @@ public func caseRow(_ r: CaseResult, _ env: Environment) -> [String] {
         String(r.bytesPerTrial), String(c.repetitions), String(c.warmup), r.cpuPlacement, c.optionsLabel,
         r.status.rawValue, r.error,
         mib(t?.median), mib(t?.ci95Low), mib(t?.ci95High), mib(t?.mean), mib(t?.standardDeviation), mib(t?.min), mib(t?.max),
-        r.throughput != nil ? (r.messagesPerSecondMedian.map { formatDecimal($0, places: 0) } ?? "") : "",
+        r.messagesPerSecondMedian.map { formatDecimal($0, places: 0) } ?? "",
         us(rtt?.min), us(rtt?.p50), us(rtt?.p90), us(rtt?.p99), us(rtt?.p999), us(rtt?.max), us(rtt?.mean), us(rtt?.stddev),
         perMessage(r.usage.userMicroseconds), perMessage(r.usage.systemMicroseconds),
         perMessage(r.usage.voluntarySwitches), perMessage(r.usage.involuntarySwitches),

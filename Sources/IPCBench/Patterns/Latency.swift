@@ -124,9 +124,9 @@ final class EchoServer: TimedLoop {
                 r = readFully(readFD, buffer, size)
                 if r >= 0 && r < size { result.failure = .peerClosed(afterBytes: result.bytes + UInt64(r)); break }
             }
-            if r < 0 { result.failure = .system("read", Int32(-r)); break }
+            if r < 0 { result.failure = .system(endpoint.isDatagram ? "recv" : "read", Int32(-r)); break }
             let w = endpoint.isDatagram ? sendDatagram(writeFD, buffer, r) : writeFully(writeFD, buffer, r)
-            if w < 0 { result.failure = .system("write", Int32(-w)); break }
+            if w < 0 { result.failure = .system(endpoint.isDatagram ? "send" : "write", Int32(-w)); break }
             result.bytes &+= UInt64(r)
             result.messages &+= 1
         }

@@ -65,7 +65,7 @@ struct ControlChannel {
     private func read(into bytes: inout [UInt8], deadlineNs: UInt64) throws {
         var done = 0
         while done < bytes.count {
-            try waitReadable(deadlineNs: deadlineNs)
+            _ = try ControlChannel.firstReadable([self], deadlineNs: deadlineNs)
             let n = bytes.withUnsafeMutableBytes { raw in
                 retryingInterrupts { Glibc.read(fd, raw.baseAddress! + done, raw.count - done) }
             }
@@ -75,25 +75,8 @@ struct ControlChannel {
         }
     }
 
-    /// Returns when the channel has data (or EOF); throws on the deadline or a stop signal.
-    func waitReadable(deadlineNs: UInt64) throws {
-        while true {
-            try checkStopSignal()
-            var timeout: Int32 = -1
-            if deadlineNs != UInt64.max {
-                let now = monotonicNanoseconds()
-                guard now < deadlineNs else { throw Failure.timedOut }
-                timeout = Int32(min((deadlineNs - now) / 1_000_000 + 1, 1_000_000))
-            }
-            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            // EINTR comes back here (not retried) so that the loop sees a stop signal at once.
-            let n = resultOrErrno { Int(poll(&entry, 1, timeout)) }
-            if n > 0 { return }
-            if n < 0 && n != -Int(EINTR) { throw SystemCallError("poll(control channel)", code: Int32(-n)) }
-        }
-    }
-
-    /// Index of the first of `channels` that has data, waiting until the deadline.
+    /// Index of the first of `channels` that has data (or EOF), waiting until the deadline
+    /// (UInt64.max: no deadline); throws on the deadline or a stop signal.
     static func firstReadable(_ channels: [ControlChannel], deadlineNs: UInt64) throws -> Int {
         while true {
             try checkStopSignal()
@@ -101,6 +84,7 @@ struct ControlChannel {
             guard now < deadlineNs else { throw Failure.timedOut }
             var entries = channels.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let timeout = Int32(min((deadlineNs - now) / 1_000_000 + 1, 1_000_000))
+            // EINTR comes back here (not retried) so that the loop sees a stop signal at once.
             let n = resultOrErrno { Int(poll(&entries, nfds_t(entries.count), timeout)) }
             if n > 0, let i = entries.firstIndex(where: { $0.revents != 0 }) { return i }
             if n < 0 && n != -Int(EINTR) { throw SystemCallError("poll(control channels)", code: Int32(-n)) }
