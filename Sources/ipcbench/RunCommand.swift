@@ -61,6 +61,7 @@ struct RunCommand: ParsableCommand {
             ?? BenchConfig.parse(embeddedDefaultConfig, file: "the embedded default suite")
         let cases = try suite.plan(try overrides())
         let schedule = try self.schedule.map { try Schedule(parsing: $0, what: "--schedule") } ?? suite.schedule
+        if let seed { try Schedule.checkSeed(seed, what: "--seed") }
         let env = Environment.current()
         let paths = try OutputPaths(output: output, stem: env.defaultStem)
         // Everything that can fail before measuring comes before the output files exist.
@@ -78,7 +79,7 @@ struct RunCommand: ParsableCommand {
         let progress = ProgressLine(enabled: !quiet && isatty(2) == 1)
         let runner = Runner(cases: cases, schedule: schedule, seed: seed ?? suite.seed ?? randomSeed())
         table.printHeader()
-        var failed = 0, written = 0
+        var failed = 0, written = 0, stopped = 0
         do {
             try runner.run(in: directory.path, onTrial: { result, trial in
                 try trialsFile?.write(trialRow(result, trial, env))
@@ -87,15 +88,16 @@ struct RunCommand: ParsableCommand {
                 try casesFile.write(caseRow(result, env))
                 written += 1
                 if result.status == .failed { failed += 1 }
+                if result.status == .stopped { stopped += 1 }
                 table.printRow(result)
             }, progress: progress.show)
         } catch let stop as RunStopped {
             progress.clear()
-            printError("ipcbench: stopped by signal \(stop.signal); \(written) of \(cases.count) cases were written to \(paths.casesPath ?? "stdout")\(trialsNote(paths))")
+            printError("ipcbench: stopped by signal \(stop.signal) with \(written - stopped) of \(cases.count) cases finished; \(written) rows (\(stopped) with status stopped) are in \(paths.casesPath ?? "standard output")\(trialsNote(paths))")
             throw ExitCode(128 + stop.signal)
         } catch let error as ResultsWriteError {
             progress.clear()
-            printError("ipcbench: error: \(error); the run stopped with \(written) of \(cases.count) cases written to \(paths.casesPath ?? "stdout")\(trialsNote(paths))")
+            printError("ipcbench: error: \(error); the run stopped with \(written) of \(cases.count) cases written to \(paths.casesPath ?? "standard output")\(trialsNote(paths))")
             throw ExitCode(3)
         }
         progress.clear()

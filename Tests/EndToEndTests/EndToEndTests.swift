@@ -121,7 +121,8 @@ and datagram sockets and TCP and UDP on 127.0.0.1, and writes one CSV row per
 case.
 Exit status: 0 every case ok; 1 a case failed (the others still ran and were
 written) or compare found a regression; 2 the command line, a config or a
-results file was wrong (nothing ran); 128+N stopped by signal N.
+results file was wrong (nothing ran); 3 a results file could not be written
+during a run; 128+N stopped by signal N.
 
 USAGE: ipcbench <subcommand>
 
@@ -218,7 +219,7 @@ SUBCOMMANDS:
         let output = h.work.appendingPathComponent("killed.csv").path
         // The first case would run for minutes; the second is quick.
         let p = try h.start(["run", "-t", "pipe", "-p", "latency", "-s", "64,128", "--count", "50000000", "-r", "1",
-                           "--warmup", "0", "--cpus", "none", "--timeout", "5m", "-o", output])
+                           "--warmup", "0", "--cpus", "none", "--timeout", "5m", "--schedule", "sequential", "-o", output])
         let workers = try waitForWorkers(p.0.processIdentifier)
         usleep(200_000)
         kill(workers[1], SIGKILL)
@@ -233,8 +234,9 @@ SUBCOMMANDS:
         let outcome = h.finish(p)
         XCTAssertEqual(outcome.status, 128 + SIGTERM, outcome.stderr)
         let rows = try h.readCSV(output)
-        XCTAssertEqual(rows.count, 2, "the failed case is written before the run stops")
+        XCTAssertEqual(rows.count, 3, "the failed case, then the one the signal stopped")
         XCTAssertEqual(column("status", rows[1]), "failed")
+        XCTAssertEqual(column("status", rows[2]), "stopped")
         XCTAssertTrue(column("error", rows[1]).contains("killed by signal 9"), column("error", rows[1]))
         for pid in workers + second { XCTAssertFalse(processExists(pid), "worker \(pid) survived") }
     }
@@ -271,7 +273,7 @@ SUBCOMMANDS:
         count = 50000000
         """.write(to: config, atomically: true, encoding: .utf8)
         let output = h.work.appendingPathComponent("interrupted.csv").path
-        let p = try h.start(["run", config.path, "-o", output])
+        let p = try h.start(["run", config.path, "--schedule", "sequential", "-o", output])
         var workers: [Int32] = []
         for _ in 0..<400 {
             // Wait for the first row, then for the long case's workers.
@@ -287,10 +289,10 @@ SUBCOMMANDS:
         kill(p.0.processIdentifier, SIGINT)
         let outcome = h.finish(p)
         XCTAssertEqual(outcome.status, 130, outcome.stderr)
-        XCTAssertTrue(outcome.stderr.contains("stopped by signal 2; 1 of 3 cases were written"), outcome.stderr)
+        XCTAssertEqual(outcome.stderr, "ipcbench: stopped by signal 2 with 1 of 3 cases finished; 3 rows (2 with status stopped) are in \(output); every finished trial is in \(output.dropLast(4))-trials.csv\n")
         let rows = try h.readCSV(output)
-        XCTAssertEqual(rows.count, 2, "the header and the finished case stay")
-        XCTAssertEqual(column("status", rows[1]), "ok")
+        XCTAssertEqual(rows.dropFirst().map { column("status", $0) }, ["ok", "stopped", "stopped"])
+        XCTAssertEqual(column("error", rows[2]), "stopped after 0 of 1 measured trials")
         for pid in workers { XCTAssertFalse(processExists(pid), "worker \(pid) survived") }
     }
 }

@@ -65,6 +65,7 @@ public struct BenchConfig: Equatable, Sendable {
             }
             if let entry = table["seed"] {
                 guard case let .integer(n) = entry.value, n >= 0 else { throw fail(entry.line, "seed must be a whole number, 0 or more") }
+                do { try Schedule.checkSeed(UInt64(n), what: "seed") } catch let error as InputError { throw fail(entry.line, error.message) }
                 seed = UInt64(n)
             }
             base = try base.applying(table, fail)

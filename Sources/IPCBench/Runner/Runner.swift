@@ -126,20 +126,21 @@ struct CaseState {
     /// trial fails the case (and only the case); a stop signal ends the run.
     mutating func runNextTrial(round: Int?, directory: String, runStartNs: UInt64) throws -> TrialRecord? {
         let c = benchCase
-        trialsRun += 1
-        let trial = trialsRun
+        let trial = trialsRun + 1
         let startNs = monotonicNanoseconds() &- runStartNs
         let reports: TrialReports
         do {
             reports = try runTrial(transport: c.transport, options: c.transportOptions, pattern: c.pattern,
                                    work: work, cpus: asked, directory: directory, timeoutNs: c.timeoutNs)
         } catch let stop as RunStopped {
-            throw stop
+            throw stop  // the trial did not happen: the case is cut short, not failed
         } catch {
+            trialsRun = trial
             result.status = .failed
             result.error = "trial \(trial) of \(c.warmup + c.repetitions): \(error)"
             return nil
         }
+        trialsRun = trial
         let (a, b) = (reports.a, reports.b)
         let isThroughput = c.pattern == .throughput
         let durationNs = isThroughput ? b.endNs &- a.startNs : a.endNs &- a.startNs

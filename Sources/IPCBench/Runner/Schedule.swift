@@ -8,6 +8,13 @@ public enum Schedule: String, CaseIterable, Sendable {
     /// Each case runs all its trials back to back, then the next case.
     case sequential
 
+    /// Checks a seed from the command line or a config.
+    public static func checkSeed(_ seed: UInt64, what: String) throws {
+        guard seed <= largestSeed else {
+            throw InputError("\(what) \(seed) is too large: seeds go from 0 to \(largestSeed) (2^53 - 1), so that spreadsheets keep them exact")
+        }
+    }
+
     public init(parsing text: String, what: String) throws {
         guard let schedule = Schedule(rawValue: text.trimmingWhitespace()) else {
             throw InputError("\(what) '\(text)': expected \(Schedule.allCases.map(\.rawValue).joined(separator: " or "))")
@@ -52,6 +59,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 }
 
+/// Seeds stay below 2^53 so that a spreadsheet, which holds numbers as doubles, keeps them exact.
+public let largestSeed: UInt64 = (1 << 53) - 1
+
 /// A seed from the kernel's random source, for runs that do not ask for one.
 public func randomSeed() -> UInt64 {
     var seed: UInt64 = 0
@@ -59,7 +69,7 @@ public func randomSeed() -> UInt64 {
     if fd >= 0 {
         let n = withUnsafeMutableBytes(of: &seed) { readFully(fd, $0.baseAddress!, 8) }
         closeDescriptor(fd)
-        if n == 8 { return seed }
+        if n == 8 { return seed & largestSeed }
     }
-    return monotonicNanoseconds()  // no /dev/urandom (a chroot): the clock still varies per run
+    return monotonicNanoseconds() & largestSeed  // no /dev/urandom (a chroot): the clock still varies per run
 }
