@@ -69,9 +69,10 @@ public struct ResultFile {
         return rows
     }
 
-    /// The environment columns: those before `transport`, less the ones that differ on every run.
+    /// The environment columns: those before `transport`, less the run's identity, time, version and
+    /// seed (the seed of the shuffled order differs on every run by design).
     var environmentColumnNames: [String] {
-        Array(header.prefix { $0 != "transport" }).filter { !["run_id", "timestamp_utc", "ipcbench_version"].contains($0) }
+        Array(header.prefix { $0 != "transport" }).filter { !["run_id", "timestamp_utc", "ipcbench_version", "seed"].contains($0) }
     }
 }
 
