@@ -252,13 +252,13 @@ enum RunFigures {
 
 /// The figures of `row` in `file` for `metric`, or a warning naming what is wrong with them.
 func runFigures(_ file: ResultFile, _ row: [String: String], _ metric: Metric, caseName: String) -> Result<RunFigures, CompareWarning> {
-    func bad(_ column: String, _ text: String?, row: Int? = nil) -> CompareWarning {
-        CompareWarning("\(file.path): \(caseName): \(column) is '\(text ?? "")'\(row.map { " in trial row \($0)" } ?? ""), not a positive number up to 1e15; the case is skipped")
+    func bad(_ column: String, _ text: String?, trial: String? = nil) -> CompareWarning {
+        CompareWarning("\(file.path): \(caseName): \(column) is '\(text ?? "")'\(trial.map { " in trial \($0)" } ?? ""), not a positive number up to 1e15; the case is skipped")
     }
     if let trialRows = file.trialRows(of: row) {
         var values: [Double] = []
         for t in trialRows {
-            guard let v = positiveFigure(t[metric.trialColumn]) else { return .failure(bad(metric.trialColumn, t[metric.trialColumn], row: Int(t["trial"] ?? ""))) }
+            guard let v = positiveFigure(t[metric.trialColumn]) else { return .failure(bad(metric.trialColumn, t[metric.trialColumn], trial: t["trial"])) }
             values.append(v)
         }
         return .success(.trials(values))
