@@ -75,3 +75,24 @@ final class IntervalTests: XCTestCase {
         XCTAssertFalse(plainDecimal(1e300, places: 3).contains("e"))
     }
 }
+
+/// The large-sample path (more than a million pairs) gives the same ends as listing the differences.
+final class LargeShiftIntervalTests: XCTestCase {
+    func testOrderedDifferenceMatchesTheList() {
+        var random = SplitMix64(seed: 42)
+        let x = (0..<300).map { _ in random.unit() }
+        let y = (0..<200).map { _ in random.unit() + 0.1 }
+        var differences: [Double] = []
+        for a in x { for b in y { differences.append(b - a) } }
+        differences.sort()
+        for r in [1, 17, 30000, 59999, 60000] {
+            XCTAssertEqual(orderedDifference(r, x.sorted(), y.sorted()), differences[r - 1], accuracy: 1e-9, "r = \(r)")
+        }
+        let big = (0..<1200).map { _ in random.unit() }
+        let bigger = (0..<1000).map { _ in random.unit() + 0.2 }
+        let i = shiftInterval(big, bigger, alpha: 0.05)!
+        XCTAssertLessThan(i.low, 0.2)
+        XCTAssertGreaterThan(i.high, 0.2)
+        XCTAssertLessThan(i.high - i.low, 0.1)
+    }
+}

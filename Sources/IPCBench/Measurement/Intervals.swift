@@ -57,11 +57,33 @@ public func shiftInterval(_ x: [Double], _ y: [Double], alpha: Double,
         k = cut >= 1 ? min(Int(cut), mn / 2) : 0
     }
     guard k >= 1 else { return LogInterval(low: -.infinity, high: .infinity) }
-    var differences: [Double] = []
-    differences.reserveCapacity(mn)
-    for a in x { for b in y { differences.append(b - a) } }
-    differences.sort()
-    return LogInterval(low: differences[k - 1], high: differences[mn - k])
+    if mn <= 1_000_000 {
+        var differences: [Double] = []
+        differences.reserveCapacity(mn)
+        for a in x { for b in y { differences.append(b - a) } }
+        differences.sort()
+        return LogInterval(low: differences[k - 1], high: differences[mn - k])
+    }
+    return LogInterval(low: orderedDifference(k, x.sorted(), y.sorted()), high: orderedDifference(mn + 1 - k, x.sorted(), y.sorted()))
+}
+
+/// The r-th smallest (1-based) of the differences b - a over all pairs, without listing them: bisection
+/// on the value, counting the differences at or below it in one pass over the sorted samples.
+func orderedDifference(_ r: Int, _ x: [Double], _ y: [Double]) -> Double {
+    func atOrBelow(_ d: Double) -> Int {
+        var count = 0, i = 0
+        for b in y {
+            while i < x.count && b - x[i] > d { i += 1 }
+            count += x.count - i
+        }
+        return count
+    }
+    var low = y[0] - x[x.count - 1], high = y[y.count - 1] - x[0]
+    for _ in 0..<200 where high - low > 1e-12 * Swift.max(abs(low), abs(high), 1e-300) {
+        let middle = (low + high) / 2
+        if atOrBelow(middle) >= r { high = middle } else { low = middle }
+    }
+    return high
 }
 
 /// Welch's t interval for mean(b) - mean(a), with the Welch-Satterthwaite degrees of freedom.
@@ -113,6 +135,8 @@ public func summaryWelchInterval(base: (mean: Double, sd: Double, n: Double), ne
 public func bootstrapGeomeanInterval(_ cases: [(base: [Double], new: [Double])], alpha: Double,
                                      replicates: Int = 2000, seed: UInt64 = 0x1bc_2026) -> LogInterval? {
     guard !cases.isEmpty, cases.allSatisfy({ !$0.base.isEmpty && !$0.new.isEmpty }), replicates >= 10 else { return nil }
+    // Results files hold tens of trials a case; a file with millions would take minutes here.
+    guard cases.reduce(0, { $0 + $1.base.count + $1.new.count }) <= 200_000 else { return nil }
     var random = SplitMix64(seed: seed)
     var buffer: [Double] = []
     func resampledMedian(_ values: [Double]) -> Double {

@@ -319,6 +319,11 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
         indexed.append(sideMaps)
     }
     environmentDifferences(sides, sideName: sideName, warnings: &warnings, notes: &notes)
+    if sides.contains(where: { $0.files.count > 1 }) {
+        for side in sides { for file in side.files where file.trials == nil {
+            warnings.append("\(file.path): no trials file beside it; its run figures come from its median columns (for latency the percentiles of all round trips, not the median of the trials' percentiles)")
+        } }
+    }
 
     var notCompared: [(String, [String])] = []
     for (s, side) in sides.enumerated() {
