@@ -5,7 +5,7 @@ import IPCBench
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Compare result files case by case: the change in % with its 95% interval.",
+        abstract: "Compare result files case by case: medians, change in %, and whether it is significant.",
         discussion: """
         Each argument is one side: a results file, or several runs of the same setup joined with \
         commas (a1.csv,a2.csv,a3.csv). The first side is the base. Each file's trials are read from \
