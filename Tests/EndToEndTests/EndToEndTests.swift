@@ -324,7 +324,7 @@ final class CompareAndPlotTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         let text = outcome.stdout
         XCTAssertTrue(text.contains("base: \(same)"), text)
-        XCTAssertTrue(text.contains("warning: file 2 differs from the base in more than the kernel: placement split vs same"), text)
+        XCTAssertTrue(text.contains("warning: the sides differ in placement: same vs split"), text)
         XCTAssertTrue(text.contains("not compared: udp throughput 100000: skipped in base, skipped in new"), "the skipped case is not silently dropped: \(text)")
 
         let csv = try h.run(["compare", same, split, "--ignore", "placement", "--format", "csv"])
@@ -334,16 +334,16 @@ final class CompareAndPlotTests: XCTestCase {
         // Crossing CPUs makes a pipe round trip several times slower: significant at 5 trials each.
         let pipeLatency = try XCTUnwrap(records.first { $0["transport"] == "pipe" && $0["metric"] == "RTT p50 us" && $0["payload_bytes"] == "64" })
         XCTAssertEqual(pipeLatency["significant"], "1", "\(pipeLatency)")
-        XCTAssertEqual(pipeLatency["test"], "U")
+        XCTAssertEqual(pipeLatency["method"], "U-shift")
         XCTAssertGreaterThan(Double(pipeLatency["change_pct"]!)!, 50)
         XCTAssertTrue(records.contains { $0["kind"] == "geomean" && $0["metric"] == "RTT p50 us" })
 
         let markdown = try h.run(["compare", same, split, "--ignore", "placement", "--format", "markdown"])
-        XCTAssertTrue(markdown.stdout.contains("| case | metric | base | new | delta | p |"), markdown.stdout)
+        XCTAssertTrue(markdown.stdout.contains("| case | metric | base | new | change | 95% interval | detectable |"), markdown.stdout)
 
         let gate = try h.run(["compare", same, split, "--ignore", "placement", "--fail-on-regression", "10"])
-        XCTAssertEqual(gate.status, 1, "a significant 10% regression must fail the gate: \(gate.stderr)")
-        XCTAssertTrue(gate.stderr.contains("significant regressions larger than 10.0%"), gate.stderr)
+        XCTAssertEqual(gate.status, 1, "a regression whose whole interval lies beyond 10% must fail the gate: \(gate.stderr)")
+        XCTAssertTrue(gate.stderr.contains("regressions whose whole 95% interval lies beyond 10.0%"), gate.stderr)
 
         // Without --ignore placement nothing joins: every case is listed as in one file only.
         let apart = try h.run(["compare", same, split])
@@ -351,14 +351,14 @@ final class CompareAndPlotTests: XCTestCase {
 
         // A file against itself: nothing changes, so nothing is significant.
         let itself = try h.run(["compare", same, same, "--format", "csv"])
-        XCTAssertTrue(parseCSV(itself.stdout).dropFirst().allSatisfy { $0[0] == "geomean" || $0[13] == "0" }, itself.stdout)
+        XCTAssertTrue(parseCSV(itself.stdout).dropFirst().allSatisfy { $0[compareCSVColumns.firstIndex(of: "significant")!] == "0" }, itself.stdout)
 
-        // Without the trials file the test falls back to Welch, and says so.
+        // Without the trials file the interval falls back to Welch on the summary columns, and says so for each case.
         let lonely = h.work.appendingPathComponent("lonely.csv").path
         try FileManager.default.copyItem(atPath: split, toPath: lonely)
         let welch = try h.run(["compare", same, lonely, "--ignore", "placement"])
-        XCTAssertTrue(welch.stdout.contains("no trials file beside it; p-values come from a Welch test"), welch.stdout)
-        XCTAssertTrue(welch.stdout.contains("(Welch)"), welch.stdout)
+        XCTAssertTrue(welch.stdout.contains("warning: pipe latency 64: no trials in \(lonely); its interval comes from a Welch test on the summary columns"), welch.stdout)
+        XCTAssertTrue(welch.stdout.contains("(summary)"), welch.stdout)
 
         // The spreadsheet check and the plots, on the same real files.
         let sheet = try h.script("spreadsheet-check", [same, split.replacingOccurrences(of: ".csv", with: "-trials.csv")])
