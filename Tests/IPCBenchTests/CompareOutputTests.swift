@@ -14,7 +14,7 @@ struct FixtureRun {
 
     func write(_ folder: URL, _ stem: String, trials: Bool = true) throws -> String {
         var columns = caseColumns
-        columns.insert(contentsOf: environment.map(\.0), at: columns.firstIndex(of: "transport")!)
+        columns.insert(contentsOf: environment.map(\.0).filter { !columns.contains($0) }, at: columns.firstIndex(of: "transport")!)
         var caseLines = [csvLine(columns)]
         var trialLines = [csvLine(trialColumns)]
         for (transport, pattern, payload, values) in cases {

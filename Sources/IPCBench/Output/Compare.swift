@@ -18,6 +18,8 @@ public struct ResultFile {
                            "mib_per_s_median", "mib_per_s_mean", "mib_per_s_stddev", "rtt_us_p50", "rtt_us_p99",
                            "rtt_us_mean", "rtt_us_stddev", "messages_per_trial"]
     static let trialIdentity = ["transport", "pattern", "payload_bytes", "cpu_placement", "options"]
+    /// The trials columns compare reads; version 0.1.0 files have them too.
+    static let requiredTrialColumns = ["run_id"] + trialIdentity + ["trial", "mib_per_s", "rtt_us_p50", "rtt_us_p99"]
 
     /// Reads `path` and the trials file beside it. Throws `InputError` for anything that is not a
     /// well-formed results file, and for a trials file written by another run.
@@ -29,7 +31,7 @@ public struct ResultFile {
         var trials: [[String: String]]? = nil
         var byCase: [[String]: [[String: String]]] = [:]
         if let trialsText = try readRegularFile(trialsPath) {
-            let rows = try records(trialsText, path: trialsPath, required: trialColumns, what: "an ipcbench trials file").1
+            let rows = try records(trialsText, path: trialsPath, required: requiredTrialColumns, what: "an ipcbench trials file").1
             let runs = Set(cases.map { $0["run_id"] ?? "" })
             if let (index, stranger) = rows.enumerated().first(where: { !runs.contains($0.1["run_id"] ?? "") }) {
                 throw InputError("\(trialsPath): row \(index + 2) has run_id \(stranger["run_id"] ?? "") but \(path) has run_id \(runs.sorted().joined(separator: ", ")); the trials file is from another run: put the run's own trials file beside it, or move it away")
