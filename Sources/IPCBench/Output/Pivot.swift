@@ -64,9 +64,8 @@ func isPlainNumber(_ text: String) -> Bool {
 /// it makes the rows), in the first file's header order.
 public func numericColumns(_ files: [ResultFile]) -> [String] {
     guard let first = files.first?.cases.first else { return [] }
-    var order: [String] = []
-    // The header order is lost in the dictionaries; caseColumns gives it for the known columns.
-    order = caseColumns.filter { first[$0] != nil } + first.keys.filter { !caseColumns.contains($0) }.sorted()
+    // The rows are dictionaries: caseColumns gives the order of the known columns, names the rest.
+    let order = caseColumns.filter { first[$0] != nil } + first.keys.filter { !caseColumns.contains($0) }.sorted()
     return order.filter { column in
         column != "payload_bytes"
             && files.allSatisfy { $0.cases.allSatisfy { ($0[column] ?? "").isEmpty || isPlainNumber($0[column]!) } }
