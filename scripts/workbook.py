@@ -23,6 +23,7 @@ try:
     import openpyxl
     from openpyxl.chart import BarChart, Reference, ScatterChart, Series
     from openpyxl.chart.marker import DataPoint
+    from openpyxl.drawing.text import CharacterProperties
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 except ImportError:
@@ -155,6 +156,7 @@ def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None):
 
     chart = ScatterChart()
     chart.title = title
+    chart.title.tx.rich.p[0].r[0].rPr = CharacterProperties(sz=1300, b=True)
     chart.style = 2
     chart.scatterStyle = "lineMarker"
     chart.height, chart.width = 12, 24
