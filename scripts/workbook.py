@@ -267,8 +267,16 @@ def load(files):
                 tables.append(list(csv.reader(f)))
         except OSError as e:
             fail(f"{path}: cannot read the file ({e.strerror})")
-    # ipcbench checks the files: it names the first problem.
-    ipcbench("pivot", *files)
+    for path, table in zip(files, tables):
+        header = table[0] if table else []
+        missing = [c for c in ("transport", "pattern", "payload_bytes", "cpu_placement", "status") if c not in header]
+        if missing:
+            fail(f"{path}: not an ipcbench results file (no {', '.join(missing)} column)")
+        if len(table) < 2:
+            fail(f"{path}: the file has a header but no rows")
+        for number, row in enumerate(table[1:], start=2):
+            if len(row) != len(header):
+                fail(f"{path}: row {number} has {len(row)} cells but the header has {len(header)}")
     return tables
 
 

@@ -119,6 +119,24 @@ final class SpreadsheetTests: XCTestCase {
                        table.dropFirst().map { $0[header.firstIndex(of: "change_pct")!] })
     }
 
+    func testWorkbookBadInputExitsTwoAndWritesNothing() throws {
+        let notResults = h.work.appendingPathComponent("other.csv")
+        try "name,value\r\na,1\r\n".write(to: notResults, atomically: true, encoding: .utf8)
+        let output = h.work.appendingPathComponent("never.xlsx").path
+        for (arguments, message) in [
+            ([notResults.path], "other.csv: not an ipcbench results file (no transport, pattern, payload_bytes, cpu_placement, status column)"),
+            ([h.work.appendingPathComponent("missing.csv").path], "missing.csv: cannot read the file"),
+            ([try fixture("pivot-base.csv"), "-o", h.work.appendingPathComponent("book.ods").path], "the output must end in .xlsx"),
+        ] {
+            let outcome = try h.script("workbook.py", arguments + (arguments.contains("-o") ? [] : ["-o", output]))
+            XCTAssertEqual(outcome.status, 2, "\(arguments)")
+            XCTAssertTrue(outcome.stderr.hasPrefix("scripts/workbook.py: error: ") && outcome.stderr.contains(message), outcome.stderr)
+            XCTAssertEqual(outcome.stderr.filter { $0 == "\n" }.count, 1, outcome.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.work.appendingPathComponent("book.ods").path))
+    }
+
     func testWorkbookOfARealRunOpensInLibreOffice() throws {
         let results = h.work.appendingPathComponent("quick.csv").path
         let run = try h.run(["run", "bench-configs/quick.toml", "-q", "-o", results])
