@@ -13,19 +13,19 @@ struct PivotCommand: ParsableCommand {
         empty where a case is missing, skipped or failed.
         """)
 
-    @Argument(help: "One or more results files (the <stem>.csv files).")
+    @Argument(help: ArgumentHelp("One or more results files (the <stem>.csv files).", valueName: "RESULTS.csv"))
     var files: [String]
 
-    @Option(help: "A numeric column of the case file (default: mib_per_s_median for throughput, rtt_us_p50 for latency).")
+    @Option(help: ArgumentHelp("A numeric column of the case file (default: mib_per_s_median for throughput, rtt_us_p50 for latency).", valueName: "COLUMN"))
     var metric: String?
 
-    @Option(help: "throughput or latency (default: the first pattern in the files that has a value in the metric).")
+    @Option(help: ArgumentHelp("throughput or latency (default: the first pattern in the files that has a value in the metric).", valueName: "P"))
     var pattern: String?
 
-    @Option(help: "What groups the columns: transport, placement or file.")
+    @Option(help: ArgumentHelp("What groups the columns: transport, placement or file.", valueName: "KEY"))
     var by = "transport"
 
-    @Option(name: [.short, .long], help: "Write to this file (never overwritten) instead of stdout.")
+    @Option(name: [.short, .long], help: ArgumentHelp("Write to this file (never overwritten) instead of stdout.", valueName: "FILE"))
     var output: String?
 
     func run() throws {
