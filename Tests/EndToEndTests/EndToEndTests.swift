@@ -135,6 +135,8 @@ SUBCOMMANDS:
                           <stem>-trials.csv.
   compare                 Compare result files case by case: medians, change in
                           %, and whether it is significant.
+  pivot                   Write one metric as a chart-ready CSV: a row per
+                          payload, a column per transport and placement.
   list                    Show the transports, the patterns and this machine's
                           limits.
   sysinfo                 Print the environment columns as a run would write
