@@ -16,14 +16,18 @@ struct TrialReports {
 /// Runs one trial: prepares the transport, forks both workers into one process group, waits until
 /// both are ready, releases them, collects their reports and reaps them. On a timeout, a worker's
 /// death or a stop signal it kills the whole group, so no worker outlives the trial.
+/// `beforeFork` runs once the transport is prepared and before any worker exists: tests use it to
+/// play a stranger who gets there first.
 func runTrial(transport kind: TransportKind, options: TransportOptions, pattern: PatternKind,
               work: LoopWork, cpus: (a: Int?, b: Int?), directory: String,
-              timeoutNs: UInt64) throws -> TrialReports {
+              timeoutNs: UInt64, beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
     let deadline = monotonicNanoseconds() &+ timeoutNs
+    let secret = try TrialSecret.random()
     let transport = kind.make(options)
     var transportOpen = true
     defer { if transportOpen { transport.close() } }
     try transport.prepare(in: directory)
+    try beforeFork(transport)
 
     let channelA = try ControlChannel.makePair()
     defer { channelA.runner.close() }
@@ -45,6 +49,8 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
     for (role, mine, other) in [(Role.a, channelA, channelB), (Role.b, channelB, channelA)] {
         let setup = WorkerSetup(role: role, pattern: pattern, work: work,
                                 cpu: role == .a ? cpus.a : cpus.b, transport: transport,
+                                peer: PeerCheck(secret: secret, connectorPid: role == .b ? pids[0] : 0,
+                                                listenerPid: getpid(), deadlineNs: deadline),
                                 control: mine.worker,
                                 foreignDescriptors: [mine.runner.fd, other.runner.fd, other.worker.fd])
         let pid = pid_t(try check("fork") { Int(cshim_fork()) })
