@@ -1,3 +1,4 @@
+import CShims
 import Foundation
 import Glibc
 import XCTest
@@ -105,6 +106,19 @@ final class StrangerTests: XCTestCase {
         }
     }
 
+    func testTCPDropsTheOldestWhenTooManyWait() throws {
+        // One more silent connection than the worker lets wait: the oldest goes when the peer comes.
+        let r = try trial(.tcp, .throughput, size: 1000, messages: 200) { transport in
+            let address = loopbackAddress(port: (transport as! TCPTransport).port)
+            for _ in 0..<maxPendingConnections {
+                try IPCBench.connect(try stranger(AF_INET, Int32(SOCK_STREAM.rawValue)), address, "stranger")
+            }
+        }
+        XCTAssertEqual(r.b.rejected, UInt64(maxPendingConnections))
+        XCTAssertEqual(r.b.bytes, 200 * 1000)
+        checkNothingAllocated(r, "tcp")
+    }
+
     func testUnixStreamKeepsOnlyTheOtherWorkersConnection() throws {
         for pattern in PatternKind.allCases {
             let r = try trial(.unixStream, pattern, size: 1000, messages: 200) { transport in
@@ -120,6 +134,25 @@ final class StrangerTests: XCTestCase {
             checkNothingAllocated(r, label)
             strangers.forEach(closeDescriptor)
             strangers = []
+        }
+    }
+
+    func testUnixStreamConnectorRefusesASocketTheRunnerDidNotMake() throws {
+        // A process of our uid replaces the socket file with its own listener.
+        XCTAssertThrowsError(try trial(.unixStream, .throughput, size: 1000, messages: 200) { transport in
+            let path = (transport as! UnixStreamTransport).path
+            XCTAssertEqual(unlink(path), 0)
+            let impostor = try stranger(AF_UNIX, Int32(SOCK_STREAM.rawValue))
+            try IPCBench.bind(impostor, unixAddress(path), path)
+            // SO_PEERCRED names the process that called listen(): a child that exits at once.
+            let child = cshim_fork()
+            if child == 0 { _exit(Glibc.listen(impostor, 8) == 0 ? 0 : 1) }
+            var status: Int32 = 0
+            XCTAssertEqual(waitpid(child, &status, 0), child)
+            XCTAssertEqual(status, 0)
+        }) { error in
+            XCTAssertTrue("\(error)".contains("not to the runner (pid \(getpid()))"), "\(error)")
+            XCTAssertTrue("\(error)".hasPrefix("sender: "), "\(error)")
         }
     }
 

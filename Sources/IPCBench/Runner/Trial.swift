@@ -81,10 +81,9 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
         while frames.contains(where: { $0 == nil }) {
             let pending = [0, 1].filter { frames[$0] == nil }
             let i = pending[try waitForAny(pending, stage)]
+            let kind: ControlChannel.Kind
             do {
-                let (kind, payload) = try runners[i].receive(deadlineNs: deadline)
-                guard kind == expected else { throw ControlChannel.Failure.malformed }
-                frames[i] = payload
+                (kind, frames[i]) = try runners[i].receive(deadlineNs: deadline)
             } catch ControlChannel.Failure.timedOut {
                 throw TrialFailure(message: "timed out after \(formatDuration(timeoutNs)) \(stage); raise --timeout if the case is just slow")
             } catch ControlChannel.Failure.closed {
@@ -93,7 +92,8 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
                 if waitUntilReaped(pids[i], &status) { reaped[pids[i]] = status }
                 throw TrialFailure(message: "the \(names[i]) worker died \(stage): \(describeExit(status))")
             }
-            if expected == .report, let report = try? WorkerReport(decoding: frames[i]!), !report.error.isEmpty {
+            // A worker that fails while setting up sends its report instead of ready.
+            if kind == .report, let report = try? WorkerReport(decoding: frames[i]!), !report.error.isEmpty {
                 // A peer that was killed shows up first as an error here (EOF, EPIPE): name the cause.
                 let other = 1 - i
                 var status: Int32 = 0
@@ -105,6 +105,7 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
                 }
                 throw TrialFailure(message: "\(names[i]): \(report.error)")  // the other worker may be stuck: stop now
             }
+            guard kind == expected else { throw ControlChannel.Failure.malformed }
         }
         return frames.map { $0! }
     }
