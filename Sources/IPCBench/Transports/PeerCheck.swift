@@ -89,8 +89,7 @@ func acceptPresentingSecret(_ listener: Int32, _ peer: PeerCheck) throws -> (fd:
             }
             reject(i)
         }
-        if entries[0].revents != 0 {
-            let fd = try accept(listener)
+        if entries[0].revents != 0, let fd = try acceptUnlessAborted(listener, &rejected) {
             if pending.count == maxPendingConnections { reject(0) }
             pending.append((fd, []))
         }
@@ -106,11 +105,23 @@ func acceptFromConnector(_ listener: Int32, _ peer: PeerCheck) throws -> (fd: In
         guard try pollUntil(&entries, peer.deadlineNs) else {
             throw PeerCheckFailure(description: "no unix-stream connection from the other worker (pid \(peer.connectorPid)) arrived before the trial's timeout (\(rejected) rejected)")
         }
-        let fd = try accept(listener)
+        guard let fd = try acceptUnlessAborted(listener, &rejected) else { continue }
         if cshim_peer_pid(fd) == peer.connectorPid { return (fd, rejected) }
         closeDescriptor(fd)
         rejected += 1
     }
+}
+
+/// accept(), except that a connection its client aborted before it was accepted counts as rejected
+/// (nil) rather than failing the trial.
+func acceptUnlessAborted(_ listener: Int32, _ rejected: inout UInt64) throws -> Int32? {
+    let fd = retryingInterrupts { Int(cshim_accept_cloexec(listener)) }
+    if fd == -Int(ECONNABORTED) {
+        rejected += 1
+        return nil
+    }
+    if fd < 0 { throw SystemCallError("accept", code: Int32(-fd)) }
+    return Int32(fd)
 }
 
 /// Datagram sockets, right after connect(): from then on the kernel delivers only the peer's

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 
 /// Which of the two workers: `a` sends (throughput) or asks (latency); `b` receives or echoes.
@@ -154,8 +153,4 @@ func boundPort(_ fd: Int32) throws -> UInt16 {
         }
     }
     return UInt16(bigEndian: address.sin_port)
-}
-
-func accept(_ fd: Int32) throws -> Int32 {
-    try check("accept") { cshim_accept_cloexec(fd) }
 }
