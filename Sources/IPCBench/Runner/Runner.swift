@@ -222,6 +222,3 @@ func saturatingProduct(_ a: Int, _ b: Int) -> Int {
     let (product, overflow) = a.multipliedReportingOverflow(by: b)
     return overflow ? Int.max : product
 }
-
-// MERGE: remove when the peer-authentication branch adds WorkerReport.rejected.
-extension WorkerReport { var rejected: UInt64 { 0 } }

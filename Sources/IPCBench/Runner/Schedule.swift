@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 
 /// The order in which a run's trials happen.
@@ -62,14 +63,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 /// Seeds stay below 2^53 so that a spreadsheet, which holds numbers as doubles, keeps them exact.
 public let largestSeed: UInt64 = (1 << 53) - 1
 
-/// A seed from the kernel's random source, for runs that do not ask for one.
+/// A seed from the kernel's random source (getrandom), for runs that do not ask for one.
 public func randomSeed() -> UInt64 {
     var seed: UInt64 = 0
-    let fd = Glibc.open("/dev/urandom", O_RDONLY | O_CLOEXEC)
-    if fd >= 0 {
-        let n = withUnsafeMutableBytes(of: &seed) { readFully(fd, $0.baseAddress!, 8) }
-        closeDescriptor(fd)
-        if n == 8 { return seed & largestSeed }
-    }
-    return monotonicNanoseconds() & largestSeed  // no /dev/urandom (a chroot): the clock still varies per run
+    let made = withUnsafeMutableBytes(of: &seed) { cshim_random_bytes($0.baseAddress, $0.count) }
+    return (made == 0 ? seed : monotonicNanoseconds()) & largestSeed
 }
