@@ -10,8 +10,8 @@ struct ListCommand: ParsableCommand {
         let limits = Limits.shared
         print("transports:")
         for kind in TransportKind.allCases {
-            let limit = kind.maxPayloadBytes().map { "datagram, at most \($0) bytes per message on this kernel" } ?? "byte stream"
-            print("  \(kind.rawValue.padding(12))\(limit)")
+            let limit = kind.maxPayloadBytes().map { ", at most \($0) bytes per message on this kernel" } ?? ""
+            print("  \(kind.rawValue.padding(12))\(kind.semantics.rawValue)\(limit)")
         }
         print("patterns:")
         print("  throughput  one-way transfer; MiB/s per trial, median with a 95% interval")

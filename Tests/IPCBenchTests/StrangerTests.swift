@@ -217,12 +217,18 @@ final class StrangerTests: XCTestCase {
 
     let key: UInt64 = 0x0123_4567_89ab_cdef
 
+    /// The socket under a datagram endpoint, for playing the stranger on it.
+    func socket(_ endpoint: Endpoint) -> Int32 {
+        guard case let .sendReceive(fd) = endpoint.io else { return -1 }
+        return fd
+    }
+
     func datagramPair() throws -> (Endpoint, Endpoint) {
         var fds: [Int32] = [-1, -1]
         try check("socketpair") { socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
         for fd in fds { try setReceiveTimeout(fd, nanoseconds: 60_000_000_000) }
-        return (Endpoint(readFD: fds[0], writeFD: fds[0], isDatagram: true, datagramKey: key),
-                Endpoint(readFD: fds[1], writeFD: fds[1], isDatagram: true, datagramKey: key))
+        return (Endpoint(.sendReceive(fds[0]), .reliableMessages, datagramKey: key),
+                Endpoint(.sendReceive(fds[1]), .reliableMessages, datagramKey: key))
     }
 
     func testThroughputReceiverDropsDatagramsWithoutTheKey() throws {
@@ -230,9 +236,9 @@ final class StrangerTests: XCTestCase {
         defer { sender.close(); receiver.close() }
         let work = LoopWork(payloadBytes: 64, messages: 10, verify: true)
         // Wrong key with a plausible number, a wrong end marker, one too short for a header.
-        send(sender.writeFD, datagram(size: 64, key: key ^ 1, number: 0))
-        send(sender.writeFD, datagram(size: 64, key: key ^ (1 << 63), number: endMarker))
-        send(sender.writeFD, datagram(size: 15, key: key, number: 1))
+        send(socket(sender), datagram(size: 64, key: key ^ 1, number: 0))
+        send(socket(sender), datagram(size: 64, key: key ^ (1 << 63), number: endMarker))
+        send(socket(sender), datagram(size: 15, key: key, number: 1))
         var sent = LoopResult()
         DatagramSender(sender, work).run(&sent)  // the socketpair queues all of it
         XCTAssertFalse(sent.failure.isFailure, sent.failure.message ?? "")
@@ -255,15 +261,15 @@ final class StrangerTests: XCTestCase {
             let (client, server) = try datagramPair()
             defer { client.close(); server.close() }
             let ping = datagram(size: size, key: key, number: 0)
-            send(client.writeFD, datagram(size: size, key: key ^ 1, number: 0))
-            send(client.writeFD, ping)
+            send(socket(client), datagram(size: size, key: key ^ 1, number: 0))
+            send(socket(client), ping)
             var r = LoopResult()
             EchoServer(server, LoopWork(payloadBytes: size, messages: 1, verify: true)).run(&r)
             XCTAssertFalse(r.failure.isFailure, r.failure.message ?? "")
             XCTAssertEqual(r.rejected, 1, "\(size)")
             XCTAssertEqual(r.messages, 1, "\(size)")
             var echo = [UInt8](repeating: 0, count: size + 1)
-            let n = echo.withUnsafeMutableBytes { recv(client.readFD, $0.baseAddress, $0.count, 0) }
+            let n = echo.withUnsafeMutableBytes { recv(socket(client), $0.baseAddress, $0.count, 0) }
             XCTAssertEqual(Array(echo[0..<max(n, 0)]), ping, "\(size)")
         }
     }
@@ -274,8 +280,8 @@ final class StrangerTests: XCTestCase {
             defer { client.close(); server.close() }
             // The client's queue holds a foreign reply, then the true echo of its first ping.
             let ping = datagram(size: size, key: key, number: 0)
-            send(server.writeFD, datagram(size: size, key: key ^ 1, number: 0))
-            send(server.writeFD, ping)
+            send(socket(server), datagram(size: size, key: key ^ 1, number: 0))
+            send(socket(server), ping)
             var r = LoopResult()
             PingClient(client, LoopWork(payloadBytes: size, messages: 1, verify: true)).run(&r)
             XCTAssertFalse(r.failure.isFailure, r.failure.message ?? "")
@@ -283,7 +289,7 @@ final class StrangerTests: XCTestCase {
             XCTAssertEqual(r.messages, 1, "\(size)")
             // What the client sent is the header's first bytes, then the pattern.
             var sent = [UInt8](repeating: 0, count: size + 1)
-            let n = sent.withUnsafeMutableBytes { recv(server.readFD, $0.baseAddress, $0.count, 0) }
+            let n = sent.withUnsafeMutableBytes { recv(socket(server), $0.baseAddress, $0.count, 0) }
             XCTAssertEqual(Array(sent[0..<max(n, 0)]), ping, "\(size)")
         }
     }

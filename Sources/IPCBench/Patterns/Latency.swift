@@ -35,15 +35,14 @@ final class PingClient: TimedLoop {
 
     private func runStream(_ result: inout LoopResult) {
         let size = work.payloadBytes
-        let readFD = endpoint.readFD, writeFD = endpoint.writeFD
         var phase = 0
         result.startNs = monotonicNanoseconds()
         var t0 = result.startNs
         for _ in 0..<work.messages {
             let ping = sendBuffer + phase
-            let w = writeFully(writeFD, ping, size)
+            let w = endpoint.write(ping, size)
             if w < 0 { result.failure = .system("write", Int32(-w)); break }
-            let r = readFully(readFD, replyBuffer, size)
+            let r = endpoint.readFully(replyBuffer, size)
             let t1 = monotonicNanoseconds()
             if r < 0 { result.failure = .system("read", Int32(-r)); break }
             if r < size { result.failure = .peerClosed(afterBytes: result.bytes + UInt64(r)); break }
@@ -64,20 +63,19 @@ final class PingClient: TimedLoop {
     /// fits), so that a foreign reply is dropped and counted, and a stale one is caught, not timed.
     private func runDatagrams(_ result: inout LoopResult) {
         let size = work.payloadBytes
-        let fd = endpoint.readFD
         let key = endpoint.datagramKey
         let header = min(size, datagramHeaderBytes)
         result.startNs = monotonicNanoseconds()
         var t0 = result.startNs
         for trip in 0..<UInt64(work.messages) {
             writeDatagramHeader(sendBuffer, key: key, number: trip)
-            let s = sendDatagram(fd, sendBuffer, size)
+            let s = endpoint.write(sendBuffer, size)
             if s < 0 { result.failure = .system("send", Int32(-s)); break }
             result.datagrams.sent &+= 1
             var r = 0
             var t1: UInt64 = 0
             while true {
-                r = receiveDatagram(fd, replyBuffer, size)
+                r = endpoint.read(replyBuffer, size)
                 t1 = monotonicNanoseconds()
                 if r < 0 || carriesTrialKey(replyBuffer, r, key: key, headerBytes: header) { break }
                 result.rejected &+= 1
@@ -125,12 +123,11 @@ final class EchoServer: TimedLoop {
 
     private func runStream(_ result: inout LoopResult) {
         let size = work.payloadBytes
-        let readFD = endpoint.readFD, writeFD = endpoint.writeFD
         for _ in 0..<work.messages {
-            let r = readFully(readFD, buffer, size)
+            let r = endpoint.readFully(buffer, size)
             if r < 0 { result.failure = .system("read", Int32(-r)); break }
             if r < size { result.failure = .peerClosed(afterBytes: result.bytes + UInt64(r)); break }
-            let w = writeFully(writeFD, buffer, r)
+            let w = endpoint.write(buffer, r)
             if w < 0 { result.failure = .system("write", Int32(-w)); break }
             result.bytes &+= UInt64(r)
             result.messages &+= 1
@@ -140,18 +137,17 @@ final class EchoServer: TimedLoop {
     /// Echoes only pings that carry the trial's key; drops and counts the others.
     private func runDatagrams(_ result: inout LoopResult) {
         let size = work.payloadBytes
-        let fd = endpoint.readFD
         let key = endpoint.datagramKey
         let header = min(size, datagramHeaderBytes)
         while result.messages < UInt64(work.messages) {
-            let r = receiveDatagram(fd, buffer, size)
+            let r = endpoint.read(buffer, size)
             if r == -Int(EAGAIN) { result.failure = .noDatagramArrived; break }
             if r < 0 { result.failure = .system("recv", Int32(-r)); break }
             if !carriesTrialKey(buffer, r, key: key, headerBytes: header) {
                 result.rejected &+= 1
                 continue
             }
-            let w = sendDatagram(fd, buffer, r)
+            let w = endpoint.write(buffer, r)
             if w < 0 { result.failure = .system("send", Int32(-w)); break }
             result.bytes &+= UInt64(r)
             result.messages &+= 1

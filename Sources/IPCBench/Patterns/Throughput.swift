@@ -5,12 +5,12 @@ import Glibc
 
 /// Byte streams: writes `messages` messages of `payloadBytes`, looping on short writes.
 final class StreamSender: TimedLoop {
-    private let fd: Int32
+    private let endpoint: Endpoint
     private let work: LoopWork
     private let buffer: UnsafeMutableRawPointer
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
-        fd = endpoint.writeFD
+        self.endpoint = endpoint
         self.work = work
         buffer = makePatternBuffer(work.payloadBytes)
     }
@@ -22,7 +22,7 @@ final class StreamSender: TimedLoop {
         var phase = 0  // stream offset modulo the pattern period
         result.startNs = monotonicNanoseconds()
         for _ in 0..<work.messages {
-            let n = writeFully(fd, buffer + phase, size)
+            let n = endpoint.write(buffer + phase, size)
             if n < 0 { result.failure = .system("write", Int32(-n)); break }
             result.bytes &+= UInt64(size)
             result.messages &+= 1
@@ -37,12 +37,12 @@ final class StreamSender: TimedLoop {
 /// Byte streams: reads until all bytes have arrived, asking for `payloadBytes` per read and never
 /// assuming that one read returns one message.
 final class StreamReceiver: TimedLoop {
-    private let fd: Int32
+    private let endpoint: Endpoint
     private let work: LoopWork
     private let buffer: UnsafeMutableRawPointer
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
-        fd = endpoint.readFD
+        self.endpoint = endpoint
         self.work = work
         buffer = makePatternBuffer(work.payloadBytes)
     }
@@ -56,7 +56,7 @@ final class StreamReceiver: TimedLoop {
         result.startNs = monotonicNanoseconds()
         while received < total {
             let want = Int(min(UInt64(size), total - received))
-            let n = retryingInterrupts { Glibc.read(fd, buffer, want) }
+            let n = endpoint.read(buffer, want)
             if n < 0 { result.failure = .system("read", Int32(-n)); break }
             if n == 0 { result.failure = .peerClosed(afterBytes: received); break }
             if work.verify, let bad = firstMismatch(buffer, n, streamOffset: received) {
@@ -80,14 +80,14 @@ let endMarker = UInt64.max
 /// where the kernel may drop it; the receiver's timeout covers the case where all three are lost).
 /// Each starts with the trial's key and its number (`datagramHeaderBytes`).
 final class DatagramSender: TimedLoop {
-    private let fd: Int32
+    private let endpoint: Endpoint
     private let work: LoopWork
     private let key: UInt64
     private let markerCopies: Int
     private let buffer: UnsafeMutableRawPointer
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
-        fd = endpoint.writeFD
+        self.endpoint = endpoint
         self.work = work
         key = endpoint.datagramKey
         markerCopies = endpoint.losesDatagrams ? 3 : 1
@@ -101,7 +101,7 @@ final class DatagramSender: TimedLoop {
         result.startNs = monotonicNanoseconds()
         for sequence in 0..<UInt64(work.messages) {
             writeDatagramHeader(buffer, key: key, number: sequence)
-            let n = sendDatagram(fd, buffer, size)
+            let n = endpoint.write(buffer, size)
             if n < 0 { result.failure = .system("send", Int32(-n)); break }
             result.bytes &+= UInt64(n)
             result.messages &+= 1
@@ -109,7 +109,7 @@ final class DatagramSender: TimedLoop {
         result.endNs = monotonicNanoseconds()
         result.datagrams.sent = result.messages
         writeDatagramHeader(buffer, key: key, number: endMarker)
-        for _ in 0..<markerCopies { _ = sendDatagram(fd, buffer, size) }
+        for _ in 0..<markerCopies { _ = endpoint.write(buffer, size) }
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { [] }
@@ -120,7 +120,7 @@ final class DatagramSender: TimedLoop {
 /// the runner computes lost as sent minus distinct received. A datagram without the trial's key
 /// is dropped and counted as rejected, never as data.
 final class DatagramReceiver: TimedLoop {
-    private let fd: Int32
+    private let endpoint: Endpoint
     private let work: LoopWork
     private let key: UInt64
     private let buffer: UnsafeMutableRawPointer
@@ -128,7 +128,7 @@ final class DatagramReceiver: TimedLoop {
     private let seenWords: Int
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
-        fd = endpoint.readFD
+        self.endpoint = endpoint
         self.work = work
         key = endpoint.datagramKey
         buffer = makePatternBuffer(work.payloadBytes)
@@ -149,7 +149,7 @@ final class DatagramReceiver: TimedLoop {
         var anyArrived = false
         result.startNs = monotonicNanoseconds()
         while true {
-            let n = receiveDatagram(fd, buffer, size)
+            let n = endpoint.read(buffer, size)
             if n == -Int(EAGAIN) { break }  // receive timeout: the end marker was lost
             if n < 0 { result.failure = .system("recv", Int32(-n)); break }
             let now = monotonicNanoseconds()

@@ -2,9 +2,11 @@ import Glibc
 
 /// Two named FIFOs (a→b and b→a) in the run's private directory, opened by the workers themselves.
 final class FIFOTransport: Transport {
-    let kind = TransportKind.fifo
+    static let semantics = MessageSemantics.stream
     private var forwardPath = ""
     private var backwardPath = ""
+
+    init(_ options: TransportOptions) {}
 
     func prepare(in directory: String) throws {
         forwardPath = directory + "/fifo-ab"
@@ -20,11 +22,11 @@ final class FIFOTransport: Transport {
         case .a:
             let write = try check("open(\(forwardPath))") { Glibc.open(forwardPath, O_WRONLY | O_CLOEXEC) }
             let read = try check("open(\(backwardPath))") { Glibc.open(backwardPath, O_RDONLY | O_CLOEXEC) }
-            return Endpoint(readFD: read, writeFD: write, isDatagram: false)
+            return Endpoint(.readWrite(read: read, write: write), .stream)
         case .b:
             let read = try check("open(\(forwardPath))") { Glibc.open(forwardPath, O_RDONLY | O_CLOEXEC) }
             let write = try check("open(\(backwardPath))") { Glibc.open(backwardPath, O_WRONLY | O_CLOEXEC) }
-            return Endpoint(readFD: read, writeFD: write, isDatagram: false)
+            return Endpoint(.readWrite(read: read, write: write), .stream)
         }
     }
 

@@ -3,9 +3,11 @@ import Glibc
 
 /// Two anonymous pipes made before the fork: one a→b, one b→a for the echo.
 final class PipeTransport: Transport {
-    let kind = TransportKind.pipe
+    static let semantics = MessageSemantics.stream
     private var forward: [Int32] = [-1, -1]
     private var backward: [Int32] = [-1, -1]
+
+    init(_ options: TransportOptions) {}
 
     func prepare(in directory: String) throws {
         try check("pipe2") { cshim_pipe_cloexec(&forward) }
@@ -17,10 +19,10 @@ final class PipeTransport: Transport {
         switch role {
         case .a:
             closeDescriptor(forward[0]); closeDescriptor(backward[1])
-            return Endpoint(readFD: backward[0], writeFD: forward[1], isDatagram: false)
+            return Endpoint(.readWrite(read: backward[0], write: forward[1]), .stream)
         case .b:
             closeDescriptor(forward[1]); closeDescriptor(backward[0])
-            return Endpoint(readFD: forward[0], writeFD: backward[1], isDatagram: false)
+            return Endpoint(.readWrite(read: forward[0], write: backward[1]), .stream)
         }
     }
 

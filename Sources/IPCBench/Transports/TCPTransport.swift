@@ -4,7 +4,7 @@ import Glibc
 /// and sends the trial's secret first. Any local user can connect to the port, so b keeps only the
 /// connection that presents the secret.
 final class TCPTransport: Transport {
-    let kind = TransportKind.tcp
+    static let semantics = MessageSemantics.stream
     private let options: TransportOptions
     private var listener: Int32 = -1
     private(set) var port: UInt16 = 0
@@ -38,7 +38,7 @@ final class TCPTransport: Transport {
         if options.noDelay {
             try setSocketOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "TCP_NODELAY")
         }
-        return Endpoint(readFD: fd, writeFD: fd, isDatagram: false, rejected: rejected)
+        return Endpoint(.readWrite(read: fd, write: fd), .stream, rejected: rejected)
     }
 
     func close() {

@@ -6,31 +6,94 @@ public enum Role: Int32, Sendable {
     case b = 1
 }
 
-/// One worker's side of a connection: where it reads and where it writes (the same fd for sockets).
+/// How a transport delivers what a worker sends. One boolean cannot say it: SOCK_SEQPACKET keeps
+/// boundaries like a datagram socket but never loses a message.
+public enum MessageSemantics: String, Sendable {
+    /// Bytes in order, no message boundaries (pipes, FIFOs, stream sockets).
+    case stream = "byte stream"
+    /// One receive returns one whole message, and none is lost (AF_UNIX datagrams).
+    case reliableMessages = "reliable messages"
+    /// One receive returns one whole message, but the kernel may drop messages (UDP).
+    case lossyMessages = "lossy messages"
+
+    public var keepsBoundaries: Bool {
+        switch self {
+        case .stream: return false
+        case .reliableMessages, .lossyMessages: return true
+        }
+    }
+}
+
+/// The system calls that move a worker's bytes on one endpoint; the transport chooses them.
+public enum MessageIO: Sendable {
+    /// read(2) and write(2) on one or two descriptors.
+    case readWrite(read: Int32, write: Int32)
+    /// send(2) and recv(2) on a connected socket, one message a call.
+    case sendReceive(Int32)
+}
+
+/// One worker's side of a connection: how it sends and receives, and what the transport promises.
+/// The timed loops call `write`, `read` and `readFully`, which cost one switch on top of the call.
 public struct Endpoint: Sendable {
-    public let readFD: Int32
-    public let writeFD: Int32
-    public let isDatagram: Bool
-    /// True where the kernel may drop a datagram (UDP); AF_UNIX datagrams block instead.
-    public let losesDatagrams: Bool
-    /// The trial's 64-bit key, first in every datagram's header; 0 for byte streams.
+    public let io: MessageIO
+    public let semantics: MessageSemantics
+    /// The trial's 64-bit key, first in every message's header; 0 for byte streams.
     public let datagramKey: UInt64
     /// Connections and datagrams from strangers that `open` refused while setting up.
     public let rejected: UInt64
 
-    public init(readFD: Int32, writeFD: Int32, isDatagram: Bool, losesDatagrams: Bool = false,
-                datagramKey: UInt64 = 0, rejected: UInt64 = 0) {
-        self.readFD = readFD
-        self.writeFD = writeFD
-        self.isDatagram = isDatagram
-        self.losesDatagrams = losesDatagrams
+    public init(_ io: MessageIO, _ semantics: MessageSemantics, datagramKey: UInt64 = 0, rejected: UInt64 = 0) {
+        self.io = io
+        self.semantics = semantics
         self.datagramKey = datagramKey
         self.rejected = rejected
     }
 
+    /// Messages keep their boundaries: one write is one message, one read returns one message.
+    public var isDatagram: Bool { semantics.keepsBoundaries }
+    /// True where the kernel may drop a message (UDP); AF_UNIX datagrams block instead.
+    public var losesDatagrams: Bool { semantics == .lossyMessages }
+
+    /// Sends `count` bytes: all of them on a stream, one message otherwise. Returns `count` (or the
+    /// message's length), or -errno.
+    @inline(__always)
+    func write(_ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+        switch io {
+        case let .readWrite(_, fd): return writeFully(fd, buffer, count)
+        case let .sendReceive(fd): return sendDatagram(fd, buffer, count)
+        }
+    }
+
+    /// Receives up to `capacity` bytes (a stream) or one message. Returns its length, 0 when the
+    /// peer closed a stream, or -errno (-EAGAIN when a receive timeout ran out).
+    @inline(__always)
+    func read(_ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
+        switch io {
+        case let .readWrite(fd, _): return retryingInterrupts { Glibc.read(fd, buffer, capacity) }
+        case let .sendReceive(fd): return receiveDatagram(fd, buffer, capacity)
+        }
+    }
+
+    /// Streams: reads exactly `count` bytes unless the peer closes first; returns the bytes read or -errno.
+    @inline(__always)
+    func readFully(_ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        var done = 0
+        while done < count {
+            let n = read(buffer + done, count - done)
+            if n <= 0 { return n < 0 ? n : done }
+            done += n
+        }
+        return done
+    }
+
     public func close() {
-        closeDescriptor(readFD)
-        if writeFD != readFD { closeDescriptor(writeFD) }
+        switch io {
+        case let .readWrite(read, write):
+            closeDescriptor(read)
+            if write != read { closeDescriptor(write) }
+        case let .sendReceive(fd):
+            closeDescriptor(fd)
+        }
     }
 }
 
@@ -49,8 +112,13 @@ public struct TransportOptions: Sendable, Equatable {
 
 /// Makes connected endpoints for two workers. The runner calls `prepare` before it forks, each
 /// worker calls `open` for its own role after the fork, and the runner calls `close` after reaping.
+/// A new transport is a type conforming to this in its own file plus a line in Registry.swift.
 public protocol Transport: AnyObject {
-    var kind: TransportKind { get }
+    /// What one receive returns and whether messages can be lost.
+    static var semantics: MessageSemantics { get }
+    /// The largest payload one message can carry on this kernel, or nil for a byte stream.
+    static func maxMessageBytes() -> Int?
+    init(_ options: TransportOptions)
     /// In the runner: make what both workers share (pipes, FIFOs, bound sockets) inside `directory`.
     func prepare(in directory: String) throws
     /// In a worker: the endpoint for `role`, its peer authenticated with `peer`; closes everything
@@ -60,36 +128,8 @@ public protocol Transport: AnyObject {
     func close()
 }
 
-/// The six transports, by the names users type.
-public enum TransportKind: String, CaseIterable, Sendable {
-    case pipe
-    case fifo
-    case unixStream = "unix-stream"
-    case unixDgram = "unix-dgram"
-    case tcp
-    case udp
-
-    public var isDatagram: Bool { self == .unixDgram || self == .udp }
-
-    public func make(_ options: TransportOptions) -> Transport {
-        switch self {
-        case .pipe: return PipeTransport()
-        case .fifo: return FIFOTransport()
-        case .unixStream: return UnixStreamTransport()
-        case .unixDgram: return UnixDatagramTransport(options)
-        case .tcp: return TCPTransport(options)
-        case .udp: return UDPTransport(options)
-        }
-    }
-
-    /// The largest payload one message can carry on this kernel, or nil for a byte stream.
-    public func maxPayloadBytes() -> Int? {
-        switch self {
-        case .unixDgram: return Limits.shared.unixDatagramMax
-        case .udp: return Limits.shared.udpDatagramMax
-        default: return nil
-        }
-    }
+extension Transport {
+    public static func maxMessageBytes() -> Int? { nil }
 }
 
 // MARK: - Socket helpers shared by the socket transports

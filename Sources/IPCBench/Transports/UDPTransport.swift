@@ -5,7 +5,8 @@ import Glibc
 /// datagrams from the peer's address and port (which the peer holds); what strangers sent before
 /// that is drained and counted, and every datagram carries the trial's key as well.
 final class UDPTransport: Transport {
-    let kind = TransportKind.udp
+    static let semantics = MessageSemantics.lossyMessages
+    static func maxMessageBytes() -> Int? { Limits.shared.udpDatagramMax }
     private let options: TransportOptions
     private(set) var sockets: [Int32] = [-1, -1]
     private(set) var ports: [UInt16] = [0, 0]
@@ -26,7 +27,7 @@ final class UDPTransport: Transport {
         try connect(sockets[mine], loopbackAddress(port: ports[other]), "127.0.0.1:\(ports[other])")
         let rejected = drainQueuedDatagrams(sockets[mine])
         try setReceiveTimeout(sockets[mine], nanoseconds: options.receiveTimeoutNs)
-        return Endpoint(readFD: sockets[mine], writeFD: sockets[mine], isDatagram: true, losesDatagrams: true,
+        return Endpoint(.sendReceive(sockets[mine]), Self.semantics,
                         datagramKey: peer.secret.datagramKey, rejected: rejected)
     }
 

@@ -4,7 +4,8 @@ import Glibc
 /// Once connected, the kernel refuses datagrams from any socket but the peer; what was queued
 /// before is drained and counted, and every datagram carries the trial's key as well.
 final class UnixDatagramTransport: Transport {
-    let kind = TransportKind.unixDgram
+    static let semantics = MessageSemantics.reliableMessages
+    static func maxMessageBytes() -> Int? { Limits.shared.unixDatagramMax }
     private let options: TransportOptions
     private var sockets: [Int32] = [-1, -1]
     private(set) var paths = ["", ""]
@@ -25,7 +26,7 @@ final class UnixDatagramTransport: Transport {
         try connect(sockets[mine], unixAddress(paths[other]), paths[other])
         let rejected = drainQueuedDatagrams(sockets[mine])
         try setReceiveTimeout(sockets[mine], nanoseconds: options.receiveTimeoutNs)
-        return Endpoint(readFD: sockets[mine], writeFD: sockets[mine], isDatagram: true,
+        return Endpoint(.sendReceive(sockets[mine]), Self.semantics,
                         datagramKey: peer.secret.datagramKey, rejected: rejected)
     }
 

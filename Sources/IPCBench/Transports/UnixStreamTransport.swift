@@ -5,9 +5,11 @@ import Glibc
 /// the other end with SO_PEERCRED: b keeps only a connection made by worker a's pid, and a checks
 /// that its connection leads to the listener the runner made.
 final class UnixStreamTransport: Transport {
-    let kind = TransportKind.unixStream
+    static let semantics = MessageSemantics.stream
     private var listener: Int32 = -1
     private(set) var path = ""
+
+    init(_ options: TransportOptions) {}
 
     func prepare(in directory: String) throws {
         path = directory + "/unix-stream.sock"
@@ -35,7 +37,7 @@ final class UnixStreamTransport: Transport {
             fd = accepted.fd
             rejected = accepted.rejected
         }
-        return Endpoint(readFD: fd, writeFD: fd, isDatagram: false, rejected: rejected)
+        return Endpoint(.readWrite(read: fd, write: fd), .stream, rejected: rejected)
     }
 
     func close() {
