@@ -1,6 +1,15 @@
 #define _GNU_SOURCE
 #include "CShims.h"
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <mqueue.h>
+#include <stdatomic.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -82,4 +91,187 @@ int cshim_random_bytes(void *buffer, size_t count) {
         done += (size_t)n;
     }
     return 0;
+}
+
+int cshim_socketpair_cloexec(int type, int fds[2]) { return socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds); }
+
+// MARK: - Shared-memory rings
+
+int cshim_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+// One direction of the shm transport: a single-producer single-consumer byte ring.
+// head and tail count bytes written and read, wrapping at 2^32 (the capacity is a power of two, so
+// head - tail is the fill level and index & (capacity - 1) the position). Each word sits on its own
+// cache line so that the producer's and the consumer's stores do not share one.
+//
+// Memory ordering: the producer copies the data in, then store-releases head; the consumer
+// load-acquires head, so the data before it is visible, copies it out, then store-releases tail;
+// the producer load-acquires tail before it reuses that space. Only the producer stores head and
+// only the consumer stores tail, so each reads its own index relaxed.
+//
+// Futex mode: a side that finds nothing to do sets its `waiting` flag, issues a seq_cst fence and
+// looks again before FUTEX_WAIT on the index it waits for; the other side stores that index, issues
+// a seq_cst fence and reads the flag, and calls FUTEX_WAKE only when it is set. The two fences make
+// sure that either the sleeper sees the new index or the waker sees the flag, so no wake-up is lost
+// and no FUTEX_WAKE is paid while nobody sleeps. FUTEX_WAIT itself returns at once if the index
+// has already moved.
+struct ring {
+    _Atomic uint32_t head;
+    char pad0[60];
+    _Atomic uint32_t tail;
+    char pad1[60];
+    _Atomic uint32_t reader_waiting;
+    char pad2[60];
+    _Atomic uint32_t writer_waiting;
+    char pad3[60];
+    _Atomic uint32_t closed;
+    uint32_t capacity;
+};
+
+#define RING_HEADER 4096
+// Spin mode: after this many looks at an unchanged index, sched_yield(), so that two workers on
+// one CPU make progress without waiting for the scheduler's tick.
+#define SPINS_BEFORE_YIELD 1024
+// A close sets a flag, not the index a sleeper waits on, so a sleeper looks again this often.
+#define CLOSE_CHECK_NS 50000000
+
+static inline unsigned char *ring_data(struct ring *r) { return (unsigned char *)r + RING_HEADER; }
+
+size_t cshim_ring_bytes(uint32_t capacity) { return RING_HEADER + (size_t)capacity; }
+
+void cshim_ring_init(void *memory, uint32_t capacity) {
+    struct ring *r = memory;
+    atomic_init(&r->head, 0);
+    atomic_init(&r->tail, 0);
+    atomic_init(&r->reader_waiting, 0);
+    atomic_init(&r->writer_waiting, 0);
+    atomic_init(&r->closed, 0);
+    r->capacity = capacity;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void futex_wake(_Atomic uint32_t *word) {
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+// Returns once *word differs from `seen` or the ring is closed (or spuriously: callers look again).
+static void wait_for_change(struct ring *r, _Atomic uint32_t *word, uint32_t seen, _Atomic uint32_t *waiting, int spin) {
+    if (spin) {
+        unsigned spins = 0;
+        while (atomic_load_explicit(word, memory_order_acquire) == seen &&
+               !atomic_load_explicit(&r->closed, memory_order_acquire)) {
+            if (++spins == SPINS_BEFORE_YIELD) {
+                sched_yield();
+                spins = 0;
+            } else {
+                cpu_relax();
+            }
+        }
+        return;
+    }
+    atomic_store_explicit(waiting, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(word, memory_order_relaxed) == seen &&
+        !atomic_load_explicit(&r->closed, memory_order_relaxed)) {
+        struct timespec timeout = {0, CLOSE_CHECK_NS};
+        syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, seen, &timeout, NULL, 0);
+    }
+    atomic_store_explicit(waiting, 0, memory_order_relaxed);
+}
+
+static inline void wake_if_waiting(_Atomic uint32_t *word, _Atomic uint32_t *waiting, int spin) {
+    if (spin) return;
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(waiting, memory_order_relaxed)) futex_wake(word);
+}
+
+ssize_t cshim_ring_write(void *memory, const void *data, size_t count, int spin) {
+    struct ring *r = memory;
+    const uint32_t capacity = r->capacity, mask = capacity - 1;
+    uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t done = 0;
+    while (done < count) {
+        uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        uint32_t room = capacity - (head - tail);
+        if (room == 0) {
+            if (atomic_load_explicit(&r->closed, memory_order_acquire)) return -EPIPE;
+            wait_for_change(r, &r->tail, tail, &r->writer_waiting, spin);
+            continue;
+        }
+        uint32_t n = count - done < room ? (uint32_t)(count - done) : room;
+        uint32_t at = head & mask, first = capacity - at < n ? capacity - at : n;
+        memcpy(ring_data(r) + at, (const unsigned char *)data + done, first);
+        memcpy(ring_data(r), (const unsigned char *)data + done + first, n - first);
+        head += n;
+        atomic_store_explicit(&r->head, head, memory_order_release);
+        wake_if_waiting(&r->head, &r->reader_waiting, spin);
+        done += n;
+    }
+    return (ssize_t)count;
+}
+
+ssize_t cshim_ring_read(void *memory, void *buffer, size_t capacity_wanted, int spin) {
+    struct ring *r = memory;
+    const uint32_t capacity = r->capacity, mask = capacity - 1;
+    uint32_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint32_t head;
+    while ((head = atomic_load_explicit(&r->head, memory_order_acquire)) == tail) {
+        if (atomic_load_explicit(&r->closed, memory_order_acquire)) {
+            head = atomic_load_explicit(&r->head, memory_order_acquire);
+            if (head != tail) break;
+            return 0;
+        }
+        wait_for_change(r, &r->head, tail, &r->reader_waiting, spin);
+    }
+    uint32_t available = head - tail;
+    uint32_t n = capacity_wanted < available ? (uint32_t)capacity_wanted : available;
+    uint32_t at = tail & mask, first = capacity - at < n ? capacity - at : n;
+    memcpy(buffer, ring_data(r) + at, first);
+    memcpy((unsigned char *)buffer + first, ring_data(r), n - first);
+    atomic_store_explicit(&r->tail, tail + n, memory_order_release);
+    wake_if_waiting(&r->tail, &r->writer_waiting, spin);
+    return (ssize_t)n;
+}
+
+void cshim_ring_close(void *memory) {
+    struct ring *r = memory;
+    atomic_store_explicit(&r->closed, 1, memory_order_seq_cst);
+    futex_wake(&r->head);
+    futex_wake(&r->tail);
+}
+
+// MARK: - POSIX message queues
+
+int cshim_mq_create(const char *name, long max_messages, long message_bytes) {
+    struct mq_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.mq_maxmsg = max_messages;
+    attr.mq_msgsize = message_bytes;
+    return mq_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &attr);
+}
+
+int cshim_mq_open_existing(const char *name) { return mq_open(name, O_RDWR | O_CLOEXEC); }
+int cshim_mq_unlink(const char *name) { return mq_unlink(name); }
+ssize_t cshim_mq_send(int queue, const void *data, size_t count) { return mq_send(queue, data, count, 0) == 0 ? (ssize_t)count : -1; }
+ssize_t cshim_mq_receive(int queue, void *buffer, size_t capacity) { return mq_receive(queue, buffer, capacity, NULL); }
+
+// MARK: - vmsplice
+
+ssize_t cshim_vmsplice(int pipe, const void *data, size_t count) {
+    struct iovec iov = {(void *)data, count};
+    return vmsplice(pipe, &iov, 1, 0);
+}
+
+ssize_t cshim_splice(int in, int out, size_t count) { return splice(in, NULL, out, NULL, count, SPLICE_F_MOVE); }
+
+int cshim_pipe_pending(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
 }

@@ -11,7 +11,7 @@ struct ListCommand: ParsableCommand {
         print("transports:")
         for kind in TransportKind.allCases {
             let limit = kind.maxPayloadBytes().map { ", at most \($0) bytes per message on this kernel" } ?? ""
-            print("  \(kind.rawValue.padding(12))\(kind.semantics.rawValue)\(limit)")
+            print("  \(kind.rawValue.padding(16))\(kind.semantics.rawValue)\(limit)")
         }
         print("patterns:")
         print("  throughput  one-way transfer; MiB/s per trial, median with a 95% interval")
@@ -21,6 +21,9 @@ struct ListCommand: ParsableCommand {
         print("  pipe capacity                \(limits.pipeCapacity) bytes (pipe-max-size \(limits.pipeMaxSize))")
         print("  udp datagram max             \(limits.udpDatagramMax) bytes")
         print("  unix-dgram datagram max      \(limits.unixDatagramMax) bytes")
+        print("  unix-seqpacket message max   \(limits.unixSeqpacketMax) bytes")
+        print("  udp6 datagram max            " + (limits.ipv6Loopback ? "\(limits.udp6DatagramMax) bytes" : "none: no IPv6 loopback (tcp6 and udp6 are skipped)"))
+        print("  mq message max               \(limits.mqMessageMax) bytes (fs.mqueue.msgsize_max), \(limits.mqQueueDepth) messages per queue")
     }
 }
 

@@ -11,7 +11,7 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "A TOML suite file, for example bench-configs/quick.toml.")
     var config: String?
 
-    @Option(name: [.short, .long], help: "Transports, comma-separated: pipe,fifo,unix-stream,unix-dgram,tcp,udp or all.")
+    @Option(name: [.short, .long], help: "Transports, comma-separated: \(TransportKind.allCases.map(\.rawValue).joined(separator: ",")) or all.")
     var transport: String?
 
     @Option(name: [.short, .long], help: "Patterns, comma-separated: throughput,latency.")

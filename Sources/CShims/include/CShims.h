@@ -33,4 +33,36 @@ void cshim_install_stop_handlers(void);
 void cshim_restore_default_signals(void);
 int cshim_stop_signal(void);
 
+// An AF_UNIX socketpair(2) of `type`, close-on-exec; 0, or -1 with errno set.
+int cshim_socketpair_cloexec(int type, int fds[2]);
+
+// Shared-memory rings. memfd_create(2), close-on-exec; a descriptor, or -1 with errno set.
+int cshim_memfd(const char *name);
+// Bytes one ring of `capacity` data bytes (a power of two, at most 1 GiB) takes in memory.
+size_t cshim_ring_bytes(uint32_t capacity);
+void cshim_ring_init(void *ring, uint32_t capacity);
+// Copies all `count` bytes in, waiting for room as the reader frees it. Returns `count`, or
+// -EPIPE once the ring is closed. `spin` 1 busy-waits; 0 sleeps in FUTEX_WAIT.
+ssize_t cshim_ring_write(void *ring, const void *data, size_t count, int spin);
+// Waits until bytes are there, then copies up to `capacity` of them out. Returns how many, or 0
+// once the ring is closed and empty.
+ssize_t cshim_ring_read(void *ring, void *buffer, size_t capacity, int spin);
+// Marks the ring closed and wakes whoever sleeps on it.
+void cshim_ring_close(void *ring);
+
+// POSIX message queues (mq_open is variadic, so Swift cannot call it). A descriptor, or -1.
+int cshim_mq_create(const char *name, long max_messages, long message_bytes);
+int cshim_mq_open_existing(const char *name);
+int cshim_mq_unlink(const char *name);
+ssize_t cshim_mq_send(int queue, const void *data, size_t count);
+ssize_t cshim_mq_receive(int queue, void *buffer, size_t capacity);
+
+// vmsplice(2) of `count` bytes at `data` into a pipe, no flags: the pipe refers to the caller's
+// pages, which must not change until the reader has consumed them.
+ssize_t cshim_vmsplice(int pipe, const void *data, size_t count);
+// splice(2) of up to `count` bytes from `in` to `out`.
+ssize_t cshim_splice(int in, int out, size_t count);
+// Bytes waiting in a pipe (FIONREAD), or -1.
+int cshim_pipe_pending(int fd);
+
 #endif

@@ -31,7 +31,8 @@ public struct BenchCase: Equatable, Sendable {
     public var verify: Bool
 
     public var transportOptions: TransportOptions {
-        TransportOptions(noDelay: transport == .tcp && pattern == .latency)
+        TransportOptions(noDelay: (transport == .tcp || transport == .tcp6) && pattern == .latency,
+                         payloadBytes: payloadBytes, verify: verify)
     }
 
     /// The options column: what this case set beyond the transport's defaults.
@@ -48,9 +49,7 @@ public struct BenchCase: Equatable, Sendable {
 
     /// Why this kernel cannot run the case, or nil when it can.
     public func skipReason(limits: Limits = .shared) -> String? {
-        if let max = transport.maxPayloadBytes(), payloadBytes > max {
-            return "payload of \(payloadBytes) bytes exceeds this kernel's \(transport.rawValue) datagram limit of \(max) bytes"
-        }
+        if let reason = transport.skipReason(pattern, payloadBytes: payloadBytes, limits: limits) { return reason }
         if transport.isDatagram && pattern == .throughput && payloadBytes < datagramHeaderBytes {
             return "datagram throughput needs at least \(datagramHeaderBytes) bytes per message for the 64-bit trial key and the 64-bit sequence number"
         }

@@ -96,14 +96,14 @@ func acceptPresentingSecret(_ listener: Int32, _ peer: PeerCheck) throws -> (fd:
     }
 }
 
-/// AF_UNIX stream, in b: accepts until the connection comes from worker a's pid (SO_PEERCRED);
-/// closes and counts every other one.
-func acceptFromConnector(_ listener: Int32, _ peer: PeerCheck) throws -> (fd: Int32, rejected: UInt64) {
+/// AF_UNIX stream and seqpacket (`name`), in b: accepts until the connection comes from worker a's
+/// pid (SO_PEERCRED); closes and counts every other one.
+func acceptFromConnector(_ listener: Int32, _ peer: PeerCheck, _ name: String = "unix-stream") throws -> (fd: Int32, rejected: UInt64) {
     var rejected: UInt64 = 0
     while true {
         var entries = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
         guard try pollUntil(&entries, peer.deadlineNs) else {
-            throw PeerCheckFailure(description: "no unix-stream connection from the other worker (pid \(peer.connectorPid)) arrived before the trial's timeout (\(rejected) rejected)")
+            throw PeerCheckFailure(description: "no \(name) connection from the other worker (pid \(peer.connectorPid)) arrived before the trial's timeout (\(rejected) rejected)")
         }
         guard let fd = try acceptUnlessAborted(listener, &rejected) else { continue }
         if cshim_peer_pid(fd) == peer.connectorPid { return (fd, rejected) }

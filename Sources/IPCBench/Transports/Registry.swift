@@ -3,10 +3,18 @@
 public enum TransportKind: String, CaseIterable, Sendable {
     case pipe
     case fifo
+    case socketpair
     case unixStream = "unix-stream"
     case unixDgram = "unix-dgram"
+    case unixSeqpacket = "unix-seqpacket"
     case tcp
     case udp
+    case tcp6
+    case udp6
+    case shmFutex = "shm-futex"
+    case shmSpin = "shm-spin"
+    case mq
+    case vmsplice
 
     var implementation: Transport.Type {
         switch self {
@@ -16,6 +24,14 @@ public enum TransportKind: String, CaseIterable, Sendable {
         case .unixDgram: return UnixDatagramTransport.self
         case .tcp: return TCPTransport.self
         case .udp: return UDPTransport.self
+        case .socketpair: return SocketPairTransport.self
+        case .unixSeqpacket: return UnixSeqpacketTransport.self
+        case .tcp6: return TCP6Transport.self
+        case .udp6: return UDP6Transport.self
+        case .shmFutex: return SharedMemoryFutexTransport.self
+        case .shmSpin: return SharedMemorySpinTransport.self
+        case .mq: return MessageQueueTransport.self
+        case .vmsplice: return VmspliceTransport.self
         }
     }
 
@@ -28,4 +44,19 @@ public enum TransportKind: String, CaseIterable, Sendable {
     public func maxPayloadBytes() -> Int? { implementation.maxMessageBytes() }
 
     public func make(_ options: TransportOptions) -> Transport { implementation.init(options) }
+
+    /// Why this machine cannot run `pattern` with `payloadBytes` on this transport, or nil.
+    public func skipReason(_ pattern: PatternKind, payloadBytes: Int, limits: Limits = .shared) -> String? {
+        if implementation.needsIPv6 && !limits.ipv6Loopback {
+            return "this machine has no IPv6 loopback: a socket cannot be bound to ::1"
+        }
+        if implementation.oneWay && pattern == .latency {
+            return "\(rawValue) is one-way (a pipe fed by vmsplice): latency needs replies; use it for throughput"
+        }
+        if let max = maxPayloadBytes(), payloadBytes > max {
+            let hint = implementation.limitHint.map { "; \($0)" } ?? ""
+            return "payload of \(payloadBytes) bytes exceeds this kernel's \(rawValue) message limit of \(max) bytes\(hint)"
+        }
+        return nil
+    }
 }

@@ -1,19 +1,22 @@
 import Glibc
 
-/// AF_INET SOCK_STREAM on 127.0.0.1: the runner listens on an ephemeral port; b accepts, a connects
-/// and sends the trial's secret first. Any local user can connect to the port, so b keeps only the
-/// connection that presents the secret.
-final class TCPTransport: Transport {
+/// AF_INET SOCK_STREAM on 127.0.0.1 (`tcp6`: AF_INET6 on ::1): the runner listens on an ephemeral
+/// port; b accepts, a connects and sends the trial's secret first. Any local user can connect to
+/// the port, so b keeps only the connection that presents the secret.
+class TCPTransport: Transport {
     static let semantics = MessageSemantics.stream
+    class var loopback: Loopback { .ipv4 }
+    class var needsIPv6: Bool { loopback == .ipv6 }
     private let options: TransportOptions
     private var listener: Int32 = -1
     private(set) var port: UInt16 = 0
 
-    init(_ options: TransportOptions) { self.options = options }
+    required init(_ options: TransportOptions) { self.options = options }
 
     func prepare(in directory: String) throws {
-        listener = try makeSocket(AF_INET, Int32(SOCK_STREAM.rawValue))
-        try bind(listener, loopbackAddress(port: 0), "127.0.0.1:0")
+        let loopback = Self.loopback
+        listener = try makeSocket(loopback.domain, Int32(SOCK_STREAM.rawValue))
+        try loopback.bind(listener, port: 0)
         // Room for a few strangers' connections ahead of the peer's.
         try check("listen") { Glibc.listen(listener, Int32(maxPendingConnections)) }
         port = try boundPort(listener)
@@ -25,8 +28,8 @@ final class TCPTransport: Transport {
         switch role {
         case .a:
             closeDescriptor(listener)
-            fd = try makeSocket(AF_INET, Int32(SOCK_STREAM.rawValue))
-            try connect(fd, loopbackAddress(port: port), "127.0.0.1:\(port)")
+            fd = try makeSocket(Self.loopback.domain, Int32(SOCK_STREAM.rawValue))
+            try Self.loopback.connect(fd, port: port)
             let sent = peer.secret.bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
             if sent < 0 { throw SystemCallError("write(trial secret)", code: Int32(-sent)) }
         case .b:
@@ -45,4 +48,9 @@ final class TCPTransport: Transport {
         closeDescriptor(listener)
         listener = -1
     }
+}
+
+/// `tcp6`: TCP on ::1, set up and checked exactly like `tcp`.
+final class TCP6Transport: TCPTransport {
+    override class var loopback: Loopback { .ipv6 }
 }

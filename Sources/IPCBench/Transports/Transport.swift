@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 
 /// Which of the two workers: `a` sends (throughput) or asks (latency); `b` receives or echoes.
@@ -30,6 +31,25 @@ public enum MessageIO: Sendable {
     case readWrite(read: Int32, write: Int32)
     /// send(2) and recv(2) on a connected socket, one message a call.
     case sendReceive(Int32)
+    /// send(2) and recv(2) on a connected SOCK_SEQPACKET socket: one message a call, and a receive
+    /// of 0 bytes means the peer closed (we never send empty messages).
+    case packets(Int32)
+    /// mq_send(3) and mq_receive(3), one queue per direction; a receive needs room for the queue's
+    /// message size, which the transport sets to the payload size.
+    case messageQueues(receive: Int32, send: Int32)
+    /// Shared-memory byte rings, one per direction: a copy in, a copy out, and FUTEX_WAIT/FUTEX_WAKE
+    /// (or busy-waiting, `spin`) instead of a system call per message.
+    case rings(receive: SharedRing, send: SharedRing, spin: Bool)
+    /// The sending side of a pipe fed by vmsplice(2) from the caller's pages.
+    case vmspliceSend(Int32)
+    /// The receiving side of that pipe, drained by splice(2) into /dev/null: nothing is copied to
+    /// user space (so a read returns a count, and the buffer holds nothing).
+    case spliceToNull(pipe: Int32, null: Int32)
+}
+
+/// The start of one shared-memory ring (see CShims: `cshim_ring_*`), mapped MAP_SHARED in both workers.
+public struct SharedRing: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
 }
 
 /// One worker's side of a connection: how it sends and receives, and what the transport promises.
@@ -60,7 +80,12 @@ public struct Endpoint: Sendable {
     func write(_ buffer: UnsafeRawPointer, _ count: Int) -> Int {
         switch io {
         case let .readWrite(_, fd): return writeFully(fd, buffer, count)
-        case let .sendReceive(fd): return sendDatagram(fd, buffer, count)
+        case let .sendReceive(fd), let .packets(fd): return sendDatagram(fd, buffer, count)
+        case let .messageQueues(_, queue):
+            return retryingInterrupts { cshim_mq_send(queue, buffer, count) }
+        case let .rings(_, ring, spin): return cshim_ring_write(ring.base, buffer, count, spin ? 1 : 0)
+        case let .vmspliceSend(fd): return vmspliceFully(fd, buffer, count)
+        case .spliceToNull: return -Int(EBADF)
         }
     }
 
@@ -71,6 +96,14 @@ public struct Endpoint: Sendable {
         switch io {
         case let .readWrite(fd, _): return retryingInterrupts { Glibc.read(fd, buffer, capacity) }
         case let .sendReceive(fd): return receiveDatagram(fd, buffer, capacity)
+        case let .packets(fd):
+            let n = receiveDatagram(fd, buffer, capacity)
+            return n == 0 ? -Int(EPIPE) : n
+        case let .messageQueues(queue, _):
+            return retryingInterrupts { cshim_mq_receive(queue, buffer, capacity) }
+        case let .rings(ring, _, spin): return cshim_ring_read(ring.base, buffer, capacity, spin ? 1 : 0)
+        case .vmspliceSend: return -Int(EBADF)
+        case let .spliceToNull(pipe, null): return retryingInterrupts { cshim_splice(pipe, null, capacity) }
         }
     }
 
@@ -91,8 +124,21 @@ public struct Endpoint: Sendable {
         case let .readWrite(read, write):
             closeDescriptor(read)
             if write != read { closeDescriptor(write) }
-        case let .sendReceive(fd):
+        case let .sendReceive(fd), let .packets(fd):
             closeDescriptor(fd)
+        case let .messageQueues(receive, send):
+            closeDescriptor(receive)
+            closeDescriptor(send)
+        case let .rings(receive, send, _):
+            // The mapping goes with the worker; the peer sees end of stream.
+            cshim_ring_close(send.base)
+            cshim_ring_close(receive.base)
+        case let .vmspliceSend(fd):
+            waitUntilDrained(fd)
+            closeDescriptor(fd)
+        case let .spliceToNull(pipe, null):
+            closeDescriptor(pipe)
+            closeDescriptor(null)
         }
     }
 }
@@ -103,10 +149,17 @@ public struct TransportOptions: Sendable, Equatable {
     public var noDelay = false
     /// How long a datagram receiver waits for the next message before it gives up.
     public var receiveTimeoutNs: UInt64 = 1_000_000_000
+    /// The case's payload size: mq makes its queues' message size exactly this (0: not known).
+    public var payloadBytes = 0
+    /// The receiver checks every byte (`--verify`): vmsplice then reads with read(2) instead of
+    /// splicing into /dev/null, so that the bytes reach the checker.
+    public var verify = false
 
-    public init(noDelay: Bool = false, receiveTimeoutNs: UInt64 = 1_000_000_000) {
+    public init(noDelay: Bool = false, receiveTimeoutNs: UInt64 = 1_000_000_000, payloadBytes: Int = 0, verify: Bool = false) {
         self.noDelay = noDelay
         self.receiveTimeoutNs = receiveTimeoutNs
+        self.payloadBytes = payloadBytes
+        self.verify = verify
     }
 }
 
@@ -118,6 +171,12 @@ public protocol Transport: AnyObject {
     static var semantics: MessageSemantics { get }
     /// The largest payload one message can carry on this kernel, or nil for a byte stream.
     static func maxMessageBytes() -> Int?
+    /// How to raise `maxMessageBytes`, for the skip message; nil where the limit is fixed.
+    static var limitHint: String? { get }
+    /// Bytes go from a to b only (vmsplice): latency cannot run.
+    static var oneWay: Bool { get }
+    /// Runs on ::1, so it needs the IPv6 loopback.
+    static var needsIPv6: Bool { get }
     init(_ options: TransportOptions)
     /// In the runner: make what both workers share (pipes, FIFOs, bound sockets) inside `directory`.
     func prepare(in directory: String) throws
@@ -130,6 +189,9 @@ public protocol Transport: AnyObject {
 
 extension Transport {
     public static func maxMessageBytes() -> Int? { nil }
+    public static var limitHint: String? { nil }
+    public static var oneWay: Bool { false }
+    public static var needsIPv6: Bool { false }
 }
 
 // MARK: - Socket helpers shared by the socket transports
@@ -183,14 +245,14 @@ func connect<Address>(_ fd: Int32, _ address: Address, _ what: String) throws {
     }
 }
 
-/// The port the kernel gave a socket bound to port 0.
+/// The port the kernel gave a socket bound to port 0 (IPv4 or IPv6: the port is at the same place).
 func boundPort(_ fd: Int32) throws -> UInt16 {
-    var address = sockaddr_in()
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    var address = sockaddr_in6()
+    var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
     try check("getsockname") {
         withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.getsockname(fd, $0, &length) }
         }
     }
-    return UInt16(bigEndian: address.sin_port)
+    return UInt16(bigEndian: address.sin6_port)
 }

@@ -1,22 +1,25 @@
 import Glibc
 
-/// AF_INET SOCK_DGRAM on 127.0.0.1: one socket per worker on an ephemeral port, each connected to
-/// the other's so that plain send/recv carry the traffic. Once connected, the kernel delivers only
-/// datagrams from the peer's address and port (which the peer holds); what strangers sent before
-/// that is drained and counted, and every datagram carries the trial's key as well.
-final class UDPTransport: Transport {
+/// AF_INET SOCK_DGRAM on 127.0.0.1 (`udp6`: AF_INET6 on ::1): one socket per worker on an
+/// ephemeral port, each connected to the other's so that plain send/recv carry the traffic. Once
+/// connected, the kernel delivers only datagrams from the peer's address and port (which the peer
+/// holds); what strangers sent before that is drained and counted, and every datagram carries the
+/// trial's key as well.
+class UDPTransport: Transport {
     static let semantics = MessageSemantics.lossyMessages
-    static func maxMessageBytes() -> Int? { Limits.shared.udpDatagramMax }
+    class var loopback: Loopback { .ipv4 }
+    class var needsIPv6: Bool { loopback == .ipv6 }
+    class func maxMessageBytes() -> Int? { Limits.shared.udpDatagramMax }
     private let options: TransportOptions
     private(set) var sockets: [Int32] = [-1, -1]
     private(set) var ports: [UInt16] = [0, 0]
 
-    init(_ options: TransportOptions) { self.options = options }
+    required init(_ options: TransportOptions) { self.options = options }
 
     func prepare(in directory: String) throws {
         for i in 0..<2 {
-            sockets[i] = try makeSocket(AF_INET, Int32(SOCK_DGRAM.rawValue))
-            try bind(sockets[i], loopbackAddress(port: 0), "127.0.0.1:0")
+            sockets[i] = try makeSocket(Self.loopback.domain, Int32(SOCK_DGRAM.rawValue))
+            try Self.loopback.bind(sockets[i], port: 0)
             ports[i] = try boundPort(sockets[i])
         }
     }
@@ -24,7 +27,7 @@ final class UDPTransport: Transport {
     func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
         let mine = Int(role.rawValue), other = 1 - mine
         closeDescriptor(sockets[other])
-        try connect(sockets[mine], loopbackAddress(port: ports[other]), "127.0.0.1:\(ports[other])")
+        try Self.loopback.connect(sockets[mine], port: ports[other])
         let rejected = drainQueuedDatagrams(sockets[mine])
         try setReceiveTimeout(sockets[mine], nanoseconds: options.receiveTimeoutNs)
         return Endpoint(.sendReceive(sockets[mine]), Self.semantics,
@@ -35,4 +38,10 @@ final class UDPTransport: Transport {
         sockets.forEach(closeDescriptor)
         sockets = [-1, -1]
     }
+}
+
+/// `udp6`: UDP on ::1, set up and checked exactly like `udp`; its datagram limit is IPv6's.
+final class UDP6Transport: UDPTransport {
+    override class var loopback: Loopback { .ipv6 }
+    override class func maxMessageBytes() -> Int? { Limits.shared.udp6DatagramMax }
 }

@@ -3,17 +3,22 @@ import Glibc
 
 /// AF_UNIX SOCK_STREAM: the runner binds and listens on a path; b accepts, a connects. Each checks
 /// the other end with SO_PEERCRED: b keeps only a connection made by worker a's pid, and a checks
-/// that its connection leads to the listener the runner made.
-final class UnixStreamTransport: Transport {
-    static let semantics = MessageSemantics.stream
+/// that its connection leads to the listener the runner made. `unix-seqpacket` is the same with
+/// SOCK_SEQPACKET.
+class UnixStreamTransport: Transport {
+    class var semantics: MessageSemantics { .stream }
+    class var socketType: Int32 { Int32(SOCK_STREAM.rawValue) }
+    class var name: String { "unix-stream" }
+    class func maxMessageBytes() -> Int? { nil }
+    let options: TransportOptions
     private var listener: Int32 = -1
     private(set) var path = ""
 
-    init(_ options: TransportOptions) {}
+    required init(_ options: TransportOptions) { self.options = options }
 
     func prepare(in directory: String) throws {
-        path = directory + "/unix-stream.sock"
-        listener = try makeSocket(AF_UNIX, Int32(SOCK_STREAM.rawValue))
+        path = directory + "/\(Self.name).sock"
+        listener = try makeSocket(AF_UNIX, Self.socketType)
         try bind(listener, unixAddress(path), path)
         try check("listen") { Glibc.listen(listener, 1) }
     }
@@ -24,7 +29,7 @@ final class UnixStreamTransport: Transport {
         switch role {
         case .a:
             closeDescriptor(listener)
-            fd = try makeSocket(AF_UNIX, Int32(SOCK_STREAM.rawValue))
+            fd = try makeSocket(AF_UNIX, Self.socketType)
             try connect(fd, unixAddress(path), path)
             let listenerPid = cshim_peer_pid(fd)
             guard listenerPid == peer.listenerPid else {
@@ -33,11 +38,15 @@ final class UnixStreamTransport: Transport {
             }
         case .b:
             defer { closeDescriptor(listener) }
-            let accepted = try acceptFromConnector(listener, peer)
+            let accepted = try acceptFromConnector(listener, peer, Self.name)
             fd = accepted.fd
             rejected = accepted.rejected
         }
-        return Endpoint(.readWrite(read: fd, write: fd), .stream, rejected: rejected)
+        return try endpoint(fd, peer, rejected: rejected)
+    }
+
+    func endpoint(_ fd: Int32, _ peer: PeerCheck, rejected: UInt64) throws -> Endpoint {
+        Endpoint(.readWrite(read: fd, write: fd), .stream, rejected: rejected)
     }
 
     func close() {

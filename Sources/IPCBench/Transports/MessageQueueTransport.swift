@@ -1,0 +1,84 @@
+import CShims
+import Glibc
+
+/// POSIX message queues, one per direction, made by the runner with O_CREAT|O_EXCL and mode 0600
+/// under names unique to the run and the trial (`/ipcbench-<pid>-<n>-ab` and `-ba`), and unlinked
+/// right after: the workers inherit the open queues across the fork, so the names exist only
+/// between two system calls in `prepare`, and no queue outlives the trial whatever kills whom. A
+/// queue's message size is the payload size (a receive must have room for the largest message the
+/// queue allows), and its depth the kernel's fs.mqueue.msg_max, at most 10.
+final class MessageQueueTransport: Transport {
+    static let semantics = MessageSemantics.reliableMessages
+    static func maxMessageBytes() -> Int? { Limits.shared.mqMessageMax }
+    static let limitHint: String? = "raise it with sysctl fs.mqueue.msgsize_max"
+    /// Messages one queue holds before mq_send blocks.
+    static var depth: Int { Limits.shared.mqQueueDepth }
+    nonisolated(unsafe) private static var trials = 0
+    private let options: TransportOptions
+    private var queues: [Int32] = [-1, -1]
+    /// The names the queues had while they had one.
+    private(set) var names = ["", ""]
+
+    init(_ options: TransportOptions) { self.options = options }
+
+    func prepare(in directory: String) throws {
+        guard options.payloadBytes > 0 else {
+            throw SystemCallError("mq_open: the message size (the payload size) is not set", code: EINVAL)
+        }
+        if Self.trials == 0 { removeStaleQueues() }
+        Self.trials += 1
+        let stem = "/ipcbench-\(getpid())-\(Self.trials)"
+        names = [stem + "-ab", stem + "-ba"]
+        for i in 0..<2 {
+            let name = names[i]
+            queues[i] = try check("mq_open(\(name), \(options.payloadBytes)-byte messages)") {
+                cshim_mq_create(name, Int(Self.depth), Int(options.payloadBytes))
+            }
+            _ = cshim_mq_unlink(name)
+        }
+    }
+
+    func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
+        // queues[0] carries a→b, queues[1] b→a.
+        switch role {
+        case .a: return Endpoint(.messageQueues(receive: queues[1], send: queues[0]), Self.semantics,
+                                 datagramKey: peer.secret.datagramKey)
+        case .b: return Endpoint(.messageQueues(receive: queues[0], send: queues[1]), Self.semantics,
+                                 datagramKey: peer.secret.datagramKey)
+        }
+    }
+
+    func close() {
+        queues.forEach(closeDescriptor)
+        queues = [-1, -1]
+        // Already gone unless `prepare` failed between mq_open and mq_unlink.
+        for name in names where !name.isEmpty { _ = cshim_mq_unlink(name) }
+    }
+}
+
+/// Removes the message queues that a runner killed inside `prepare` left behind: names
+/// `ipcbench-<pid>-<n>-ab` or `-ba` in `listing` (where the mqueue file system is mounted), owned by
+/// this user, whose runner `kill(pid, 0)` says is gone. Without the mount there is nothing to list
+/// and nothing is removed. Returns the names removed.
+@discardableResult
+func removeStaleQueues(listing: String = "/dev/mqueue") -> [String] {
+    guard let dir = opendir(listing) else { return [] }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        names.append(withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) })
+    }
+    closedir(dir)
+    var removed: [String] = []
+    for name in names {
+        let parts = name.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "ipcbench", parts[3] == "ab" || parts[3] == "ba",
+              !parts[2].isEmpty, parts[2].allSatisfy({ $0.isASCII && $0.isNumber }),
+              !parts[1].isEmpty, parts[1].count < 10, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }),
+              let pid = pid_t(parts[1]), pid > 0, pid != getpid() else { continue }
+        var info = stat()
+        guard lstat(listing + "/" + name, &info) == 0, info.st_uid == getuid() else { continue }
+        guard resultOrErrno({ Int(kill(pid, 0)) }) == -Int(ESRCH) else { continue }
+        if cshim_mq_unlink("/" + name) == 0 { removed.append(name) }
+    }
+    return removed
+}

@@ -1,0 +1,27 @@
+import CShims
+import Glibc
+
+/// AF_UNIX SOCK_STREAM pair made by socketpair(2) before the fork: no path, no listen, no accept.
+/// Each worker keeps one end. No other process can reach it (it has no name and only the two
+/// workers hold its ends), so there is no peer to check.
+final class SocketPairTransport: Transport {
+    static let semantics = MessageSemantics.stream
+    private var sockets: [Int32] = [-1, -1]
+
+    init(_ options: TransportOptions) {}
+
+    func prepare(in directory: String) throws {
+        try check("socketpair") { cshim_socketpair_cloexec(Int32(SOCK_STREAM.rawValue), &sockets) }
+    }
+
+    func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
+        let mine = Int(role.rawValue)
+        closeDescriptor(sockets[1 - mine])
+        return Endpoint(.readWrite(read: sockets[mine], write: sockets[mine]), .stream)
+    }
+
+    func close() {
+        sockets.forEach(closeDescriptor)
+        sockets = [-1, -1]
+    }
+}
