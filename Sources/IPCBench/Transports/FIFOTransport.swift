@@ -3,10 +3,12 @@ import Glibc
 /// Two named FIFOs (a→b and b→a) in the run's private directory, opened by the workers themselves.
 final class FIFOTransport: Transport {
     static let semantics = MessageSemantics.stream
+    static let knobs: [Knob] = [.pipeSize]
+    private let options: TransportOptions
     private var forwardPath = ""
     private var backwardPath = ""
 
-    init(_ options: TransportOptions) {}
+    init(_ options: TransportOptions) { self.options = options }
 
     func prepare(in directory: String) throws {
         forwardPath = directory + "/fifo-ab"
@@ -18,16 +20,18 @@ final class FIFOTransport: Transport {
 
     func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
         // Both workers open a→b first: each open blocks until the other end is opened too.
+        let read: Int32, write: Int32
         switch role {
         case .a:
-            let write = try check("open(\(forwardPath))") { Glibc.open(forwardPath, O_WRONLY | O_CLOEXEC) }
-            let read = try check("open(\(backwardPath))") { Glibc.open(backwardPath, O_RDONLY | O_CLOEXEC) }
-            return Endpoint(.readWrite(read: read, write: write), .stream)
+            write = try check("open(\(forwardPath))") { Glibc.open(forwardPath, O_WRONLY | O_CLOEXEC) }
+            read = try check("open(\(backwardPath))") { Glibc.open(backwardPath, O_RDONLY | O_CLOEXEC) }
         case .b:
-            let read = try check("open(\(forwardPath))") { Glibc.open(forwardPath, O_RDONLY | O_CLOEXEC) }
-            let write = try check("open(\(backwardPath))") { Glibc.open(backwardPath, O_WRONLY | O_CLOEXEC) }
-            return Endpoint(.readWrite(read: read, write: write), .stream)
+            read = try check("open(\(forwardPath))") { Glibc.open(forwardPath, O_RDONLY | O_CLOEXEC) }
+            write = try check("open(\(backwardPath))") { Glibc.open(backwardPath, O_WRONLY | O_CLOEXEC) }
         }
+        var endpoint = Endpoint(.readWrite(read: read, write: write), .stream)
+        endpoint.knobsInForce = try applyPipeKnobs([read, write], options.knobs)
+        return endpoint
     }
 
     func close() {

@@ -45,6 +45,9 @@ public enum TransportKind: String, CaseIterable, Sendable {
 
     public func make(_ options: TransportOptions) -> Transport { implementation.init(options) }
 
+    /// The knobs this transport applies (`pipe_size` on pipes, `sndbuf`/`rcvbuf` on sockets, ...).
+    public var knobs: [Knob] { implementation.knobs }
+
     /// Why this machine cannot run `pattern` with `payloadBytes` on this transport, or nil.
     public func skipReason(_ pattern: PatternKind, payloadBytes: Int, limits: Limits = .shared) -> String? {
         if implementation.needsIPv6 && !limits.ipv6Loopback {

@@ -6,9 +6,11 @@ import Glibc
 /// workers hold its ends), so there is no peer to check.
 final class SocketPairTransport: Transport {
     static let semantics = MessageSemantics.stream
+    static let knobs: [Knob] = [.sendBuffer, .receiveBuffer]
+    private let options: TransportOptions
     private var sockets: [Int32] = [-1, -1]
 
-    init(_ options: TransportOptions) {}
+    init(_ options: TransportOptions) { self.options = options }
 
     func prepare(in directory: String) throws {
         try check("socketpair") { cshim_socketpair_cloexec(Int32(SOCK_STREAM.rawValue), &sockets) }
@@ -17,7 +19,9 @@ final class SocketPairTransport: Transport {
     func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
         let mine = Int(role.rawValue)
         closeDescriptor(sockets[1 - mine])
-        return Endpoint(.readWrite(read: sockets[mine], write: sockets[mine]), .stream)
+        var endpoint = Endpoint(.readWrite(read: sockets[mine], write: sockets[mine]), .stream)
+        endpoint.knobsInForce = try applySocketKnobs(sockets[mine], options.knobs)
+        return endpoint
     }
 
     func close() {

@@ -7,6 +7,7 @@ class TCPTransport: Transport {
     static let semantics = MessageSemantics.stream
     class var loopback: Loopback { .ipv4 }
     class var needsIPv6: Bool { loopback == .ipv6 }
+    static let knobs: [Knob] = [.sendBuffer, .receiveBuffer, .busyPoll]
     private let options: TransportOptions
     private var listener: Int32 = -1
     private(set) var port: UInt16 = 0
@@ -17,6 +18,9 @@ class TCPTransport: Transport {
         let loopback = Self.loopback
         listener = try makeSocket(loopback.domain, Int32(SOCK_STREAM.rawValue))
         try loopback.bind(listener, port: 0)
+        // Buffer sizes before listen() and connect(): TCP picks its window scale from them then,
+        // and an accepted socket inherits the listener's.
+        _ = try applySocketKnobs(listener, options.knobs)
         // Room for a few strangers' connections ahead of the peer's.
         try check("listen") { Glibc.listen(listener, Int32(maxPendingConnections)) }
         port = try boundPort(listener)
@@ -29,6 +33,7 @@ class TCPTransport: Transport {
         case .a:
             closeDescriptor(listener)
             fd = try makeSocket(Self.loopback.domain, Int32(SOCK_STREAM.rawValue))
+            _ = try applySocketKnobs(fd, options.knobs)
             try Self.loopback.connect(fd, port: port)
             let sent = peer.secret.bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
             if sent < 0 { throw SystemCallError("write(trial secret)", code: Int32(-sent)) }
@@ -41,7 +46,9 @@ class TCPTransport: Transport {
         if options.noDelay {
             try setSocketOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "TCP_NODELAY")
         }
-        return Endpoint(.readWrite(read: fd, write: fd), .stream, rejected: rejected)
+        var endpoint = Endpoint(.readWrite(read: fd, write: fd), .stream, rejected: rejected)
+        endpoint.knobsInForce = try applySocketKnobs(fd, options.knobs, busyPoll: true)
+        return endpoint
     }
 
     func close() {

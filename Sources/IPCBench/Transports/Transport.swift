@@ -61,6 +61,8 @@ public struct Endpoint: Sendable {
     public let datagramKey: UInt64
     /// Connections and datagrams from strangers that `open` refused while setting up.
     public let rejected: UInt64
+    /// The knobs `open` set, with the values the kernel put in force.
+    public internal(set) var knobsInForce = TransportKnobs()
 
     public init(_ io: MessageIO, _ semantics: MessageSemantics, datagramKey: UInt64 = 0, rejected: UInt64 = 0) {
         self.io = io
@@ -154,12 +156,16 @@ public struct TransportOptions: Sendable, Equatable {
     /// The receiver checks every byte (`--verify`): vmsplice then reads with read(2) instead of
     /// splicing into /dev/null, so that the bytes reach the checker.
     public var verify = false
+    /// Kernel settings beyond the defaults; each transport applies those in its `knobs`.
+    public var knobs = TransportKnobs()
 
-    public init(noDelay: Bool = false, receiveTimeoutNs: UInt64 = 1_000_000_000, payloadBytes: Int = 0, verify: Bool = false) {
+    public init(noDelay: Bool = false, receiveTimeoutNs: UInt64 = 1_000_000_000, payloadBytes: Int = 0, verify: Bool = false,
+                knobs: TransportKnobs = TransportKnobs()) {
         self.noDelay = noDelay
         self.receiveTimeoutNs = receiveTimeoutNs
         self.payloadBytes = payloadBytes
         self.verify = verify
+        self.knobs = knobs
     }
 }
 
@@ -177,6 +183,8 @@ public protocol Transport: AnyObject {
     static var oneWay: Bool { get }
     /// Runs on ::1, so it needs the IPv6 loopback.
     static var needsIPv6: Bool { get }
+    /// The knobs this transport applies; it ignores the others.
+    static var knobs: [Knob] { get }
     init(_ options: TransportOptions)
     /// In the runner: make what both workers share (pipes, FIFOs, bound sockets) inside `directory`.
     func prepare(in directory: String) throws
@@ -192,6 +200,7 @@ extension Transport {
     public static var limitHint: String? { nil }
     public static var oneWay: Bool { false }
     public static var needsIPv6: Bool { false }
+    public static var knobs: [Knob] { [] }
 }
 
 // MARK: - Socket helpers shared by the socket transports

@@ -9,6 +9,7 @@ class UDPTransport: Transport {
     static let semantics = MessageSemantics.lossyMessages
     class var loopback: Loopback { .ipv4 }
     class var needsIPv6: Bool { loopback == .ipv6 }
+    static let knobs: [Knob] = [.sendBuffer, .receiveBuffer, .busyPoll]
     class func maxMessageBytes() -> Int? { Limits.shared.udpDatagramMax }
     private let options: TransportOptions
     private(set) var sockets: [Int32] = [-1, -1]
@@ -30,8 +31,10 @@ class UDPTransport: Transport {
         try Self.loopback.connect(sockets[mine], port: ports[other])
         let rejected = drainQueuedDatagrams(sockets[mine])
         try setReceiveTimeout(sockets[mine], nanoseconds: options.receiveTimeoutNs)
-        return Endpoint(.sendReceive(sockets[mine]), Self.semantics,
-                        datagramKey: peer.secret.datagramKey, rejected: rejected)
+        var endpoint = Endpoint(.sendReceive(sockets[mine]), Self.semantics,
+                                datagramKey: peer.secret.datagramKey, rejected: rejected)
+        endpoint.knobsInForce = try applySocketKnobs(sockets[mine], options.knobs, busyPoll: true)
+        return endpoint
     }
 
     func close() {

@@ -6,6 +6,7 @@ import Glibc
 final class UnixDatagramTransport: Transport {
     static let semantics = MessageSemantics.reliableMessages
     static func maxMessageBytes() -> Int? { Limits.shared.unixDatagramMax }
+    static let knobs: [Knob] = [.sendBuffer, .receiveBuffer]
     private let options: TransportOptions
     private var sockets: [Int32] = [-1, -1]
     private(set) var paths = ["", ""]
@@ -26,8 +27,10 @@ final class UnixDatagramTransport: Transport {
         try connect(sockets[mine], unixAddress(paths[other]), paths[other])
         let rejected = drainQueuedDatagrams(sockets[mine])
         try setReceiveTimeout(sockets[mine], nanoseconds: options.receiveTimeoutNs)
-        return Endpoint(.sendReceive(sockets[mine]), Self.semantics,
-                        datagramKey: peer.secret.datagramKey, rejected: rejected)
+        var endpoint = Endpoint(.sendReceive(sockets[mine]), Self.semantics,
+                                datagramKey: peer.secret.datagramKey, rejected: rejected)
+        endpoint.knobsInForce = try applySocketKnobs(sockets[mine], options.knobs)
+        return endpoint
     }
 
     func close() {

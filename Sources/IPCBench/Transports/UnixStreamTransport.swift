@@ -10,6 +10,7 @@ class UnixStreamTransport: Transport {
     class var socketType: Int32 { Int32(SOCK_STREAM.rawValue) }
     class var name: String { "unix-stream" }
     class func maxMessageBytes() -> Int? { nil }
+    class var knobs: [Knob] { [.sendBuffer, .receiveBuffer] }
     let options: TransportOptions
     private var listener: Int32 = -1
     private(set) var path = ""
@@ -42,7 +43,9 @@ class UnixStreamTransport: Transport {
             fd = accepted.fd
             rejected = accepted.rejected
         }
-        return try endpoint(fd, peer, rejected: rejected)
+        var endpoint = try endpoint(fd, peer, rejected: rejected)
+        endpoint.knobsInForce = try applySocketKnobs(fd, options.knobs)
+        return endpoint
     }
 
     func endpoint(_ fd: Int32, _ peer: PeerCheck, rejected: UInt64) throws -> Endpoint {

@@ -13,6 +13,7 @@ import Glibc
 final class VmspliceTransport: Transport {
     static let semantics = MessageSemantics.stream
     static let oneWay = true
+    static let knobs: [Knob] = [.pipeSize]
     private let options: TransportOptions
     private var pipe: [Int32] = [-1, -1]
 
@@ -23,16 +24,19 @@ final class VmspliceTransport: Transport {
     }
 
     func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
-        switch role {
-        case .a:
-            closeDescriptor(pipe[0])
-            return Endpoint(.vmspliceSend(pipe[1]), .stream)
-        case .b:
-            closeDescriptor(pipe[1])
-            if options.verify { return Endpoint(.readWrite(read: pipe[0], write: -1), .stream) }
+        let mine = role == .a ? pipe[1] : pipe[0]
+        closeDescriptor(role == .a ? pipe[0] : pipe[1])
+        var endpoint: Endpoint
+        if role == .a {
+            endpoint = Endpoint(.vmspliceSend(mine), .stream)
+        } else if options.verify {
+            endpoint = Endpoint(.readWrite(read: mine, write: -1), .stream)
+        } else {
             let null = try check("open(/dev/null)") { Glibc.open("/dev/null", O_WRONLY | O_CLOEXEC) }
-            return Endpoint(.spliceToNull(pipe: pipe[0], null: null), .stream)
+            endpoint = Endpoint(.spliceToNull(pipe: mine, null: null), .stream)
         }
+        endpoint.knobsInForce = try applyPipeKnobs([mine], options.knobs)
+        return endpoint
     }
 
     func close() {
