@@ -12,7 +12,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        .target(name: "CShims"),
+        // librt: mq_open and friends before glibc 2.34 (an empty archive since).
+        .target(name: "CShims", linkerSettings: [.linkedLibrary("rt")]),
         .systemLibrary(
             name: "CJemalloc",
             pkgConfig: "jemalloc",
