@@ -21,7 +21,7 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: "The base side, then one or more new sides; a side is a results file (<stem>.csv) or several joined with commas.")
     var sides: [String]
 
-    @Option(name: .customLong("ignore"), help: "Drop a key from the join: transport, pattern, payload, placement or options (repeatable).")
+    @Option(name: .customLong("ignore"), help: "Drop a key from the join: transport, pattern, payload, placement, options or parameter (repeatable).")
     var ignore: [String] = []
 
     @Option(help: "table, csv or markdown.")

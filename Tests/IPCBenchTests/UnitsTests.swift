@@ -42,11 +42,14 @@ final class UnitsTests: XCTestCase {
         XCTAssertEqual(try CPUPlacement(parsing: "split"), .split)
         XCTAssertEqual(try CPUPlacement(parsing: "2,3"), .pinned(2, 3))
         XCTAssertThrowsError(try CPUPlacement(parsing: "both"))
-        XCTAssertThrowsError(try CPUPlacement.split.cpus(allowed: [0])) { error in
+        XCTAssertThrowsError(try CPUPlacement.split.cpus(workers: 2, allowed: [0])) { error in
             XCTAssertTrue("\(error)".contains("needs two CPUs"))
         }
-        XCTAssertEqual(try CPUPlacement.split.cpus(allowed: [0, 1, 2, 3]).a, 2)
-        XCTAssertEqual(try CPUPlacement.same.cpus(allowed: [4, 5]).b, 4)
-        XCTAssertThrowsError(try CPUPlacement.pinned(0, 9).cpus(allowed: [0, 1]))
+        XCTAssertEqual(try CPUPlacement.split.cpus(workers: 2, allowed: [0, 1, 2, 3]), [2, 3])
+        XCTAssertEqual(try CPUPlacement.split.cpus(workers: 5, allowed: [0, 1, 2, 3]), [0, 1, 2, 3, 0], "round-robin, wrapping")
+        XCTAssertEqual(try CPUPlacement.split.cpus(workers: 3, allowed: [0, 1, 2, 3]), [1, 2, 3])
+        XCTAssertEqual(try CPUPlacement.pinned(2, 3).cpus(workers: 4, allowed: [0, 1, 2, 3]), [2, 3, 2, 3])
+        XCTAssertEqual(try CPUPlacement.same.cpus(workers: 3, allowed: [4, 5]), [4, 4, 4])
+        XCTAssertThrowsError(try CPUPlacement.pinned(0, 9).cpus(workers: 2, allowed: [0, 1]))
     }
 }

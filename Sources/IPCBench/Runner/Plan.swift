@@ -29,6 +29,22 @@ public struct BenchCase: Equatable, Sendable {
     public var timeoutNs: UInt64
     public var minTrialNs: UInt64
     public var verify: Bool
+    /// The pattern's parameter (see `CaseParameter`); 1 where the pattern takes none.
+    public var depth = 1
+    public var receivers = 1
+    public var pairs = 1
+
+    public var shape: CaseShape { CaseShape(payloadBytes: payloadBytes, depth: depth, receivers: receivers, pairs: pairs) }
+
+    /// The value of the pattern's parameter, or nil when it takes none.
+    public var parameterValue: Int? {
+        switch pattern.parameter {
+        case .depth: return depth
+        case .receivers: return receivers
+        case .pairs: return pairs
+        case nil: return nil
+        }
+    }
 
     public var transportOptions: TransportOptions {
         TransportOptions(noDelay: transport == .tcp && pattern == .latency)
@@ -37,7 +53,10 @@ public struct BenchCase: Equatable, Sendable {
     /// The options column: what this case set beyond the transport's defaults.
     public var optionsLabel: String { transportOptions.noDelay ? "nodelay" : "" }
 
-    public var name: String { "\(transport.rawValue) \(pattern.rawValue) \(formatSize(payloadBytes)) \(placement)" }
+    public var name: String {
+        let parameter = pattern.parameter.map { " \($0.rawValue) \(parameterValue ?? 1)" } ?? ""
+        return "\(transport.rawValue) \(pattern.rawValue) \(formatSize(payloadBytes))\(parameter) \(placement)"
+    }
 
     /// Everything but the suite's name is equal.
     func isSameMeasurement(as other: BenchCase) -> Bool {
@@ -51,10 +70,7 @@ public struct BenchCase: Equatable, Sendable {
         if let max = transport.maxPayloadBytes(), payloadBytes > max {
             return "payload of \(payloadBytes) bytes exceeds this kernel's \(transport.rawValue) datagram limit of \(max) bytes"
         }
-        if transport.isDatagram && pattern == .throughput && payloadBytes < datagramHeaderBytes {
-            return "datagram throughput needs at least \(datagramHeaderBytes) bytes per message for the 64-bit trial key and the 64-bit sequence number"
-        }
-        return nil
+        return pattern.implementation.skipReason(transport, shape)
     }
 }
 
@@ -72,7 +88,7 @@ extension BenchConfig {
         var cases: [BenchCase] = []
         for suite in chosen {
             let placements = (overrides.placement.map { [$0] } ?? suite.placements).map { $0.resolved(allowed: cpus) }
-            for placement in placements { _ = try placement.cpus(allowed: cpus) }
+            for placement in placements { _ = try placement.cpus(workers: 2, allowed: cpus) }
             for transport in overrides.transports ?? suite.transports {
                 for size in overrides.sizes ?? suite.sizes {
                     let messages: Int
