@@ -1,10 +1,31 @@
 import Glibc
 
 /// A value the user wrote that ipcbench cannot use; the message names it and says what is accepted.
+/// It is one line whatever the user wrote: control characters in it are shown escaped.
 public struct InputError: Error, Equatable, CustomStringConvertible {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String) { self.message = oneLine(message) }
     public var description: String { message }
+}
+
+/// `text` with line breaks and other control characters written as escapes (`\n`, `\u{1B}`).
+public func oneLine(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\t"
+        default:
+            let category = scalar.properties.generalCategory
+            if category == .control || category == .lineSeparator || category == .paragraphSeparator {
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out
 }
 
 /// The largest value a setting takes, how users write it, and why: the message that refuses a

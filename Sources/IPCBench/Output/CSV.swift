@@ -1,6 +1,7 @@
 /// RFC 4180: a field with a comma, quote or line break goes in quotes, its quotes doubled.
 public func csvField(_ text: String) -> String {
-    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+    // By scalar: "\r\n" is one Character, equal to neither "\r" nor "\n".
+    guard text.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
     var quoted = "\""
     for c in text {
         if c == "\"" { quoted.append("\"") }
