@@ -16,6 +16,9 @@ final class OutputTests: XCTestCase {
         XCTAssertEqual(csvField("say \"hi\""), "\"say \"\"hi\"\"\"")
         XCTAssertEqual(csvField("two\nlines"), "\"two\nlines\"")
         XCTAssertEqual(parseCSV("a,\"b,c\",\"d \"\"e\"\"\"\r\n1,,3\r\n"), [["a", "b,c", "d \"e\""], ["1", "", "3"]])
+        // "\r\n" is a single Character: it must still be quoted.
+        XCTAssertEqual(csvField("0.0\r\n"), "\"0.0\r\n\"")
+        XCTAssertEqual(parseCSV(csvLine(["a\r\nb", "c"])), [["a\r\nb", "c"]])
     }
 
     func testDecimals() {

@@ -89,4 +89,10 @@ final class UnitsTests: XCTestCase {
             XCTAssertEqual((error as? InputError)?.message, "--timeout '0.1ns' must be at least 1ns")
         }
     }
+
+    func testInputErrorsAreOneLine() {
+        XCTAssertEqual(InputError("unknown transport 'pi\npe\r\u{1B}[2J\u{2028}x\ty'").message,
+                       "unknown transport 'pi\\npe\\r\\u{1B}[2J\\u{2028}x\ty'")
+        XCTAssertEqual(InputError("plain — ünïcode").message, "plain — ünïcode")
+    }
 }
