@@ -41,6 +41,10 @@ final class RunDirectoryTests: XCTestCase {
             try makeDirectory("other-\(dead)-aB3xYz"),
             try makeDirectory("ipcbench-\(dead)-abcdeg", mode: 0o755),     // not a private directory
         ]
+        // Another user's: only root can make one, so elsewhere the case is left out.
+        let foreign = try makeDirectory("ipcbench-\(dead)-foreig")
+        let otherUser = chown(foreign, 65534, 65534) == 0
+        if !otherUser { try FileManager.default.removeItem(atPath: foreign) }
         let file = base.appendingPathComponent("ipcbench-\(dead)-abcdef").path
         XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
         let link = base.appendingPathComponent("ipcbench-\(dead)-abcdex").path
@@ -49,7 +53,7 @@ final class RunDirectoryTests: XCTestCase {
         let removed = RunDirectory.removeStale(in: base.path)
         XCTAssertEqual(Set(removed), [stale, staleEmpty])
         for path in [stale, staleEmpty] { XCTAssertFalse(FileManager.default.fileExists(atPath: path), path) }
-        for path in keep + [file] { XCTAssertTrue(FileManager.default.fileExists(atPath: path), path) }
+        for path in keep + [file] + (otherUser ? [foreign] : []) { XCTAssertTrue(FileManager.default.fileExists(atPath: path), path) }
         XCTAssertNotNil(try? FileManager.default.destinationOfSymbolicLink(atPath: link))
         XCTAssertTrue(FileManager.default.fileExists(atPath: keep[0] + "/a-to-b"), "a live run keeps its FIFO")
     }
