@@ -4,7 +4,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,3 +65,21 @@ void cshim_restore_default_signals(void) {
 int cshim_stop_signal(void) { return stop_signal; }
 
 int cshim_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
+
+pid_t cshim_peer_pid(int fd) {
+    struct ucred cred;
+    socklen_t length = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return -1;
+    return cred.pid;
+}
+
+int cshim_random_bytes(void *buffer, size_t count) {
+    size_t done = 0;
+    while (done < count) {
+        ssize_t n = getrandom((char *)buffer + done, count - done, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        done += (size_t)n;
+    }
+    return 0;
+}

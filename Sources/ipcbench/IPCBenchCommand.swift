@@ -2,7 +2,7 @@ import ArgumentParser
 import Glibc
 import IPCBench
 
-/// `ipcbench`: the root command. Exit status: 0 all cases ok, 1 a case failed, 2 bad input.
+/// `ipcbench`: the root command. Exit status: 0 all cases ok, 1 a case failed, 2 bad input, 3 a write error.
 struct IPCBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ipcbench",
@@ -12,10 +12,10 @@ struct IPCBenchCommand: ParsableCommand {
         sockets and TCP and UDP on 127.0.0.1, and writes one CSV row per case.
         Exit status: 0 every case ok; 1 a case failed (the others still ran and were written) \
         or compare found a regression; 2 the command line, a config or a results file was wrong \
-        (nothing ran); 128+N stopped by signal N.
+        (nothing ran); 3 a results file could not be written during a run; 128+N stopped by signal N.
         """,
         version: ipcbenchVersion,
-        subcommands: [RunCommand.self, CompareCommand.self, ListCommand.self, SysinfoCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, PivotCommand.self, ListCommand.self, SysinfoCommand.self]
     )
 }
 

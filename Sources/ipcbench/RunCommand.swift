@@ -38,6 +38,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("min-trial-time"), help: "Calibrate trials to last at least this long, 0s to turn off (default 200ms).")
     var minTrialTime: String?
 
+    @Option(help: "interleaved (calibrate every case, then rounds of one trial per case in a shuffled order) or sequential (each case's trials back to back). Default interleaved.")
+    var schedule: String?
+
+    @Option(help: "Seed for the order of the interleaved rounds (default: random; always recorded in the seed column).")
+    var seed: UInt64?
+
     @Option(name: [.short, .long], help: "A folder, a .csv file, or - for the case CSV on stdout (default results/).")
     var output: String?
 
@@ -54,38 +60,71 @@ struct RunCommand: ParsableCommand {
         let suite = try config.map { try BenchConfig.load(path: $0) }
             ?? BenchConfig.parse(embeddedDefaultConfig, file: "the embedded default suite")
         let cases = try suite.plan(try overrides())
+        let schedule = try self.schedule.map { try Schedule(parsing: $0, what: "--schedule") } ?? suite.schedule
+        if let seed { try Schedule.checkSeed(seed, what: "--seed") }
         let env = Environment.current()
         let paths = try OutputPaths(output: output, stem: env.defaultStem)
-        let casesFile = try paths.casesPath.map { try CSVFile(creating: $0, header: caseColumns) }
-            ?? CSVFile(standardOutput: caseColumns)
-        let trialsFile = try paths.trialsPath.map { try CSVFile(creating: $0, header: trialColumns) }
+        // Everything that can fail before measuring comes before the output files exist.
+        let directory: RunDirectory
+        do {
+            directory = try RunDirectory()
+        } catch {
+            throw InputError("cannot make the run's private directory: \(error); set TMPDIR to a writable directory")
+        }
+        defer { directory.remove() }
+        let (casesFile, trialsFile) = try createOutputFiles(paths)
 
         // The table goes where the CSV does not.
         let table = SummaryTable(to: paths.casesPath == nil ? stderr : stdout, enabled: !quiet)
         let progress = ProgressLine(enabled: !quiet && isatty(2) == 1)
+        let runner = Runner(cases: cases, schedule: schedule, seed: seed ?? suite.seed ?? randomSeed())
         table.printHeader()
-        var failed = 0, written = 0
+        var failed = 0, written = 0, stopped = 0
         do {
-            try Runner(cases: cases).run(onCase: { result in
+            try runner.run(in: directory.path, onTrial: { result, trial in
+                try trialsFile?.write(trialRow(result, trial, env))
+            }, onCase: { result in
                 progress.clear()
                 try casesFile.write(caseRow(result, env))
-                for row in trialRows(result, env) { try trialsFile?.write(row) }
                 written += 1
                 if result.status == .failed { failed += 1 }
+                if result.status == .stopped { stopped += 1 }
                 table.printRow(result)
             }, progress: progress.show)
         } catch let stop as RunStopped {
             progress.clear()
-            printError("ipcbench: stopped by signal \(stop.signal); \(written) of \(cases.count) cases were written to \(paths.casesPath ?? "stdout")")
+            printError("ipcbench: stopped by signal \(stop.signal) with \(written - stopped) of \(cases.count) cases finished; \(written) rows (\(stopped) with status stopped) are in \(paths.casesPath ?? "standard output")\(trialsNote(paths))")
             throw ExitCode(128 + stop.signal)
+        } catch let error as ResultsWriteError {
+            progress.clear()
+            printError("ipcbench: error: \(error); the run stopped with \(written) of \(cases.count) cases written to \(paths.casesPath ?? "standard output")\(trialsNote(paths))")
+            throw ExitCode(3)
         }
         progress.clear()
         if let path = paths.casesPath {
-            table.note("wrote \(path) and \(paths.trialsPath ?? "")")
+            table.note("wrote \(path) and \(paths.trialsPath ?? "") (\(schedule.rawValue) schedule, seed \(runner.seed))")
         }
         if failed > 0 {
             table.note("\(failed) of \(cases.count) cases failed; the error column says why")
             throw ExitCode(1)
+        }
+    }
+
+    private func trialsNote(_ paths: OutputPaths) -> String {
+        paths.trialsPath.map { "; every finished trial is in \($0)" } ?? ""
+    }
+
+    /// Both files or neither: a file made before a later one fails is removed again.
+    private func createOutputFiles(_ paths: OutputPaths) throws -> (CSVFile, CSVFile?) {
+        guard let casesPath = paths.casesPath, let trialsPath = paths.trialsPath else {
+            return (try CSVFile(standardOutput: caseColumns), nil)
+        }
+        let casesFile = try CSVFile(creating: casesPath, header: caseColumns)
+        do {
+            return (casesFile, try CSVFile(creating: trialsPath, header: trialColumns))
+        } catch {
+            casesFile.discard()
+            throw error
         }
     }
 

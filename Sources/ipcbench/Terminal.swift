@@ -35,10 +35,12 @@ struct SummaryTable {
         }
         if let p = r.roundTrips { rtt = "\(formatDecimal(p.p50, places: 2)) / \(formatDecimal(p.p99, places: 2))" }
         line(cells([c.transport.rawValue, c.pattern.rawValue, formatSize(c.payloadBytes), r.cpuPlacement, r.status.rawValue, rate, rtt]))
-        if r.status != .ok {
-            line("  \(r.status == .failed ? "error" : "skipped"): \(r.error)")
-        } else if !r.error.isEmpty {
-            line("  warning: \(r.error)")
+        switch r.status {
+        case .failed: line("  error: \(r.error)")
+        case .skipped: line("  skipped: \(r.error)")
+        case .stopped: line("  stopped: \(r.error)")
+        case .ok where !r.error.isEmpty: line("  warning: \(r.error)")
+        case .ok: break
         }
         if let t = r.throughput, t.count > 1, t.coefficientOfVariation > 0.05 {
             let help = r.benchCase.placement == .none
@@ -54,7 +56,7 @@ struct SummaryTable {
     func note(_ text: String) { line(text) }
 }
 
-/// `[3/58] pipe throughput 4KiB split  trial 2/6  0:12 elapsed, ~1:30 left` on stderr, redrawn in place.
+/// `[trial 37/348] round 2 of 5  pipe throughput 4KiB split  0:12 elapsed ~1:30 left` on stderr, redrawn in place.
 final class ProgressLine {
     private let enabled: Bool
     private let start = monotonicNanoseconds()
@@ -65,9 +67,9 @@ final class ProgressLine {
     func show(_ p: Progress) {
         guard enabled else { return }
         let elapsed = Double(monotonicNanoseconds() - start) / 1e9
-        let done = (Double(p.caseIndex - 1) + Double(p.trial - 1) / Double(p.trialCount)) / Double(p.caseCount)
+        let done = Double(p.trial - 1) / Double(max(p.trialCount, 1))
         let left = done > 0.01 ? " ~\(clock(elapsed / done - elapsed)) left" : ""
-        fputs("\r\u{1B}[K[\(p.caseIndex)/\(p.caseCount)] \(p.caseName)  trial \(p.trial)/\(p.trialCount)  \(clock(elapsed)) elapsed\(left)", stderr)
+        fputs("\r\u{1B}[K[trial \(p.trial)/\(p.trialCount)] \(p.stage)  \(p.caseName)  \(clock(elapsed)) elapsed\(left)", stderr)
         shown = true
     }
 

@@ -128,7 +128,8 @@ and datagram sockets and TCP and UDP on 127.0.0.1, and writes one CSV row per
 case.
 Exit status: 0 every case ok; 1 a case failed (the others still ran and were
 written) or compare found a regression; 2 the command line, a config or a
-results file was wrong (nothing ran); 128+N stopped by signal N.
+results file was wrong (nothing ran); 3 a results file could not be written
+during a run; 128+N stopped by signal N.
 
 USAGE: ipcbench <subcommand>
 
@@ -141,6 +142,8 @@ SUBCOMMANDS:
                           <stem>-trials.csv.
   compare                 Compare result files case by case: medians, change in
                           %, and whether it is significant.
+  pivot                   Write one metric as a chart-ready CSV: a row per
+                          payload, a column per transport and placement.
   list                    Show the transports, the patterns and this machine's
                           limits.
   sysinfo                 Print the environment columns as a run would write
@@ -234,7 +237,7 @@ SUBCOMMANDS:
         let output = h.work.appendingPathComponent("killed.csv").path
         // The first case would run for minutes; the second is quick.
         let p = try h.start(["run", "-t", "pipe", "-p", "latency", "-s", "64,128", "--count", "50000000", "-r", "1",
-                           "--warmup", "0", "--cpus", "none", "--timeout", "5m", "-o", output])
+                           "--warmup", "0", "--cpus", "none", "--timeout", "5m", "--schedule", "sequential", "-o", output])
         let workers = try waitForWorkers(p.0.processIdentifier)
         usleep(200_000)
         kill(workers[1], SIGKILL)
@@ -249,8 +252,9 @@ SUBCOMMANDS:
         let outcome = h.finish(p)
         XCTAssertEqual(outcome.status, 128 + SIGTERM, outcome.stderr)
         let rows = try h.readCSV(output)
-        XCTAssertEqual(rows.count, 2, "the failed case is written before the run stops")
+        XCTAssertEqual(rows.count, 3, "the failed case, then the one the signal stopped")
         XCTAssertEqual(column("status", rows[1]), "failed")
+        XCTAssertEqual(column("status", rows[2]), "stopped")
         // Worker b (the server) is usually the later pid; with pid wrap-around it is the client.
         XCTAssertTrue(["server", "client"].map { "trial 1 of 1: the \($0) worker died during the timed loop: killed by signal 9 (Killed)" }
             .contains(column("error", rows[1])), column("error", rows[1]))
@@ -291,7 +295,7 @@ SUBCOMMANDS:
         count = 50000000
         """.write(to: config, atomically: true, encoding: .utf8)
         let output = h.work.appendingPathComponent("interrupted.csv").path
-        let p = try h.start(["run", config.path, "-o", output])
+        let p = try h.start(["run", config.path, "--schedule", "sequential", "-o", output])
         var workers: [Int32] = []
         for _ in 0..<2400 {
             // Wait (up to a minute: the machine may be busy) for the first row, then for the long case's workers.
@@ -307,10 +311,10 @@ SUBCOMMANDS:
         kill(p.0.processIdentifier, SIGINT)
         let outcome = h.finish(p)
         XCTAssertEqual(outcome.status, 130, outcome.stderr)
-        XCTAssertEqual(outcome.stderr, "ipcbench: stopped by signal 2; 1 of 3 cases were written to \(output)\n")
+        XCTAssertEqual(outcome.stderr, "ipcbench: stopped by signal 2 with 1 of 3 cases finished; 3 rows (2 with status stopped) are in \(output); every finished trial is in \(output.dropLast(4))-trials.csv\n")
         let rows = try h.readCSV(output)
-        XCTAssertEqual(rows.count, 2, "the header and the finished case stay")
-        XCTAssertEqual(column("status", rows[1]), "ok")
+        XCTAssertEqual(rows.dropFirst().map { column("status", $0) }, ["ok", "stopped", "stopped"])
+        XCTAssertEqual(column("error", rows[2]), "stopped after 0 of 1 measured trials")
         for pid in workers { XCTAssertFalse(processExists(pid), "worker \(pid) survived") }
     }
 }
@@ -342,7 +346,7 @@ final class CompareAndPlotTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         let text = outcome.stdout
         XCTAssertTrue(text.contains("base: \(same)"), text)
-        XCTAssertTrue(text.contains("warning: file 2 differs from the base in more than the kernel: placement split vs same"), text)
+        XCTAssertTrue(text.contains("warning: the sides differ in placement: same vs split"), text)
         XCTAssertTrue(text.contains("not compared: udp throughput 100000: skipped in base, skipped in new"), "the skipped case is not silently dropped: \(text)")
 
         let csv = try h.run(["compare", same, split, "--ignore", "placement", "--format", "csv"])
@@ -352,16 +356,16 @@ final class CompareAndPlotTests: XCTestCase {
         // Crossing CPUs makes a pipe round trip several times slower: significant at 5 trials each.
         let pipeLatency = try XCTUnwrap(records.first { $0["transport"] == "pipe" && $0["metric"] == "RTT p50 us" && $0["payload_bytes"] == "64" })
         XCTAssertEqual(pipeLatency["significant"], "1", "\(pipeLatency)")
-        XCTAssertEqual(pipeLatency["test"], "U")
+        XCTAssertEqual(pipeLatency["method"], "U-shift")
         XCTAssertGreaterThan(Double(pipeLatency["change_pct"]!)!, 50)
         XCTAssertTrue(records.contains { $0["kind"] == "geomean" && $0["metric"] == "RTT p50 us" })
 
         let markdown = try h.run(["compare", same, split, "--ignore", "placement", "--format", "markdown"])
-        XCTAssertTrue(markdown.stdout.contains("| case | metric | base | new | delta | p |"), markdown.stdout)
+        XCTAssertTrue(markdown.stdout.contains("| case | metric | base | new | change | 95% interval | detectable |"), markdown.stdout)
 
         let gate = try h.run(["compare", same, split, "--ignore", "placement", "--fail-on-regression", "10"])
-        XCTAssertEqual(gate.status, 1, "a significant 10% regression must fail the gate: \(gate.stderr)")
-        XCTAssertTrue(gate.stderr.contains("significant regressions larger than 10.0%"), gate.stderr)
+        XCTAssertEqual(gate.status, 1, "a regression whose whole interval lies beyond 10% must fail the gate: \(gate.stderr)")
+        XCTAssertTrue(gate.stderr.contains("regressions whose whole 95% interval lies beyond 10.0%"), gate.stderr)
 
         // Without --ignore placement nothing joins: every case is listed as in one file only.
         let apart = try h.run(["compare", same, split])
@@ -369,14 +373,14 @@ final class CompareAndPlotTests: XCTestCase {
 
         // A file against itself: nothing changes, so nothing is significant.
         let itself = try h.run(["compare", same, same, "--format", "csv"])
-        XCTAssertTrue(parseCSV(itself.stdout).dropFirst().allSatisfy { $0[0] == "geomean" || $0[13] == "0" }, itself.stdout)
+        XCTAssertTrue(parseCSV(itself.stdout).dropFirst().allSatisfy { $0[compareCSVColumns.firstIndex(of: "significant")!] == "0" }, itself.stdout)
 
-        // Without the trials file the test falls back to Welch, and says so.
+        // Without the trials file the interval falls back to Welch on the summary columns, and says so for each case.
         let lonely = h.work.appendingPathComponent("lonely.csv").path
         try FileManager.default.copyItem(atPath: split, toPath: lonely)
         let welch = try h.run(["compare", same, lonely, "--ignore", "placement"])
-        XCTAssertTrue(welch.stdout.contains("no trials file beside it; p-values come from a Welch test"), welch.stdout)
-        XCTAssertTrue(welch.stdout.contains("(Welch)"), welch.stdout)
+        XCTAssertTrue(welch.stdout.contains("warning: pipe latency 64: no trials in \(lonely); its interval comes from a Welch test on the summary columns"), welch.stdout)
+        XCTAssertTrue(welch.stdout.contains("(summary)"), welch.stdout)
 
         // The spreadsheet check and the plots, on the same real files.
         let sheet = try h.script("spreadsheet-check", [same, split.replacingOccurrences(of: ".csv", with: "-trials.csv")])

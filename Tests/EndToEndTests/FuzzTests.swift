@@ -29,7 +29,7 @@ struct Mutator {
                           String(repeating: "9", count: 40), "0", "-1", "1e19", "1e308", "-1e308", "1e-320", "nan",
                           "inf", "-inf", "1048576GiB", "9223372036854775807GiB", "1073741825", "1099511627777",
                           "1000000001", "1001", "101", "25h", "99999999999999999999s", "0.0000001ns", "1.5.5"]
-    static let keys = BenchConfig.suiteKeys + ["defaults", "suite", "", "sizes.x", "\"quoted\"", "é", "a b"]
+    static let keys = BenchConfig.suiteKeys + BenchConfig.runKeys + ["defaults", "suite", "", "sizes.x", "\"quoted\"", "é", "a b"]
     static let tomlTokens = ["[", "]", "[[", "]]", "\"", "'", "\"\"\"", "=", ",", "#", "\n", "\r\n", "\r", "\t", "{", "}",
                              ".", "[[suite]]\n", "[defaults]\n", "\\", "\\u0000", "\u{0}", "é", "\u{FFFD}", "true", "1.5"]
     static let csvTokens = [",", "\"", "\"\"", "\r\n", "\n", "\r", "", "-", "ok", "failed", "skipped", "latency",

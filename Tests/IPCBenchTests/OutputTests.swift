@@ -3,11 +3,11 @@ import XCTest
 
 final class OutputTests: XCTestCase {
     func testCaseHeaderIsDesignsColumns() {
-        XCTAssertEqual(csvLine(caseColumns), "run_id,timestamp_utc,hostname,kernel_release,kernel_version,arch,cpu_model,cpus_online,ipcbench_version,transport,pattern,payload_bytes,messages_per_trial,bytes_per_trial,repetitions,warmup,cpu_placement,options,status,error,mib_per_s_median,mib_per_s_ci95_low,mib_per_s_ci95_high,mib_per_s_mean,mib_per_s_stddev,mib_per_s_min,mib_per_s_max,msgs_per_s_median,rtt_us_min,rtt_us_p50,rtt_us_p90,rtt_us_p99,rtt_us_p999,rtt_us_max,rtt_us_mean,rtt_us_stddev,cpu_user_us_per_msg,cpu_sys_us_per_msg,ctxsw_voluntary_per_msg,ctxsw_involuntary_per_msg,msgs_sent,msgs_received,msgs_lost,msgs_reordered,msgs_duplicated,alloc_bytes_in_loop,clock_overhead_ns\r\n")
+        XCTAssertEqual(csvLine(caseColumns), "run_id,timestamp_utc,hostname,kernel_release,kernel_version,arch,cpu_model,cpus_online,ipcbench_version,mitigations,kernel_cmdline_mitigations,kernel_cmdline_preempt,smt,clocksource,cpu_governor,transport,pattern,payload_bytes,messages_per_trial,bytes_per_trial,repetitions,warmup,cpu_placement,options,schedule,seed,status,error,mib_per_s_median,mib_per_s_ci95_low,mib_per_s_ci95_high,mib_per_s_mean,mib_per_s_stddev,mib_per_s_min,mib_per_s_max,msgs_per_s_median,rtt_us_min,rtt_us_p50,rtt_us_p90,rtt_us_p99,rtt_us_p999,rtt_us_max,rtt_us_mean,rtt_us_stddev,cpu_user_us_per_msg,cpu_sys_us_per_msg,ctxsw_voluntary_per_msg,ctxsw_involuntary_per_msg,msgs_sent,msgs_received,msgs_lost,msgs_reordered,msgs_duplicated,alloc_bytes_in_loop,clock_overhead_ns,peers_rejected\r\n")
     }
 
     func testTrialsHeader() {
-        XCTAssertEqual(csvLine(trialColumns), "run_id,transport,pattern,payload_bytes,cpu_placement,options,trial,duration_ns,bytes,messages,mib_per_s,rtt_us_p50,rtt_us_p99\r\n")
+        XCTAssertEqual(csvLine(trialColumns), "run_id,transport,pattern,payload_bytes,cpu_placement,options,trial,duration_ns,bytes,messages,mib_per_s,rtt_us_p50,rtt_us_p99,round,start_ns\r\n")
     }
 
     func testQuoting() {
@@ -33,14 +33,18 @@ final class OutputTests: XCTestCase {
     func testGoldenRows() {
         let env = Environment(runID: "20261121-120000-host", timestampUTC: "2026-11-21T12:00:00Z", hostname: "host",
                               kernelRelease: "6.1.0", kernelVersion: "#1 SMP, PREEMPT", arch: "x86_64",
-                              cpuModel: "Test CPU", cpusOnline: 2, version: "0.1.0", clockOverheadNs: 20)
+                              cpuModel: "Test CPU", cpusOnline: 2, version: "0.2.0",
+                              mitigations: "spectre_v2: Mitigation: Retpolines; STIBP: disabled", cmdlineMitigations: "auto",
+                              cmdlinePreempt: "", smt: "notsupported", clocksource: "tsc", cpuGovernor: "", clockOverheadNs: 20)
         let c = BenchCase(suite: "t", transport: .udp, pattern: .throughput, payloadBytes: 1024, messages: 10,
                           repetitions: 2, warmup: 1, placement: .split, timeoutNs: 1, minTrialNs: 0, verify: false)
         var r = CaseResult(c, status: .ok, error: "")
         r.cpuPlacement = "split:0,1"
+        r.seed = 42
+        r.peersRejected = 3
         r.throughput = Summary([100, 200])
         r.messagesPerSecondMedian = 150_000
-        r.trials = [TrialRecord(trial: 1, durationNs: 1_000_000, bytes: 10240, messages: 10, mibPerSecond: 100)]
+        r.trials = [TrialRecord(trial: 1, durationNs: 1_000_000, bytes: 10240, messages: 10, mibPerSecond: 100, round: 2, startNs: 1_500_000)]
         r.usage.userMicroseconds = 5
         r.usage.systemMicroseconds = 15
         r.measuredMessages = 20
@@ -48,11 +52,12 @@ final class OutputTests: XCTestCase {
         d.sent = 20; d.received = 19; d.lost = 1
         r.datagrams = d
         r.allocatedBytesInLoop = 0
-        XCTAssertEqual(csvLine(caseRow(r, env)), "20261121-120000-host,2026-11-21T12:00:00Z,host,6.1.0,\"#1 SMP, PREEMPT\",x86_64,Test CPU,2,0.1.0,udp,throughput,1024,10,10240,2,1,\"split:0,1\",,ok,,150.000,100.000,200.000,150.000,70.711,100.000,200.000,150000,,,,,,,,,0.2500,0.7500,0.0000,0.0000,20,19,1,0,0,0,20.0\r\n")
-        XCTAssertEqual(trialRows(r, env).map(csvLine), ["20261121-120000-host,udp,throughput,1024,\"split:0,1\",,1,1000000,10240,10,100.000,,\r\n"])
+        XCTAssertEqual(csvLine(caseRow(r, env)), "20261121-120000-host,2026-11-21T12:00:00Z,host,6.1.0,\"#1 SMP, PREEMPT\",x86_64,Test CPU,2,0.2.0,spectre_v2: Mitigation: Retpolines; STIBP: disabled,auto,,notsupported,tsc,,udp,throughput,1024,10,10240,2,1,\"split:0,1\",,interleaved,42,ok,,150.000,100.000,200.000,150.000,70.711,100.000,200.000,150000,,,,,,,,,0.2500,0.7500,0.0000,0.0000,20,19,1,0,0,0,20.0,3\r\n")
+        XCTAssertEqual(csvLine(trialRow(r, r.trials[0], env)), "20261121-120000-host,udp,throughput,1024,\"split:0,1\",,1,1000000,10240,10,100.000,,,2,1500000\r\n")
         let skipped = CaseResult(c, status: .skipped, error: "too big")
         XCTAssertEqual(caseRow(skipped, env).count, caseColumns.count)
-        XCTAssertEqual(caseRow(skipped, env)[18...19], ["skipped", "too big"])
+        XCTAssertEqual(caseRow(skipped, env)[caseColumns.firstIndex(of: "status")!], "skipped")
+        XCTAssertEqual(caseRow(skipped, env)[caseColumns.firstIndex(of: "error")!], "too big")
     }
 
     func testDecimalsNeverTrapOrUseExponents() {

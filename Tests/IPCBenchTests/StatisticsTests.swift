@@ -23,21 +23,22 @@ final class StatisticsTests: XCTestCase {
         XCTAssertTrue(Summary.medianIntervalRanks(1) == (0, 0))
     }
 
-    /// Reference values from scipy.stats (mannwhitneyu, ttest_ind_from_stats with equal_var=False).
-    func testMannWhitneyAgainstReference() throws {
-        XCTAssertEqual(try XCTUnwrap(mannWhitneyP([1, 2, 3, 4, 5], [6, 7, 8, 9, 10])), 0.007936507936507936, accuracy: 1e-12)
-        XCTAssertEqual(try XCTUnwrap(mannWhitneyP([1, 3, 5, 7, 9], [2, 4, 6, 8, 10])), 0.6904761904761905, accuracy: 1e-12)
-        XCTAssertEqual(try XCTUnwrap(mannWhitneyP([1, 2, 3, 4, 5, 6, 7], [3.5, 8, 9, 10, 11])), 0.030303030303030304, accuracy: 1e-12)
-        // Ties: normal approximation with tie and continuity corrections.
-        XCTAssertEqual(try XCTUnwrap(mannWhitneyP([1, 2, 2, 3, 4], [2, 5, 6, 6, 7])), 0.05623780387727592, accuracy: 1e-9)
-        XCTAssertEqual(try XCTUnwrap(mannWhitneyP([1, 1, 1], [1, 1, 1])), 1)
-        XCTAssertNil(mannWhitneyP([], [1]))
+    /// The exact null distribution of U: C(10, 5) = 252 arrangements for 5 and 5, symmetric, with
+    /// P(U <= 2) = 4/252 (the two-sided 5% critical value is U <= 2).
+    func testMannWhitneyCounts() {
+        let counts = mannWhitneyCounts(5, 5)
+        XCTAssertEqual(counts.count, 26)
+        XCTAssertEqual(counts.reduce(0, +), 252)
+        XCTAssertEqual(Array(counts[0...3]), [1, 1, 2, 3])
+        XCTAssertEqual(counts, counts.reversed())
+        XCTAssertEqual(mannWhitneyCounts(1, 3), [1, 1, 1, 1])
     }
 
-    func testWelchAgainstReference() throws {
-        XCTAssertEqual(try XCTUnwrap(welchP(mean1: 0, sd1: 1, n1: 10, mean2: 1, sd2: 1, n2: 10)), 0.03824961451611385, accuracy: 1e-9)
-        XCTAssertEqual(try XCTUnwrap(welchP(mean1: 100, sd1: 5, n1: 5, mean2: 90, sd2: 20, n2: 8)), 0.21306741636317833, accuracy: 1e-9)
-        XCTAssertNil(welchP(mean1: 1, sd1: 1, n1: 1, mean2: 1, sd2: 1, n2: 5))
+    /// I_x(a, b) against scipy.special.betainc.
+    func testRegularizedIncompleteBeta() {
+        XCTAssertEqual(regularizedIncompleteBeta(2, 0.5, 0.3), 0.03784096948581308, accuracy: 1e-9)
+        XCTAssertEqual(regularizedIncompleteBeta(5, 0.5, 0.9), 0.3166429150200122, accuracy: 1e-9)
+        XCTAssertEqual(regularizedIncompleteBeta(1, 1, 0.25), 0.25, accuracy: 1e-12)
     }
 
     func testClockOverheadIsMeasured() {

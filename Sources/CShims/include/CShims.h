@@ -2,12 +2,17 @@
 #define IPCBENCH_CSHIMS_H
 // Only what Swift cannot import from Glibc: macros, _GNU_SOURCE calls and signal-handler state.
 #include <stdint.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 int cshim_set_pipe_size(int fd, int bytes);
 int cshim_get_pipe_size(int fd);
 int cshim_pipe_cloexec(int fds[2]);
 int cshim_accept_cloexec(int fd);
+// The pid of the process at the other end of a connected AF_UNIX socket (SO_PEERCRED), or -1.
+pid_t cshim_peer_pid(int fd);
+// Fills `count` bytes from the kernel's random source (getrandom); 0, or -1 with errno set.
+int cshim_random_bytes(void *buffer, size_t count);
 
 int cshim_pin_to_cpu(int cpu);
 int cshim_current_cpu(void);

@@ -21,10 +21,15 @@ public struct SuiteConfig: Equatable, Sendable {
 /// A decoded config file: its suites, in order.
 public struct BenchConfig: Equatable, Sendable {
     public var suites: [SuiteConfig]
+    /// Run-wide, from [defaults]: the order of the trials and the seed of the interleaved rounds.
+    public var schedule = Schedule.interleaved
+    public var seed: UInt64?
 
     public static let settingKeys = ["transports", "sizes", "total", "count", "repetitions", "warmup",
                                      "cpus", "timeout", "min_trial_time"]
     public static let suiteKeys = ["name", "pattern"] + settingKeys
+    /// Keys that apply to the whole run, so only [defaults] takes them.
+    public static let runKeys = ["schedule", "seed"]
 
     /// Reads and decodes a config file; every error names the file and line.
     public static func load(path: String) throws -> BenchConfig {
@@ -50,10 +55,21 @@ public struct BenchConfig: Equatable, Sendable {
             throw fail(root[key]!.line, "unknown key '\(key)' (expected [defaults] and [[suite]] tables)")
         }
         var base = Settings.builtIn
+        var schedule = Schedule.interleaved
+        var seed: UInt64? = nil
         if let entry = root["defaults"] {
             guard case let .table(table) = entry.value else { throw fail(entry.line, "'defaults' must be a [defaults] table") }
-            for key in table.keys where !settingKeys.contains(key) {
-                throw fail(table[key]!.line, "unknown key '\(key)' in [defaults] (expected one of: \(settingKeys.joined(separator: ", ")))")
+            for key in table.keys where !settingKeys.contains(key) && !runKeys.contains(key) {
+                throw fail(table[key]!.line, "unknown key '\(key)' in [defaults] (expected one of: \((settingKeys + runKeys).joined(separator: ", ")))")
+            }
+            if let entry = table["schedule"] {
+                guard case let .string(text) = entry.value else { throw fail(entry.line, "schedule must be \"interleaved\" or \"sequential\"") }
+                do { schedule = try Schedule(parsing: text, what: "schedule") } catch let error as InputError { throw fail(entry.line, error.message) }
+            }
+            if let entry = table["seed"] {
+                guard case let .integer(n) = entry.value, n >= 0 else { throw fail(entry.line, "seed must be a whole number, 0 or more") }
+                do { try Schedule.checkSeed(UInt64(n), what: "seed") } catch let error as InputError { throw fail(entry.line, error.message) }
+                seed = UInt64(n)
             }
             base = try base.applying(table, fail)
         }
@@ -83,7 +99,7 @@ public struct BenchConfig: Equatable, Sendable {
                                       warmup: s.warmup, placements: s.placements, timeoutNs: s.timeoutNs,
                                       minTrialNs: s.minTrialNs))
         }
-        return BenchConfig(suites: suites)
+        return BenchConfig(suites: suites, schedule: schedule, seed: seed)
     }
 
     /// The keys a suite may inherit from [defaults].
@@ -156,7 +172,7 @@ public struct BenchConfig: Equatable, Sendable {
                     s.minTrialNs = try wrap { try parseDuration(text, what: key, allowZero: true, bound: InputLimits.minTrialTime) }
                 case ("min_trial_time", .integer(0)):
                     s.minTrialNs = 0
-                case ("name", _), ("pattern", _):
+                case ("name", _), ("pattern", _), ("schedule", _), ("seed", _):
                     break
                 case let ("total", .integer(n)), let ("count", .integer(n)), let ("repetitions", .integer(n)), let ("warmup", .integer(n)):
                     throw fail(line, "\(key) \(n) is out of range; \(BenchConfig.expected[key]!)")

@@ -1,46 +1,75 @@
+import Glibc
+
 /// How `ipcbench compare` writes its report.
 public enum CompareFormat: String, CaseIterable, Sendable {
     case table, csv, markdown
 }
 
 public let compareCSVColumns = ["kind", "new_file", "transport", "pattern", "payload_bytes", "placement", "options",
-                                "metric", "base", "new", "change_pct", "p_value", "test", "significant"]
+                                "metric", "base", "new", "change_pct", "significant",
+                                "change_ci95_low_pct", "change_ci95_high_pct", "detectable_pct", "method"]
+
+/// `formatDecimal` for any finite value: figures too large for it keep their integer digits.
+public func plainDecimal(_ value: Double, places: Int) -> String {
+    guard value.isFinite else { return "" }
+    if abs(value) < 1e15 { return formatDecimal(value, places: places) }
+    var digits = ""
+    var rest = abs(value).rounded()
+    while rest >= 1 {
+        digits = String(Int(fmod(rest, 10))) + digits
+        rest = (rest / 10).rounded(.down)
+    }
+    return (value < 0 ? "-" : "") + digits + (places > 0 ? "." + String(repeating: "0", count: places) : "")
+}
+
+/// A log-ratio as a change in % with its sign.
+func signedPercent(_ logRatio: Double) -> String {
+    let v = (exp(logRatio) - 1) * 100
+    return (v >= 0 ? "+" : "") + plainDecimal(v, places: 1) + "%"
+}
 
 /// The report as text. For csv only the data (the CLI sends the warnings to stderr).
 public func renderComparison(_ r: CompareReport, format: CompareFormat) -> String {
-    func number(_ v: Double) -> String { formatDecimal(v, places: v >= 100 ? 1 : 3) }
-    func change(_ c: Change) -> String {
-        c.significant ? (c.percent >= 0 ? "+" : "") + formatDecimal(c.percent, places: 1) + "%" : "~"
+    func number(_ v: Double) -> String { plainDecimal(v, places: v >= 100 ? 1 : 3) }
+    func change(_ percent: Double, _ significant: Bool) -> String {
+        significant ? (percent >= 0 ? "+" : "") + plainDecimal(percent, places: 1) + "%" : "~"
     }
-    func pValue(_ c: Change) -> String {
-        guard let p = c.p else { return "" }
-        return (p < 0.001 ? "<0.001" : formatDecimal(p, places: 3)) + (c.test == "Welch" ? " (Welch)" : "")
+    func interval(_ i: LogInterval?, _ method: IntervalMethod) -> String {
+        guard let i, i.isBounded else { return "n/a" }
+        return "[\(signedPercent(i.low)), \(signedPercent(i.high))]" + (method == .summaryWelch ? " (summary)" : "")
     }
-    let newFiles = Array(r.files.indices.dropFirst())
-    let metrics = [Metric.throughput, .rttP50, .rttP99]
+    func detectable(_ i: LogInterval?) -> String {
+        guard let i, i.isBounded else { return "n/a" }
+        return "±" + plainDecimal(i.detectablePercent, places: 1) + "%"
+    }
+    let newSides = Array(r.sides.indices.dropFirst())
 
     if format == .csv {
+        func bounds(_ i: LogInterval?) -> [String] {
+            guard let i, i.isBounded else { return ["", "", ""] }
+            return [plainDecimal((exp(i.low) - 1) * 100, places: 2), plainDecimal((exp(i.high) - 1) * 100, places: 2),
+                    plainDecimal(i.detectablePercent, places: 2)]
+        }
         var out = csvLine(compareCSVColumns)
         for c in r.changes {
-            out += csvLine(["case", r.files[c.newFile].path, c.key["transport"] ?? "", c.key["pattern"] ?? "",
+            out += csvLine(["case", r.sides[c.newSide].label, c.key["transport"] ?? "", c.key["pattern"] ?? "",
                             c.key["payload"] ?? "", c.key["placement"] ?? "", c.key["options"] ?? "", c.metric.name,
-                            formatDecimal(c.base, places: 3), formatDecimal(c.new, places: 3),
-                            formatDecimal(c.percent, places: 2), c.p.map { formatDecimal($0, places: 6) } ?? "",
-                            c.test, c.significant ? "1" : "0"])
+                            plainDecimal(c.base, places: 3), plainDecimal(c.new, places: 3),
+                            plainDecimal(c.percent, places: 2), c.significant ? "1" : "0"]
+                           + bounds(c.interval) + [c.method.rawValue])
         }
-        for n in newFiles {
-            for m in metrics {
-                if let g = r.geometricMeanChange(newFile: n, metric: m) {
-                    out += csvLine(["geomean", r.files[n].path, "", "", "", "", "", m.name, "", "",
-                                    formatDecimal(g, places: 2), "", "", ""])
-                }
-            }
+        for g in r.geomeans {
+            out += csvLine(["geomean", r.sides[g.newSide].label, "", "", "", "", "", g.metric.name, "", "",
+                            plainDecimal(g.percent, places: 2), g.significant ? "1" : "0"] + bounds(g.interval) + [g.method.rawValue])
         }
         return out
     }
 
     var header = ["case", "metric", "base"]
-    for n in newFiles { header += newFiles.count > 1 ? ["new\(n)", "delta\(n)", "p\(n)"] : ["new", "delta", "p"] }
+    for n in newSides {
+        let suffix = newSides.count > 1 ? "\(n)" : ""
+        header += ["new" + suffix, "change" + suffix, "95% interval" + suffix, "detectable" + suffix]
+    }
     var rows: [[String]] = []
     var pairs: [(String, Metric)] = []
     for c in r.changes where !pairs.contains(where: { $0.0 == c.caseName && $0.1 == c.metric }) {
@@ -49,29 +78,42 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
     for (name, metric) in pairs {
         let matching = r.changes.filter { $0.caseName == name && $0.metric == metric }
         var row = [name, metric.name, number(matching[0].base)]
-        for n in newFiles {
-            if let x = matching.first(where: { $0.newFile == n }) {
-                row += [number(x.new), change(x), pValue(x)]
+        for n in newSides {
+            if let x = matching.first(where: { $0.newSide == n }) {
+                row += [number(x.new), change(x.percent, x.significant), interval(x.interval, x.method), detectable(x.interval)]
             } else {
-                row += ["", "", ""]
+                row += ["", "", "", ""]
             }
         }
         rows.append(row)
     }
-    for m in metrics {
-        let values = newFiles.map { r.geometricMeanChange(newFile: $0, metric: m) }
-        if values.allSatisfy({ $0 == nil }) { continue }
+    for m in Metric.all {
+        let matching = r.geomeans.filter { $0.metric == m }
+        if matching.isEmpty { continue }
         var row = ["geomean", m.name, ""]
-        for v in values { row += ["", v.map { ($0 >= 0 ? "+" : "") + formatDecimal($0, places: 1) + "%" } ?? "", ""] }
+        for n in newSides {
+            if let g = matching.first(where: { $0.newSide == n }) {
+                row += ["", change(g.percent, g.significant), interval(g.interval, g.method), detectable(g.interval)]
+            } else {
+                row += ["", "", "", ""]
+            }
+        }
         rows.append(row)
     }
 
     var out = ""
-    for (i, file) in r.files.enumerated() {
-        let first = file.cases.first ?? [:]
-        out += "\(i == 0 ? "base" : (newFiles.count > 1 ? "new\(i)" : "new")): \(file.path) (kernel \(first["kernel_release"] ?? "?"), host \(first["hostname"] ?? "?"), cpu \(first["cpu_model"] ?? "?"))\n"
+    for (i, side) in r.sides.enumerated() {
+        for (f, file) in side.files.enumerated() {
+            let first = file.cases.first ?? [:]
+            let label = f == 0 ? r.sideName(i) + ":" : String(repeating: " ", count: r.sideName(i).count + 1)
+            out += "\(label) \(file.path) (kernel \(first["kernel_release"] ?? "?"), host \(first["hostname"] ?? "?"), cpu \(first["cpu_model"] ?? "?"), run \(first["run_id"] ?? "?"))\n"
+        }
     }
+    for n in r.notes { out += "note: \(n)\n" }
     for w in r.warnings { out += "warning: \(w)\n" }
+    if r.oneRunComparison {
+        out += "note: one run a side: the intervals cover the noise between trials, not between runs, which is not measured; two runs of the same kernel can still differ significantly. Give several runs a side (a1.csv,a2.csv,a3.csv), across boots where possible.\n"
+    }
     out += "\n"
     if format == .markdown {
         out += "| " + header.joined(separator: " | ") + " |\n"
@@ -89,13 +131,22 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         out += line(header)
         for row in rows { out += line(row) }
     }
-    out += "\n~ : no significant change (p >= \(formatDecimal(r.alpha, places: 3)), Mann-Whitney U over the trials unless marked Welch)\n"
-    func label(_ i: Int) -> String { i == 0 ? "base" : (newFiles.count > 1 ? "new\(i)" : "new") }
+    out += "\nchange: new/base - 1 of the medians (the geometric mean of the run medians for several runs); ~ : the 95% interval includes 0%\n"
+    out += "detectable: half the interval's width, the smallest change these data could tell from noise\n"
+    let used = Set(r.changes.map(\.method) + r.geomeans.map(\.method))
+    let explained: [(IntervalMethod, String)] = [
+        (.uShift, "Mann-Whitney shift interval on the logs of the trials (one run a side)"),
+        (.runsWelch, "Welch t interval over the runs' log medians (several runs on a side)"),
+        (.summaryWelch, "Welch on the summary columns, marked (summary): a trials file is missing"),
+        (.bootstrap, "geomean: bootstrap of the trials within each case (one run a side)"),
+    ]
+    let lines = explained.filter { used.contains($0.0) }.map { "\($0.0.rawValue) = \($0.1)" }
+    if !lines.isEmpty { out += "intervals: " + lines.joined(separator: "; ") + "\n" }
     for (name, present) in r.unmatched {
-        out += "only in \(present.map(label).joined(separator: ", ")): \(name)\n"
+        out += "only in \(present.joined(separator: ", ")): \(name)\n"
     }
     for (name, statuses) in r.notCompared {
-        out += "not compared: \(name): \(statuses.map { "\($0.1) in \(label($0.0))" }.joined(separator: ", "))\n"
+        out += "not compared: \(name): \(statuses.joined(separator: ", "))\n"
     }
     return out
 }

@@ -1,7 +1,7 @@
 import Glibc
 
 /// The version written in every row; bump it when columns are added (see the README).
-public let ipcbenchVersion = "0.1.0"
+public let ipcbenchVersion = "0.2.0"
 
 /// The machine and run a result file describes, read from the running system.
 public struct Environment: Sendable, Equatable {
@@ -14,6 +14,16 @@ public struct Environment: Sendable, Equatable {
     public var cpuModel: String
     public var cpusOnline: Int
     public var version: String
+    /// CPU-vulnerability states other than "Not affected", from /sys/devices/system/cpu/vulnerabilities.
+    public var mitigations: String
+    /// The `mitigations=` and `preempt=` values of the kernel command line; empty when absent.
+    public var cmdlineMitigations: String
+    public var cmdlinePreempt: String
+    /// /sys/devices/system/cpu/smt/control: on, off, forceoff, notsupported.
+    public var smt: String
+    public var clocksource: String
+    /// The scaling governors of the online CPUs (distinct, joined by +); empty without cpufreq.
+    public var cpuGovernor: String
     /// The median cost of one clock read, measured at start-up.
     public var clockOverheadNs: Double
 
@@ -36,6 +46,12 @@ public struct Environment: Sendable, Equatable {
             cpuModel: cpuModelName(),
             cpusOnline: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
             version: ipcbenchVersion,
+            mitigations: mitigationsSummary(),
+            cmdlineMitigations: kernelCommandLineValue("mitigations"),
+            cmdlinePreempt: kernelCommandLineValue("preempt"),
+            smt: firstLine("/sys/devices/system/cpu/smt/control"),
+            clocksource: firstLine("/sys/devices/system/clocksource/clocksource0/current_clocksource"),
+            cpuGovernor: scalingGovernors(),
             clockOverheadNs: measureClockOverhead())
     }
 
@@ -67,4 +83,48 @@ func cpuModelName() -> String {
         }
     }
     return ""
+}
+
+/// The first line of a small sysfs or procfs file, or "" when it does not exist.
+func firstLine(_ path: String) -> String {
+    guard let text = readWholeFile(path) else { return "" }
+    return String(text.prefix { $0 != "\n" }).trimmingWhitespace()
+}
+
+/// One cell: `name: state` for every vulnerability the kernel does not call "Not affected", sorted,
+/// joined by " | "; "none affected" when all are; "" when the kernel does not say.
+func mitigationsSummary(directory: String = "/sys/devices/system/cpu/vulnerabilities") -> String {
+    guard let dir = opendir(directory) else { return "" }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        if !name.hasPrefix(".") { names.append(name) }
+    }
+    closedir(dir)
+    let states = names.sorted().compactMap { name -> String? in
+        let state = firstLine(directory + "/" + name)
+        return state.isEmpty || state == "Not affected" ? nil : "\(name): \(state)"
+    }
+    return states.isEmpty ? "none affected" : states.joined(separator: " | ")
+}
+
+/// The value of `key=` on the kernel command line (the last one wins, as in the kernel), or "".
+func kernelCommandLineValue(_ key: String, commandLine: String? = readWholeFile("/proc/cmdline")) -> String {
+    var value = ""
+    for word in (commandLine ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+        if word == "--" { break }  // what follows is for init, not the kernel
+        if word.hasPrefix(key + "=") { value = String(word.dropFirst(key.count + 1)) }
+    }
+    return value
+}
+
+/// The distinct cpufreq governors of the online CPUs, joined by "+"; "" where there is no cpufreq.
+func scalingGovernors() -> String {
+    var governors: [String] = []
+    let count = Int(sysconf(Int32(_SC_NPROCESSORS_CONF)))
+    for cpu in 0..<max(count, 0) {
+        let governor = firstLine("/sys/devices/system/cpu/cpu\(cpu)/cpufreq/scaling_governor")
+        if !governor.isEmpty && !governors.contains(governor) { governors.append(governor) }
+    }
+    return governors.joined(separator: "+")
 }

@@ -3,28 +3,31 @@ import Glibc
 /// The environment group that leads every row.
 public let environmentColumns = [
     "run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version", "arch", "cpu_model", "cpus_online", "ipcbench_version",
+    "mitigations", "kernel_cmdline_mitigations", "kernel_cmdline_preempt", "smt", "clocksource", "cpu_governor",
 ]
 
 /// The columns of `<stem>.csv`, in DESIGN.md's order. Never rename one; add at a group's end.
 public let caseColumns = environmentColumns + [
     "transport", "pattern", "payload_bytes", "messages_per_trial", "bytes_per_trial", "repetitions", "warmup", "cpu_placement", "options",
+    "schedule", "seed",
     "status", "error",
     "mib_per_s_median", "mib_per_s_ci95_low", "mib_per_s_ci95_high", "mib_per_s_mean", "mib_per_s_stddev", "mib_per_s_min", "mib_per_s_max", "msgs_per_s_median",
     "rtt_us_min", "rtt_us_p50", "rtt_us_p90", "rtt_us_p99", "rtt_us_p999", "rtt_us_max", "rtt_us_mean", "rtt_us_stddev",
     "cpu_user_us_per_msg", "cpu_sys_us_per_msg", "ctxsw_voluntary_per_msg", "ctxsw_involuntary_per_msg",
     "msgs_sent", "msgs_received", "msgs_lost", "msgs_reordered", "msgs_duplicated",
-    "alloc_bytes_in_loop", "clock_overhead_ns",
+    "alloc_bytes_in_loop", "clock_overhead_ns", "peers_rejected",
 ]
 
 /// The columns of `<stem>-trials.csv`.
 public let trialColumns = [
     "run_id", "transport", "pattern", "payload_bytes", "cpu_placement", "options", "trial",
-    "duration_ns", "bytes", "messages", "mib_per_s", "rtt_us_p50", "rtt_us_p99",
+    "duration_ns", "bytes", "messages", "mib_per_s", "rtt_us_p50", "rtt_us_p99", "round", "start_ns",
 ]
 
 public func environmentRow(_ env: Environment) -> [String] {
     [env.runID, env.timestampUTC, env.hostname, env.kernelRelease, env.kernelVersion, env.arch, env.cpuModel,
-     String(env.cpusOnline), env.version]
+     String(env.cpusOnline), env.version,
+     env.mitigations, env.cmdlineMitigations, env.cmdlinePreempt, env.smt, env.clocksource, env.cpuGovernor]
 }
 
 /// The cells of one case row, matching `caseColumns`.
@@ -41,6 +44,7 @@ public func caseRow(_ r: CaseResult, _ env: Environment) -> [String] {
     return environmentRow(env) + [
         c.transport.rawValue, c.pattern.rawValue, String(c.payloadBytes), String(r.messagesPerTrial),
         String(r.bytesPerTrial), String(c.repetitions), String(c.warmup), r.cpuPlacement, c.optionsLabel,
+        r.schedule.rawValue, String(r.seed),
         r.status.rawValue, r.error,
         mib(t?.median), mib(t?.ci95Low), mib(t?.ci95High), mib(t?.mean), mib(t?.standardDeviation), mib(t?.min), mib(t?.max),
         r.messagesPerSecondMedian.map { formatDecimal($0, places: 0) } ?? "",
@@ -49,19 +53,19 @@ public func caseRow(_ r: CaseResult, _ env: Environment) -> [String] {
         perMessage(r.usage.voluntarySwitches), perMessage(r.usage.involuntarySwitches),
         count(d?.sent), count(d?.received), count(d?.lost), count(d?.reordered), count(d?.duplicated),
         count(r.allocatedBytesInLoop), measured ? formatDecimal(env.clockOverheadNs, places: 1) : "",
+        measured ? String(r.peersRejected) : "",
     ]
 }
 
-/// The rows of the trials file for one case.
-public func trialRows(_ r: CaseResult, _ env: Environment) -> [[String]] {
+/// One row of the trials file: trial `t` of case `r`.
+public func trialRow(_ r: CaseResult, _ t: TrialRecord, _ env: Environment) -> [String] {
     let c = r.benchCase
-    return r.trials.map { t in
-        [env.runID, c.transport.rawValue, c.pattern.rawValue, String(c.payloadBytes), r.cpuPlacement, c.optionsLabel,
-         String(t.trial), String(t.durationNs), String(t.bytes), String(t.messages),
-         t.mibPerSecond.map { formatDecimal($0, places: 3) } ?? "",
-         t.rttP50Us.map { formatDecimal($0, places: 3) } ?? "",
-         t.rttP99Us.map { formatDecimal($0, places: 3) } ?? ""]
-    }
+    return [env.runID, c.transport.rawValue, c.pattern.rawValue, String(c.payloadBytes), r.cpuPlacement, c.optionsLabel,
+            String(t.trial), String(t.durationNs), String(t.bytes), String(t.messages),
+            t.mibPerSecond.map { formatDecimal($0, places: 3) } ?? "",
+            t.rttP50Us.map { formatDecimal($0, places: 3) } ?? "",
+            t.rttP99Us.map { formatDecimal($0, places: 3) } ?? "",
+            t.round.map(String.init) ?? "", String(t.startNs)]
 }
 
 /// A CSV file written with plain write(2) calls, so each row is in the kernel's hands (and survives
@@ -82,21 +86,27 @@ public final class CSVFile {
         self.path = path
         self.fd = fd
         owned = true
-        try write(header)
+        do { try write(header) } catch { discard(); throw error }
+    }
+
+    /// Removes the file again: for a run that ends before it measured anything.
+    public func discard() {
+        if owned { _ = unlink(path) }
     }
 
     /// Standard output, for `--output -`.
     public init(standardOutput header: [String]) throws {
-        path = "-"
+        path = "standard output"
         fd = 1
         owned = false
         try write(header)
     }
 
+    /// Throws `ResultsWriteError`: a results file that cannot be written ends the run.
     public func write(_ fields: [String]) throws {
         let bytes = Array(csvLine(fields).utf8)
         let n = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
-        if n < 0 { throw SystemCallError("write(\(path))", code: Int32(-n)) }
+        if n < 0 { throw ResultsWriteError(path: path, code: Int32(-n)) }
     }
 
     deinit { if owned { closeDescriptor(fd) } }
@@ -131,8 +141,17 @@ public struct OutputPaths: Equatable {
         }
         casesPath = base + ".csv"
         trialsPath = base + "-trials.csv"
-        for path in [casesPath!, trialsPath!] where access(path, F_OK) == 0 {
+        var link = stat()
+        // lstat, not access: a dangling symlink with the name would make O_EXCL fail later.
+        for path in [casesPath!, trialsPath!] where lstat(path, &link) == 0 {
             throw InputError("\(path) already exists; ipcbench never overwrites results: choose another --output")
         }
     }
+}
+
+/// Writing a results file failed (for example the disk is full); the run stops.
+public struct ResultsWriteError: Error, CustomStringConvertible {
+    public let path: String
+    public let code: Int32
+    public var description: String { "cannot write \(path): \(String(cString: strerror(code)))" }
 }

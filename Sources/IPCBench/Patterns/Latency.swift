@@ -60,26 +60,32 @@ final class PingClient: TimedLoop {
         }
     }
 
-    /// Each ping carries its round-trip number in its first (up to 8) bytes, so that a stale or
-    /// foreign reply is caught rather than timed.
+    /// Each ping starts with the trial's key and its round-trip number (as much of the header as
+    /// fits), so that a foreign reply is dropped and counted, and a stale one is caught, not timed.
     private func runDatagrams(_ result: inout LoopResult) {
         let size = work.payloadBytes
         let fd = endpoint.readFD
-        let stamp = min(size, 8)
+        let key = endpoint.datagramKey
+        let header = min(size, datagramHeaderBytes)
         result.startNs = monotonicNanoseconds()
         var t0 = result.startNs
         for trip in 0..<UInt64(work.messages) {
-            var tag = trip.littleEndian
-            memcpy(sendBuffer, &tag, stamp)
+            writeDatagramHeader(sendBuffer, key: key, number: trip)
             let s = sendDatagram(fd, sendBuffer, size)
             if s < 0 { result.failure = .system("send", Int32(-s)); break }
             result.datagrams.sent &+= 1
-            let r = receiveDatagram(fd, replyBuffer, size)
-            let t1 = monotonicNanoseconds()
+            var r = 0
+            var t1: UInt64 = 0
+            while true {
+                r = receiveDatagram(fd, replyBuffer, size)
+                t1 = monotonicNanoseconds()
+                if r < 0 || carriesTrialKey(replyBuffer, r, key: key, headerBytes: header) { break }
+                result.rejected &+= 1
+            }
             if r == -Int(EAGAIN) { result.failure = .datagramLost(roundTrip: trip); break }
             if r < 0 { result.failure = .system("recv", Int32(-r)); break }
             result.datagrams.received &+= 1
-            if r != size || memcmp(sendBuffer, replyBuffer, work.verify ? size : stamp) != 0 {
+            if r != size || memcmp(sendBuffer, replyBuffer, work.verify ? size : header) != 0 {
                 result.failure = .corrupt(atByte: result.bytes)
                 break
             }
@@ -112,25 +118,44 @@ final class EchoServer: TimedLoop {
     deinit { buffer.deallocate() }
 
     func run(_ result: inout LoopResult) {
+        result.startNs = monotonicNanoseconds()
+        if endpoint.isDatagram { runDatagrams(&result) } else { runStream(&result) }
+        result.endNs = monotonicNanoseconds()
+    }
+
+    private func runStream(_ result: inout LoopResult) {
         let size = work.payloadBytes
         let readFD = endpoint.readFD, writeFD = endpoint.writeFD
-        result.startNs = monotonicNanoseconds()
         for _ in 0..<work.messages {
-            let r: Int
-            if endpoint.isDatagram {
-                r = receiveDatagram(readFD, buffer, size)
-                if r == -Int(EAGAIN) { result.failure = .noDatagramArrived; break }
-            } else {
-                r = readFully(readFD, buffer, size)
-                if r >= 0 && r < size { result.failure = .peerClosed(afterBytes: result.bytes + UInt64(r)); break }
-            }
-            if r < 0 { result.failure = .system(endpoint.isDatagram ? "recv" : "read", Int32(-r)); break }
-            let w = endpoint.isDatagram ? sendDatagram(writeFD, buffer, r) : writeFully(writeFD, buffer, r)
-            if w < 0 { result.failure = .system(endpoint.isDatagram ? "send" : "write", Int32(-w)); break }
+            let r = readFully(readFD, buffer, size)
+            if r < 0 { result.failure = .system("read", Int32(-r)); break }
+            if r < size { result.failure = .peerClosed(afterBytes: result.bytes + UInt64(r)); break }
+            let w = writeFully(writeFD, buffer, r)
+            if w < 0 { result.failure = .system("write", Int32(-w)); break }
             result.bytes &+= UInt64(r)
             result.messages &+= 1
         }
-        result.endNs = monotonicNanoseconds()
+    }
+
+    /// Echoes only pings that carry the trial's key; drops and counts the others.
+    private func runDatagrams(_ result: inout LoopResult) {
+        let size = work.payloadBytes
+        let fd = endpoint.readFD
+        let key = endpoint.datagramKey
+        let header = min(size, datagramHeaderBytes)
+        while result.messages < UInt64(work.messages) {
+            let r = receiveDatagram(fd, buffer, size)
+            if r == -Int(EAGAIN) { result.failure = .noDatagramArrived; break }
+            if r < 0 { result.failure = .system("recv", Int32(-r)); break }
+            if !carriesTrialKey(buffer, r, key: key, headerBytes: header) {
+                result.rejected &+= 1
+                continue
+            }
+            let w = sendDatagram(fd, buffer, r)
+            if w < 0 { result.failure = .system("send", Int32(-w)); break }
+            result.bytes &+= UInt64(r)
+            result.messages &+= 1
+        }
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { [] }

@@ -92,6 +92,32 @@ struct LoopResult {
     var bytes: UInt64 = 0
     var messages: UInt64 = 0
     var datagrams = DatagramCounts()
+    /// Datagrams dropped because they were too short or did not carry the trial's key.
+    var rejected: UInt64 = 0
+}
+
+/// Datagram header: the trial's 64-bit key, then a 64-bit sequence (throughput) or round-trip
+/// (latency) number, both little-endian. A latency ping shorter than this carries its first bytes.
+let datagramHeaderBytes = 16
+
+/// Writes the header into the first 16 bytes of `buffer` (which has room beyond the payload).
+@inline(__always)
+func writeDatagramHeader(_ buffer: UnsafeMutableRawPointer, key: UInt64, number: UInt64) {
+    buffer.storeBytes(of: key.littleEndian, toByteOffset: 0, as: UInt64.self)
+    buffer.storeBytes(of: number.littleEndian, toByteOffset: 8, as: UInt64.self)
+}
+
+/// True when a received datagram of `count` bytes is at least `headerBytes` long and starts with
+/// the trial's key (as much of it as `headerBytes` holds).
+@inline(__always)
+func carriesTrialKey(_ buffer: UnsafeRawPointer, _ count: Int, key: UInt64, headerBytes: Int) -> Bool {
+    if count < headerBytes { return false }
+    var i = 0
+    while i < min(headerBytes, 8) {
+        if buffer.load(fromByteOffset: i, as: UInt8.self) != UInt8(truncatingIfNeeded: key >> UInt64(8 * i)) { return false }
+        i += 1
+    }
+    return true
 }
 
 /// One worker's side of a pattern. `init` allocates and touches everything; `run` is the timed

@@ -73,20 +73,23 @@ final class StreamReceiver: TimedLoop {
     func roundTrips() -> [(UInt64, UInt64)] { [] }
 }
 
-/// Datagram header: a 64-bit little-endian sequence number; this one marks the end of a transfer.
+/// The sequence number that marks the end of a transfer.
 let endMarker = UInt64.max
 
 /// Datagrams: sends `messages` datagrams numbered 0..<messages, then the end marker (three times
 /// where the kernel may drop it; the receiver's timeout covers the case where all three are lost).
+/// Each starts with the trial's key and its number (`datagramHeaderBytes`).
 final class DatagramSender: TimedLoop {
     private let fd: Int32
     private let work: LoopWork
+    private let key: UInt64
     private let markerCopies: Int
     private let buffer: UnsafeMutableRawPointer
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
         fd = endpoint.writeFD
         self.work = work
+        key = endpoint.datagramKey
         markerCopies = endpoint.losesDatagrams ? 3 : 1
         buffer = makePatternBuffer(work.payloadBytes)
     }
@@ -97,7 +100,7 @@ final class DatagramSender: TimedLoop {
         let size = work.payloadBytes
         result.startNs = monotonicNanoseconds()
         for sequence in 0..<UInt64(work.messages) {
-            buffer.storeBytes(of: sequence.littleEndian, as: UInt64.self)
+            writeDatagramHeader(buffer, key: key, number: sequence)
             let n = sendDatagram(fd, buffer, size)
             if n < 0 { result.failure = .system("send", Int32(-n)); break }
             result.bytes &+= UInt64(n)
@@ -105,7 +108,7 @@ final class DatagramSender: TimedLoop {
         }
         result.endNs = monotonicNanoseconds()
         result.datagrams.sent = result.messages
-        buffer.storeBytes(of: endMarker.littleEndian, as: UInt64.self)
+        writeDatagramHeader(buffer, key: key, number: endMarker)
         for _ in 0..<markerCopies { _ = sendDatagram(fd, buffer, size) }
     }
 
@@ -114,10 +117,12 @@ final class DatagramSender: TimedLoop {
 
 /// Datagrams: receives until the end marker or until nothing arrives for the receive timeout.
 /// A bitmap of sequence numbers separates first arrivals, duplicates and late (reordered) ones;
-/// the runner computes lost as sent minus distinct received.
+/// the runner computes lost as sent minus distinct received. A datagram without the trial's key
+/// is dropped and counted as rejected, never as data.
 final class DatagramReceiver: TimedLoop {
     private let fd: Int32
     private let work: LoopWork
+    private let key: UInt64
     private let buffer: UnsafeMutableRawPointer
     private let seen: UnsafeMutablePointer<UInt64>
     private let seenWords: Int
@@ -125,6 +130,7 @@ final class DatagramReceiver: TimedLoop {
     init(_ endpoint: Endpoint, _ work: LoopWork) {
         fd = endpoint.readFD
         self.work = work
+        key = endpoint.datagramKey
         buffer = makePatternBuffer(work.payloadBytes)
         seenWords = (work.messages + 63) / 64
         seen = UnsafeMutablePointer<UInt64>.allocate(capacity: seenWords)
@@ -147,14 +153,17 @@ final class DatagramReceiver: TimedLoop {
             if n == -Int(EAGAIN) { break }  // receive timeout: the end marker was lost
             if n < 0 { result.failure = .system("recv", Int32(-n)); break }
             let now = monotonicNanoseconds()
-            guard n >= 8 else { result.failure = .corrupt(atByte: result.bytes); break }
-            let sequence = UInt64(littleEndian: buffer.load(as: UInt64.self))
+            if !carriesTrialKey(buffer, n, key: key, headerBytes: datagramHeaderBytes) {
+                result.rejected &+= 1
+                continue
+            }
+            let sequence = UInt64(littleEndian: buffer.load(fromByteOffset: 8, as: UInt64.self))
             if sequence == endMarker { break }
             guard sequence < messages else { result.failure = .badSequence(sequence); break }
             if work.verify {
                 if n != size { result.failure = .corrupt(atByte: result.bytes + UInt64(n)); break }
                 var bad = false
-                for i in 8..<n where buffer.load(fromByteOffset: i, as: UInt8.self) != patternByte(i) {
+                for i in datagramHeaderBytes..<n where buffer.load(fromByteOffset: i, as: UInt8.self) != patternByte(i) {
                     bad = true
                     break
                 }

@@ -9,6 +9,10 @@ public struct TrialRecord: Sendable, Equatable {
     public var mibPerSecond: Double?
     public var rttP50Us: Double?
     public var rttP99Us: Double?
+    /// The round it ran in (interleaved schedule); nil for the sequential schedule.
+    public var round: Int?
+    /// When it started, in ns since the run started (the runner's CLOCK_MONOTONIC).
+    public var startNs: UInt64 = 0
 }
 
 /// How a case ended.
@@ -16,6 +20,8 @@ public enum CaseStatus: String, Sendable {
     case ok
     case skipped
     case failed
+    /// A stop signal ended the run before the case had all its trials; the row sums up those it got.
+    case stopped
 }
 
 /// Round-trip times of a case, in microseconds, from the HDR histogram of all measured trials.
@@ -57,13 +63,18 @@ public struct CaseResult: Sendable {
     public var datagrams: DatagramCounts?
     /// The largest allocation count any measured trial's loops made (both workers summed).
     public var allocatedBytesInLoop: UInt64?
+    /// Connections and datagrams from strangers that the workers refused, over the measured trials.
+    public var peersRejected: UInt64 = 0
+    public var schedule = Schedule.interleaved
+    /// The seed of the interleaved rounds' order; the same on every row of a run.
+    public var seed: UInt64 = 0
 
     init(_ benchCase: BenchCase, status: CaseStatus, error: String) {
         self.benchCase = benchCase
         self.status = status
         self.error = error
         messagesPerTrial = benchCase.messages
-        bytesPerTrial = benchCase.messages * benchCase.payloadBytes
+        bytesPerTrial = saturatingProduct(benchCase.messages, benchCase.payloadBytes)
         cpuPlacement = benchCase.placement.mode
     }
 }

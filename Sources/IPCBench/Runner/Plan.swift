@@ -51,8 +51,8 @@ public struct BenchCase: Equatable, Sendable {
         if let max = transport.maxPayloadBytes(), payloadBytes > max {
             return "payload of \(payloadBytes) bytes exceeds this kernel's \(transport.rawValue) datagram limit of \(max) bytes"
         }
-        if transport.isDatagram && pattern == .throughput && payloadBytes < 8 {
-            return "datagram throughput needs at least 8 bytes per message for the 64-bit sequence number"
+        if transport.isDatagram && pattern == .throughput && payloadBytes < datagramHeaderBytes {
+            return "datagram throughput needs at least \(datagramHeaderBytes) bytes per message for the 64-bit trial key and the 64-bit sequence number"
         }
         return nil
     }

@@ -4,133 +4,221 @@ import Histogram
 
 /// What the runner tells whoever shows progress.
 public struct Progress: Sendable {
-    public let caseIndex: Int
-    public let caseCount: Int
-    public let caseName: String
-    /// 1-based, warmup trials first.
+    /// 1-based count of the trial about to run, over the whole run (warmup trials included).
     public let trial: Int
     public let trialCount: Int
+    /// "calibrating", "round 2 of 5", or for the sequential schedule "case 3 of 58".
+    public let stage: String
+    public let caseName: String
 }
 
-/// Runs cases one after another and hands each finished case to `onCase` at once, so that a run
-/// that dies later keeps it. Single-threaded: it forks, and fork is only safe with one thread.
+/// Runs a plan of cases on a schedule, writing each trial through `onTrial` the moment it ends and
+/// each case through `onCase` once it is complete (interleaved: at the end of the last round).
+/// Single-threaded: it forks, and fork is only safe with one thread.
 public final class Runner {
     private let cases: [BenchCase]
     private let cpus: [Int]
+    public let schedule: Schedule
+    public let seed: UInt64
 
-    public init(cases: [BenchCase], allowedCPUs: [Int] = allowedCPUs()) {
+    public init(cases: [BenchCase], schedule: Schedule = .interleaved, seed: UInt64 = randomSeed(),
+                allowedCPUs: [Int] = allowedCPUs()) {
         self.cases = cases
+        self.schedule = schedule
+        self.seed = seed
         self.cpus = allowedCPUs
     }
 
-    /// Throws `RunStopped` on SIGINT, SIGTERM or SIGHUP, after killing the workers and removing
-    /// the run's directory. Cases already handed to `onCase` are kept by the caller.
-    public func run(onCase: (CaseResult) throws -> Void, progress: (Progress) -> Void = { _ in }) throws {
+    /// Runs every case with its FIFOs and socket files in `directory`. Throws `RunStopped` on SIGINT,
+    /// SIGTERM or SIGHUP after the workers are killed and every case not yet handed to `onCase` has
+    /// been handed over with status `stopped` (or its own failed/skipped status), so nothing measured
+    /// is lost. An error thrown by `onTrial` or `onCase` (a write error) ends the run at once.
+    public func run(in directory: String, onTrial: (CaseResult, TrialRecord) throws -> Void,
+                    onCase: (CaseResult) throws -> Void, progress: (Progress) -> Void = { _ in }) throws {
         cshim_install_stop_handlers()
-        let directory = try RunDirectory()
-        defer { directory.remove() }
-        for (index, benchCase) in cases.enumerated() {
-            try checkStopSignal()
-            let result = try runCase(benchCase, directory: directory.path) { trial, count in
-                progress(Progress(caseIndex: index + 1, caseCount: cases.count, caseName: benchCase.name,
-                                  trial: trial, trialCount: count))
+        let start = monotonicNanoseconds()
+        var states = cases.map { CaseState($0, schedule: schedule, seed: seed, cpus: cpus) }
+        var handed = [Bool](repeating: false, count: cases.count)
+        let trialCount = states.reduce(0) { $0 + $1.trialsLeft }
+        var trialIndex = 0
+
+        func trial(_ i: Int, round: Int?, stage: String) throws {
+            trialIndex += 1
+            progress(Progress(trial: trialIndex, trialCount: trialCount, stage: stage, caseName: cases[i].name))
+            if let record = try states[i].runNextTrial(round: round, directory: directory, runStartNs: start) {
+                try onTrial(states[i].result, record)
             }
-            try onCase(result)
+        }
+        func hand(_ i: Int) throws {
+            handed[i] = true
+            try onCase(states[i].finished())
+        }
+
+        do {
+            try checkStopSignal()
+            switch schedule {
+            case .sequential:
+                for i in states.indices {
+                    while states[i].trialsLeft > 0 {
+                        try trial(i, round: nil, stage: "case \(i + 1) of \(cases.count)")
+                    }
+                    try hand(i)
+                }
+            case .interleaved:
+                for i in states.indices {
+                    while states[i].warmupsLeft > 0 { try trial(i, round: nil, stage: "calibrating") }
+                }
+                var generator = SeededGenerator(seed: seed)
+                let rounds = states.map(\.benchCase.repetitions).max() ?? 0
+                for round in 1...max(rounds, 1) {
+                    var order = states.indices.filter { states[$0].trialsLeft > 0 }
+                    generator.shuffle(&order)
+                    for i in order { try trial(i, round: round, stage: "round \(round) of \(rounds)") }
+                }
+                for i in states.indices { try hand(i) }
+            }
+        } catch let stop as RunStopped {
+            for i in states.indices where !handed[i] {
+                states[i].stop()
+                try hand(i)
+            }
+            throw stop
+        }
+    }
+}
+
+/// One case while its trials run: the calibrated work and what the measured trials gave so far.
+struct CaseState {
+    private(set) var result: CaseResult
+    var benchCase: BenchCase { result.benchCase }
+    private var work: LoopWork
+    private var asked: (a: Int?, b: Int?) = (nil, nil)
+    private var histogram = makeRoundTripHistogram()
+    private var rates: [Double] = []
+    private var messageRates: [Double] = []
+    private var warnings: [String] = []
+    /// Trials run so far, warmup included.
+    private var trialsRun = 0
+
+    init(_ c: BenchCase, schedule: Schedule, seed: UInt64, cpus: [Int]) {
+        result = CaseResult(c, status: .ok, error: "")
+        result.schedule = schedule
+        result.seed = seed
+        work = LoopWork(payloadBytes: c.payloadBytes, messages: c.messages, verify: c.verify)
+        if let reason = c.skipReason() {
+            result.status = .skipped
+            result.error = reason
+            return
+        }
+        do {
+            asked = try c.placement.cpus(allowed: cpus)
+        } catch {
+            result.status = .failed
+            result.error = "\(error)"
         }
     }
 
-    func runCase(_ c: BenchCase, directory: String, progress: (Int, Int) -> Void) throws -> CaseResult {
-        if let reason = c.skipReason() {
-            return CaseResult(c, status: .skipped, error: reason)
-        }
-        var result = CaseResult(c, status: .ok, error: "")
-        let asked: (a: Int?, b: Int?)
+    /// Trials still to run; 0 once the case is skipped, failed or complete.
+    var trialsLeft: Int { result.status == .ok ? benchCase.warmup + benchCase.repetitions - trialsRun : 0 }
+    var warmupsLeft: Int { result.status == .ok ? max(benchCase.warmup - trialsRun, 0) : 0 }
+
+    /// Runs the next trial. Returns its record when it was a measured trial. Any error inside the
+    /// trial fails the case (and only the case); a stop signal ends the run.
+    mutating func runNextTrial(round: Int?, directory: String, runStartNs: UInt64) throws -> TrialRecord? {
+        let c = benchCase
+        let trial = trialsRun + 1
+        let startNs = monotonicNanoseconds() &- runStartNs
+        let reports: TrialReports
         do {
-            asked = try c.placement.cpus(allowed: cpus)
-        } catch let error as InputError {
-            return CaseResult(c, status: .failed, error: error.message)
+            reports = try runTrial(transport: c.transport, options: c.transportOptions, pattern: c.pattern,
+                                   work: work, cpus: asked, directory: directory, timeoutNs: c.timeoutNs)
+        } catch let stop as RunStopped {
+            throw stop  // the trial did not happen: the case is cut short, not failed
+        } catch {
+            trialsRun = trial
+            result.status = .failed
+            result.error = "trial \(trial) of \(c.warmup + c.repetitions): \(error)"
+            return nil
         }
-        var work = LoopWork(payloadBytes: c.payloadBytes, messages: c.messages, verify: c.verify)
-        var histogram = makeRoundTripHistogram()
-        var rates: [Double] = []
-        var messageRates: [Double] = []
-        var warnings: [String] = []
-        let trialCount = c.warmup + c.repetitions
-        for trial in 1...trialCount {
-            progress(trial, trialCount)
-            let reports: TrialReports
-            do {
-                reports = try runTrial(transport: c.transport, options: c.transportOptions, pattern: c.pattern,
-                                       work: work, cpus: asked, directory: directory, timeoutNs: c.timeoutNs)
-            } catch let failure as TrialFailure {
-                result.status = .failed
-                result.error = "trial \(trial) of \(trialCount): \(failure.message)"
-                return result
-            } catch let error as SystemCallError {
-                result.status = .failed
-                result.error = "trial \(trial) of \(trialCount): \(error)"
-                return result
+        trialsRun = trial
+        let (a, b) = (reports.a, reports.b)
+        let isThroughput = c.pattern == .throughput
+        let durationNs = isThroughput ? b.endNs &- a.startNs : a.endNs &- a.startNs
+        if trial <= c.warmup {
+            // Calibration: the last warmup trial sets how much each measured trial moves.
+            if trial == c.warmup && c.minTrialNs > 0 && durationNs > 0 && durationNs < c.minTrialNs {
+                let factor = Int(min((c.minTrialNs + durationNs - 1) / durationNs, 10_000))
+                work.messages = saturatingProduct(c.messages, factor)
+                result.messagesPerTrial = work.messages
+                result.bytesPerTrial = saturatingProduct(work.messages, c.payloadBytes)
             }
-            let (a, b) = (reports.a, reports.b)
-            let isThroughput = c.pattern == .throughput
-            let durationNs = isThroughput ? b.endNs &- a.startNs : a.endNs &- a.startNs
-            let warmup = trial <= c.warmup
-            if warmup {
-                // Calibration: the last warmup trial sets how much each measured trial moves.
-                if trial == c.warmup && c.minTrialNs > 0 && durationNs > 0 && durationNs < c.minTrialNs {
-                    let factor = min((c.minTrialNs + durationNs - 1) / durationNs, 10_000)
-                    work.messages = c.messages * Int(factor)
-                    result.messagesPerTrial = work.messages
-                    result.bytesPerTrial = work.messages * c.payloadBytes
-                }
-                continue
-            }
-            let seconds = Double(durationNs) / 1e9
-            let bytes = isThroughput ? b.bytes : a.bytes
-            let messages = a.messages  // sent (throughput) or round trips (latency)
-            var record = TrialRecord(trial: trial - c.warmup, durationNs: durationNs, bytes: bytes, messages: messages)
-            if isThroughput {
-                let rate = seconds > 0 ? Double(bytes) / 1_048_576 / seconds : 0
-                record.mibPerSecond = rate
-                rates.append(rate)
-                messageRates.append(seconds > 0 ? Double(b.messages) / seconds : 0)
-            } else {
-                var trialHistogram = makeRoundTripHistogram()
-                // The pairs come from a histogram with this one's range, so every one fits.
-                for (value, count) in a.roundTrips { _ = trialHistogram.record(value, count: count) }
-                histogram.add(trialHistogram)
-                record.rttP50Us = Double(trialHistogram.valueAtPercentile(50)) / 1000
-                record.rttP99Us = Double(trialHistogram.valueAtPercentile(99)) / 1000
-            }
-            result.trials.append(record)
-            result.usage = result.usage + a.usage + b.usage
-            result.measuredMessages += messages
-            result.allocatedBytesInLoop = max(result.allocatedBytesInLoop ?? 0, a.allocatedBytes + b.allocatedBytes)
-            if c.transport.isDatagram {
-                var d = result.datagrams ?? DatagramCounts()
-                let sender = a.datagrams, receiver = isThroughput ? b.datagrams : a.datagrams
-                d.sent += sender.sent
-                d.received += receiver.received
-                d.lost += sender.sent - min(sender.sent, receiver.received)
-                d.reordered += receiver.reordered
-                d.duplicated += receiver.duplicated
-                result.datagrams = d
-            }
-            result.cpuPlacement = "\(c.placement.mode):\(a.cpu),\(b.cpu)"
-            for (name, want, got) in [(c.pattern.roleName(.a), asked.a, a.cpu), (c.pattern.roleName(.b), asked.b, b.cpu)] {
-                if let want, Int64(want) != got {
-                    let warning = "\(name) ran on CPU \(got), not CPU \(want) as asked"
-                    if !warnings.contains(warning) { warnings.append(warning) }
-                }
-            }
+            return nil
         }
-        result.error = warnings.joined(separator: "; ")
-        if c.pattern == .throughput {
-            result.throughput = Summary(rates)
+        let seconds = Double(durationNs) / 1e9
+        let bytes = isThroughput ? b.bytes : a.bytes
+        let messages = a.messages  // sent (throughput) or round trips (latency)
+        var record = TrialRecord(trial: trial - c.warmup, durationNs: durationNs, bytes: bytes, messages: messages)
+        record.round = round
+        record.startNs = startNs
+        if isThroughput {
+            let rate = seconds > 0 ? Double(bytes) / 1_048_576 / seconds : 0
+            record.mibPerSecond = rate
+            rates.append(rate)
+            messageRates.append(seconds > 0 ? Double(b.messages) / seconds : 0)
         } else {
-            result.roundTrips = RoundTripSummary(histogram)
+            var trialHistogram = makeRoundTripHistogram()
+            // The pairs come from a histogram with this one's range, so every one fits.
+            for (value, count) in a.roundTrips { _ = trialHistogram.record(value, count: count) }
+            histogram.add(trialHistogram)
+            record.rttP50Us = Double(trialHistogram.valueAtPercentile(50)) / 1000
+            record.rttP99Us = Double(trialHistogram.valueAtPercentile(99)) / 1000
         }
-        result.messagesPerSecondMedian = Summary(messageRates)?.median
-        return result
+        result.trials.append(record)
+        result.usage = result.usage + a.usage + b.usage
+        result.measuredMessages &+= messages
+        result.allocatedBytesInLoop = max(result.allocatedBytesInLoop ?? 0, a.allocatedBytes &+ b.allocatedBytes)
+        result.peersRejected &+= a.rejected &+ b.rejected
+        if c.transport.isDatagram {
+            var d = result.datagrams ?? DatagramCounts()
+            let sender = a.datagrams, receiver = isThroughput ? b.datagrams : a.datagrams
+            d.sent &+= sender.sent
+            d.received &+= receiver.received
+            d.lost &+= sender.sent - min(sender.sent, receiver.received)
+            d.reordered &+= receiver.reordered
+            d.duplicated &+= receiver.duplicated
+            result.datagrams = d
+        }
+        result.cpuPlacement = "\(c.placement.mode):\(a.cpu),\(b.cpu)"
+        for (name, want, got) in [(c.pattern.roleName(.a), asked.a, a.cpu), (c.pattern.roleName(.b), asked.b, b.cpu)] {
+            if let want, Int64(want) != got {
+                let warning = "\(name) ran on CPU \(got), not CPU \(want) as asked"
+                if !warnings.contains(warning) { warnings.append(warning) }
+            }
+        }
+        return record
     }
+
+    /// Marks a case that a stop signal cut short; a failed or skipped case keeps its status.
+    mutating func stop() {
+        guard result.status == .ok, trialsLeft > 0 else { return }
+        result.status = .stopped
+        warnings.insert("stopped after \(result.trials.count) of \(benchCase.repetitions) measured trials", at: 0)
+    }
+
+    /// The case row: the summary of whatever measured trials it got.
+    func finished() -> CaseResult {
+        var r = result
+        guard r.status == .ok || r.status == .stopped else { return r }
+        r.error = warnings.joined(separator: "; ")
+        if !rates.isEmpty { r.throughput = Summary(rates) }
+        if histogram.totalCount > 0 { r.roundTrips = RoundTripSummary(histogram) }
+        r.messagesPerSecondMedian = Summary(messageRates)?.median
+        return r
+    }
+}
+
+/// a × b for non-negative sizes and counts, Int.max where it would overflow.
+func saturatingProduct(_ a: Int, _ b: Int) -> Int {
+    let (product, overflow) = a.multipliedReportingOverflow(by: b)
+    return overflow ? Int.max : product
 }

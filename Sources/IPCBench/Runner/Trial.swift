@@ -16,14 +16,18 @@ struct TrialReports {
 /// Runs one trial: prepares the transport, forks both workers into one process group, waits until
 /// both are ready, releases them, collects their reports and reaps them. On a timeout, a worker's
 /// death or a stop signal it kills the whole group, so no worker outlives the trial.
+/// `beforeFork` runs once the transport is prepared and before any worker exists: tests use it to
+/// play a stranger who gets there first.
 func runTrial(transport kind: TransportKind, options: TransportOptions, pattern: PatternKind,
               work: LoopWork, cpus: (a: Int?, b: Int?), directory: String,
-              timeoutNs: UInt64) throws -> TrialReports {
+              timeoutNs: UInt64, beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
     let deadline = monotonicNanoseconds() &+ timeoutNs
+    let secret = try TrialSecret.random()
     let transport = kind.make(options)
     var transportOpen = true
     defer { if transportOpen { transport.close() } }
     try transport.prepare(in: directory)
+    try beforeFork(transport)
 
     let channelA = try ControlChannel.makePair()
     defer { channelA.runner.close() }
@@ -45,6 +49,8 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
     for (role, mine, other) in [(Role.a, channelA, channelB), (Role.b, channelB, channelA)] {
         let setup = WorkerSetup(role: role, pattern: pattern, work: work,
                                 cpu: role == .a ? cpus.a : cpus.b, transport: transport,
+                                peer: PeerCheck(secret: secret, connectorPid: role == .b ? pids[0] : 0,
+                                                listenerPid: getpid(), deadlineNs: deadline),
                                 control: mine.worker,
                                 foreignDescriptors: [mine.runner.fd, other.runner.fd, other.worker.fd])
         let pid = pid_t(try check("fork") { Int(cshim_fork()) })
@@ -75,10 +81,9 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
         while frames.contains(where: { $0 == nil }) {
             let pending = [0, 1].filter { frames[$0] == nil }
             let i = pending[try waitForAny(pending, stage)]
+            let kind: ControlChannel.Kind
             do {
-                let (kind, payload) = try runners[i].receive(deadlineNs: deadline)
-                guard kind == expected else { throw ControlChannel.Failure.malformed }
-                frames[i] = payload
+                (kind, frames[i]) = try runners[i].receive(deadlineNs: deadline)
             } catch ControlChannel.Failure.timedOut {
                 throw TrialFailure(message: "timed out after \(formatDuration(timeoutNs)) \(stage); raise --timeout if the case is just slow")
             } catch ControlChannel.Failure.closed {
@@ -87,7 +92,8 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
                 if waitUntilReaped(pids[i], &status) { reaped[pids[i]] = status }
                 throw TrialFailure(message: "the \(names[i]) worker died \(stage): \(describeExit(status))")
             }
-            if expected == .report, let report = try? WorkerReport(decoding: frames[i]!), !report.error.isEmpty {
+            // A worker that fails while setting up sends its report instead of ready.
+            if kind == .report, let report = try? WorkerReport(decoding: frames[i]!), !report.error.isEmpty {
                 // A peer that was killed shows up first as an error here (EOF, EPIPE): name the cause.
                 let other = 1 - i
                 var status: Int32 = 0
@@ -99,6 +105,7 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
                 }
                 throw TrialFailure(message: "\(names[i]): \(report.error)")  // the other worker may be stuck: stop now
             }
+            guard kind == expected else { throw ControlChannel.Failure.malformed }
         }
         return frames.map { $0! }
     }

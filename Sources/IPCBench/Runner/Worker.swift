@@ -10,6 +10,8 @@ struct WorkerReport {
     var bytes: UInt64 = 0
     var messages: UInt64 = 0
     var datagrams = DatagramCounts()
+    /// Connections and datagrams from strangers this worker refused, in set-up and in its loop.
+    var rejected: UInt64 = 0
     /// Bytes jemalloc handed this thread between the loop's start and end: must be 0.
     var allocatedBytes: UInt64 = 0
     var usage = ResourceUsage()
@@ -21,7 +23,7 @@ struct WorkerReport {
         var w = ByteWriter()
         w.put(error)
         for v in [startNs, endNs, bytes, messages, datagrams.sent, datagrams.received, datagrams.lost,
-                  datagrams.reordered, datagrams.duplicated, allocatedBytes, usage.userMicroseconds,
+                  datagrams.reordered, datagrams.duplicated, rejected, allocatedBytes, usage.userMicroseconds,
                   usage.systemMicroseconds, usage.voluntarySwitches, usage.involuntarySwitches] {
             w.put(v)
         }
@@ -48,6 +50,7 @@ struct WorkerReport {
         datagrams.lost = try r.uint64()
         datagrams.reordered = try r.uint64()
         datagrams.duplicated = try r.uint64()
+        rejected = try r.uint64()
         allocatedBytes = try r.uint64()
         usage.userMicroseconds = try r.uint64()
         usage.systemMicroseconds = try r.uint64()
@@ -67,6 +70,8 @@ struct WorkerSetup {
     let work: LoopWork
     let cpu: Int?
     let transport: Transport
+    /// How to tell the peer from a stranger; holds the trial's secret.
+    let peer: PeerCheck
     let control: ControlChannel
     /// Descriptors of the runner and of the other worker, closed first thing after the fork.
     let foreignDescriptors: [Int32]
@@ -83,7 +88,8 @@ func runWorker(_ setup: WorkerSetup) -> Never {
         if let cpu = setup.cpu {
             try check("sched_setaffinity(CPU \(cpu))") { cshim_pin_to_cpu(Int32(cpu)) }
         }
-        let endpoint = try setup.transport.open(setup.role)
+        let endpoint = try setup.transport.open(setup.role, setup.peer)
+        report.rejected = endpoint.rejected
         let loop = setup.pattern.makeLoop(setup.role, endpoint, setup.work)
         let counter = AllocationCounter()
         var result = LoopResult()
@@ -106,6 +112,7 @@ func runWorker(_ setup: WorkerSetup) -> Never {
         report.bytes = result.bytes
         report.messages = result.messages
         report.datagrams = result.datagrams
+        report.rejected &+= result.rejected
         report.roundTrips = loop.roundTrips()
         if !counter.isAvailable { report.error = "jemalloc is not the allocator of this process" }
         endpoint.close()

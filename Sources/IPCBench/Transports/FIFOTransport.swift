@@ -14,7 +14,7 @@ final class FIFOTransport: Transport {
         }
     }
 
-    func open(_ role: Role) throws -> Endpoint {
+    func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
         // Both workers open a→b first: each open blocks until the other end is opened too.
         switch role {
         case .a:

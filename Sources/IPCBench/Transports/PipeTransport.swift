@@ -12,7 +12,7 @@ final class PipeTransport: Transport {
         try check("pipe2") { cshim_pipe_cloexec(&backward) }
     }
 
-    func open(_ role: Role) throws -> Endpoint {
+    func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
         // pipe[0] is the read end, pipe[1] the write end.
         switch role {
         case .a:

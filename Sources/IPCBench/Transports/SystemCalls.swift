@@ -75,6 +75,7 @@ func sendDatagram(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int 
 }
 
 /// Receives one datagram. Returns its length, or -errno (-EAGAIN when the receive timeout ran out).
+/// Plain recv: the socket is connected, so the kernel has already matched the sender to the peer.
 @inline(__always)
 func receiveDatagram(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
     retryingInterrupts { Glibc.recv(fd, buffer, capacity, 0) }

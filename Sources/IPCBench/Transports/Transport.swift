@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 
 /// Which of the two workers: `a` sends (throughput) or asks (latency); `b` receives or echoes.
@@ -14,12 +13,19 @@ public struct Endpoint: Sendable {
     public let isDatagram: Bool
     /// True where the kernel may drop a datagram (UDP); AF_UNIX datagrams block instead.
     public let losesDatagrams: Bool
+    /// The trial's 64-bit key, first in every datagram's header; 0 for byte streams.
+    public let datagramKey: UInt64
+    /// Connections and datagrams from strangers that `open` refused while setting up.
+    public let rejected: UInt64
 
-    public init(readFD: Int32, writeFD: Int32, isDatagram: Bool, losesDatagrams: Bool = false) {
+    public init(readFD: Int32, writeFD: Int32, isDatagram: Bool, losesDatagrams: Bool = false,
+                datagramKey: UInt64 = 0, rejected: UInt64 = 0) {
         self.readFD = readFD
         self.writeFD = writeFD
         self.isDatagram = isDatagram
         self.losesDatagrams = losesDatagrams
+        self.datagramKey = datagramKey
+        self.rejected = rejected
     }
 
     public func close() {
@@ -47,8 +53,9 @@ public protocol Transport: AnyObject {
     var kind: TransportKind { get }
     /// In the runner: make what both workers share (pipes, FIFOs, bound sockets) inside `directory`.
     func prepare(in directory: String) throws
-    /// In a worker: the endpoint for `role`; closes everything that belongs to the other role.
-    func open(_ role: Role) throws -> Endpoint
+    /// In a worker: the endpoint for `role`, its peer authenticated with `peer`; closes everything
+    /// that belongs to the other role.
+    func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint
     /// In the runner: close what `prepare` made and remove its files.
     func close()
 }
@@ -146,8 +153,4 @@ func boundPort(_ fd: Int32) throws -> UInt16 {
         }
     }
     return UInt16(bigEndian: address.sin_port)
-}
-
-func accept(_ fd: Int32) throws -> Int32 {
-    try check("accept") { cshim_accept_cloexec(fd) }
 }

@@ -1,12 +1,14 @@
 import Glibc
 
 /// AF_INET SOCK_DGRAM on 127.0.0.1: one socket per worker on an ephemeral port, each connected to
-/// the other's so that plain send/recv carry the traffic.
+/// the other's so that plain send/recv carry the traffic. Once connected, the kernel delivers only
+/// datagrams from the peer's address and port (which the peer holds); what strangers sent before
+/// that is drained and counted, and every datagram carries the trial's key as well.
 final class UDPTransport: Transport {
     let kind = TransportKind.udp
     private let options: TransportOptions
-    private var sockets: [Int32] = [-1, -1]
-    private var ports: [UInt16] = [0, 0]
+    private(set) var sockets: [Int32] = [-1, -1]
+    private(set) var ports: [UInt16] = [0, 0]
 
     init(_ options: TransportOptions) { self.options = options }
 
@@ -18,12 +20,14 @@ final class UDPTransport: Transport {
         }
     }
 
-    func open(_ role: Role) throws -> Endpoint {
+    func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
         let mine = Int(role.rawValue), other = 1 - mine
         closeDescriptor(sockets[other])
         try connect(sockets[mine], loopbackAddress(port: ports[other]), "127.0.0.1:\(ports[other])")
+        let rejected = drainQueuedDatagrams(sockets[mine])
         try setReceiveTimeout(sockets[mine], nanoseconds: options.receiveTimeoutNs)
-        return Endpoint(readFD: sockets[mine], writeFD: sockets[mine], isDatagram: true, losesDatagrams: true)
+        return Endpoint(readFD: sockets[mine], writeFD: sockets[mine], isDatagram: true, losesDatagrams: true,
+                        datagramKey: peer.secret.datagramKey, rejected: rejected)
     }
 
     func close() {

@@ -1,11 +1,13 @@
 import Glibc
 
 /// AF_UNIX SOCK_DGRAM: one socket per worker bound to its own path, each connected to the other's.
+/// Once connected, the kernel refuses datagrams from any socket but the peer; what was queued
+/// before is drained and counted, and every datagram carries the trial's key as well.
 final class UnixDatagramTransport: Transport {
     let kind = TransportKind.unixDgram
     private let options: TransportOptions
     private var sockets: [Int32] = [-1, -1]
-    private var paths = ["", ""]
+    private(set) var paths = ["", ""]
 
     init(_ options: TransportOptions) { self.options = options }
 
@@ -17,12 +19,14 @@ final class UnixDatagramTransport: Transport {
         }
     }
 
-    func open(_ role: Role) throws -> Endpoint {
+    func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
         let mine = Int(role.rawValue), other = 1 - mine
         closeDescriptor(sockets[other])
         try connect(sockets[mine], unixAddress(paths[other]), paths[other])
+        let rejected = drainQueuedDatagrams(sockets[mine])
         try setReceiveTimeout(sockets[mine], nanoseconds: options.receiveTimeoutNs)
-        return Endpoint(readFD: sockets[mine], writeFD: sockets[mine], isDatagram: true)
+        return Endpoint(readFD: sockets[mine], writeFD: sockets[mine], isDatagram: true,
+                        datagramKey: peer.secret.datagramKey, rejected: rejected)
     }
 
     func close() {

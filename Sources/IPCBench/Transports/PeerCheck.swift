@@ -1,0 +1,148 @@
+import CShims
+import Glibc
+
+/// A random secret from getrandom(2), made by the runner for each trial before it forks. The
+/// workers inherit it in memory, so only a process that can read their memory (our uid, via
+/// ptrace or /proc) can know it.
+struct TrialSecret {
+    /// 128 bits for TCP, where a stranger gets one guess per connection; datagrams carry the first 64.
+    static let byteCount = 16
+    let bytes: [UInt8]
+
+    static func random() throws -> TrialSecret {
+        var bytes = [UInt8](repeating: 0, count: byteCount)
+        try check("getrandom") { bytes.withUnsafeMutableBytes { cshim_random_bytes($0.baseAddress, $0.count) } }
+        return TrialSecret(bytes: bytes)
+    }
+
+    /// The first 64 bits, little-endian: the key at the front of every datagram of the trial.
+    var datagramKey: UInt64 {
+        bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+    }
+
+    /// Looks at every byte whatever the first difference, so the time taken says nothing about a guess.
+    func matches(_ candidate: [UInt8]) -> Bool {
+        guard candidate.count == bytes.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<bytes.count { difference |= bytes[i] ^ candidate[i] }
+        return difference == 0
+    }
+}
+
+/// What a worker needs to tell its peer from a stranger while it sets up.
+public struct PeerCheck {
+    let secret: TrialSecret
+    /// Worker a's pid: the only process whose unix-stream connection b accepts (0 in a).
+    let connectorPid: pid_t
+    /// The runner's pid: it made the unix-stream listener, so a's connection must lead to it.
+    let listenerPid: pid_t
+    /// The trial's deadline (CLOCK_MONOTONIC ns): b stops waiting for its peer then.
+    let deadlineNs: UInt64
+}
+
+/// Set-up found no peer, or found a stranger where the peer should be.
+struct PeerCheckFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// At most this many TCP connections wait to present the secret at once; beyond it the oldest
+/// goes, so a stranger cannot make the worker run out of descriptors.
+let maxPendingConnections = 64
+
+/// TCP, in b: accepts until a connection presents the trial's secret, reading from all pending
+/// connections at once so that a silent stranger cannot hold up the peer. Every other connection
+/// is closed and counted. A secret is compared only once all its bytes are in, so a stranger does
+/// not learn from when it is closed which of its bytes were right.
+func acceptPresentingSecret(_ listener: Int32, _ peer: PeerCheck) throws -> (fd: Int32, rejected: UInt64) {
+    let length = TrialSecret.byteCount
+    var pending: [(fd: Int32, received: [UInt8])] = []
+    var rejected: UInt64 = 0
+    var found: Int32 = -1
+    defer { if found < 0 { pending.forEach { closeDescriptor($0.fd) } } }
+    func reject(_ i: Int) {
+        closeDescriptor(pending[i].fd)
+        pending.remove(at: i)
+        rejected += 1
+    }
+    while true {
+        var entries = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            + pending.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+        guard try pollUntil(&entries, peer.deadlineNs) else {
+            throw PeerCheckFailure(description: "no TCP connection presented the trial's secret before the trial's timeout (\(rejected) rejected)")
+        }
+        // Backwards, so that removing pending[i] leaves entries[j + 1] matched to pending[j] for j < i.
+        for i in pending.indices.reversed() where entries[i + 1].revents != 0 {
+            var chunk = [UInt8](repeating: 0, count: length - pending[i].received.count)
+            let fd = pending[i].fd
+            let n = chunk.withUnsafeMutableBytes { raw in
+                retryingInterrupts { Glibc.read(fd, raw.baseAddress, raw.count) }
+            }
+            if n <= 0 { reject(i); continue }
+            pending[i].received += chunk[0..<n]
+            if pending[i].received.count < length { continue }
+            if peer.secret.matches(pending[i].received) {
+                found = fd
+                pending.remove(at: i)
+                rejected += UInt64(pending.count)
+                pending.forEach { closeDescriptor($0.fd) }
+                return (found, rejected)
+            }
+            reject(i)
+        }
+        if entries[0].revents != 0, let fd = try acceptUnlessAborted(listener, &rejected) {
+            if pending.count == maxPendingConnections { reject(0) }
+            pending.append((fd, []))
+        }
+    }
+}
+
+/// AF_UNIX stream, in b: accepts until the connection comes from worker a's pid (SO_PEERCRED);
+/// closes and counts every other one.
+func acceptFromConnector(_ listener: Int32, _ peer: PeerCheck) throws -> (fd: Int32, rejected: UInt64) {
+    var rejected: UInt64 = 0
+    while true {
+        var entries = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+        guard try pollUntil(&entries, peer.deadlineNs) else {
+            throw PeerCheckFailure(description: "no unix-stream connection from the other worker (pid \(peer.connectorPid)) arrived before the trial's timeout (\(rejected) rejected)")
+        }
+        guard let fd = try acceptUnlessAborted(listener, &rejected) else { continue }
+        if cshim_peer_pid(fd) == peer.connectorPid { return (fd, rejected) }
+        closeDescriptor(fd)
+        rejected += 1
+    }
+}
+
+/// accept(), except that a connection its client aborted before it was accepted counts as rejected
+/// (nil) rather than failing the trial.
+func acceptUnlessAborted(_ listener: Int32, _ rejected: inout UInt64) throws -> Int32? {
+    let fd = retryingInterrupts { Int(cshim_accept_cloexec(listener)) }
+    if fd == -Int(ECONNABORTED) {
+        rejected += 1
+        return nil
+    }
+    if fd < 0 { throw SystemCallError("accept", code: Int32(-fd)) }
+    return Int32(fd)
+}
+
+/// Datagram sockets, right after connect(): from then on the kernel delivers only the peer's
+/// datagrams, so whatever is already queued came from someone else before. Returns how many.
+func drainQueuedDatagrams(_ fd: Int32) -> UInt64 {
+    var count: UInt64 = 0
+    var byte: UInt8 = 0
+    while withUnsafeMutableBytes(of: &byte, { raw in
+        retryingInterrupts { Glibc.recv(fd, raw.baseAddress, 1, Int32(MSG_DONTWAIT)) }
+    }) >= 0 {
+        count += 1
+    }
+    return count
+}
+
+/// Polls `entries` until one is ready; false once `deadlineNs` (CLOCK_MONOTONIC) has passed.
+func pollUntil(_ entries: inout [pollfd], _ deadlineNs: UInt64) throws -> Bool {
+    while true {
+        let now = monotonicNanoseconds()
+        if now >= deadlineNs { return false }
+        let timeout = Int32(min((deadlineNs - now) / 1_000_000 + 1, 1_000_000))
+        if try check("poll", { Int(poll(&entries, nfds_t(entries.count), timeout)) }) > 0 { return true }
+    }
+}

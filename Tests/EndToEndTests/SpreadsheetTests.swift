@@ -1,0 +1,277 @@
+import Foundation
+import XCTest
+import IPCBench
+
+/// `ipcbench pivot` and scripts/workbook.py, checked in a real spreadsheet: LibreOffice opens and
+/// converts the workbook, and the chart parts inside the .xlsx reference the right cells.
+final class SpreadsheetTests: XCTestCase {
+    var h: Harness!
+    static let fixtures = Harness.repository.appendingPathComponent("Tests/Fixtures")
+
+    override func setUpWithError() throws { h = try Harness() }
+    override func tearDownWithError() throws { try h.finishChecks() }
+
+    /// A fixture copied into the test's folder, so that outputs beside it stay in the folder.
+    func fixture(_ name: String) throws -> String {
+        let copy = h.work.appendingPathComponent(name)
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent(name), to: copy)
+        return copy.path
+    }
+
+    func testPivotWritesTheGoldenTable() throws {
+        let base = try fixture("pivot-base.csv"), new = try fixture("pivot-new.csv")
+        let golden = """
+        throughput mib_per_s_median (MiB/s),pipe split,pipe same,tcp split,udp split\r
+        64 B,50.000,80.000,20.000,10.000\r
+        4 KiB,1500.000,2500.000,,600.000\r
+        64 KiB,3000.000,,2000.000,\r
+
+        """
+        let stdout = try h.run(["pivot", base])
+        XCTAssertEqual(stdout.status, 0, stdout.stderr)
+        XCTAssertEqual(stdout.stdout, golden)
+        XCTAssertEqual(stdout.stderr, "")
+
+        let output = h.work.appendingPathComponent("pivot.csv").path
+        XCTAssertEqual(try h.run(["pivot", base, "-o", output]).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: output, encoding: .utf8), golden)
+        let again = try h.run(["pivot", new, "-o", output])
+        XCTAssertEqual(again.status, 2)
+        XCTAssertEqual(again.stderr, "ipcbench: error: \(output) already exists; ipcbench never overwrites: choose another --output\n")
+        XCTAssertEqual(try String(contentsOfFile: output, encoding: .utf8), golden, "the existing file is untouched")
+
+        let twoFiles = try h.run(["pivot", base, new, "--pattern", "latency", "--metric", "rtt_us_p99", "--by", "file"])
+        XCTAssertEqual(twoFiles.status, 0, twoFiles.stderr)
+        XCTAssertEqual(twoFiles.stdout, """
+        latency rtt_us_p99 (us),pipe split (pivot-base),tcp split (pivot-base),pipe split (pivot-new),tcp split (pivot-new)\r
+        1 B,60.000,76.000,66.000,83.600\r
+        64 B,61.500,77.900,67.650,85.690\r
+
+        """)
+    }
+
+    func testPivotBadInputExitsTwoAndWritesNothing() throws {
+        let base = try fixture("pivot-base.csv")
+        let output = h.work.appendingPathComponent("never.csv").path
+        let cases: [([String], String)] = [
+            (["--metric", "nope"], "ipcbench: error: --metric nope: no such column; use one of cpus_online, messages_per_trial,"),
+            (["--metric", "status"], "ipcbench: error: --metric status: not a column of numbers; use one of "),
+            (["--pattern", "bandwidth"], "ipcbench: error: --pattern bandwidth: no case has this pattern; the files have throughput, latency"),
+            (["--by", "kernel"], "ipcbench: error: --by kernel: expected one of transport, placement, file"),
+            (["--pattern", "latency", "--metric", "msgs_per_s_median"], "ipcbench: error: no latency case has a value in msgs_per_s_median"),
+        ]
+        for (arguments, prefix) in cases {
+            let outcome = try h.run(["pivot", base] + arguments + ["-o", output])
+            XCTAssertEqual(outcome.status, 2, "\(arguments)")
+            XCTAssertTrue(outcome.stderr.hasPrefix(prefix), "\(arguments): \(outcome.stderr)")
+            XCTAssertEqual(outcome.stderr.filter { $0 == "\n" }.count, 1, "one line: \(outcome.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(arguments)")
+        }
+        let missing = try h.run(["pivot", h.work.appendingPathComponent("missing.csv").path, "-o", output])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.stderr.contains("missing.csv: cannot read the file"), missing.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+    }
+
+    func testWorkbookOfTwoFilesChartsEveryMetricAndTheChanges() throws {
+        let base = try fixture("pivot-base.csv"), new = try fixture("pivot-new.csv")
+        let made = try h.script("workbook.py", [base, new])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let xlsx = h.work.appendingPathComponent("pivot-base.xlsx").path
+        XCTAssertEqual(made.stdout, xlsx + "\n")
+        let before = try Data(contentsOf: URL(fileURLWithPath: xlsx))
+        let again = try h.script("workbook.py", [base, new])
+        XCTAssertEqual(again.status, 2)
+        XCTAssertTrue(again.stderr.contains("already exists"), again.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: xlsx)), before, "never overwritten")
+
+        let book = try describe(xlsx)
+        XCTAssertEqual(book.sheets, ["results", "throughput", "latency p50", "latency p99", "compare"])
+        let files = [try cases(base), try cases(new)]
+        checkResultsSheet(book, files, header: try header(base))
+        checkMetricCharts(book, files, names: ["pivot-base", "pivot-new"])
+
+        // compare: every column of `ipcbench compare --format csv`, by name, plus the case label.
+        let compare = try h.run(["compare", base, new, "--format", "csv"])
+        let table = parseCSV(compare.stdout)
+        let cells = book.cells["compare"]!
+        XCTAssertEqual(cells[0].map { $0["v"] as? String ?? "" }, table[0] + ["case"])
+        XCTAssertEqual(cells.count, table.count)
+        let header = table[0]
+        var coloured = 0
+        for (row, line) in zip(cells.dropFirst(), table.dropFirst()) {
+            let get = { (name: String) in line[header.firstIndex(of: name)!] }
+            let fills = Set(row.map { $0["fill"] as? String ?? "" })
+            if get("significant") == "1" {
+                let better = (Double(get("change_pct"))! > 0) == (get("metric") == "MiB/s")
+                XCTAssertEqual(fills, [better ? "00C6EFCE" : "00FFC7CE"], "\(line)")
+                coloured += 1
+            } else {
+                XCTAssertEqual(fills, [""], "no colour where the change is not significant: \(line)")
+            }
+            XCTAssertEqual(row[header.firstIndex(of: "change_pct")!]["number"] as? Bool, true)
+        }
+        XCTAssertGreaterThan(coloured, 0)
+        let bars = book.charts["compare"]!
+        XCTAssertEqual(bars.map(\.type), ["barChart"])
+        XCTAssertEqual(bars[0].series.count, 1)
+        XCTAssertEqual(bars[0].series[0].y.map { $0.map { formatDecimal($0, places: 2) } ?? "" },
+                       table.dropFirst().map { $0[header.firstIndex(of: "change_pct")!] })
+    }
+
+    func testWorkbookBadInputExitsTwoAndWritesNothing() throws {
+        let notResults = h.work.appendingPathComponent("other.csv")
+        try "name,value\r\na,1\r\n".write(to: notResults, atomically: true, encoding: .utf8)
+        let output = h.work.appendingPathComponent("never.xlsx").path
+        for (arguments, message) in [
+            ([notResults.path], "other.csv: not an ipcbench results file (no transport, pattern, payload_bytes, cpu_placement, status column)"),
+            ([h.work.appendingPathComponent("missing.csv").path], "missing.csv: cannot read the file"),
+            ([try fixture("pivot-base.csv"), "-o", h.work.appendingPathComponent("book.ods").path], "the output must end in .xlsx"),
+        ] {
+            let outcome = try h.script("workbook.py", arguments + (arguments.contains("-o") ? [] : ["-o", output]))
+            XCTAssertEqual(outcome.status, 2, "\(arguments)")
+            XCTAssertTrue(outcome.stderr.hasPrefix("scripts/workbook.py: error: ") && outcome.stderr.contains(message), outcome.stderr)
+            XCTAssertEqual(outcome.stderr.filter { $0 == "\n" }.count, 1, outcome.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.work.appendingPathComponent("book.ods").path))
+    }
+
+    func testWorkbookOfARealRunOpensInLibreOffice() throws {
+        let results = h.work.appendingPathComponent("quick.csv").path
+        let run = try h.run(["run", "bench-configs/quick.toml", "-q", "-o", results])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let xlsx = h.work.appendingPathComponent("book.xlsx").path
+        let made = try h.script("workbook.py", [results, "-o", xlsx])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let book = try describe(xlsx)
+        let files = [try cases(results)]
+        XCTAssertEqual(book.sheets, ["results", "throughput", "latency p50", "latency p99"])
+        checkResultsSheet(book, files, header: try header(results))
+        checkMetricCharts(book, files, names: ["quick"])
+
+        // LibreOffice opens it and writes it back as PDF and as .xlsx; the charts survive the trip.
+        for format in ["pdf", "xlsx"] {
+            let folder = h.work.appendingPathComponent("lo-\(format)")
+            let converted = h.finish(try h.start([
+                "soffice", "-env:UserInstallation=file://\(h.work.path)/lo-profile", "--headless",
+                "--convert-to", format, "--outdir", folder.path, xlsx,
+            ], executable: "/usr/bin/env"))
+            XCTAssertEqual(converted.status, 0, converted.stderr)
+            let file = folder.appendingPathComponent("book.\(format)").path
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            XCTAssertGreaterThan(size ?? 0, 1000, "LibreOffice wrote \(file): \(converted.stdout) \(converted.stderr)")
+            if format == "xlsx" {
+                let back = try describe(file)
+                XCTAssertEqual(back.sheets, book.sheets)
+                for sheet in ["throughput", "latency p50", "latency p99"] {
+                    XCTAssertEqual(back.charts[sheet]?.map(\.type), ["scatterChart"], sheet)
+                    XCTAssertEqual(back.charts[sheet]?.first?.series.map(\.title), book.charts[sheet]?.first?.series.map(\.title), sheet)
+                    XCTAssertEqual(back.charts[sheet]?.first?.series.map(\.y), book.charts[sheet]?.first?.series.map(\.y), sheet)
+                }
+            }
+        }
+    }
+
+    // MARK: - helpers
+
+    struct ChartSeries { let title: String; let x: [Double?]; let y: [Double?] }
+    struct Chart { let type: String; let series: [ChartSeries] }
+    struct Book {
+        let sheets: [String]
+        let charts: [String: [Chart]]
+        let cells: [String: [[[String: Any]]]]
+        let freeze: [String: String]
+        let autofilter: [String: String]
+    }
+
+    /// The workbook as Tests/Fixtures/xlsx_charts.py reads it: sheets, charts and their cells.
+    func describe(_ xlsx: String) throws -> Book {
+        let outcome = h.finish(try h.start(["python3", Self.fixtures.appendingPathComponent("xlsx_charts.py").path, xlsx],
+                                           executable: "/usr/bin/env"))
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        func numbers(_ v: Any?) -> [Double?] { (v as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue } }
+        let charts = (json["charts"] as? [String: [[String: Any]]] ?? [:]).mapValues { list in
+            list.map { chart in
+                Chart(type: chart["type"] as? String ?? "", series: (chart["series"] as? [[String: Any]] ?? []).map {
+                    ChartSeries(title: ($0["title"] as? [Any])?.first as? String ?? "", x: numbers($0["x"]), y: numbers($0["y"]))
+                })
+            }
+        }
+        return Book(sheets: json["sheets"] as? [String] ?? [], charts: charts,
+                    cells: json["cells"] as? [String: [[[String: Any]]]] ?? [:],
+                    freeze: (json["freeze"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String },
+                    autofilter: (json["autofilter"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String })
+    }
+
+    func cases(_ path: String) throws -> [[String: String]] {
+        let rows = try h.readCSV(path)
+        return rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(rows[0], $0)) }
+    }
+
+    func header(_ path: String) throws -> [String] { try h.readCSV(path).first ?? [] }
+
+    /// Every row and column, numbers as numbers, text as text, a frozen header and a filter.
+    func checkResultsSheet(_ book: Book, _ files: [[[String: String]]], header csvHeader: [String]) {
+        let cells = book.cells["results"] ?? []
+        let header = cells.first?.map { $0["v"] as? String ?? "" } ?? []
+        XCTAssertEqual(header, (files.count > 1 ? ["file"] : []) + csvHeader)
+        XCTAssertEqual(cells.count, 1 + files.map(\.count).reduce(0, +))
+        XCTAssertEqual(book.freeze["results"], "A2")
+        XCTAssertNotNil(book.autofilter["results"])
+        for (row, expected) in zip(cells.dropFirst(), files.flatMap { $0 }) {
+            for (cell, name) in zip(row, header) where name != "file" {
+                let text = expected[name] ?? ""
+                if text.isEmpty {
+                    XCTAssertTrue(cell["v"] is NSNull, "\(name) empty")
+                } else if ["hostname", "kernel_release", "run_id", "transport", "cpu_placement", "status", "cpu_model"].contains(name) {
+                    XCTAssertEqual(cell["v"] as? String, text, name)
+                } else if Double(text) != nil, !text.contains("e") {
+                    XCTAssertEqual(cell["number"] as? Bool, true, "\(name) \(text) is a number")
+                    XCTAssertEqual((cell["v"] as? NSNumber)?.doubleValue ?? .nan, Double(text)!, accuracy: 1e-9, name)
+                }
+            }
+        }
+    }
+
+    /// One chart per metric sheet; a series per transport and placement (per file); each series'
+    /// cells hold that case's value at each payload, and every measured case is drawn.
+    func checkMetricCharts(_ book: Book, _ files: [[[String: String]]], names: [String]) {
+        for (sheet, pattern, metric) in [("throughput", "throughput", "mib_per_s_median"),
+                                         ("latency p50", "latency", "rtt_us_p50"), ("latency p99", "latency", "rtt_us_p99")] {
+            let charts = book.charts[sheet] ?? []
+            XCTAssertEqual(charts.map(\.type), ["scatterChart"], sheet)
+            guard let chart = charts.first else { continue }
+            func mode(_ row: [String: String]) -> String { String(row["cpu_placement"]!.prefix { $0 != ":" }) }
+            var expected: [String: (Int, String, String)] = [:]
+            for (i, file) in files.enumerated() {
+                for row in file where row["pattern"] == pattern {
+                    let name = "\(row["transport"]!) \(mode(row))" + (files.count > 1 ? " (\(names[i]))" : "")
+                    expected[name] = (i, row["transport"]!, mode(row))
+                }
+            }
+            XCTAssertEqual(chart.series.count, expected.count, sheet)
+            XCTAssertEqual(Set(chart.series.map(\.title)), Set(expected.keys), sheet)
+            var drawn = 0
+            for series in chart.series {
+                guard let (i, transport, placement) = expected[series.title] else { continue }
+                XCTAssertEqual(series.x.count, series.y.count, series.title)
+                for (x, y) in zip(series.x, series.y) {
+                    let row = files[i].first {
+                        $0["pattern"] == pattern && $0["transport"] == transport && mode($0) == placement
+                            && Double($0["payload_bytes"]!) == x && $0["status"] == "ok"
+                    }
+                    if let value = row.flatMap({ Double($0[metric] ?? "") }) {
+                        XCTAssertEqual(y ?? .nan, value, accuracy: 1e-9, "\(sheet) \(series.title) \(x ?? 0)")
+                        drawn += 1
+                    } else {
+                        XCTAssertNil(y, "\(sheet) \(series.title) \(x ?? 0): no ok case, no point")
+                    }
+                }
+            }
+            let measured = files.flatMap { $0 }.filter { $0["pattern"] == pattern && $0["status"] == "ok" && !($0[metric] ?? "").isEmpty }
+            XCTAssertEqual(drawn, measured.count, "\(sheet): every measured case is a point")
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+@testable import IPCBench
+
+/// `ipcbench pivot`'s table, golden, on the two small results files in Tests/Fixtures.
+final class PivotTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+    let base = PivotTests.fixtures.appendingPathComponent("pivot-base.csv").path
+    let new = PivotTests.fixtures.appendingPathComponent("pivot-new.csv").path
+
+    func pivot(_ paths: [String], pattern: String? = nil, metric: String? = nil, grouping: PivotGrouping = .transport) throws -> Pivot {
+        try makePivot(paths.map(ResultFile.load), names: fileLabels(paths), pattern: pattern, metric: metric, grouping: grouping)
+    }
+
+    func testThroughputByDefault() throws {
+        // tcp 4 KiB failed and udp 64 KiB was skipped: empty cells; pipe same 64 KiB is missing.
+        XCTAssertEqual(try pivot([base]).csv, """
+        throughput mib_per_s_median (MiB/s),pipe split,pipe same,tcp split,udp split\r
+        64 B,50.000,80.000,20.000,10.000\r
+        4 KiB,1500.000,2500.000,,600.000\r
+        64 KiB,3000.000,,2000.000,\r
+
+        """)
+    }
+
+    func testLatencyDefaultsToRTTp50() throws {
+        XCTAssertEqual(try pivot([base], pattern: "latency").csv, """
+        latency rtt_us_p50 (us),pipe split,tcp split\r
+        1 B,40.000,52.000\r
+        64 B,41.000,53.300\r
+
+        """)
+    }
+
+    func testMetricPicksItsPattern() throws {
+        let p = try pivot([base], metric: "rtt_us_p99")
+        XCTAssertEqual(p.pattern, "latency")
+        XCTAssertEqual(p.title, "latency rtt_us_p99 (us)")
+        XCTAssertEqual(try pivot([base], metric: "cpu_sys_us_per_msg").title, "throughput cpu_sys_us_per_msg (us per message)")
+    }
+
+    func testTwoFilesGroupedByTransportThenByFile() throws {
+        XCTAssertEqual(try pivot([base, new], pattern: "latency").csv, """
+        latency rtt_us_p50 (us),pipe split (pivot-base),pipe split (pivot-new),tcp split (pivot-base),tcp split (pivot-new)\r
+        1 B,40.000,44.000,52.000,57.200\r
+        64 B,41.000,45.100,53.300,58.630\r
+
+        """)
+        XCTAssertEqual(try pivot([base, new], pattern: "latency", grouping: .file).columns,
+                       ["pipe split (pivot-base)", "tcp split (pivot-base)", "pipe split (pivot-new)", "tcp split (pivot-new)"])
+        XCTAssertEqual(try pivot([base], grouping: .placement).columns, ["pipe split", "tcp split", "udp split", "pipe same"])
+    }
+
+    func testBadMetricOrPatternNamesTheValidOnes() throws {
+        XCTAssertThrowsError(try pivot([base], metric: "nope")) { error in
+            let message = (error as? InputError)?.message ?? ""
+            XCTAssertTrue(message.hasPrefix("--metric nope: no such column; use one of cpus_online, messages_per_trial,"), message)
+            XCTAssertTrue(message.contains("rtt_us_p50"), message)
+            XCTAssertFalse(message.contains("transport"), message)
+        }
+        XCTAssertThrowsError(try pivot([base], metric: "cpu_placement")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--metric cpu_placement: not a column of numbers; use one of "), "\(error)")
+        }
+        XCTAssertThrowsError(try pivot([base], pattern: "bandwidth")) { error in
+            XCTAssertEqual("\(error)", "--pattern bandwidth: no case has this pattern; the files have throughput, latency")
+        }
+        XCTAssertThrowsError(try pivot([base], pattern: "latency", metric: "mib_per_s_median")) { error in
+            XCTAssertEqual("\(error)", "no latency case has a value in mib_per_s_median; choose another --metric or --pattern")
+        }
+    }
+
+    func testOptionsNameAColumnOnlyWhereTheyTellColumnsApart() throws {
+        // A copy of the base where tcp latency also ran without nodelay, and one case twice.
+        var text = try String(contentsOfFile: base, encoding: .utf8)
+        let lines = text.components(separatedBy: "\r\n").filter { $0.contains(",tcp,latency,") }
+        text += lines.map { $0.replacingOccurrences(of: ",nodelay,", with: ",,").replacingOccurrences(of: ",52.000,", with: ",99.000,") }
+            .joined(separator: "\r\n") + "\r\n" + lines[0] + "\r\n"
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pivot-options-\(UUID().uuidString).csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let p = try pivot([path], pattern: "latency")
+        XCTAssertEqual(p.columns, ["pipe split", "tcp split default", "tcp split nodelay"])
+        XCTAssertEqual(p.values, [["40.000", "99.000", "52.000"], ["41.000", "53.300", "53.300"]])
+        XCTAssertEqual(p.warnings.count, 1)
+        XCTAssertTrue(p.warnings[0].hasSuffix("tcp latency 1 B split appears twice; the first is kept"), p.warnings[0])
+    }
+
+    func testLabelsAndUnits() {
+        XCTAssertEqual([1, 64, 1000, 1024, 4096, 65536, 1 << 20, 3 << 30].map(payloadLabel),
+                       ["1 B", "64 B", "1000 B", "1 KiB", "4 KiB", "64 KiB", "1 MiB", "3 GiB"])
+        XCTAssertEqual(["mib_per_s_ci95_low", "msgs_per_s_median", "rtt_us_p999", "cpu_user_us_per_msg",
+                        "ctxsw_voluntary_per_msg", "msgs_lost", "alloc_bytes_in_loop", "clock_overhead_ns", "repetitions"].map(columnUnit),
+                       ["MiB/s", "messages/s", "us", "us per message", "per message", "messages", "bytes", "ns", nil])
+        XCTAssertEqual(fileLabels(["a/x.csv", "b/y.csv"]), ["x", "y"])
+        XCTAssertEqual(fileLabels(["a/x.csv", "b/x.csv"]), ["a/x.csv", "b/x.csv"])
+    }
+}

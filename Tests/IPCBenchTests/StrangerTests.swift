@@ -1,0 +1,325 @@
+import CShims
+import Foundation
+import Glibc
+import XCTest
+@testable import IPCBench
+
+/// A local stranger joins a trial. `runTrial`'s hook runs after the transport is made and before
+/// the workers exist, so the stranger always gets there first: its connection is first in the
+/// accept queue, its datagrams are already queued. The trial must still move and check every
+/// byte of the peer's (`verify`), never count a stranger's, and count what it refused.
+final class StrangerTests: XCTestCase {
+    var directory: RunDirectory!
+    var strangers: [Int32] = []
+
+    override func setUpWithError() throws { directory = try RunDirectory() }
+    override func tearDown() {
+        strangers.forEach(closeDescriptor)
+        strangers = []
+        directory.remove()
+    }
+
+    func trial(_ kind: TransportKind, _ pattern: PatternKind, size: Int, messages: Int,
+               stranger: (Transport) throws -> Void) throws -> TrialReports {
+        try runTrial(transport: kind, options: TransportOptions(noDelay: kind == .tcp && pattern == .latency),
+                     pattern: pattern, work: LoopWork(payloadBytes: size, messages: messages, verify: true),
+                     cpus: (nil, nil), directory: directory.path, timeoutNs: 60_000_000_000, beforeFork: stranger)
+    }
+
+    // MARK: - The stranger
+
+    func stranger(_ domain: Int32, _ type: Int32) throws -> Int32 {
+        let fd = try makeSocket(domain, type)
+        strangers.append(fd)
+        return fd
+    }
+
+    /// The first bytes of a real data stream: what a checking receiver would accept as data.
+    func plausibleBytes(_ count: Int) -> [UInt8] { (0..<count).map(patternByte) }
+
+    /// A datagram laid out like the peer's, with a guessed key.
+    func datagram(size: Int, key: UInt64, number: UInt64) -> [UInt8] {
+        var bytes = plausibleBytes(max(size, datagramHeaderBytes))
+        bytes.withUnsafeMutableBytes { writeDatagramHeader($0.baseAddress!, key: key, number: number) }
+        return Array(bytes[0..<size])
+    }
+
+    func send(_ fd: Int32, _ bytes: [UInt8]) {
+        XCTAssertEqual(bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }, bytes.count)
+    }
+
+    func send<Address>(_ fd: Int32, _ bytes: [UInt8], to address: Address) {
+        var a = address
+        let n = withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { target in
+                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, target, socklen_t(MemoryLayout<Address>.size)) }
+            }
+        }
+        XCTAssertEqual(n, bytes.count)
+    }
+
+    /// Datagrams a stranger sends to a worker's socket before it is connected: plausible sequence
+    /// numbers and payload, an end marker, and one too short for a header. Returns how many.
+    func sendStrangerDatagrams<Address>(_ fd: Int32, size: Int, to address: Address) -> UInt64 {
+        let guess = UInt64.random(in: 0...UInt64.max)
+        for number in [0, 1, endMarker] { send(fd, datagram(size: size, key: guess, number: number), to: address) }
+        send(fd, [1, 2, 3], to: address)
+        return 4
+    }
+
+    /// Waits until a datagram is queued on `fd`, so that the stranger is surely there before the fork.
+    func waitUntilQueued(_ fd: Int32) {
+        var entry = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        XCTAssertEqual(poll(&entry, 1, 60_000), 1, "the stranger's datagram never arrived")
+    }
+
+    func checkNothingAllocated(_ r: TrialReports, _ label: String) {
+        XCTAssertEqual(r.a.allocatedBytes + r.b.allocatedBytes, 0, label)
+    }
+
+    // MARK: - Trials with a stranger
+
+    func testTCPKeepsOnlyTheConnectionWithTheSecret() throws {
+        for pattern in PatternKind.allCases {
+            let r = try trial(.tcp, pattern, size: 1000, messages: 200) { transport in
+                let address = loopbackAddress(port: (transport as! TCPTransport).port)
+                // Says what the data stream would say, hangs up after a few bytes, says nothing.
+                let eager = try stranger(AF_INET, Int32(SOCK_STREAM.rawValue))
+                try IPCBench.connect(eager, address, "stranger")
+                send(eager, plausibleBytes(4096))
+                let brief = try stranger(AF_INET, Int32(SOCK_STREAM.rawValue))
+                try IPCBench.connect(brief, address, "stranger")
+                send(brief, [1, 2, 3, 4, 5])
+                _ = shutdown(brief, Int32(SHUT_WR))
+                let silent = try stranger(AF_INET, Int32(SOCK_STREAM.rawValue))
+                try IPCBench.connect(silent, address, "stranger")
+            }
+            let label = "tcp \(pattern)"
+            XCTAssertEqual(r.b.rejected, 3, label)
+            XCTAssertEqual(r.a.rejected, 0, label)
+            XCTAssertEqual(r.a.messages, 200, label)
+            XCTAssertEqual(r.b.messages, 200, label)
+            XCTAssertEqual(r.b.bytes, 200 * 1000, label)
+            checkNothingAllocated(r, label)
+            strangers.forEach(closeDescriptor)
+            strangers = []
+        }
+    }
+
+    func testTCPDropsTheOldestWhenTooManyWait() throws {
+        // One more silent connection than the worker lets wait: the oldest goes when the peer comes.
+        let r = try trial(.tcp, .throughput, size: 1000, messages: 200) { transport in
+            let address = loopbackAddress(port: (transport as! TCPTransport).port)
+            for _ in 0..<maxPendingConnections {
+                try IPCBench.connect(try stranger(AF_INET, Int32(SOCK_STREAM.rawValue)), address, "stranger")
+            }
+        }
+        XCTAssertEqual(r.b.rejected, UInt64(maxPendingConnections))
+        XCTAssertEqual(r.b.bytes, 200 * 1000)
+        checkNothingAllocated(r, "tcp")
+    }
+
+    func testUnixStreamKeepsOnlyTheOtherWorkersConnection() throws {
+        for pattern in PatternKind.allCases {
+            let r = try trial(.unixStream, pattern, size: 1000, messages: 200) { transport in
+                let eager = try stranger(AF_UNIX, Int32(SOCK_STREAM.rawValue))
+                try IPCBench.connect(eager, unixAddress((transport as! UnixStreamTransport).path), "stranger")
+                send(eager, plausibleBytes(4096))
+            }
+            let label = "unix-stream \(pattern)"
+            XCTAssertEqual(r.b.rejected, 1, label)
+            XCTAssertEqual(r.a.rejected, 0, label)
+            XCTAssertEqual(r.b.messages, 200, label)
+            XCTAssertEqual(r.b.bytes, 200 * 1000, label)
+            checkNothingAllocated(r, label)
+            strangers.forEach(closeDescriptor)
+            strangers = []
+        }
+    }
+
+    func testUnixStreamConnectorRefusesASocketTheRunnerDidNotMake() throws {
+        // A process of our uid replaces the socket file with its own listener.
+        XCTAssertThrowsError(try trial(.unixStream, .throughput, size: 1000, messages: 200) { transport in
+            let path = (transport as! UnixStreamTransport).path
+            XCTAssertEqual(unlink(path), 0)
+            let impostor = try stranger(AF_UNIX, Int32(SOCK_STREAM.rawValue))
+            try IPCBench.bind(impostor, unixAddress(path), path)
+            // SO_PEERCRED names the process that called listen(): a child that exits at once.
+            let child = cshim_fork()
+            if child == 0 { _exit(Glibc.listen(impostor, 8) == 0 ? 0 : 1) }
+            var status: Int32 = 0
+            XCTAssertEqual(waitpid(child, &status, 0), child)
+            XCTAssertEqual(status, 0)
+        }) { error in
+            XCTAssertTrue("\(error)".contains("not to the runner (pid \(getpid()))"), "\(error)")
+            XCTAssertTrue("\(error)".hasPrefix("sender: "), "\(error)")
+        }
+    }
+
+    func testUDPDrainsWhatStrangersSentBeforeConnecting() throws {
+        for (pattern, size) in [(PatternKind.throughput, 64), (.latency, 64), (.latency, 4)] {
+            var sent: UInt64 = 0
+            let r = try trial(.udp, pattern, size: size, messages: 200) { transport in
+                let udp = transport as! UDPTransport
+                let fd = try stranger(AF_INET, Int32(SOCK_DGRAM.rawValue))
+                for i in 0..<2 {
+                    sent = sendStrangerDatagrams(fd, size: size, to: loopbackAddress(port: udp.ports[i]))
+                    waitUntilQueued(udp.sockets[i])
+                }
+            }
+            let label = "udp \(pattern) \(size)"
+            // Loopback delivers in a softirq, so the last datagrams may come after connect(), when
+            // the kernel no longer delivers them to the socket: at least one was drained.
+            for rejected in [r.a.rejected, r.b.rejected] {
+                XCTAssertGreaterThan(rejected, 0, label)
+                XCTAssertLessThanOrEqual(rejected, sent, label)
+            }
+            if pattern == .throughput {
+                XCTAssertEqual(r.a.datagrams.sent, 200, label)
+                XCTAssertGreaterThan(r.b.datagrams.received, 0, label)
+                XCTAssertLessThanOrEqual(r.b.datagrams.received, 200, label)
+                XCTAssertEqual(r.b.bytes, (r.b.datagrams.received + r.b.datagrams.duplicated) * UInt64(size), label)
+            } else {
+                XCTAssertEqual(r.a.messages, 200, label)
+                XCTAssertEqual(r.b.messages, 200, label)
+            }
+            checkNothingAllocated(r, label)
+        }
+    }
+
+    func testUnixDatagramDrainsWhatStrangersSentBeforeConnecting() throws {
+        for (pattern, size) in [(PatternKind.throughput, 64), (.latency, 64), (.latency, 4)] {
+            var sent: UInt64 = 0
+            let r = try trial(.unixDgram, pattern, size: size, messages: 200) { transport in
+                let fd = try stranger(AF_UNIX, Int32(SOCK_DGRAM.rawValue))
+                for path in (transport as! UnixDatagramTransport).paths {
+                    sent = sendStrangerDatagrams(fd, size: size, to: try unixAddress(path))
+                }
+            }
+            let label = "unix-dgram \(pattern) \(size)"
+            // AF_UNIX queues a datagram on the receiver within send(), so the count is exact.
+            XCTAssertEqual(r.a.rejected, sent, label)
+            XCTAssertEqual(r.b.rejected, sent, label)
+            XCTAssertEqual(r.b.messages, 200, label)
+            if pattern == .throughput {
+                XCTAssertEqual(r.b.datagrams.received, 200, label)
+                XCTAssertEqual(r.b.datagrams.duplicated, 0, label)
+                XCTAssertEqual(r.b.bytes, 200 * UInt64(size), label)
+            }
+            checkNothingAllocated(r, label)
+        }
+    }
+
+    // MARK: - The loops' own check, for a datagram that gets past connect()
+
+    // A connected socket gets datagrams only from its peer, so no stranger reaches the loops in a
+    // trial; these tests queue foreign datagrams on a socketpair to show what the loops do then.
+
+    let key: UInt64 = 0x0123_4567_89ab_cdef
+
+    func datagramPair() throws -> (Endpoint, Endpoint) {
+        var fds: [Int32] = [-1, -1]
+        try check("socketpair") { socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
+        for fd in fds { try setReceiveTimeout(fd, nanoseconds: 60_000_000_000) }
+        return (Endpoint(readFD: fds[0], writeFD: fds[0], isDatagram: true, datagramKey: key),
+                Endpoint(readFD: fds[1], writeFD: fds[1], isDatagram: true, datagramKey: key))
+    }
+
+    func testThroughputReceiverDropsDatagramsWithoutTheKey() throws {
+        let (sender, receiver) = try datagramPair()
+        defer { sender.close(); receiver.close() }
+        let work = LoopWork(payloadBytes: 64, messages: 10, verify: true)
+        // Wrong key with a plausible number, a wrong end marker, one too short for a header.
+        send(sender.writeFD, datagram(size: 64, key: key ^ 1, number: 0))
+        send(sender.writeFD, datagram(size: 64, key: key ^ (1 << 63), number: endMarker))
+        send(sender.writeFD, datagram(size: 15, key: key, number: 1))
+        var sent = LoopResult()
+        DatagramSender(sender, work).run(&sent)  // the socketpair queues all of it
+        XCTAssertFalse(sent.failure.isFailure, sent.failure.message ?? "")
+
+        let loop = DatagramReceiver(receiver, work)
+        var got = LoopResult()
+        let counter = AllocationCounter()
+        let before = counter.allocatedBytes
+        loop.run(&got)
+        XCTAssertEqual(counter.allocatedBytes - before, 0)
+        XCTAssertFalse(got.failure.isFailure, got.failure.message ?? "")
+        XCTAssertEqual(got.rejected, 3)
+        XCTAssertEqual(got.datagrams.received, 10)
+        XCTAssertEqual(got.datagrams.duplicated, 0)
+        XCTAssertEqual(got.bytes, 640)
+    }
+
+    func testEchoServerEchoesOnlyPingsWithTheKey() throws {
+        for size in [4, 64] {
+            let (client, server) = try datagramPair()
+            defer { client.close(); server.close() }
+            let ping = datagram(size: size, key: key, number: 0)
+            send(client.writeFD, datagram(size: size, key: key ^ 1, number: 0))
+            send(client.writeFD, ping)
+            var r = LoopResult()
+            EchoServer(server, LoopWork(payloadBytes: size, messages: 1, verify: true)).run(&r)
+            XCTAssertFalse(r.failure.isFailure, r.failure.message ?? "")
+            XCTAssertEqual(r.rejected, 1, "\(size)")
+            XCTAssertEqual(r.messages, 1, "\(size)")
+            var echo = [UInt8](repeating: 0, count: size + 1)
+            let n = echo.withUnsafeMutableBytes { recv(client.readFD, $0.baseAddress, $0.count, 0) }
+            XCTAssertEqual(Array(echo[0..<max(n, 0)]), ping, "\(size)")
+        }
+    }
+
+    func testPingClientDropsRepliesWithoutTheKey() throws {
+        for size in [4, 64] {
+            let (client, server) = try datagramPair()
+            defer { client.close(); server.close() }
+            // The client's queue holds a foreign reply, then the true echo of its first ping.
+            let ping = datagram(size: size, key: key, number: 0)
+            send(server.writeFD, datagram(size: size, key: key ^ 1, number: 0))
+            send(server.writeFD, ping)
+            var r = LoopResult()
+            PingClient(client, LoopWork(payloadBytes: size, messages: 1, verify: true)).run(&r)
+            XCTAssertFalse(r.failure.isFailure, r.failure.message ?? "")
+            XCTAssertEqual(r.rejected, 1, "\(size)")
+            XCTAssertEqual(r.messages, 1, "\(size)")
+            // What the client sent is the header's first bytes, then the pattern.
+            var sent = [UInt8](repeating: 0, count: size + 1)
+            let n = sent.withUnsafeMutableBytes { recv(server.readFD, $0.baseAddress, $0.count, 0) }
+            XCTAssertEqual(Array(sent[0..<max(n, 0)]), ping, "\(size)")
+        }
+    }
+
+    // MARK: - The secret and the report
+
+    func testSecretsDifferAndCompareWhole() throws {
+        let a = try TrialSecret.random(), b = try TrialSecret.random()
+        XCTAssertEqual(a.bytes.count, 16)
+        XCTAssertNotEqual(a.bytes, b.bytes)
+        XCTAssertTrue(a.matches(a.bytes))
+        var last = a.bytes
+        last[15] ^= 1
+        XCTAssertFalse(a.matches(last))
+        XCTAssertFalse(a.matches(Array(a.bytes[0..<15])))
+        XCTAssertEqual(a.datagramKey, a.bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
+    }
+
+    func testReportCarriesRejected() throws {
+        var report = WorkerReport()
+        report.rejected = 7
+        report.datagrams.duplicated = 3
+        report.allocatedBytes = 5
+        let decoded = try WorkerReport(decoding: report.encoded())
+        XCTAssertEqual(decoded.rejected, 7)
+        XCTAssertEqual(decoded.datagrams.duplicated, 3)
+        XCTAssertEqual(decoded.allocatedBytes, 5)
+    }
+
+    func testDatagramThroughputNeedsRoomForTheHeader() {
+        func reason(_ size: Int, _ pattern: PatternKind) -> String? {
+            BenchCase(suite: "s", transport: .udp, pattern: pattern, payloadBytes: size, messages: 1, repetitions: 1,
+                      warmup: 0, placement: .none, timeoutNs: 1, minTrialNs: 0, verify: false).skipReason()
+        }
+        XCTAssertEqual(reason(15, .throughput), "datagram throughput needs at least 16 bytes per message for the 64-bit trial key and the 64-bit sequence number")
+        XCTAssertNil(reason(16, .throughput))
+        XCTAssertNil(reason(1, .latency))
+    }
+}

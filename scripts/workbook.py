@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""Writes ipcbench results as a workbook (.xlsx) with native charts, for LibreOffice Calc and Excel.
+
+    scripts/workbook.py RESULTS.csv [MORE.csv ...] [-o FILE.xlsx]
+
+Sheets:
+  results              every row and column of the case file(s), numbers as numbers, frozen header,
+                       autofilter (with several files, a first column `file` names each row's file)
+  throughput           MiB/s median: the table `ipcbench pivot` writes, with a line chart beside it
+  latency p50, p99     RTT p50 and p99 in us, likewise
+  compare              with two or more files: `ipcbench compare --format csv` against the first
+                       file, significant changes green (better) or red (worse), and a bar chart
+Payload is on a log axis and so are the values when they span a factor of 10 or more.
+The default output is <first stem>.xlsx beside the first file; an existing file is never
+overwritten. Exit status 2 on bad input, with nothing written.
+
+Needs openpyxl: `python3 -m pip install openpyxl` (scripts/setup --test installs it). Runs the
+ipcbench binary: $IPCBENCH, else .build/release/ipcbench (build it with scripts/ipcbench).
+"""
+import argparse, csv, io, os, re, subprocess, sys
+
+try:
+    import openpyxl
+    from openpyxl.chart import BarChart, Reference, ScatterChart, Series
+    from openpyxl.chart.marker import DataPoint
+    from openpyxl.drawing.text import CharacterProperties
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+except ImportError:
+    sys.exit("scripts/workbook.py needs openpyxl: python3 -m pip install openpyxl")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+TEXT = {"run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version", "arch", "cpu_model",
+        "ipcbench_version", "transport", "pattern", "cpu_placement", "options", "status", "error",
+        "kind", "new_file", "placement", "metric", "test", "file"}
+# (sheet name, pattern, metric column, chart title, y axis title)
+METRICS = [("throughput", "throughput", "mib_per_s_median", "Throughput, MiB/s median", "MiB/s (median of the trials)"),
+           ("latency p50", "latency", "rtt_us_p50", "Round-trip time p50, us", "round-trip time p50, us"),
+           ("latency p99", "latency", "rtt_us_p99", "Round-trip time p99, us", "round-trip time p99, us")]
+UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+GREEN, RED = "C6EFCE", "FFC7CE"
+BAR_GREEN, BAR_RED, BAR_GREY = "2A9D3A", "D1495B", "BBBBBB"
+
+
+def fail(message):
+    print(f"scripts/workbook.py: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def ipcbench(*args):
+    """Runs the binary; returns stdout, or fails with its one-line error."""
+    binary = os.environ.get("IPCBENCH", os.path.join(ROOT, ".build", "release", "ipcbench"))
+    if not os.access(binary, os.X_OK):
+        fail(f"{binary} not found: build it with scripts/ipcbench --version, or set $IPCBENCH")
+    result = subprocess.run([binary, *args], capture_output=True, text=True)
+    if result.returncode not in (0, 1):
+        fail(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"ipcbench {args[0]} failed")
+    return result.stdout
+
+
+def read_csv(text):
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def cell_value(column, text):
+    """A number where the text is a plain decimal (outside the text columns), else the text."""
+    if column in TEXT or not NUMBER.fullmatch(text):
+        return text if text != "" else None
+    return int(text) if "." not in text else float(text)
+
+
+def number_format(texts):
+    places = max((len(t.split(".")[1]) for t in texts if NUMBER.fullmatch(t) and "." in t), default=0)
+    return "0" if places == 0 else "0." + "0" * places
+
+
+def write_table(ws, header, rows, top=1, left=1):
+    """Writes a header and rows with numbers as numbers; returns the number format of each column."""
+    for j, name in enumerate(header):
+        cell = ws.cell(row=top, column=left + j, value=name)
+        cell.font = Font(bold=True)
+    formats = [number_format([r[j] for r in rows if j < len(r)]) for j in range(len(header))]
+    for i, row in enumerate(rows):
+        for j, name in enumerate(header):
+            value = cell_value(name, row[j] if j < len(row) else "")
+            cell = ws.cell(row=top + 1 + i, column=left + j, value=value)
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # text, not a formula
+            if isinstance(value, (int, float)):
+                cell.number_format = formats[j]
+    return formats
+
+
+def fit_widths(ws, header, rows, left=1, widest=40):
+    for j, name in enumerate(header):
+        longest = max([len(name)] + [len(r[j]) for r in rows if j < len(r)])
+        ws.column_dimensions[get_column_letter(left + j)].width = min(widest, longest + 2)
+
+
+def results_sheet(ws, files, tables):
+    """Every row of every file; a `file` column first when there are several."""
+    several = len(files) > 1
+    header = ["file"] if several else []
+    for table in tables:
+        header += [h for h in table[0] if h not in header]
+    rows = []
+    for path, table in zip(files, tables):
+        index = {h: i for i, h in enumerate(table[0])}
+        stem = os.path.splitext(os.path.basename(path))[0]
+        for r in table[1:]:
+            rows.append([stem if h == "file" else (r[index[h]] if h in index else "") for h in header])
+    write_table(ws, header, rows)
+    fit_widths(ws, header, rows)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
+
+
+def spans_decades(values):
+    positive = [v for v in values if isinstance(v, (int, float)) and v > 0]
+    return bool(positive) and max(positive) / min(positive) >= 10
+
+
+def payload_bytes(label):
+    number, unit = label.split(" ")
+    return int(number) * UNITS[unit]
+
+
+def heading(tables):
+    """`host, Linux <release>` (several kernels joined by ` vs `)."""
+    firsts = [dict(zip(t[0], t[1])) for t in tables if len(t) > 1]
+    kernels = []
+    for f in firsts:
+        if f.get("kernel_release") not in kernels:
+            kernels.append(f.get("kernel_release"))
+    hosts = []
+    for f in firsts:
+        if f.get("hostname") not in hosts:
+            hosts.append(f.get("hostname"))
+    return f"{', '.join(hosts)}, Linux {' vs '.join(kernels)}"
+
+
+def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None):
+    """The pivot at A1, payload bytes in a column after it (the chart's x values) and the chart.
+    The chart goes beside the table, or at A1 of `anchor_sheet` when given."""
+    header, rows = pivot[0], pivot[1:]
+    write_table(ws, header, rows)
+    fit_widths(ws, header, rows, widest=30)
+    ws.column_dimensions["A"].width = max(12, min(40, len(header[0]) + 2))
+    ws.freeze_panes = "B2"
+    x_col = len(header) + 2
+    ws.cell(row=1, column=x_col, value="payload_bytes").font = Font(bold=True)
+    for i, r in enumerate(rows):
+        ws.cell(row=2 + i, column=x_col, value=payload_bytes(r[0])).number_format = "0"
+    ws.column_dimensions[get_column_letter(x_col)].width = 15
+
+    chart = ScatterChart()
+    chart.title = title
+    chart.title.tx.rich.p[0].r[0].rPr = CharacterProperties(sz=1300, b=True)
+    chart.style = 2
+    chart.scatterStyle = "lineMarker"
+    chart.height, chart.width = 12, 24
+    chart.x_axis.title = "payload per message, bytes"
+    chart.y_axis.title = y_title
+    chart.x_axis.number_format = "0"
+    chart.y_axis.number_format = "General"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.legend.position = "r"
+    payloads = [payload_bytes(r[0]) for r in rows]
+    # Base 10: LibreOffice reads every log axis as base 10.
+    if spans_decades(payloads):
+        chart.x_axis.scaling.logBase = 10
+        chart.x_axis.title = "payload per message, bytes (log scale)"
+    values = [cell_value("", v) for r in rows for v in r[1:]]
+    if spans_decades(values):
+        chart.y_axis.scaling.logBase = 10
+        chart.y_axis.title = y_title + " (log scale)"
+    xs = Reference(ws, min_col=x_col, min_row=2, max_row=len(rows) + 1)
+    for col in range(2, len(header) + 1):
+        ys = Reference(ws, min_col=col, min_row=1, max_row=len(rows) + 1)
+        series = Series(ys, xs, title_from_data=True)
+        series.marker.symbol = "circle"
+        series.marker.size = 6
+        series.smooth = False
+        chart.series.append(series)
+    if anchor_sheet is None:
+        ws.add_chart(chart, get_column_letter(x_col + 2) + "2")
+    else:
+        anchor_sheet.add_chart(chart, "A1")
+    return chart
+
+
+def compare_sheet(ws, files):
+    """`ipcbench compare --format csv` as is, a `case` label column, colours and a bar chart."""
+    table = read_csv(ipcbench("compare", *files, "--format", "csv"))
+    header, rows = table[0], table[1:]
+    if not rows:
+        ws.cell(row=1, column=1, value="no case is in both files")
+        return
+    col = {h: i for i, h in enumerate(header)}
+    several = len(files) > 2
+
+    def label(r):
+        get = lambda k: r[col[k]] if k in col else ""
+        if get("kind") != "case":
+            parts = [get("kind"), get("metric")]
+        else:
+            size = get("payload_bytes")
+            parts = [get("transport"), get("pattern"), size_label(int(size)) if size else "", get("placement"),
+                     get("options"), get("metric")]
+        if several:
+            parts.append("(" + os.path.splitext(os.path.basename(get("new_file")))[0] + ")")
+        return " ".join(p for p in parts if p)
+
+    full_header = header + ["case"]
+    full_rows = [r + [label(r)] for r in rows]
+    write_table(ws, full_header, full_rows)
+    fit_widths(ws, full_header, full_rows)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(full_header))}{len(full_rows) + 1}"
+    colors = []
+    for i, r in enumerate(rows):
+        significant = "significant" in col and r[col["significant"]] == "1"
+        change = float(r[col["change_pct"]]) if r[col["change_pct"]] else 0.0
+        better = (change > 0) == (r[col["metric"]] == "MiB/s")
+        colors.append(BAR_GREY if not significant else (BAR_GREEN if better else BAR_RED))
+        if significant:
+            fill = PatternFill("solid", fgColor=GREEN if better else RED)
+            for j in range(len(full_header)):
+                ws.cell(row=2 + i, column=1 + j).fill = fill
+
+    chart = BarChart()
+    chart.type = "bar"
+    chart.style = 2
+    chart.title = "change against the base, % (green better, red worse, grey not significant)"
+    chart.y_axis.title = "change, %"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.legend = None
+    chart.height, chart.width = max(8, 0.5 * len(rows) + 3), 24
+    values = Reference(ws, min_col=col["change_pct"] + 1, min_row=1, max_row=len(rows) + 1)
+    chart.add_data(values, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=len(full_header), min_row=2, max_row=len(rows) + 1))
+    chart.x_axis.scaling.orientation = "maxMin"
+    series = chart.series[0]
+    for i, color in enumerate(colors):
+        point = DataPoint(idx=i)
+        point.graphicalProperties.solidFill = color
+        point.graphicalProperties.line.solidFill = color
+        series.dPt.append(point)
+    ws.add_chart(chart, get_column_letter(len(full_header) + 2) + "2")
+
+
+def size_label(n):
+    for unit, shift in (("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} B"
+
+
+def load(files):
+    tables = []
+    for path in files:
+        try:
+            with open(path, newline="") as f:
+                tables.append(list(csv.reader(f)))
+        except OSError as e:
+            fail(f"{path}: cannot read the file ({e.strerror})")
+    for path, table in zip(files, tables):
+        header = table[0] if table else []
+        missing = [c for c in ("transport", "pattern", "payload_bytes", "cpu_placement", "status") if c not in header]
+        if missing:
+            fail(f"{path}: not an ipcbench results file (no {', '.join(missing)} column)")
+        if len(table) < 2:
+            fail(f"{path}: the file has a header but no rows")
+        for number, row in enumerate(table[1:], start=2):
+            if len(row) != len(header):
+                fail(f"{path}: row {number} has {len(row)} cells but the header has {len(header)}")
+    return tables
+
+
+def pivots(files, tables):
+    """(sheet name, pivot table, chart title, y title) for each pattern and metric the files have."""
+    patterns = {r[t[0].index("pattern")] for t in tables for r in t[1:]}
+    out = []
+    for name, pattern, metric, what, y_title in METRICS:
+        has_value = any(r[t[0].index(metric)] and r[t[0].index("status")] == "ok" and r[t[0].index("pattern")] == pattern
+                        for t in tables for r in t[1:])
+        if pattern in patterns and has_value:
+            pivot = read_csv(ipcbench("pivot", *files, "--pattern", pattern, "--metric", metric))
+            out.append((name, pivot, f"{what} — {heading(tables)}", y_title))
+    return out
+
+
+def build(files, only=None):
+    """The workbook; with `only`, just that metric's chart on its own first sheet (for rendering)."""
+    tables = load(files)
+    wb = openpyxl.Workbook()
+    if only is not None:
+        chosen = [p for p in pivots(files, tables) if p[0] == only]
+        if not chosen:
+            fail(f"no {only} sheet: the files have no such cases")
+        name, pivot, title, y_title = chosen[0]
+        chart_ws = wb.active
+        chart_ws.title = "chart"
+        chart_ws.page_setup.orientation = "landscape"
+        chart_ws.sheet_properties.pageSetUpPr.fitToPage = True
+        chart_ws.page_setup.fitToWidth = chart_ws.page_setup.fitToHeight = 1
+        metric_sheet(wb.create_sheet(name), pivot, title, y_title, anchor_sheet=chart_ws)
+        return wb
+    ws = wb.active
+    ws.title = "results"
+    results_sheet(ws, files, tables)
+    for name, pivot, title, y_title in pivots(files, tables):
+        metric_sheet(wb.create_sheet(name), pivot, title, y_title)
+    if len(files) > 1:
+        compare_sheet(wb.create_sheet("compare"), files)
+    return wb
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Write ipcbench results as an .xlsx workbook with charts.")
+    parser.add_argument("files", nargs="+", help="ipcbench results files (<stem>.csv)")
+    parser.add_argument("-o", "--output", help="the .xlsx file (default: <first stem>.xlsx beside the first file)")
+    args = parser.parse_args()
+    output = args.output or os.path.splitext(args.files[0])[0] + ".xlsx"
+    if not output.endswith(".xlsx"):
+        fail(f"{output}: the output must end in .xlsx")
+    if os.path.exists(output):
+        fail(f"{output} already exists; choose another -o (nothing is overwritten)")
+    content = io.BytesIO()
+    build(args.files).save(content)
+    # Exclusive create: a file that appeared meanwhile is not overwritten either.
+    try:
+        with open(output, "xb") as f:
+            f.write(content.getvalue())
+    except FileExistsError:
+        fail(f"{output} already exists; choose another -o (nothing is overwritten)")
+    except OSError as e:
+        fail(f"cannot write {output}: {e.strerror}")
+    print(output)
+
+
+if __name__ == "__main__":
+    main()
