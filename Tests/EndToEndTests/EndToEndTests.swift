@@ -109,7 +109,7 @@ final class EndToEndTests: XCTestCase {
         // The terminal table goes to stdout: its header, a line per case, then where the files went.
         let lines = outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         XCTAssertEqual(lines.first, "transport   pattern    size    cpus        status  MiB/s (95% CI)        RTT p50 / p99 us      ")
-        XCTAssertEqual(lines.suffix(2), ["wrote \(output) and \(h.work.appendingPathComponent("quick-trials.csv").path)", ""])
+        XCTAssertEqual(lines.suffix(2), ["wrote \(output) and \(h.work.appendingPathComponent("quick-trials.csv").path) (interleaved schedule, seed \(column("seed", rows[1])))", ""])
         // One line per case (warnings, indented, may follow one), each with its status in the fifth cell.
         let caseLines = lines.dropFirst().dropLast(2).filter { !$0.hasPrefix(" ") }
         XCTAssertEqual(caseLines.count, 24, outcome.stdout)
