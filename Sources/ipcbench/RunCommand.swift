@@ -135,23 +135,32 @@ struct RunCommand: ParsableCommand {
             o.transports = transport == "all" ? TransportKind.allCases : try list(transport).map(parseTransport)
         }
         if let pattern { o.patterns = try list(pattern).map(parsePattern) }
-        if let size { o.sizes = try list(size).map { try parseSize($0, what: "--size") } }
-        if let total { o.totalBytes = try parseSize(total, what: "--total") }
+        // Every number is checked against its limit (README, Known limits) before any arithmetic.
+        if let size {
+            let payload = InputLimits.payload()
+            o.sizes = try list(size).map { try parseSize($0, what: "--size", bound: payload) }
+        }
+        if let total { o.totalBytes = try parseSize(total, what: "--total", bound: InputLimits.total) }
         if let count {
             guard count > 0 else { throw InputError("--count \(count): the number of round trips must be at least 1") }
+            try InputLimits.count.check(count, "--count")
             o.roundTrips = count
         }
         if let repetitions {
             guard repetitions > 0 else { throw InputError("--repetitions \(repetitions): need at least 1 measured trial") }
+            try InputLimits.repetitions.check(repetitions, "--repetitions")
             o.repetitions = repetitions
         }
         if let warmup {
             guard warmup >= 0 else { throw InputError("--warmup \(warmup): must be 0 or more") }
+            try InputLimits.warmup.check(warmup, "--warmup")
             o.warmup = warmup
         }
         if let cpus { o.placement = try CPUPlacement(parsing: cpus) }
-        if let timeout { o.timeoutNs = try parseDuration(timeout, what: "--timeout") }
-        if let minTrialTime { o.minTrialNs = try parseDuration(minTrialTime, what: "--min-trial-time", allowZero: true) }
+        if let timeout { o.timeoutNs = try parseDuration(timeout, what: "--timeout", bound: InputLimits.timeout) }
+        if let minTrialTime {
+            o.minTrialNs = try parseDuration(minTrialTime, what: "--min-trial-time", allowZero: true, bound: InputLimits.minTrialTime)
+        }
         o.verify = verify
         return o
     }

@@ -16,6 +16,9 @@ final class OutputTests: XCTestCase {
         XCTAssertEqual(csvField("say \"hi\""), "\"say \"\"hi\"\"\"")
         XCTAssertEqual(csvField("two\nlines"), "\"two\nlines\"")
         XCTAssertEqual(parseCSV("a,\"b,c\",\"d \"\"e\"\"\"\r\n1,,3\r\n"), [["a", "b,c", "d \"e\""], ["1", "", "3"]])
+        // "\r\n" is a single Character: it must still be quoted.
+        XCTAssertEqual(csvField("0.0\r\n"), "\"0.0\r\n\"")
+        XCTAssertEqual(parseCSV(csvLine(["a\r\nb", "c"])), [["a\r\nb", "c"]])
     }
 
     func testDecimals() {
@@ -55,5 +58,28 @@ final class OutputTests: XCTestCase {
         XCTAssertEqual(caseRow(skipped, env).count, caseColumns.count)
         XCTAssertEqual(caseRow(skipped, env)[caseColumns.firstIndex(of: "status")!], "skipped")
         XCTAssertEqual(caseRow(skipped, env)[caseColumns.firstIndex(of: "error")!], "too big")
+    }
+
+    func testDecimalsNeverTrapOrUseExponents() {
+        XCTAssertEqual(formatDecimal(1e19, places: 0), "10000000000000000000")
+        XCTAssertEqual(formatDecimal(1e19, places: 3), "10000000000000000000.000")
+        XCTAssertEqual(formatDecimal(-1e19, places: 1), "-10000000000000000000.0")
+        XCTAssertEqual(formatDecimal(1e40, places: 0), "10000000000000000303786028427003666890752")
+        XCTAssertEqual(formatDecimal(9_007_199_254_740_993, places: 6), "9007199254740992.000000")
+        XCTAssertEqual(formatDecimal(4_503_599_627_370_495.5, places: 6), "4503599627370495.500000")
+        XCTAssertEqual(formatDecimal(4_503_599_627_370_495.5, places: 4), "4503599627370495.5000")
+        XCTAssertEqual(formatDecimal(Double.greatestFiniteMagnitude, places: 2).count, 309 + 3)
+        XCTAssertEqual(formatDecimal(Double.leastNonzeroMagnitude, places: 3), "0.000")
+        XCTAssertEqual(formatDecimal(-Double.leastNonzeroMagnitude, places: 3), "0.000")
+        XCTAssertEqual(formatDecimal(.infinity, places: 2), "")
+        XCTAssertEqual(formatDecimal(-.infinity, places: 0), "")
+        XCTAssertEqual(formatDecimal(2.5, places: -1), "3")
+        XCTAssertEqual(formatDecimal(0.5, places: 1000), "0." + "5" + String(repeating: "0", count: 29))
+        // The exact path agrees with the fast one where both apply.
+        for value in [0.0, 1, 2.5, 123.456, 1e15, 8.9e18] {
+            XCTAssertEqual(exactScaledDigits(value, places: 0), String(Int64(value.rounded())), "\(value)")
+        }
+        XCTAssertEqual(exactScaledDigits(2.5, places: 0), "3")
+        XCTAssertEqual(exactScaledDigits(0.125, places: 2), "13")
     }
 }

@@ -44,6 +44,9 @@ public struct BenchConfig: Equatable, Sendable {
         do {
             root = try TOMLParser.parse(text)
         } catch let error as TOMLError {
+            if let key = error.key, let digits = error.digits, let bound = bounds[key] {
+                throw InputError("\(file):\(error.line): \(bound.refuse(key, digits).message)")
+            }
             throw InputError("\(file):\(error.line): \(error.message)")
         }
         func fail(_ line: Int, _ message: String) -> InputError { InputError("\(file):\(line): \(message)") }
@@ -131,23 +134,30 @@ public struct BenchConfig: Equatable, Sendable {
                     }
                     if s.transports.isEmpty { throw fail(line, "transports must not be empty") }
                 case let ("sizes", .array(items)):
+                    let payload = InputLimits.payload()
                     s.sizes = try items.map { item in
                         switch item {
-                        case let .string(text): return try wrap { try parseSize(text, what: "size") }
-                        case let .integer(n) where n > 0: return n
+                        case let .string(text): return try wrap { try parseSize(text, what: key, bound: payload) }
+                        case let .integer(n) where n > 0:
+                            try wrap { try payload.check(n, key) }
+                            return n
                         default: throw fail(line, "sizes must be sizes like 64, \"4KiB\" or \"1MiB\", each at least 1 byte")
                         }
                     }
                     if s.sizes.isEmpty { throw fail(line, "sizes must not be empty") }
                 case let ("total", .string(text)):
-                    s.total = try wrap { try parseSize(text, what: "total") }
+                    s.total = try wrap { try parseSize(text, what: key, bound: InputLimits.total) }
                 case let ("total", .integer(n)) where n > 0:
+                    try wrap { try InputLimits.total.check(n, key) }
                     s.total = n
                 case let ("count", .integer(n)) where n > 0:
+                    try wrap { try InputLimits.count.check(n, key) }
                     s.count = n
                 case let ("repetitions", .integer(n)) where n > 0:
+                    try wrap { try InputLimits.repetitions.check(n, key) }
                     s.repetitions = n
                 case let ("warmup", .integer(n)) where n >= 0:
+                    try wrap { try InputLimits.warmup.check(n, key) }
                     s.warmup = n
                 case let ("cpus", .string(text)):
                     s.placements = [try wrap { try CPUPlacement(parsing: text) }]
@@ -157,13 +167,15 @@ public struct BenchConfig: Equatable, Sendable {
                         return try wrap { try CPUPlacement(parsing: text) }
                     }
                 case let ("timeout", .string(text)):
-                    s.timeoutNs = try wrap { try parseDuration(text, what: "timeout") }
+                    s.timeoutNs = try wrap { try parseDuration(text, what: key, bound: InputLimits.timeout) }
                 case let ("min_trial_time", .string(text)):
-                    s.minTrialNs = try wrap { try parseDuration(text, what: "min_trial_time", allowZero: true) }
+                    s.minTrialNs = try wrap { try parseDuration(text, what: key, allowZero: true, bound: InputLimits.minTrialTime) }
                 case ("min_trial_time", .integer(0)):
                     s.minTrialNs = 0
                 case ("name", _), ("pattern", _), ("schedule", _), ("seed", _):
                     break
+                case let ("total", .integer(n)), let ("count", .integer(n)), let ("repetitions", .integer(n)), let ("warmup", .integer(n)):
+                    throw fail(line, "\(key) \(n) is out of range; \(BenchConfig.expected[key]!)")
                 default:
                     throw fail(line, "\(key) cannot be \(entry.value.typeName) like that; \(BenchConfig.expected[key] ?? "see the README")")
                 }
@@ -172,10 +184,16 @@ public struct BenchConfig: Equatable, Sendable {
         }
     }
 
+    /// The numeric keys' limits (durations are strings, so Int cannot overflow on them).
+    static var bounds: [String: Bound] {
+        ["sizes": InputLimits.payload(), "total": InputLimits.total, "count": InputLimits.count,
+         "repetitions": InputLimits.repetitions, "warmup": InputLimits.warmup]
+    }
+
     static let expected: [String: String] = [
         "transports": "expected \"all\" or an array such as [\"pipe\", \"tcp\"]",
         "sizes": "expected an array such as [\"64\", \"4KiB\"]",
-        "total": "expected a size such as \"10MiB\"",
+        "total": "expected a size such as \"10MiB\", at least 1 byte",
         "count": "expected a whole number of round trips, at least 1",
         "repetitions": "expected a whole number of trials, at least 1",
         "warmup": "expected a whole number of trials, 0 or more",

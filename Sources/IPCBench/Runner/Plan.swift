@@ -96,6 +96,16 @@ extension BenchConfig {
                     case .throughput: messages = max(1, (overrides.totalBytes ?? suite.totalBytes) / size)
                     case .latency: messages = overrides.roundTrips ?? suite.roundTrips
                     }
+                    // Parsing bounded size (2^30), total (2^40) and count (< 2^30), so the product
+                    // fits. Refusing trials over 2^40 bytes keeps the calibrated trial (× 10,000 <
+                    // 2^14, so under 2^54 bytes and messages) and its sum over at most 1000
+                    // repetitions (< 2^64 messages) within Int and UInt64.
+                    let bound = InputLimits.bytesPerTrial
+                    let (bytes, overflow) = size.multipliedReportingOverflow(by: messages)
+                    if overflow || bytes > bound.max {
+                        let what = suite.pattern == .latency ? "round trips" : "messages"
+                        throw InputError("suite '\(suite.name)': \(messages) \(what) of \(formatSize(size)) are more than \(bound.shown), \(bound.why); lower count or the size")
+                    }
                     for placement in placements {
                         let next = BenchCase(
                             suite: suite.name, transport: transport, pattern: suite.pattern, payloadBytes: size,
