@@ -52,13 +52,15 @@ public final class RunDirectory {
         return pid
     }
 
-    /// Unlinks what is in `path` (FIFOs and socket files; a subdirectory stays, and so does `path`
-    /// then), then the directory itself.
-    static func removeContents(_ path: String) {
+    /// Unlinks what is in `path` (FIFOs and socket files, and those in the trial's per-link folders
+    /// one level down), then the directory itself; anything deeper stays, and so does `path` then.
+    static func removeContents(_ path: String, levels: Int = 1) {
         if let dir = opendir(path) {
             while let entry = readdir(dir) {
                 let name = entryName(entry)
-                if name != "." && name != ".." { _ = unlink(path + "/" + name) }
+                guard name != "." && name != ".." else { continue }
+                let unlinked = resultOrErrno { Int(unlink(path + "/" + name)) }
+                if unlinked == -Int(EISDIR) && levels > 0 { removeContents(path + "/" + name, levels: levels - 1) }
             }
             closedir(dir)
         }
