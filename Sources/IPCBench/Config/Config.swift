@@ -16,6 +16,11 @@ public struct SuiteConfig: Equatable, Sendable {
     public var timeoutNs: UInt64
     /// Calibration: trials shorter than this move proportionally more messages (0 turns it off).
     public var minTrialNs: UInt64
+    /// The values of each per-case parameter; a suite uses the list of its pattern's parameter.
+    public var parameterValues: [CaseParameter: [Int]]
+
+    /// The values this suite's pattern runs with: its parameter's list, or one case where it takes none.
+    public var patternParameterValues: [Int] { pattern.parameter.map { parameterValues[$0] ?? [1] } ?? [1] }
 }
 
 /// A decoded config file: its suites, in order.
@@ -24,9 +29,12 @@ public struct BenchConfig: Equatable, Sendable {
     /// Run-wide, from [defaults]: the order of the trials and the seed of the interleaved rounds.
     public var schedule = Schedule.interleaved
     public var seed: UInt64?
+    /// [defaults] with the built-in values filled in: a pattern the command line asks for that no
+    /// suite has runs with these.
+    var defaults = Settings.builtIn
 
     public static let settingKeys = ["transports", "sizes", "total", "count", "repetitions", "warmup",
-                                     "cpus", "timeout", "min_trial_time"]
+                                     "cpus", "timeout", "min_trial_time"] + CaseParameter.allCases.map(\.rawValue)
     public static let suiteKeys = ["name", "pattern"] + settingKeys
     /// Keys that apply to the whole run, so only [defaults] takes them.
     public static let runKeys = ["schedule", "seed"]
@@ -93,17 +101,19 @@ public struct BenchConfig: Equatable, Sendable {
                 guard case let .string(text) = entry.value, !text.isEmpty else { throw fail(entry.line, "name must be a non-empty string") }
                 name = text
             }
-            let s = try base.applying(table, fail)
-            suites.append(SuiteConfig(name: name, pattern: pattern, transports: s.transports, sizes: s.sizes,
-                                      totalBytes: s.total, roundTrips: s.count, repetitions: s.repetitions,
-                                      warmup: s.warmup, placements: s.placements, timeoutNs: s.timeoutNs,
-                                      minTrialNs: s.minTrialNs))
+            for parameter in CaseParameter.allCases where parameter != pattern.parameter {
+                if let entry = table[parameter.rawValue] {
+                    let takers = PatternKind.allCases.filter { $0.parameter == parameter }.map(\.rawValue)
+                    throw fail(entry.line, "\(parameter.rawValue) does not apply to pattern \(pattern.rawValue); only \(takers.joined(separator: ", ")) takes it")
+                }
+            }
+            suites.append(try base.applying(table, fail).suite(name: name, pattern: pattern))
         }
-        return BenchConfig(suites: suites, schedule: schedule, seed: seed)
+        return BenchConfig(suites: suites, schedule: schedule, seed: seed, defaults: base)
     }
 
     /// The keys a suite may inherit from [defaults].
-    struct Settings {
+    struct Settings: Equatable, Sendable {
         var transports = TransportKind.allCases
         var sizes = [64, 1024, 4096, 65536]
         var total = 10 << 20
@@ -113,8 +123,15 @@ public struct BenchConfig: Equatable, Sendable {
         var placements = [CPUPlacement.auto]
         var timeoutNs: UInt64 = 30_000_000_000
         var minTrialNs: UInt64 = 200_000_000
+        var parameterValues: [CaseParameter: [Int]] = [.depth: [1, 4, 16, 64], .receivers: [1, 2, 4], .pairs: [1, 2, 4, 8]]
 
         static let builtIn = Settings()
+
+        func suite(name: String, pattern: PatternKind) -> SuiteConfig {
+            SuiteConfig(name: name, pattern: pattern, transports: transports, sizes: sizes, totalBytes: total,
+                        roundTrips: count, repetitions: repetitions, warmup: warmup, placements: placements,
+                        timeoutNs: timeoutNs, minTrialNs: minTrialNs, parameterValues: parameterValues)
+        }
 
         func applying(_ table: TOMLTable, _ fail: (Int, String) -> InputError) throws -> Settings {
             var s = self
@@ -174,6 +191,15 @@ public struct BenchConfig: Equatable, Sendable {
                     s.minTrialNs = 0
                 case ("name", _), ("pattern", _), ("schedule", _), ("seed", _):
                     break
+                case let (_, .integer(n)) where CaseParameter(rawValue: key) != nil:
+                    let parameter = CaseParameter(rawValue: key)!
+                    s.parameterValues[parameter] = [try wrap { try parameter.check(n, key) }]
+                case let (_, .array(items)) where CaseParameter(rawValue: key) != nil && !items.isEmpty:
+                    let parameter = CaseParameter(rawValue: key)!
+                    s.parameterValues[parameter] = try items.map { item in
+                        guard case let .integer(n) = item else { throw fail(line, "\(key) must be a whole number or an array of them, for example [1, 4, 16]") }
+                        return try wrap { try parameter.check(n, key) }
+                    }
                 case let ("total", .integer(n)), let ("count", .integer(n)), let ("repetitions", .integer(n)), let ("warmup", .integer(n)):
                     throw fail(line, "\(key) \(n) is out of range; \(BenchConfig.expected[key]!)")
                 default:
@@ -187,8 +213,11 @@ public struct BenchConfig: Equatable, Sendable {
     /// The numeric keys' limits (durations are strings, so Int cannot overflow on them).
     static var bounds: [String: Bound] {
         ["sizes": InputLimits.payload(), "total": InputLimits.total, "count": InputLimits.count,
-         "repetitions": InputLimits.repetitions, "warmup": InputLimits.warmup]
+         "repetitions": InputLimits.repetitions, "warmup": InputLimits.warmup, "seed": seedBound,
+         "depth": InputLimits.depth, "receivers": InputLimits.receivers, "pairs": InputLimits.pairs]
     }
+
+    static let seedBound = Bound(max: Int(largestSeed), shown: "\(largestSeed)", why: "the largest seed (2^53 - 1, which spreadsheets hold exactly)")
 
     static let expected: [String: String] = [
         "transports": "expected \"all\" or an array such as [\"pipe\", \"tcp\"]",
@@ -200,6 +229,9 @@ public struct BenchConfig: Equatable, Sendable {
         "cpus": "expected \"auto\", \"split\", \"same\", \"none\", \"A,B\" or an array of them",
         "timeout": "expected a duration such as \"30s\"",
         "min_trial_time": "expected a duration such as \"200ms\", or \"0s\" to turn calibration off",
+        "depth": "expected a whole number of outstanding requests or an array of them, each at least 1",
+        "receivers": "expected a whole number of readers or an array of them, each at least 1",
+        "pairs": "expected a whole number of pairs or an array of them, each at least 1",
     ]
 }
 
@@ -229,4 +261,21 @@ func readWholeFile(_ path: String) -> String? {
     }
     if ferror(file) != 0 { return nil }
     return String(decoding: bytes, as: UTF8.self)
+}
+
+extension CaseParameter {
+    public var bound: Bound {
+        switch self {
+        case .depth: return InputLimits.depth
+        case .receivers: return InputLimits.receivers
+        case .pairs: return InputLimits.pairs
+        }
+    }
+
+    /// A value from a config or the command line (`what` names it): at least 1 and at most the bound.
+    public func check(_ value: Int, _ what: String) throws -> Int {
+        guard value >= 1 else { throw InputError("\(what) \(value) must be at least 1") }
+        try bound.check(value, what)
+        return value
+    }
 }

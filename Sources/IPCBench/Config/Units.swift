@@ -70,6 +70,9 @@ public enum InputLimits {
     public static let warmup = Bound(max: 100, shown: "100", why: "the most warmup trials per case")
     public static let timeout = Bound(max: 24 * 3_600_000_000_000, shown: "24h", why: "the longest a trial may run")
     public static let minTrialTime = Bound(max: 3_600_000_000_000, shown: "1h", why: "the longest calibration aims for")
+    public static let depth = Bound(max: 1024, shown: "1024", why: "the most requests async-request keeps outstanding")
+    public static let receivers = Bound(max: 64, shown: "64", why: "the most readers of a fanout (each is a process)")
+    public static let pairs = Bound(max: 64, shown: "64", why: "the most sender/receiver pairs (each a process)")
     /// payload × messages of one trial before calibration (one way).
     public static let bytesPerTrial = Bound(max: 1 << 40, shown: "1024GiB", why: "the most one trial moves before calibration")
 }

@@ -8,6 +8,7 @@ import Histogram
 /// it and sends it back; each round trip goes into an HDR histogram.
 enum LatencyPattern: Pattern {
     static let summary = "ping-pong (synchronous request); round-trip time percentiles from an HDR histogram"
+    static let sizing = WorkSizing.count
     static let metrics = [Metric.rttP50, .rttP99]
 
     static func topology(_ shape: CaseShape) -> Topology { .pair("client", "server") }

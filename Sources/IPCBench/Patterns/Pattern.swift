@@ -10,6 +10,8 @@ protocol Pattern {
     static var parameter: CaseParameter? { get }
     /// What `compare` compares for it, first the main one.
     static var metrics: [Metric] { get }
+    /// How a trial's messages are counted before calibration: `total / payload` (transfers) or `count`.
+    static var sizing: WorkSizing { get }
     /// The trial's workers (by role name) and the connections between them.
     static func topology(_ shape: CaseShape) -> Topology
     /// Why it cannot run on `transport` with `shape`, or nil.
@@ -22,6 +24,14 @@ protocol Pattern {
 
 extension Pattern {
     static var parameter: CaseParameter? { nil }
+}
+
+/// Where a case's message count comes from before calibration.
+public enum WorkSizing: Sendable {
+    /// `total` bytes (the config's `total`, `--total`) in messages of the payload.
+    case totalBytes
+    /// `count` messages or round trips (the config's `count`, `--count`).
+    case count
 }
 
 /// The per-case parameters beyond the payload; each pattern reads the one it takes (default 1).

@@ -14,4 +14,5 @@ public enum PatternKind: String, CaseIterable, Sendable {
     public var summary: String { implementation.summary }
     public var parameter: CaseParameter? { implementation.parameter }
     public var metrics: [Metric] { implementation.metrics }
+    public var sizing: WorkSizing { implementation.sizing }
 }

@@ -5,6 +5,7 @@ import Glibc
 /// byte (CLOCK_MONOTONIC is shared by all processes).
 enum ThroughputPattern: Pattern {
     static let summary = "one-way transfer (asynchronous message); MiB/s per trial, median with a 95% interval"
+    static let sizing = WorkSizing.totalBytes
     static let metrics = [Metric.throughput]
 
     static func topology(_ shape: CaseShape) -> Topology { .pair("sender", "receiver") }

@@ -11,6 +11,8 @@ public struct RunOverrides: Sendable {
     public var timeoutNs: UInt64?
     public var minTrialNs: UInt64?
     public var verify = false
+    /// Values for the pattern parameters (depth, receivers, pairs); only suites whose pattern takes one use it.
+    public var parameterValues: [CaseParameter: [Int]] = [:]
 
     public init() {}
 }
@@ -36,13 +38,23 @@ public struct BenchCase: Equatable, Sendable {
 
     public var shape: CaseShape { CaseShape(payloadBytes: payloadBytes, depth: depth, receivers: receivers, pairs: pairs) }
 
-    /// The value of the pattern's parameter, or nil when it takes none.
+    /// The value of the pattern's parameter, or nil when it takes none. Setting it sets that one.
     public var parameterValue: Int? {
-        switch pattern.parameter {
-        case .depth: return depth
-        case .receivers: return receivers
-        case .pairs: return pairs
-        case nil: return nil
+        get {
+            switch pattern.parameter {
+            case .depth: return depth
+            case .receivers: return receivers
+            case .pairs: return pairs
+            case nil: return nil
+            }
+        }
+        set {
+            switch pattern.parameter {
+            case .depth: depth = newValue ?? 1
+            case .receivers: receivers = newValue ?? 1
+            case .pairs: pairs = newValue ?? 1
+            case nil: break
+            }
         }
     }
 
@@ -81,8 +93,9 @@ extension BenchConfig {
         var chosen = suites
         if let patterns = overrides.patterns {
             chosen = chosen.filter { patterns.contains($0.pattern) }
+            // A pattern no suite has runs with the config's [defaults].
             for pattern in patterns where !suites.contains(where: { $0.pattern == pattern }) {
-                throw InputError("--pattern \(pattern.rawValue): the config has no suite with that pattern")
+                chosen.append(defaults.suite(name: pattern.rawValue, pattern: pattern))
             }
         }
         var cases: [BenchCase] = []
@@ -92,9 +105,9 @@ extension BenchConfig {
             for transport in overrides.transports ?? suite.transports {
                 for size in overrides.sizes ?? suite.sizes {
                     let messages: Int
-                    switch suite.pattern {
-                    case .throughput: messages = max(1, (overrides.totalBytes ?? suite.totalBytes) / size)
-                    case .latency: messages = overrides.roundTrips ?? suite.roundTrips
+                    switch suite.pattern.sizing {
+                    case .totalBytes: messages = max(1, (overrides.totalBytes ?? suite.totalBytes) / size)
+                    case .count: messages = overrides.roundTrips ?? suite.roundTrips
                     }
                     // Parsing bounded size (2^30), total (2^40) and count (< 2^30), so the product
                     // fits. Refusing trials over 2^40 bytes keeps the calibrated trial (× 10,000 <
@@ -103,18 +116,22 @@ extension BenchConfig {
                     let bound = InputLimits.bytesPerTrial
                     let (bytes, overflow) = size.multipliedReportingOverflow(by: messages)
                     if overflow || bytes > bound.max {
-                        let what = suite.pattern == .latency ? "round trips" : "messages"
+                        let what = suite.pattern.sizing == .count ? "round trips" : "messages"
                         throw InputError("suite '\(suite.name)': \(messages) \(what) of \(formatSize(size)) are more than \(bound.shown), \(bound.why); lower count or the size")
                     }
-                    for placement in placements {
-                        let next = BenchCase(
-                            suite: suite.name, transport: transport, pattern: suite.pattern, payloadBytes: size,
-                            messages: messages, repetitions: overrides.repetitions ?? suite.repetitions,
-                            warmup: overrides.warmup ?? suite.warmup, placement: placement,
-                            timeoutNs: overrides.timeoutNs ?? suite.timeoutNs,
-                            minTrialNs: overrides.minTrialNs ?? suite.minTrialNs, verify: overrides.verify)
-                        // Overrides can make two suites ask for the same case: run it once.
-                        if !cases.contains(where: { $0.isSameMeasurement(as: next) }) { cases.append(next) }
+                    let values = suite.pattern.parameter.flatMap { overrides.parameterValues[$0] } ?? suite.patternParameterValues
+                    for value in values {
+                        for placement in placements {
+                            var next = BenchCase(
+                                suite: suite.name, transport: transport, pattern: suite.pattern, payloadBytes: size,
+                                messages: messages, repetitions: overrides.repetitions ?? suite.repetitions,
+                                warmup: overrides.warmup ?? suite.warmup, placement: placement,
+                                timeoutNs: overrides.timeoutNs ?? suite.timeoutNs,
+                                minTrialNs: overrides.minTrialNs ?? suite.minTrialNs, verify: overrides.verify)
+                            next.parameterValue = value
+                            // Overrides can make two suites ask for the same case: run it once.
+                            if !cases.contains(where: { $0.isSameMeasurement(as: next) }) { cases.append(next) }
+                        }
                     }
                 }
             }
