@@ -21,7 +21,7 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: "The base side, then one or more new sides; a side is a results file (<stem>.csv) or several joined with commas.")
     var sides: [String]
 
-    @Option(name: .customLong("ignore"), help: "Drop a key from the join: transport, pattern, payload, placement or options (repeatable).")
+    @Option(name: .customLong("ignore"), help: "Drop a key from the join: transport, pattern, payload, placement, options or parameter (repeatable).")
     var ignore: [String] = []
 
     @Option(help: "table, csv or markdown.")
@@ -53,7 +53,7 @@ struct CompareCommand: ParsableCommand {
         if let pct = failOnRegression {
             let worst = report.changes.filter { $0.isRegression(beyond: pct) }
             if let first = worst.first, let i = first.interval {
-                func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + plainDecimal(v, places: 1) + "%" }
+                func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%" }
                 printError("ipcbench: \(worst.count) regressions whose whole 95% interval lies beyond \(formatDecimal(pct, places: 1))%, "
                            + "for example \(first.caseName) \(first.metric.name) \(percent(first.percent)) "
                            + "[\(percent((exp(i.low) - 1) * 100)), \(percent((exp(i.high) - 1) * 100))]")

@@ -11,11 +11,20 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "A TOML suite file, for example bench-configs/quick.toml.")
     var config: String?
 
-    @Option(name: [.short, .long], help: "Transports, comma-separated: \(TransportKind.allCases.map(\.rawValue).joined(separator: ",")) or all.")
+    @Option(name: [.short, .long], help: ArgumentHelp("Transports, comma-separated: \(TransportKind.allCases.map(\.rawValue).joined(separator: ",")), or all."))
     var transport: String?
 
-    @Option(name: [.short, .long], help: "Patterns, comma-separated: throughput,latency.")
+    @Option(name: [.short, .long], help: ArgumentHelp("Patterns, comma-separated: \(PatternKind.allCases.map(\.rawValue).joined(separator: ",")), or all. A pattern the config has no suite for runs with its [defaults]."))
     var pattern: String?
+
+    @Option(help: "async-request: requests kept outstanding, comma-separated (default 1,4,16,64).")
+    var depth: String?
+
+    @Option(help: "fanout: readers, comma-separated (default 1,2,4).")
+    var receivers: String?
+
+    @Option(help: "pairs: sender/receiver pairs, comma-separated (default 1,2,4,8).")
+    var pairs: String?
 
     @Option(name: [.short, .long], help: "Payload sizes, comma-separated: 64,1K,64KiB,1MiB (K/KiB = 1024; kB = 1000).")
     var size: String?
@@ -134,24 +143,41 @@ struct RunCommand: ParsableCommand {
         if let transport {
             o.transports = transport == "all" ? TransportKind.allCases : try list(transport).map(parseTransport)
         }
-        if let pattern { o.patterns = try list(pattern).map(parsePattern) }
-        if let size { o.sizes = try list(size).map { try parseSize($0, what: "--size") } }
-        if let total { o.totalBytes = try parseSize(total, what: "--total") }
+        if let pattern { o.patterns = pattern == "all" ? PatternKind.allCases : try list(pattern).map(parsePattern) }
+        for (parameter, text) in [(CaseParameter.depth, depth), (.receivers, receivers), (.pairs, pairs)] {
+            guard let text else { continue }
+            let what = "--\(parameter.rawValue)"
+            o.parameterValues[parameter] = try list(text).map { item in
+                guard let n = Int(item) else { throw InputError("\(what) '\(item)' is not a whole number; use a list such as 1,4,16") }
+                return try parameter.check(n, what)
+            }
+        }
+        // Every number is checked against its limit (README, Known limits) before any arithmetic.
+        if let size {
+            let payload = InputLimits.payload()
+            o.sizes = try list(size).map { try parseSize($0, what: "--size", bound: payload) }
+        }
+        if let total { o.totalBytes = try parseSize(total, what: "--total", bound: InputLimits.total) }
         if let count {
             guard count > 0 else { throw InputError("--count \(count): the number of round trips must be at least 1") }
+            try InputLimits.count.check(count, "--count")
             o.roundTrips = count
         }
         if let repetitions {
             guard repetitions > 0 else { throw InputError("--repetitions \(repetitions): need at least 1 measured trial") }
+            try InputLimits.repetitions.check(repetitions, "--repetitions")
             o.repetitions = repetitions
         }
         if let warmup {
             guard warmup >= 0 else { throw InputError("--warmup \(warmup): must be 0 or more") }
+            try InputLimits.warmup.check(warmup, "--warmup")
             o.warmup = warmup
         }
         if let cpus { o.placement = try CPUPlacement(parsing: cpus) }
-        if let timeout { o.timeoutNs = try parseDuration(timeout, what: "--timeout") }
-        if let minTrialTime { o.minTrialNs = try parseDuration(minTrialTime, what: "--min-trial-time", allowZero: true) }
+        if let timeout { o.timeoutNs = try parseDuration(timeout, what: "--timeout", bound: InputLimits.timeout) }
+        if let minTrialTime {
+            o.minTrialNs = try parseDuration(minTrialTime, what: "--min-trial-time", allowZero: true, bound: InputLimits.minTrialTime)
+        }
         o.verify = verify
         return o
     }

@@ -18,7 +18,7 @@ struct SummaryTable {
     }
 
     private func cells(_ values: [String]) -> String {
-        let widths = [12, 11, 8, 12, 8, 22, 22]
+        let widths = [15, 11, 8, 12, 8, 22, 22]
         return zip(values, widths).map { $0.count >= $1 ? $0 + " " : $0 + String(repeating: " ", count: $1 - $0.count) }
             .joined()
     }

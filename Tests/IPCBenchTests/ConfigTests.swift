@@ -76,7 +76,7 @@ final class ConfigTests: XCTestCase {
         [defaults]
         repetitions = 5
         sise = 3
-        """, "bench.toml:3: unknown key 'sise' in [defaults] (expected one of: transports, sizes, total, count, repetitions, warmup, cpus, timeout, min_trial_time, schedule, seed)")
+        """, "bench.toml:3: unknown key 'sise' in [defaults] (expected one of: transports, sizes, total, count, repetitions, warmup, cpus, timeout, min_trial_time, depth, receivers, pairs, schedule, seed)")
         assertConfigError("""
         [[suite]]
         pattern = "latency"
@@ -87,7 +87,7 @@ final class ConfigTests: XCTestCase {
         pattern = "latency"
 
         sizes = ["64", "abc"]
-        """, "bench.toml:4: size 'abc' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)")
+        """, "bench.toml:4: sizes 'abc' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)")
         assertConfigError("""
         [[suite]]
         pattern = "latency"
@@ -101,7 +101,7 @@ final class ConfigTests: XCTestCase {
         [[suite]]
         pattern = "latency"
         count = -1
-        """, "bench.toml:3: count cannot be an integer like that; expected a whole number of round trips, at least 1")
+        """, "bench.toml:3: count -1 is out of range; expected a whole number of round trips, at least 1")
         assertConfigError("""
         [[suite]]
         pattern = latency
@@ -139,5 +139,65 @@ final class ConfigTests: XCTestCase {
         XCTAssertThrowsError(try TOMLParser.parse("a = {b = 1}"))
         XCTAssertThrowsError(try TOMLParser.parse("a.b = 1"))
         XCTAssertThrowsError(try TOMLParser.parse("a = \"open"))
+    }
+
+    func testNumbersOverTheirLimitNameKeyAndLimit() {
+        let suite = "[[suite]]\npattern = \"latency\"\n"
+        assertConfigError(suite + "repetitions = 9223372036854775807\n",
+                          "bench.toml:3: repetitions 9223372036854775807 is more than 1000, the most measured trials per case; use 1000 or less")
+        assertConfigError(suite + "repetitions = 99999999999999999999\n",
+                          "bench.toml:3: repetitions 99999999999999999999 is more than 1000, the most measured trials per case; use 1000 or less")
+        assertConfigError(suite + "warmup = 101\n",
+                          "bench.toml:3: warmup 101 is more than 100, the most warmup trials per case; use 100 or less")
+        assertConfigError(suite + "count = 1_000_000_001\n",
+                          "bench.toml:3: count 1000000001 is more than 1000000000, the most round trips per latency trial before calibration; use 1000000000 or less")
+        assertConfigError(suite + "total = \"1025GiB\"\n",
+                          "bench.toml:3: total '1025GiB' is more than 1024GiB, the most a throughput trial moves before calibration; use 1024GiB or less")
+        assertConfigError(suite + "sizes = [64, 1073741825]\n",
+                          "bench.toml:3: sizes 1073741825 is more than 1GiB, the largest payload ipcbench takes; use 1GiB or less")
+        assertConfigError(suite + "sizes = [\"1048576GiB\"]\n",
+                          "bench.toml:3: sizes '1048576GiB' is more than 1GiB, the largest payload ipcbench takes; use 1GiB or less")
+        assertConfigError(suite + "timeout = \"25h\"\n",
+                          "bench.toml:3: timeout '25h' is more than 24h, the longest a trial may run; use 24h or less")
+        assertConfigError(suite + "min_trial_time = \"61m\"\n",
+                          "bench.toml:3: min_trial_time '61m' is more than 1h, the longest calibration aims for; use 1h or less")
+        assertConfigError(suite + "timeout = 99999999999999999999\n",
+                          "bench.toml:3: timeout 99999999999999999999 does not fit a 64-bit integer; use a smaller number")
+        assertConfigError(suite + "warmup = -99999999999999999999\n",
+                          "bench.toml:3: warmup -99999999999999999999 is more than 100, the most warmup trials per case; use 100 or less")
+    }
+
+    func testLimitsThemselvesAreAccepted() throws {
+        let config = try BenchConfig.parse("""
+        [[suite]]
+        pattern = "throughput"
+        sizes = ["1GiB"]
+        total = "1024GiB"
+        repetitions = 1000
+        warmup = 100
+        timeout = "24h"
+        min_trial_time = "1h"
+        """, file: "bench.toml")
+        let c = try config.plan(RunOverrides(), allowed: [0, 1])[0]
+        XCTAssertEqual([c.payloadBytes, c.messages, c.repetitions, c.warmup], [1 << 30, 1024, 1000, 100])
+        XCTAssertEqual([c.timeoutNs, c.minTrialNs], [86_400_000_000_000, 3_600_000_000_000])
+    }
+
+    func testTrialBytesAreBounded() throws {
+        let config = try BenchConfig.parse("[[suite]]\npattern = \"latency\"\nsizes = [\"1GiB\"]\ncount = 1024\n", file: "b.toml")
+        XCTAssertEqual(try config.plan(RunOverrides(), allowed: [0]).first?.messages, 1024)
+        var o = RunOverrides()
+        o.roundTrips = 1025
+        XCTAssertThrowsError(try config.plan(o, allowed: [0])) { error in
+            XCTAssertEqual((error as? InputError)?.message, "suite 'latency': 1025 round trips of 1GiB are more than 1024GiB, the most one trial moves before calibration; lower count or the size")
+        }
+    }
+
+    func testArrayNestingIsBounded() throws {
+        XCTAssertNoThrow(try TOMLParser.parse("a = [[[[1]]]]"))
+        for depth in [5, 20_000, 50_000] {
+            let text = "[[suite]]\npattern = \"latency\"\nsizes = " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n"
+            assertConfigError(text, "bench.toml:3: arrays nested more than 4 deep; a config needs at most 2")
+        }
     }
 }

@@ -68,11 +68,11 @@ final class IntervalTests: XCTestCase {
     }
 
     func testPlainDecimalNeverTraps() {
-        XCTAssertEqual(plainDecimal(1e19, places: 2), "10000000000000000000.00")
-        XCTAssertEqual(plainDecimal(-1e16, places: 0), "-10000000000000000")
-        XCTAssertEqual(plainDecimal(1.5, places: 1), "1.5")
-        XCTAssertEqual(plainDecimal(.infinity, places: 1), "")
-        XCTAssertFalse(plainDecimal(1e300, places: 3).contains("e"))
+        XCTAssertEqual(formatDecimal(1e19, places: 2), "10000000000000000000.00")
+        XCTAssertEqual(formatDecimal(-1e16, places: 0), "-10000000000000000")
+        XCTAssertEqual(formatDecimal(1.5, places: 1), "1.5")
+        XCTAssertEqual(formatDecimal(.infinity, places: 1), "")
+        XCTAssertFalse(formatDecimal(1e300, places: 3).contains("e"))
     }
 }
 

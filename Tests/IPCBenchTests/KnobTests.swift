@@ -117,7 +117,7 @@ final class KnobTests: XCTestCase {
             for pattern in PatternKind.allCases where kind.skipReason(pattern, payloadBytes: 1000) == nil {
                 let r = try runTrial(transport: kind, options: TransportOptions(payloadBytes: 1000, verify: true, knobs: knobs),
                                      pattern: pattern, work: LoopWork(payloadBytes: 1000, messages: 2000, verify: true),
-                                     cpus: (nil, nil), directory: directory.path, timeoutNs: 20_000_000_000)
+                                     cpus: [], directory: directory.path, timeoutNs: 20_000_000_000)
                 let label = "\(kind.rawValue) \(pattern) \(knobs.label)"
                 XCTAssertEqual(r.b.messages, 2000, label)
                 XCTAssertEqual(r.b.bytes, 2_000_000, label)

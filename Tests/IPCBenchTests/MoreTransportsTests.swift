@@ -23,7 +23,7 @@ final class MoreTransportsTests: XCTestCase {
                beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
         try runTrial(transport: kind, options: TransportOptions(noDelay: kind == .tcp6, payloadBytes: size, verify: verify),
                      pattern: pattern, work: LoopWork(payloadBytes: size, messages: messages, verify: verify),
-                     cpus: (nil, nil), directory: directory.path, timeoutNs: timeoutNs, beforeFork: beforeFork)
+                     cpus: [], directory: directory.path, timeoutNs: timeoutNs, beforeFork: beforeFork)
     }
 
     func benchCase(_ kind: TransportKind, _ pattern: PatternKind, _ size: Int) -> BenchCase {

@@ -3,11 +3,11 @@ import XCTest
 
 final class OutputTests: XCTestCase {
     func testCaseHeaderIsDesignsColumns() {
-        XCTAssertEqual(csvLine(caseColumns), "run_id,timestamp_utc,hostname,kernel_release,kernel_version,arch,cpu_model,cpus_online,ipcbench_version,mitigations,kernel_cmdline_mitigations,kernel_cmdline_preempt,smt,clocksource,cpu_governor,transport,pattern,payload_bytes,messages_per_trial,bytes_per_trial,repetitions,warmup,cpu_placement,options,schedule,seed,status,error,mib_per_s_median,mib_per_s_ci95_low,mib_per_s_ci95_high,mib_per_s_mean,mib_per_s_stddev,mib_per_s_min,mib_per_s_max,msgs_per_s_median,rtt_us_min,rtt_us_p50,rtt_us_p90,rtt_us_p99,rtt_us_p999,rtt_us_max,rtt_us_mean,rtt_us_stddev,cpu_user_us_per_msg,cpu_sys_us_per_msg,ctxsw_voluntary_per_msg,ctxsw_involuntary_per_msg,msgs_sent,msgs_received,msgs_lost,msgs_reordered,msgs_duplicated,alloc_bytes_in_loop,clock_overhead_ns,peers_rejected\r\n")
+        XCTAssertEqual(csvLine(caseColumns), "run_id,timestamp_utc,hostname,kernel_release,kernel_version,arch,cpu_model,cpus_online,ipcbench_version,mitigations,kernel_cmdline_mitigations,kernel_cmdline_preempt,smt,clocksource,cpu_governor,transport,pattern,payload_bytes,messages_per_trial,bytes_per_trial,repetitions,warmup,cpu_placement,options,schedule,seed,depth,receivers,pairs,status,error,mib_per_s_median,mib_per_s_ci95_low,mib_per_s_ci95_high,mib_per_s_mean,mib_per_s_stddev,mib_per_s_min,mib_per_s_max,msgs_per_s_median,mib_per_s_slowest_median,mib_per_s_forward_median,mib_per_s_backward_median,rtt_us_min,rtt_us_p50,rtt_us_p90,rtt_us_p99,rtt_us_p999,rtt_us_max,rtt_us_mean,rtt_us_stddev,cpu_user_us_per_msg,cpu_sys_us_per_msg,ctxsw_voluntary_per_msg,ctxsw_involuntary_per_msg,msgs_sent,msgs_received,msgs_lost,msgs_reordered,msgs_duplicated,alloc_bytes_in_loop,clock_overhead_ns,peers_rejected\r\n")
     }
 
     func testTrialsHeader() {
-        XCTAssertEqual(csvLine(trialColumns), "run_id,transport,pattern,payload_bytes,cpu_placement,options,trial,duration_ns,bytes,messages,mib_per_s,rtt_us_p50,rtt_us_p99,round,start_ns\r\n")
+        XCTAssertEqual(csvLine(trialColumns), "run_id,transport,pattern,payload_bytes,cpu_placement,options,trial,duration_ns,bytes,messages,mib_per_s,rtt_us_p50,rtt_us_p99,round,start_ns,depth,receivers,pairs,msgs_per_s,mib_per_s_slowest\r\n")
     }
 
     func testQuoting() {
@@ -16,6 +16,9 @@ final class OutputTests: XCTestCase {
         XCTAssertEqual(csvField("say \"hi\""), "\"say \"\"hi\"\"\"")
         XCTAssertEqual(csvField("two\nlines"), "\"two\nlines\"")
         XCTAssertEqual(parseCSV("a,\"b,c\",\"d \"\"e\"\"\"\r\n1,,3\r\n"), [["a", "b,c", "d \"e\""], ["1", "", "3"]])
+        // "\r\n" is a single Character: it must still be quoted.
+        XCTAssertEqual(csvField("0.0\r\n"), "\"0.0\r\n\"")
+        XCTAssertEqual(parseCSV(csvLine(["a\r\nb", "c"])), [["a\r\nb", "c"]])
     }
 
     func testDecimals() {
@@ -49,11 +52,34 @@ final class OutputTests: XCTestCase {
         d.sent = 20; d.received = 19; d.lost = 1
         r.datagrams = d
         r.allocatedBytesInLoop = 0
-        XCTAssertEqual(csvLine(caseRow(r, env)), "20261121-120000-host,2026-11-21T12:00:00Z,host,6.1.0,\"#1 SMP, PREEMPT\",x86_64,Test CPU,2,0.2.0,spectre_v2: Mitigation: Retpolines; STIBP: disabled,auto,,notsupported,tsc,,udp,throughput,1024,10,10240,2,1,\"split:0,1\",,interleaved,42,ok,,150.000,100.000,200.000,150.000,70.711,100.000,200.000,150000,,,,,,,,,0.2500,0.7500,0.0000,0.0000,20,19,1,0,0,0,20.0,3\r\n")
-        XCTAssertEqual(csvLine(trialRow(r, r.trials[0], env)), "20261121-120000-host,udp,throughput,1024,\"split:0,1\",,1,1000000,10240,10,100.000,,,2,1500000\r\n")
+        XCTAssertEqual(csvLine(caseRow(r, env)), "20261121-120000-host,2026-11-21T12:00:00Z,host,6.1.0,\"#1 SMP, PREEMPT\",x86_64,Test CPU,2,0.2.0,spectre_v2: Mitigation: Retpolines; STIBP: disabled,auto,,notsupported,tsc,,udp,throughput,1024,10,10240,2,1,\"split:0,1\",,interleaved,42,,,,ok,,150.000,100.000,200.000,150.000,70.711,100.000,200.000,150000,,,,,,,,,,,,0.2500,0.7500,0.0000,0.0000,20,19,1,0,0,0,20.0,3\r\n")
+        XCTAssertEqual(csvLine(trialRow(r, r.trials[0], env)), "20261121-120000-host,udp,throughput,1024,\"split:0,1\",,1,1000000,10240,10,100.000,,,2,1500000,,,,,\r\n")
         let skipped = CaseResult(c, status: .skipped, error: "too big")
         XCTAssertEqual(caseRow(skipped, env).count, caseColumns.count)
         XCTAssertEqual(caseRow(skipped, env)[caseColumns.firstIndex(of: "status")!], "skipped")
         XCTAssertEqual(caseRow(skipped, env)[caseColumns.firstIndex(of: "error")!], "too big")
+    }
+
+    func testDecimalsNeverTrapOrUseExponents() {
+        XCTAssertEqual(formatDecimal(1e19, places: 0), "10000000000000000000")
+        XCTAssertEqual(formatDecimal(1e19, places: 3), "10000000000000000000.000")
+        XCTAssertEqual(formatDecimal(-1e19, places: 1), "-10000000000000000000.0")
+        XCTAssertEqual(formatDecimal(1e40, places: 0), "10000000000000000303786028427003666890752")
+        XCTAssertEqual(formatDecimal(9_007_199_254_740_993, places: 6), "9007199254740992.000000")
+        XCTAssertEqual(formatDecimal(4_503_599_627_370_495.5, places: 6), "4503599627370495.500000")
+        XCTAssertEqual(formatDecimal(4_503_599_627_370_495.5, places: 4), "4503599627370495.5000")
+        XCTAssertEqual(formatDecimal(Double.greatestFiniteMagnitude, places: 2).count, 309 + 3)
+        XCTAssertEqual(formatDecimal(Double.leastNonzeroMagnitude, places: 3), "0.000")
+        XCTAssertEqual(formatDecimal(-Double.leastNonzeroMagnitude, places: 3), "0.000")
+        XCTAssertEqual(formatDecimal(.infinity, places: 2), "")
+        XCTAssertEqual(formatDecimal(-.infinity, places: 0), "")
+        XCTAssertEqual(formatDecimal(2.5, places: -1), "3")
+        XCTAssertEqual(formatDecimal(0.5, places: 1000), "0." + "5" + String(repeating: "0", count: 29))
+        // The exact path agrees with the fast one where both apply.
+        for value in [0.0, 1, 2.5, 123.456, 1e15, 8.9e18] {
+            XCTAssertEqual(exactScaledDigits(value, places: 0), String(Int64(value.rounded())), "\(value)")
+        }
+        XCTAssertEqual(exactScaledDigits(2.5, places: 0), "3")
+        XCTAssertEqual(exactScaledDigits(0.125, places: 2), "13")
     }
 }

@@ -23,7 +23,7 @@ final class StrangerTests: XCTestCase {
                stranger: (Transport) throws -> Void) throws -> TrialReports {
         try runTrial(transport: kind, options: TransportOptions(noDelay: kind == .tcp && pattern == .latency),
                      pattern: pattern, work: LoopWork(payloadBytes: size, messages: messages, verify: true),
-                     cpus: (nil, nil), directory: directory.path, timeoutNs: 60_000_000_000, beforeFork: stranger)
+                     cpus: [], directory: directory.path, timeoutNs: 60_000_000_000, beforeFork: stranger)
     }
 
     // MARK: - The stranger

@@ -16,7 +16,7 @@ final class TransportTests: XCTestCase {
         try runTrial(transport: kind, options: TransportOptions(noDelay: kind == .tcp || kind == .tcp6, payloadBytes: size, verify: true),
                      pattern: pattern,
                      work: LoopWork(payloadBytes: size, messages: messages, verify: true),
-                     cpus: (nil, nil), directory: directory.path, timeoutNs: 20_000_000_000)
+                     cpus: [], directory: directory.path, timeoutNs: 20_000_000_000)
     }
 
     func testThroughputDeliversEveryByte() throws {
@@ -76,7 +76,7 @@ final class TransportTests: XCTestCase {
         let start = monotonicNanoseconds()
         XCTAssertThrowsError(try runTrial(
             transport: .pipe, options: TransportOptions(), pattern: .latency,
-            work: LoopWork(payloadBytes: 64, messages: 100_000_000, verify: false), cpus: (nil, nil),
+            work: LoopWork(payloadBytes: 64, messages: 100_000_000, verify: false), cpus: [],
             directory: directory.path, timeoutNs: 300_000_000)) { error in
             XCTAssertTrue("\(error)".contains("timed out after 300ms"), "\(error)")
         }

@@ -42,11 +42,60 @@ final class UnitsTests: XCTestCase {
         XCTAssertEqual(try CPUPlacement(parsing: "split"), .split)
         XCTAssertEqual(try CPUPlacement(parsing: "2,3"), .pinned(2, 3))
         XCTAssertThrowsError(try CPUPlacement(parsing: "both"))
-        XCTAssertThrowsError(try CPUPlacement.split.cpus(allowed: [0])) { error in
+        XCTAssertThrowsError(try CPUPlacement.split.cpus(workers: 2, allowed: [0])) { error in
             XCTAssertTrue("\(error)".contains("needs two CPUs"))
         }
-        XCTAssertEqual(try CPUPlacement.split.cpus(allowed: [0, 1, 2, 3]).a, 2)
-        XCTAssertEqual(try CPUPlacement.same.cpus(allowed: [4, 5]).b, 4)
-        XCTAssertThrowsError(try CPUPlacement.pinned(0, 9).cpus(allowed: [0, 1]))
+        XCTAssertEqual(try CPUPlacement.split.cpus(workers: 2, allowed: [0, 1, 2, 3]), [2, 3])
+        XCTAssertEqual(try CPUPlacement.split.cpus(workers: 5, allowed: [0, 1, 2, 3]), [0, 1, 2, 3, 0], "round-robin, wrapping")
+        XCTAssertEqual(try CPUPlacement.split.cpus(workers: 3, allowed: [0, 1, 2, 3]), [1, 2, 3])
+        XCTAssertEqual(try CPUPlacement.pinned(2, 3).cpus(workers: 4, allowed: [0, 1, 2, 3]), [2, 3, 2, 3])
+        XCTAssertEqual(try CPUPlacement.same.cpus(workers: 3, allowed: [4, 5]), [4, 4, 4])
+        XCTAssertThrowsError(try CPUPlacement.pinned(0, 9).cpus(workers: 2, allowed: [0, 1]))
+    }
+
+    func testBoundsRefuseWithTheLimit() throws {
+        XCTAssertEqual(try parseSize("1GiB", what: "--size", bound: InputLimits.payload(physicalMemory: 64 << 30)), 1 << 30)
+        for bad in ["1073741825", "1048576GiB", "9223372036854775807", "99999999999999999999", "9999999999999999G"] {
+            XCTAssertThrowsError(try parseSize(bad, what: "--size", bound: InputLimits.payload(physicalMemory: 64 << 30))) { error in
+                XCTAssertEqual((error as? InputError)?.message, "--size '\(bad)' is more than 1GiB, the largest payload ipcbench takes; use 1GiB or less")
+            }
+        }
+        XCTAssertThrowsError(try InputLimits.count.check(1_000_000_001, "--count")) { error in
+            XCTAssertEqual((error as? InputError)?.message, "--count 1000000001 is more than 1000000000, the most round trips per latency trial before calibration; use 1000000000 or less")
+        }
+        XCTAssertNoThrow(try InputLimits.count.check(1_000_000_000, "--count"))
+    }
+
+    func testPayloadLimitFollowsPhysicalMemory() {
+        // 4 GiB of memory: an eighth is 512 MiB, below the 1 GiB cap.
+        let small = InputLimits.payload(physicalMemory: 4 << 30)
+        XCTAssertEqual(small.max, 512 << 20)
+        XCTAssertThrowsError(try parseSize("513MiB", what: "--size", bound: small)) { error in
+            XCTAssertEqual((error as? InputError)?.message, "--size '513MiB' is more than 512MiB, an eighth of this machine's memory (each worker allocates buffers of the payload size); use 512MiB or less")
+        }
+        // Rounded down to whole MiB; the cap when the memory is large or unknown.
+        XCTAssertEqual(InputLimits.payload(physicalMemory: (3 << 30) + 12345).max, 384 << 20)
+        XCTAssertEqual(InputLimits.payload(physicalMemory: 1 << 40).max, 1 << 30)
+        XCTAssertEqual(InputLimits.payload(physicalMemory: 0).max, 1 << 30)
+        XCTAssertGreaterThan(physicalMemoryBytes(), 0)
+    }
+
+    func testDurationBounds() throws {
+        XCTAssertEqual(try parseDuration("24h"), 86_400_000_000_000)
+        XCTAssertEqual(try parseDuration("1h", bound: InputLimits.minTrialTime), 3_600_000_000_000)
+        for bad in ["25h", "1441m", "99999999999999999999999999s", String(repeating: "9", count: 400)] {
+            XCTAssertThrowsError(try parseDuration(bad, what: "--timeout")) { error in
+                XCTAssertEqual((error as? InputError)?.message, "--timeout '\(bad)' is more than 24h, the longest a trial may run; use 24h or less")
+            }
+        }
+        XCTAssertThrowsError(try parseDuration("0.1ns", what: "--timeout")) { error in
+            XCTAssertEqual((error as? InputError)?.message, "--timeout '0.1ns' must be at least 1ns")
+        }
+    }
+
+    func testInputErrorsAreOneLine() {
+        XCTAssertEqual(InputError("unknown transport 'pi\npe\r\u{1B}[2J\u{2028}x\ty'").message,
+                       "unknown transport 'pi\\npe\\r\\u{1B}[2J\\u{2028}x\ty'")
+        XCTAssertEqual(InputError("plain — ünïcode").message, "plain — ünïcode")
     }
 }

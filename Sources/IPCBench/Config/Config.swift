@@ -16,6 +16,11 @@ public struct SuiteConfig: Equatable, Sendable {
     public var timeoutNs: UInt64
     /// Calibration: trials shorter than this move proportionally more messages (0 turns it off).
     public var minTrialNs: UInt64
+    /// The values of each per-case parameter; a suite uses the list of its pattern's parameter.
+    public var parameterValues: [CaseParameter: [Int]]
+
+    /// The values this suite's pattern runs with: its parameter's list, or one case where it takes none.
+    public var patternParameterValues: [Int] { pattern.parameter.map { parameterValues[$0] ?? [1] } ?? [1] }
 }
 
 /// A decoded config file: its suites, in order.
@@ -24,9 +29,12 @@ public struct BenchConfig: Equatable, Sendable {
     /// Run-wide, from [defaults]: the order of the trials and the seed of the interleaved rounds.
     public var schedule = Schedule.interleaved
     public var seed: UInt64?
+    /// [defaults] with the built-in values filled in: a pattern the command line asks for that no
+    /// suite has runs with these.
+    var defaults = Settings.builtIn
 
     public static let settingKeys = ["transports", "sizes", "total", "count", "repetitions", "warmup",
-                                     "cpus", "timeout", "min_trial_time"]
+                                     "cpus", "timeout", "min_trial_time"] + CaseParameter.allCases.map(\.rawValue)
     public static let suiteKeys = ["name", "pattern"] + settingKeys
     /// Keys that apply to the whole run, so only [defaults] takes them.
     public static let runKeys = ["schedule", "seed"]
@@ -44,6 +52,9 @@ public struct BenchConfig: Equatable, Sendable {
         do {
             root = try TOMLParser.parse(text)
         } catch let error as TOMLError {
+            if let key = error.key, let digits = error.digits, let bound = bounds[key] {
+                throw InputError("\(file):\(error.line): \(bound.refuse(key, digits).message)")
+            }
             throw InputError("\(file):\(error.line): \(error.message)")
         }
         func fail(_ line: Int, _ message: String) -> InputError { InputError("\(file):\(line): \(message)") }
@@ -90,17 +101,19 @@ public struct BenchConfig: Equatable, Sendable {
                 guard case let .string(text) = entry.value, !text.isEmpty else { throw fail(entry.line, "name must be a non-empty string") }
                 name = text
             }
-            let s = try base.applying(table, fail)
-            suites.append(SuiteConfig(name: name, pattern: pattern, transports: s.transports, sizes: s.sizes,
-                                      totalBytes: s.total, roundTrips: s.count, repetitions: s.repetitions,
-                                      warmup: s.warmup, placements: s.placements, timeoutNs: s.timeoutNs,
-                                      minTrialNs: s.minTrialNs))
+            for parameter in CaseParameter.allCases where parameter != pattern.parameter {
+                if let entry = table[parameter.rawValue] {
+                    let takers = PatternKind.allCases.filter { $0.parameter == parameter }.map(\.rawValue)
+                    throw fail(entry.line, "\(parameter.rawValue) does not apply to pattern \(pattern.rawValue); only \(takers.joined(separator: ", ")) takes it")
+                }
+            }
+            suites.append(try base.applying(table, fail).suite(name: name, pattern: pattern))
         }
-        return BenchConfig(suites: suites, schedule: schedule, seed: seed)
+        return BenchConfig(suites: suites, schedule: schedule, seed: seed, defaults: base)
     }
 
     /// The keys a suite may inherit from [defaults].
-    struct Settings {
+    struct Settings: Equatable, Sendable {
         var transports = TransportKind.allCases
         var sizes = [64, 1024, 4096, 65536]
         var total = 10 << 20
@@ -110,8 +123,15 @@ public struct BenchConfig: Equatable, Sendable {
         var placements = [CPUPlacement.auto]
         var timeoutNs: UInt64 = 30_000_000_000
         var minTrialNs: UInt64 = 200_000_000
+        var parameterValues: [CaseParameter: [Int]] = [.depth: [1, 4, 16, 64], .receivers: [1, 2, 4], .pairs: [1, 2, 4, 8]]
 
         static let builtIn = Settings()
+
+        func suite(name: String, pattern: PatternKind) -> SuiteConfig {
+            SuiteConfig(name: name, pattern: pattern, transports: transports, sizes: sizes, totalBytes: total,
+                        roundTrips: count, repetitions: repetitions, warmup: warmup, placements: placements,
+                        timeoutNs: timeoutNs, minTrialNs: minTrialNs, parameterValues: parameterValues)
+        }
 
         func applying(_ table: TOMLTable, _ fail: (Int, String) -> InputError) throws -> Settings {
             var s = self
@@ -131,23 +151,30 @@ public struct BenchConfig: Equatable, Sendable {
                     }
                     if s.transports.isEmpty { throw fail(line, "transports must not be empty") }
                 case let ("sizes", .array(items)):
+                    let payload = InputLimits.payload()
                     s.sizes = try items.map { item in
                         switch item {
-                        case let .string(text): return try wrap { try parseSize(text, what: "size") }
-                        case let .integer(n) where n > 0: return n
+                        case let .string(text): return try wrap { try parseSize(text, what: key, bound: payload) }
+                        case let .integer(n) where n > 0:
+                            try wrap { try payload.check(n, key) }
+                            return n
                         default: throw fail(line, "sizes must be sizes like 64, \"4KiB\" or \"1MiB\", each at least 1 byte")
                         }
                     }
                     if s.sizes.isEmpty { throw fail(line, "sizes must not be empty") }
                 case let ("total", .string(text)):
-                    s.total = try wrap { try parseSize(text, what: "total") }
+                    s.total = try wrap { try parseSize(text, what: key, bound: InputLimits.total) }
                 case let ("total", .integer(n)) where n > 0:
+                    try wrap { try InputLimits.total.check(n, key) }
                     s.total = n
                 case let ("count", .integer(n)) where n > 0:
+                    try wrap { try InputLimits.count.check(n, key) }
                     s.count = n
                 case let ("repetitions", .integer(n)) where n > 0:
+                    try wrap { try InputLimits.repetitions.check(n, key) }
                     s.repetitions = n
                 case let ("warmup", .integer(n)) where n >= 0:
+                    try wrap { try InputLimits.warmup.check(n, key) }
                     s.warmup = n
                 case let ("cpus", .string(text)):
                     s.placements = [try wrap { try CPUPlacement(parsing: text) }]
@@ -157,13 +184,24 @@ public struct BenchConfig: Equatable, Sendable {
                         return try wrap { try CPUPlacement(parsing: text) }
                     }
                 case let ("timeout", .string(text)):
-                    s.timeoutNs = try wrap { try parseDuration(text, what: "timeout") }
+                    s.timeoutNs = try wrap { try parseDuration(text, what: key, bound: InputLimits.timeout) }
                 case let ("min_trial_time", .string(text)):
-                    s.minTrialNs = try wrap { try parseDuration(text, what: "min_trial_time", allowZero: true) }
+                    s.minTrialNs = try wrap { try parseDuration(text, what: key, allowZero: true, bound: InputLimits.minTrialTime) }
                 case ("min_trial_time", .integer(0)):
                     s.minTrialNs = 0
                 case ("name", _), ("pattern", _), ("schedule", _), ("seed", _):
                     break
+                case let (_, .integer(n)) where CaseParameter(rawValue: key) != nil:
+                    let parameter = CaseParameter(rawValue: key)!
+                    s.parameterValues[parameter] = [try wrap { try parameter.check(n, key) }]
+                case let (_, .array(items)) where CaseParameter(rawValue: key) != nil && !items.isEmpty:
+                    let parameter = CaseParameter(rawValue: key)!
+                    s.parameterValues[parameter] = try items.map { item in
+                        guard case let .integer(n) = item else { throw fail(line, "\(key) must be a whole number or an array of them, for example [1, 4, 16]") }
+                        return try wrap { try parameter.check(n, key) }
+                    }
+                case let ("total", .integer(n)), let ("count", .integer(n)), let ("repetitions", .integer(n)), let ("warmup", .integer(n)):
+                    throw fail(line, "\(key) \(n) is out of range; \(BenchConfig.expected[key]!)")
                 default:
                     throw fail(line, "\(key) cannot be \(entry.value.typeName) like that; \(BenchConfig.expected[key] ?? "see the README")")
                 }
@@ -172,16 +210,28 @@ public struct BenchConfig: Equatable, Sendable {
         }
     }
 
+    /// The numeric keys' limits (durations are strings, so Int cannot overflow on them).
+    static var bounds: [String: Bound] {
+        ["sizes": InputLimits.payload(), "total": InputLimits.total, "count": InputLimits.count,
+         "repetitions": InputLimits.repetitions, "warmup": InputLimits.warmup, "seed": seedBound,
+         "depth": InputLimits.depth, "receivers": InputLimits.receivers, "pairs": InputLimits.pairs]
+    }
+
+    static let seedBound = Bound(max: Int(largestSeed), shown: "\(largestSeed)", why: "the largest seed (2^53 - 1, which spreadsheets hold exactly)")
+
     static let expected: [String: String] = [
         "transports": "expected \"all\" or an array such as [\"pipe\", \"tcp\"]",
         "sizes": "expected an array such as [\"64\", \"4KiB\"]",
-        "total": "expected a size such as \"10MiB\"",
+        "total": "expected a size such as \"10MiB\", at least 1 byte",
         "count": "expected a whole number of round trips, at least 1",
         "repetitions": "expected a whole number of trials, at least 1",
         "warmup": "expected a whole number of trials, 0 or more",
         "cpus": "expected \"auto\", \"split\", \"same\", \"none\", \"A,B\" or an array of them",
         "timeout": "expected a duration such as \"30s\"",
         "min_trial_time": "expected a duration such as \"200ms\", or \"0s\" to turn calibration off",
+        "depth": "expected a whole number of outstanding requests or an array of them, each at least 1",
+        "receivers": "expected a whole number of readers or an array of them, each at least 1",
+        "pairs": "expected a whole number of pairs or an array of them, each at least 1",
     ]
 }
 
@@ -211,4 +261,21 @@ func readWholeFile(_ path: String) -> String? {
     }
     if ferror(file) != 0 { return nil }
     return String(decoding: bytes, as: UTF8.self)
+}
+
+extension CaseParameter {
+    public var bound: Bound {
+        switch self {
+        case .depth: return InputLimits.depth
+        case .receivers: return InputLimits.receivers
+        case .pairs: return InputLimits.pairs
+        }
+    }
+
+    /// A value from a config or the command line (`what` names it): at least 1 and at most the bound.
+    public func check(_ value: Int, _ what: String) throws -> Int {
+        guard value >= 1 else { throw InputError("\(what) \(value) must be at least 1") }
+        try bound.check(value, what)
+        return value
+    }
 }

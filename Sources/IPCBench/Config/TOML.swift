@@ -45,6 +45,10 @@ public struct TOMLTable: Equatable, Sendable {
 public struct TOMLError: Error, Equatable, CustomStringConvertible {
     public let line: Int
     public let message: String
+    /// For an integer too large for Int: the key it was set to and the digits as written, so that
+    /// the config reader can name the key's own limit.
+    public var key: String? = nil
+    public var digits: String? = nil
     public var description: String { "line \(line): \(message)" }
 }
 
@@ -55,6 +59,11 @@ public struct TOMLParser {
     private let text: [UInt8]
     private var i = 0
     private var line = 1
+    /// The key whose value is being read, for the message about an integer too large for Int.
+    private var currentKey = ""
+
+    /// Arrays nest at most this deep; recursion stays bounded on any input.
+    public static let maxArrayDepth = 4
 
     public static func parse(_ source: String) throws -> TOMLTable {
         var parser = TOMLParser(text: Array(source.utf8))
@@ -140,7 +149,8 @@ public struct TOMLParser {
             guard !atEnd, current == UInt8(ascii: "=") else { throw fail("expected '=' after key '\(name)'") }
             i += 1
             skipSpaces()
-            let value = try self.value()
+            currentKey = name
+            let value = try self.value(depth: 0)
             try endOfLine()
             func put(_ table: inout TOMLTable) throws {
                 if table[name] != nil { throw TOMLError(line: keyLine, message: "key '\(name)' is set twice") }
@@ -182,13 +192,16 @@ public struct TOMLParser {
             || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
     }
 
-    private mutating func value() throws -> TOMLValue {
+    private mutating func value(depth: Int) throws -> TOMLValue {
         guard !atEnd, current != UInt8(ascii: "\n") else { throw fail("expected a value after '='") }
         switch current {
         case UInt8(ascii: "\""), UInt8(ascii: "'"):
             return .string(try string())
         case UInt8(ascii: "["):
-            return try array()
+            guard depth < Self.maxArrayDepth else {
+                throw fail("arrays nested more than \(Self.maxArrayDepth) deep; a config needs at most 2")
+            }
+            return try array(depth: depth + 1)
         case UInt8(ascii: "{"):
             throw fail("inline tables are not supported; use a [table] header")
         default:
@@ -226,14 +239,14 @@ public struct TOMLParser {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private mutating func array() throws -> TOMLValue {
+    private mutating func array(depth: Int) throws -> TOMLValue {
         i += 1  // [
         var items: [TOMLValue] = []
         while true {
             skipBlank()
             guard !atEnd else { throw fail("unterminated array: expected ']'") }
             if current == UInt8(ascii: "]") { i += 1; return .array(items) }
-            items.append(try value())
+            items.append(try value(depth: depth))
             skipBlank()
             guard !atEnd else { throw fail("unterminated array: expected ']'") }
             if current == UInt8(ascii: ",") { i += 1; continue }
@@ -250,6 +263,13 @@ public struct TOMLParser {
         if word == "false" { return .boolean(false) }
         let digits = word.replacingUnderscores()
         if let n = Int(digits) { return .integer(n) }
+        let unsigned = digits.hasPrefix("-") || digits.hasPrefix("+") ? digits.dropFirst() : Substring(digits)
+        if !unsigned.isEmpty, unsigned.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            var error = fail("\(currentKey) \(word) does not fit a 64-bit integer; use a smaller number")
+            error.key = currentKey
+            error.digits = word
+            throw error
+        }
         if digits.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let d = Double(digits) { return .float(d) }
         throw fail("'\(word)' is not a TOML value; put text in quotes, for example \"\(word)\"")
     }

@@ -1,12 +1,93 @@
+import Glibc
+
 /// A value the user wrote that ipcbench cannot use; the message names it and says what is accepted.
+/// It is one line whatever the user wrote: control characters in it are shown escaped.
 public struct InputError: Error, Equatable, CustomStringConvertible {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String) { self.message = oneLine(message) }
     public var description: String { message }
 }
 
+/// `text` with line breaks and other control characters written as escapes (`\n`, `\u{1B}`).
+public func oneLine(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\t"
+        default:
+            let category = scalar.properties.generalCategory
+            if category == .control || category == .lineSeparator || category == .paragraphSeparator {
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out
+}
+
+/// The largest value a setting takes, how users write it, and why: the message that refuses a
+/// larger value names all three.
+public struct Bound: Sendable {
+    public let max: Int
+    public let shown: String
+    public let why: String
+
+    public init(max: Int, shown: String, why: String) {
+        self.max = max
+        self.shown = shown
+        self.why = why
+    }
+
+    /// `what` (an option, or a config key after its file and line) and the value as written.
+    func refuse(_ what: String, _ value: String) -> InputError {
+        InputError("\(what) \(value) is more than \(shown), \(why); use \(shown) or less")
+    }
+
+    /// Throws unless `value` is at most the bound.
+    public func check(_ value: Int, _ what: String) throws {
+        if value > max { throw refuse(what, "\(value)") }
+    }
+}
+
+/// The largest numbers ipcbench takes from a config or the command line (the README lists them).
+/// Checked before any arithmetic; together they keep every product the runner forms within Int.
+public enum InputLimits {
+    /// Payload bytes: each worker allocates buffers of this size (the latency client two).
+    public static func payload(physicalMemory: Int = physicalMemoryBytes()) -> Bound {
+        let cap = Bound(max: 1 << 30, shown: "1GiB", why: "the largest payload ipcbench takes")
+        // An eighth of the memory, in whole MiB: four payload buffers stay within half of it.
+        let share = physicalMemory / 8 / (1 << 20) * (1 << 20)
+        guard share > 0, share < cap.max else { return cap }
+        return Bound(max: share, shown: formatSize(share),
+                     why: "an eighth of this machine's memory (each worker allocates buffers of the payload size)")
+    }
+    public static let total = Bound(max: 1 << 40, shown: "1024GiB", why: "the most a throughput trial moves before calibration")
+    public static let count = Bound(max: 1_000_000_000, shown: "1000000000", why: "the most round trips per latency trial before calibration")
+    public static let repetitions = Bound(max: 1000, shown: "1000", why: "the most measured trials per case")
+    public static let warmup = Bound(max: 100, shown: "100", why: "the most warmup trials per case")
+    public static let timeout = Bound(max: 24 * 3_600_000_000_000, shown: "24h", why: "the longest a trial may run")
+    public static let minTrialTime = Bound(max: 3_600_000_000_000, shown: "1h", why: "the longest calibration aims for")
+    public static let depth = Bound(max: 1024, shown: "1024", why: "the most requests async-request keeps outstanding")
+    public static let receivers = Bound(max: 64, shown: "64", why: "the most readers of a fanout (each is a process)")
+    public static let pairs = Bound(max: 64, shown: "64", why: "the most sender/receiver pairs (each a process)")
+    /// payload × messages of one trial before calibration (one way).
+    public static let bytesPerTrial = Bound(max: 1 << 40, shown: "1024GiB", why: "the most one trial moves before calibration")
+}
+
+/// Physical memory in bytes (sysconf), or 0 when the kernel does not say.
+public func physicalMemoryBytes() -> Int {
+    let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+    guard pages > 0, pageSize > 0 else { return 0 }
+    let (bytes, overflow) = pages.multipliedReportingOverflow(by: pageSize)
+    return overflow ? Int.max : bytes
+}
+
 /// Parses a byte count: `64`, `4K`/`4KiB` (1024), `4kB` (1000), likewise M/MiB/MB and G/GiB/GB.
-public func parseSize(_ text: String, what: String = "size") throws -> Int {
+/// A count above `bound` (or too large for Int) is refused with the bound's message.
+public func parseSize(_ text: String, what: String = "size", bound: Bound? = nil) throws -> Int {
     let trimmed = text.trimmingWhitespace()
     let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
     let unit = trimmed.dropFirst(digits.count)
@@ -16,27 +97,33 @@ public func parseSize(_ text: String, what: String = "size") throws -> Int {
         "M": 1 << 20, "MiB": 1 << 20, "MB": 1_000_000,
         "G": 1 << 30, "GiB": 1 << 30, "GB": 1_000_000_000,
     ]
-    guard !digits.isEmpty, let n = Int(digits), let m = multipliers[String(unit)] else {
+    guard !digits.isEmpty, let m = multipliers[String(unit)] else {
         throw InputError("\(what) '\(text)' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)")
     }
+    let tooLarge = bound.map { $0.refuse(what, "'\(text)'") } ?? InputError("\(what) '\(text)' is too large")
+    guard let n = Int(digits) else { throw tooLarge }
     let (bytes, overflow) = n.multipliedReportingOverflow(by: m)
-    guard !overflow else { throw InputError("\(what) '\(text)' is too large") }
+    guard !overflow, bytes <= bound?.max ?? Int.max else { throw tooLarge }
     guard bytes > 0 else { throw InputError("\(what) '\(text)' must be at least 1 byte") }
     return bytes
 }
 
-/// Parses a duration into nanoseconds: `30s`, `500ms`, `250us`, `2m`, `1.5s`; a bare number is seconds.
-public func parseDuration(_ text: String, what: String = "duration", allowZero: Bool = false) throws -> UInt64 {
+/// Parses a duration into nanoseconds: `30s`, `500ms`, `250us`, `2m`, `1h`, `1.5s`; a bare number is
+/// seconds. A duration above `bound` is refused with the bound's message.
+public func parseDuration(_ text: String, what: String = "duration", allowZero: Bool = false,
+                          bound: Bound = InputLimits.timeout) throws -> UInt64 {
     let trimmed = text.trimmingWhitespace()
     let number = trimmed.prefix { ($0.isASCII && $0.isNumber) || $0 == "." }
     let unit = String(trimmed.dropFirst(number.count))
-    let scale: [String: Double] = ["": 1e9, "s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1, "m": 60e9, "min": 60e9]
+    let scale: [String: Double] = ["": 1e9, "s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1, "m": 60e9, "min": 60e9, "h": 3600e9]
     guard !number.isEmpty, let value = Double(number), let s = scale[unit] else {
         throw InputError("\(what) '\(text)' is not a duration: use a number with a unit, for example 30s, 500ms or 2m")
     }
     let ns = value * s
     if allowZero && ns == 0 { return 0 }
-    guard ns >= 1, ns < 1e15 else { throw InputError("\(what) '\(text)' must be between 1ns and 11 days") }
+    guard ns >= 1 else { throw InputError("\(what) '\(text)' must be at least 1ns") }
+    // Compared as Doubles first: the value may be infinite or beyond UInt64.
+    guard ns <= Double(bound.max) else { throw bound.refuse(what, "'\(text)'") }
     return UInt64(ns)
 }
 

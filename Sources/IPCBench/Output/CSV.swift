@@ -1,6 +1,7 @@
 /// RFC 4180: a field with a comma, quote or line break goes in quotes, its quotes doubled.
 public func csvField(_ text: String) -> String {
-    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+    // By scalar: "\r\n" is one Character, equal to neither "\r" nor "\n".
+    guard text.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
     var quoted = "\""
     for c in text {
         if c == "\"" { quoted.append("\"") }
@@ -48,18 +49,84 @@ public func parseCSV(_ text: String) -> [[String]] {
     return records
 }
 
-/// A number with a fixed count of decimals and a `.` point, never in exponent form:
-/// spreadsheets in every locale read it as a number.
+/// A number with a fixed count of decimals (0 to 30) and a `.` point, never in exponent form:
+/// spreadsheets in every locale read it as a number. Halves round away from zero; values too large
+/// for 64-bit arithmetic print their exact digits. NaN and the infinities print as an empty cell.
 public func formatDecimal(_ value: Double, places: Int) -> String {
     guard value.isFinite else { return "" }
+    let places = min(max(places, 0), 30)
     var scale = 1.0
     for _ in 0..<places { scale *= 10 }
     let scaled = (abs(value) * scale).rounded()
-    guard scaled < 9e18 else { return String(Int64(value.rounded())) }
-    let digits = String(Int64(scaled))
-    let sign = value < 0 && scaled > 0 ? "-" : ""
+    let digits = scaled < 9e18 ? String(Int64(scaled)) : exactScaledDigits(abs(value), places: places)
+    let sign = value < 0 && digits.contains(where: { $0 != "0" }) ? "-" : ""
     if places == 0 { return sign + digits }
     let padded = String(repeating: "0", count: max(0, places + 1 - digits.count)) + digits
     return sign + padded.dropLast(places) + "." + padded.suffix(places)
 }
 
+/// The decimal digits of round(magnitude × 10^places), computed exactly in base 10^9 limbs (least
+/// significant first), for a finite magnitude of any size.
+func exactScaledDigits(_ magnitude: Double, places: Int) -> String {
+    guard magnitude > 0 else { return "0" }
+    // magnitude = whole × 2^exponent, exactly.
+    let whole = magnitude.isNormal ? magnitude.significandBitPattern | (1 << 52) : magnitude.significandBitPattern
+    var exponent = magnitude.isNormal ? Int(magnitude.exponent) - 52 : -1074
+    let base: UInt64 = 1_000_000_000
+    var limbs: [UInt64] = [whole % base, whole / base % base, whole / base / base]
+
+    func multiply(by factor: UInt64) {  // factor < 2^32
+        var carry: UInt64 = 0
+        for k in limbs.indices {
+            let product = limbs[k] * factor + carry
+            limbs[k] = product % base
+            carry = product / base
+        }
+        while carry > 0 { limbs.append(carry % base); carry /= base }
+    }
+    func divide(by divisor: UInt64) {  // floor; divisor < 2^32
+        var remainder: UInt64 = 0
+        for k in limbs.indices.reversed() {
+            let current = remainder * base + limbs[k]
+            limbs[k] = current / divisor
+            remainder = current % divisor
+        }
+    }
+    func add(_ other: [UInt64]) {
+        var carry: UInt64 = 0
+        for k in 0..<max(limbs.count, other.count) {
+            if k == limbs.count { limbs.append(0) }
+            let sum = limbs[k] + (k < other.count ? other[k] : 0) + carry
+            limbs[k] = sum % base
+            carry = sum / base
+        }
+        if carry > 0 { limbs.append(carry) }
+    }
+
+    for _ in 0..<places { multiply(by: 10) }
+    while exponent > 0 {
+        let step = min(exponent, 30)
+        multiply(by: 1 << UInt64(step))
+        exponent -= step
+    }
+    if exponent < 0 {
+        // Add half of 2^-exponent, then divide by it: round half away from zero.
+        var half = limbs
+        limbs = [1]
+        for _ in 0..<(-exponent - 1) { multiply(by: 2) }
+        swap(&half, &limbs)
+        add(half)
+        while exponent < 0 {
+            let step = min(-exponent, 30)
+            divide(by: 1 << UInt64(step))
+            exponent += step
+        }
+    }
+    while limbs.count > 1 && limbs.last == 0 { limbs.removeLast() }
+    var text = String(limbs.last!)
+    for limb in limbs.dropLast().reversed() {
+        let part = String(limb)
+        text += String(repeating: "0", count: 9 - part.count) + part
+    }
+    return text
+}

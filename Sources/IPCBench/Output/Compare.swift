@@ -21,6 +21,13 @@ public struct ResultFile {
     /// The trials columns compare reads; version 0.1.0 files have them too.
     static let requiredTrialColumns = ["run_id"] + trialIdentity + ["trial", "mib_per_s", "rtt_us_p50", "rtt_us_p99"]
 
+    /// Which case a trials row (or a case row) belongs to: the placement by its mode, since each
+    /// trial records the CPUs it ran on, and the pattern's parameter where the file has one.
+    static func caseIdentity(_ row: [String: String]) -> [String] {
+        trialIdentity.map { $0 == "cpu_placement" ? JoinKey.placement.value(row) : row[$0] ?? "" }
+            + [JoinKey.parameter.value(row)]
+    }
+
     /// Reads `path` and the trials file beside it. Throws `InputError` for anything that is not a
     /// well-formed results file, and for a trials file written by another run.
     public static func load(_ path: String) throws -> ResultFile {
@@ -36,7 +43,7 @@ public struct ResultFile {
             if let (index, stranger) = rows.enumerated().first(where: { !runs.contains($0.1["run_id"] ?? "") }) {
                 throw InputError("\(trialsPath): row \(index + 2) has run_id \(stranger["run_id"] ?? "") but \(path) has run_id \(runs.sorted().joined(separator: ", ")); the trials file is from another run: put the run's own trials file beside it, or move it away")
             }
-            for row in rows { byCase[trialIdentity.map { row[$0] ?? "" }, default: []].append(row) }
+            for row in rows { byCase[caseIdentity(row), default: []].append(row) }
             trials = rows
         }
         return ResultFile(path: path, header: header, cases: cases, trials: trials, trialsByCase: byCase)
@@ -67,7 +74,7 @@ public struct ResultFile {
 
     /// The trial rows of one case row, by that row's own identity in this file; nil when there are none.
     func trialRows(of row: [String: String]) -> [[String: String]]? {
-        guard trials != nil, let rows = trialsByCase[Self.trialIdentity.map { row[$0] ?? "" }], !rows.isEmpty else { return nil }
+        guard trials != nil, let rows = trialsByCase[Self.caseIdentity(row)], !rows.isEmpty else { return nil }
         return rows
     }
 
@@ -124,7 +131,7 @@ public struct Side {
 
 /// The fields cases are matched on; `--ignore` drops some.
 public enum JoinKey: String, CaseIterable, Sendable {
-    case transport, pattern, payload, placement, options
+    case transport, pattern, payload, placement, options, parameter
 
     func value(_ row: [String: String]) -> String {
         switch self {
@@ -134,24 +141,12 @@ public enum JoinKey: String, CaseIterable, Sendable {
         // The mode only: CPU numbers differ between machines.
         case .placement: return String((row["cpu_placement"] ?? "").prefix { $0 != ":" })
         case .options: return row["options"] ?? ""
+        // depth, receivers or pairs: the one the pattern takes (empty in files from before 0.2.0).
+        case .parameter:
+            return CaseParameter.allCases.compactMap { p in row[p.rawValue].flatMap { $0.isEmpty ? nil : "\(p.rawValue) \($0)" } }
+                .joined(separator: " ")
         }
     }
-}
-
-/// What is compared for a case: one figure for throughput, two for latency.
-public struct Metric: Equatable, Sendable {
-    public let name: String
-    let caseColumn: String
-    let trialColumn: String
-    public let higherIsBetter: Bool
-
-    public static let throughput = Metric(name: "MiB/s", caseColumn: "mib_per_s_median", trialColumn: "mib_per_s", higherIsBetter: true)
-    public static let rttP50 = Metric(name: "RTT p50 us", caseColumn: "rtt_us_p50", trialColumn: "rtt_us_p50", higherIsBetter: false)
-    public static let rttP99 = Metric(name: "RTT p99 us", caseColumn: "rtt_us_p99", trialColumn: "rtt_us_p99", higherIsBetter: false)
-
-    public static let all = [throughput, rttP50, rttP99]
-
-    static func of(pattern: String) -> [Metric] { pattern == "throughput" ? [.throughput] : [.rttP50, .rttP99] }
 }
 
 /// How an interval was found (the `method` column of the CSV).

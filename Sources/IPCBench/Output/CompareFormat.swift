@@ -9,30 +9,17 @@ public let compareCSVColumns = ["kind", "new_file", "transport", "pattern", "pay
                                 "metric", "base", "new", "change_pct", "significant",
                                 "change_ci95_low_pct", "change_ci95_high_pct", "detectable_pct", "method"]
 
-/// `formatDecimal` for any finite value: figures too large for it keep their integer digits.
-public func plainDecimal(_ value: Double, places: Int) -> String {
-    guard value.isFinite else { return "" }
-    if abs(value) < 1e15 { return formatDecimal(value, places: places) }
-    var digits = ""
-    var rest = abs(value).rounded()
-    while rest >= 1 {
-        digits = String(Int(fmod(rest, 10))) + digits
-        rest = (rest / 10).rounded(.down)
-    }
-    return (value < 0 ? "-" : "") + digits + (places > 0 ? "." + String(repeating: "0", count: places) : "")
-}
-
 /// A log-ratio as a change in % with its sign.
 func signedPercent(_ logRatio: Double) -> String {
     let v = (exp(logRatio) - 1) * 100
-    return (v >= 0 ? "+" : "") + plainDecimal(v, places: 1) + "%"
+    return (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%"
 }
 
 /// The report as text. For csv only the data (the CLI sends the warnings to stderr).
 public func renderComparison(_ r: CompareReport, format: CompareFormat) -> String {
-    func number(_ v: Double) -> String { plainDecimal(v, places: v >= 100 ? 1 : 3) }
+    func number(_ v: Double) -> String { formatDecimal(v, places: v >= 100 ? 1 : 3) }
     func change(_ percent: Double, _ significant: Bool) -> String {
-        significant ? (percent >= 0 ? "+" : "") + plainDecimal(percent, places: 1) + "%" : "~"
+        significant ? (percent >= 0 ? "+" : "") + formatDecimal(percent, places: 1) + "%" : "~"
     }
     func interval(_ i: LogInterval?, _ method: IntervalMethod) -> String {
         guard let i, i.isBounded else { return "n/a" }
@@ -40,27 +27,27 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
     }
     func detectable(_ i: LogInterval?) -> String {
         guard let i, i.isBounded else { return "n/a" }
-        return "±" + plainDecimal(i.detectablePercent, places: 1) + "%"
+        return "±" + formatDecimal(i.detectablePercent, places: 1) + "%"
     }
     let newSides = Array(r.sides.indices.dropFirst())
 
     if format == .csv {
         func bounds(_ i: LogInterval?) -> [String] {
             guard let i, i.isBounded else { return ["", "", ""] }
-            return [plainDecimal((exp(i.low) - 1) * 100, places: 2), plainDecimal((exp(i.high) - 1) * 100, places: 2),
-                    plainDecimal(i.detectablePercent, places: 2)]
+            return [formatDecimal((exp(i.low) - 1) * 100, places: 2), formatDecimal((exp(i.high) - 1) * 100, places: 2),
+                    formatDecimal(i.detectablePercent, places: 2)]
         }
         var out = csvLine(compareCSVColumns)
         for c in r.changes {
             out += csvLine(["case", r.sides[c.newSide].label, c.key["transport"] ?? "", c.key["pattern"] ?? "",
                             c.key["payload"] ?? "", c.key["placement"] ?? "", c.key["options"] ?? "", c.metric.name,
-                            plainDecimal(c.base, places: 3), plainDecimal(c.new, places: 3),
-                            plainDecimal(c.percent, places: 2), c.significant ? "1" : "0"]
+                            formatDecimal(c.base, places: 3), formatDecimal(c.new, places: 3),
+                            formatDecimal(c.percent, places: 2), c.significant ? "1" : "0"]
                            + bounds(c.interval) + [c.method.rawValue])
         }
         for g in r.geomeans {
             out += csvLine(["geomean", r.sides[g.newSide].label, "", "", "", "", "", g.metric.name, "", "",
-                            plainDecimal(g.percent, places: 2), g.significant ? "1" : "0"] + bounds(g.interval) + [g.method.rawValue])
+                            formatDecimal(g.percent, places: 2), g.significant ? "1" : "0"] + bounds(g.interval) + [g.method.rawValue])
         }
         return out
     }

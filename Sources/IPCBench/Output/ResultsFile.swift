@@ -9,9 +9,10 @@ public let environmentColumns = [
 /// The columns of `<stem>.csv`, in DESIGN.md's order. Never rename one; add at a group's end.
 public let caseColumns = environmentColumns + [
     "transport", "pattern", "payload_bytes", "messages_per_trial", "bytes_per_trial", "repetitions", "warmup", "cpu_placement", "options",
-    "schedule", "seed",
+    "schedule", "seed", "depth", "receivers", "pairs",
     "status", "error",
     "mib_per_s_median", "mib_per_s_ci95_low", "mib_per_s_ci95_high", "mib_per_s_mean", "mib_per_s_stddev", "mib_per_s_min", "mib_per_s_max", "msgs_per_s_median",
+    "mib_per_s_slowest_median", "mib_per_s_forward_median", "mib_per_s_backward_median",
     "rtt_us_min", "rtt_us_p50", "rtt_us_p90", "rtt_us_p99", "rtt_us_p999", "rtt_us_max", "rtt_us_mean", "rtt_us_stddev",
     "cpu_user_us_per_msg", "cpu_sys_us_per_msg", "ctxsw_voluntary_per_msg", "ctxsw_involuntary_per_msg",
     "msgs_sent", "msgs_received", "msgs_lost", "msgs_reordered", "msgs_duplicated",
@@ -22,6 +23,7 @@ public let caseColumns = environmentColumns + [
 public let trialColumns = [
     "run_id", "transport", "pattern", "payload_bytes", "cpu_placement", "options", "trial",
     "duration_ns", "bytes", "messages", "mib_per_s", "rtt_us_p50", "rtt_us_p99", "round", "start_ns",
+    "depth", "receivers", "pairs", "msgs_per_s", "mib_per_s_slowest",
 ]
 
 public func environmentRow(_ env: Environment) -> [String] {
@@ -44,10 +46,11 @@ public func caseRow(_ r: CaseResult, _ env: Environment) -> [String] {
     return environmentRow(env) + [
         c.transport.rawValue, c.pattern.rawValue, String(c.payloadBytes), String(r.messagesPerTrial),
         String(r.bytesPerTrial), String(c.repetitions), String(c.warmup), r.cpuPlacement, c.optionsLabel,
-        r.schedule.rawValue, String(r.seed),
+        r.schedule.rawValue, String(r.seed)] + parameterCells(c) + [
         r.status.rawValue, r.error,
         mib(t?.median), mib(t?.ci95Low), mib(t?.ci95High), mib(t?.mean), mib(t?.standardDeviation), mib(t?.min), mib(t?.max),
         r.messagesPerSecondMedian.map { formatDecimal($0, places: 0) } ?? "",
+        mib(r.slowestMedian), mib(r.forwardMedian), mib(r.backwardMedian),
         us(rtt?.min), us(rtt?.p50), us(rtt?.p90), us(rtt?.p99), us(rtt?.p999), us(rtt?.max), us(rtt?.mean), us(rtt?.stddev),
         perMessage(r.usage.userMicroseconds), perMessage(r.usage.systemMicroseconds),
         perMessage(r.usage.voluntarySwitches), perMessage(r.usage.involuntarySwitches),
@@ -65,7 +68,14 @@ public func trialRow(_ r: CaseResult, _ t: TrialRecord, _ env: Environment) -> [
             t.mibPerSecond.map { formatDecimal($0, places: 3) } ?? "",
             t.rttP50Us.map { formatDecimal($0, places: 3) } ?? "",
             t.rttP99Us.map { formatDecimal($0, places: 3) } ?? "",
-            t.round.map(String.init) ?? "", String(t.startNs)]
+            t.round.map(String.init) ?? "", String(t.startNs)] + parameterCells(c) + [
+            t.messagesPerSecond.map { formatDecimal($0, places: 0) } ?? "",
+            t.slowestMibPerSecond.map { formatDecimal($0, places: 3) } ?? ""]
+}
+
+/// depth, receivers, pairs: the value of the one the case's pattern takes, empty for the others.
+func parameterCells(_ c: BenchCase) -> [String] {
+    CaseParameter.allCases.map { $0 == c.pattern.parameter ? String(c.parameterValue ?? 1) : "" }
 }
 
 /// A CSV file written with plain write(2) calls, so each row is in the kernel's hands (and survives

@@ -4,6 +4,35 @@ import Histogram
 // Latency: ping-pong. The client sends `payloadBytes`, the server reads all of them and sends them
 // back, the client reads all of them: one round trip, recorded in an HDR histogram in nanoseconds.
 
+/// latency (synchronous request, ping-pong): the client sends the payload, the server reads all of
+/// it and sends it back; each round trip goes into an HDR histogram.
+enum LatencyPattern: Pattern {
+    static let summary = "ping-pong (synchronous request); round-trip time percentiles from an HDR histogram"
+    static let sizing = WorkSizing.count
+    static let metrics = [Metric.rttP50, .rttP99]
+
+    static func topology(_ shape: CaseShape) -> Topology { .pair("client", "server") }
+
+    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? { nil }
+
+    static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
+        index == 0 ? PingClient(endpoints[0], work) : EchoServer(endpoints[0], work)
+    }
+
+    static func figures(_ reports: [WorkerReport], _ shape: CaseShape) -> TrialFigures {
+        let client = reports[0]
+        var f = TrialFigures()
+        f.durationNs = client.endNs &- client.startNs
+        f.bytes = client.bytes
+        f.messages = client.messages
+        f.latencies = client.roundTrips
+        var d = client.datagrams
+        d.lost = d.sent - min(d.sent, d.received)
+        f.datagrams = d
+        return f
+    }
+}
+
 /// Round trips up to a minute fit; 3 significant digits keep the error under 0.1%.
 func makeRoundTripHistogram() -> Histogram<UInt64> {
     Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000,

@@ -1,45 +1,146 @@
 import Glibc
 
-/// The two patterns, by the names users type.
-public enum PatternKind: String, CaseIterable, Sendable {
-    case throughput
-    case latency
+/// A way processes talk, as one type in its own file under Patterns/ plus a line in
+/// Patterns/PatternRegistry.swift: its workers and links, its timed loops, how a trial's reports become
+/// figures, and the metrics `compare`, `pivot` and the plots show for it.
+protocol Pattern {
+    /// One line for `ipcbench list`: what it does, in the four elementary modes' words.
+    static var summary: String { get }
+    /// The per-case parameter it takes beyond the payload (depth, receivers, pairs), if any.
+    static var parameter: CaseParameter? { get }
+    /// What `compare` compares for it, first the main one.
+    static var metrics: [Metric] { get }
+    /// How a trial's messages are counted before calibration: `total / payload` (transfers) or `count`.
+    static var sizing: WorkSizing { get }
+    /// The trial's workers (by role name) and the connections between them.
+    static func topology(_ shape: CaseShape) -> Topology
+    /// Why it cannot run on `transport` with `shape`, or nil.
+    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String?
+    /// The timed loop of worker `index`, with one endpoint per link it is on, in link order.
+    static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop
+    /// One trial's figures from every worker's report, in worker order.
+    static func figures(_ reports: [WorkerReport], _ shape: CaseShape) -> TrialFigures
+}
 
-    /// The timed loop for one worker of a trial.
-    func makeLoop(_ role: Role, _ endpoint: Endpoint, _ work: LoopWork) -> TimedLoop {
-        switch (self, role, endpoint.isDatagram) {
-        case (.throughput, .a, false): return StreamSender(endpoint, work)
-        case (.throughput, .b, false): return StreamReceiver(endpoint, work)
-        case (.throughput, .a, true): return DatagramSender(endpoint, work)
-        case (.throughput, .b, true): return DatagramReceiver(endpoint, work)
-        case (.latency, .a, _): return PingClient(endpoint, work)
-        case (.latency, .b, _): return EchoServer(endpoint, work)
-        }
+extension Pattern {
+    static var parameter: CaseParameter? { nil }
+}
+
+/// Where a case's message count comes from before calibration.
+public enum WorkSizing: Sendable {
+    /// `total` bytes (the config's `total`, `--total`) in messages of the payload.
+    case totalBytes
+    /// `count` messages or round trips (the config's `count`, `--count`).
+    case count
+}
+
+/// The per-case parameters beyond the payload; each pattern reads the one it takes (default 1).
+public enum CaseParameter: String, CaseIterable, Sendable {
+    /// async-request: requests the client keeps outstanding.
+    case depth
+    /// fanout: readers each message goes to.
+    case receivers
+    /// pairs: independent sender/receiver pairs.
+    case pairs
+}
+
+/// What a case asks of a trial: the payload and the parameters.
+public struct CaseShape: Equatable, Sendable {
+    public var payloadBytes: Int
+    public var depth = 1
+    public var receivers = 1
+    public var pairs = 1
+
+    public init(payloadBytes: Int, depth: Int = 1, receivers: Int = 1, pairs: Int = 1) {
+        self.payloadBytes = payloadBytes
+        self.depth = depth
+        self.receivers = receivers
+        self.pairs = pairs
+    }
+}
+
+/// A trial's workers and the links between them. Each link is one transport instance between
+/// worker `from` (its role a: the side that connects and, mostly, sends) and worker `to` (role b).
+struct Topology: Equatable {
+    let roles: [String]
+    let links: [Link]
+
+    struct Link: Equatable {
+        let from: Int
+        let to: Int
     }
 
-    /// What each role does, in the words of the terminal and error messages.
-    func roleName(_ role: Role) -> String {
-        switch (self, role) {
-        case (.throughput, .a): return "sender"
-        case (.throughput, .b): return "receiver"
-        case (.latency, .a): return "client"
-        case (.latency, .b): return "server"
-        }
+    /// Two workers on one link: the shape of most patterns.
+    static func pair(_ a: String, _ b: String) -> Topology {
+        Topology(roles: [a, b], links: [Link(from: 0, to: 1)])
     }
+}
+
+/// One trial's figures. Time runs from `startNs` to `endNs` (CLOCK_MONOTONIC, shared by all the
+/// workers); the rates are nil where the pattern does not report them.
+struct TrialFigures {
+    var durationNs: UInt64 = 0
+    /// Bytes delivered (all receivers together).
+    var bytes: UInt64 = 0
+    /// Messages sent, round trips or requests answered: the unit of the per-message columns.
+    var messages: UInt64 = 0
+    var mibPerSecond: Double?
+    var messagesPerSecond: Double?
+    /// fanout and pairs: the slowest receiver's (or pair's) MiB/s.
+    var slowestMibPerSecond: Double?
+    /// duplex: each direction on its own (worker 0 to 1, and 1 to 0).
+    var forwardMibPerSecond: Double?
+    var backwardMibPerSecond: Double?
+    /// (nanoseconds, count) pairs for the latency histogram, where the pattern times each message.
+    var latencies: [(UInt64, UInt64)] = []
+    /// Message transports: what was sent, received, lost, reordered and duplicated.
+    var datagrams: DatagramCounts?
+}
+
+/// MiB/s for `bytes` over `ns` nanoseconds; 0 for an empty interval.
+func mibPerSecond(_ bytes: UInt64, _ ns: UInt64) -> Double {
+    ns > 0 ? Double(bytes) / 1_048_576 / (Double(ns) / 1e9) : 0
+}
+
+/// A figure a pattern reports per case: the columns that hold it and which way is better.
+public struct Metric: Equatable, Sendable {
+    public let name: String
+    public let caseColumn: String
+    public let trialColumn: String
+    public let higherIsBetter: Bool
+
+    public static let throughput = Metric(name: "MiB/s", caseColumn: "mib_per_s_median", trialColumn: "mib_per_s", higherIsBetter: true)
+    public static let messagesPerSecond = Metric(name: "msgs/s", caseColumn: "msgs_per_s_median", trialColumn: "msgs_per_s", higherIsBetter: true)
+    public static let slowest = Metric(name: "slowest MiB/s", caseColumn: "mib_per_s_slowest_median", trialColumn: "mib_per_s_slowest", higherIsBetter: true)
+    public static let rttP50 = Metric(name: "RTT p50 us", caseColumn: "rtt_us_p50", trialColumn: "rtt_us_p50", higherIsBetter: false)
+    public static let rttP99 = Metric(name: "RTT p99 us", caseColumn: "rtt_us_p99", trialColumn: "rtt_us_p99", higherIsBetter: false)
+
+    /// Every metric of every pattern, each once, in the order the patterns list them.
+    public static var all: [Metric] {
+        var list: [Metric] = []
+        for kind in PatternKind.allCases { for m in kind.metrics where !list.contains(m) { list.append(m) } }
+        return list
+    }
+
+    /// The metrics of the pattern named in a results file; none for a name this version does not know.
+    static func of(pattern: String) -> [Metric] { PatternKind(rawValue: pattern)?.metrics ?? [] }
 }
 
 /// What one trial's loop moves.
 public struct LoopWork: Sendable, Equatable {
     public var payloadBytes: Int
-    /// Throughput: messages the sender writes. Latency: round trips.
+    /// Messages each sender writes, round trips, or requests.
     public var messages: Int
     /// Check every byte against the expected pattern (slower; for tests and `--verify`).
     public var verify: Bool
+    /// async-request: requests kept outstanding.
+    public var depth: Int
 
-    public init(payloadBytes: Int, messages: Int, verify: Bool) {
+    public init(payloadBytes: Int, messages: Int, verify: Bool, depth: Int = 1) {
         self.payloadBytes = payloadBytes
         self.messages = messages
         self.verify = verify
+        self.depth = depth
     }
 }
 

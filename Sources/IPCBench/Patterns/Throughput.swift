@@ -1,7 +1,56 @@
 import Glibc
 
-// Throughput: a one-way transfer. Time runs from the sender's first write to the receiver's last
-// byte; the runner subtracts the two clocks (CLOCK_MONOTONIC is shared by all processes).
+/// throughput (asynchronous message, one way): the sender writes `messages` messages of the payload
+/// and never waits for an answer; time runs from the sender's first write to the receiver's last
+/// byte (CLOCK_MONOTONIC is shared by all processes).
+enum ThroughputPattern: Pattern {
+    static let summary = "one-way transfer (asynchronous message); MiB/s per trial, median with a 95% interval"
+    static let sizing = WorkSizing.totalBytes
+    static let metrics = [Metric.throughput]
+
+    static func topology(_ shape: CaseShape) -> Topology { .pair("sender", "receiver") }
+
+    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
+        guard transport.isDatagram && shape.payloadBytes < datagramHeaderBytes else { return nil }
+        return "datagram throughput needs at least \(datagramHeaderBytes) bytes per message for the 64-bit trial key and the 64-bit sequence number"
+    }
+
+    static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
+        oneWayLoop(sending: index == 0, endpoints[0], work)
+    }
+
+    static func figures(_ reports: [WorkerReport], _ shape: CaseShape) -> TrialFigures {
+        oneWayFigures(sender: reports[0], receiver: reports[1])
+    }
+}
+
+/// The sender's or the receiver's loop of a one-way transfer, for a stream or a message transport.
+func oneWayLoop(sending: Bool, _ endpoint: Endpoint, _ work: LoopWork) -> TimedLoop {
+    switch (sending, endpoint.isDatagram) {
+    case (true, false): return StreamSender(endpoint, work)
+    case (false, false): return StreamReceiver(endpoint, work)
+    case (true, true): return DatagramSender(endpoint, work)
+    case (false, true): return DatagramReceiver(endpoint, work)
+    }
+}
+
+/// A one-way transfer's figures: first write to last byte, the bytes and messages that arrived.
+func oneWayFigures(sender: WorkerReport, receiver: WorkerReport) -> TrialFigures {
+    var f = TrialFigures()
+    f.durationNs = receiver.endNs &- sender.startNs
+    f.bytes = receiver.bytes
+    f.messages = sender.messages
+    f.mibPerSecond = mibPerSecond(receiver.bytes, f.durationNs)
+    f.messagesPerSecond = f.durationNs > 0 ? Double(receiver.messages) / (Double(f.durationNs) / 1e9) : 0
+    var d = DatagramCounts()
+    d.sent = sender.datagrams.sent
+    d.received = receiver.datagrams.received
+    d.lost = d.sent - min(d.sent, d.received)
+    d.reordered = receiver.datagrams.reordered
+    d.duplicated = receiver.datagrams.duplicated
+    f.datagrams = d
+    return f
+}
 
 /// Byte streams: writes `messages` messages of `payloadBytes`, looping on short writes.
 final class StreamSender: TimedLoop {

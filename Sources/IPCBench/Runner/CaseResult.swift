@@ -9,6 +9,9 @@ public struct TrialRecord: Sendable, Equatable {
     public var mibPerSecond: Double?
     public var rttP50Us: Double?
     public var rttP99Us: Double?
+    public var messagesPerSecond: Double?
+    /// fanout and pairs: the slowest receiver's (or pair's) MiB/s.
+    public var slowestMibPerSecond: Double?
     /// The round it ran in (interleaved schedule); nil for the sequential schedule.
     public var round: Int?
     /// When it started, in ns since the run started (the runner's CLOCK_MONOTONIC).
@@ -55,6 +58,11 @@ public struct CaseResult: Sendable {
     public var trials: [TrialRecord] = []
     public var throughput: Summary?
     public var messagesPerSecondMedian: Double?
+    /// fanout and pairs: the median over the trials of the slowest receiver's (or pair's) MiB/s.
+    public var slowestMedian: Double?
+    /// duplex: each direction's MiB/s, median over the trials (worker 0 to 1, and back).
+    public var forwardMedian: Double?
+    public var backwardMedian: Double?
     public var roundTrips: RoundTripSummary?
     /// Both workers' getrusage deltas over the measured trials' loops, summed.
     public var usage = ResourceUsage()

@@ -46,27 +46,30 @@ public enum CPUPlacement: Equatable, Sendable, CustomStringConvertible {
         self == .auto ? (allowed.count >= 2 ? .split : .same) : self
     }
 
-    /// The CPUs worker a and worker b are asked to run on, from the CPUs this process may use.
-    public func cpus(allowed: [Int]) throws -> (a: Int?, b: Int?) {
+    /// The CPU each of `workers` workers is asked to run on (nil: anywhere), from the CPUs this
+    /// process may use. `split` puts the workers round-robin on the last `workers` allowed CPUs
+    /// (CPU 0 tends to take more interrupts), wrapping when there are more workers than CPUs;
+    /// `same` puts all on the first; an explicit list is used in turn.
+    public func cpus(workers: Int, allowed: [Int]) throws -> [Int?] {
         switch self {
         case .auto:
-            return try resolved(allowed: allowed).cpus(allowed: allowed)
+            return try resolved(allowed: allowed).cpus(workers: workers, allowed: allowed)
         case .none:
-            return (nil, nil)
+            return [Int?](repeating: nil, count: workers)
         case .same:
             guard let first = allowed.first else { throw InputError("no CPU is available to this process") }
-            return (first, first)
+            return [Int?](repeating: first, count: workers)
         case .split:
             guard allowed.count >= 2 else {
                 throw InputError("--cpus split needs two CPUs but this process may use only \(allowed.count) (\(allowed.map(String.init).joined(separator: ","))); use --cpus same or none")
             }
-            // The last two allowed CPUs: CPU 0 tends to take more interrupts.
-            return (allowed[allowed.count - 2], allowed[allowed.count - 1])
+            let start = allowed.count - min(workers, allowed.count)
+            return (0..<workers).map { allowed[(start + $0) % allowed.count] }
         case let .pinned(a, b):
             for cpu in [a, b] where !allowed.contains(cpu) {
                 throw InputError("--cpus \(a),\(b): CPU \(cpu) is not available to this process (available: \(allowed.map(String.init).joined(separator: ",")))")
             }
-            return (a, b)
+            return (0..<workers).map { $0 % 2 == 0 ? a : b }
         }
     }
 }

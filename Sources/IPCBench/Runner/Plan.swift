@@ -11,6 +11,8 @@ public struct RunOverrides: Sendable {
     public var timeoutNs: UInt64?
     public var minTrialNs: UInt64?
     public var verify = false
+    /// Values for the pattern parameters (depth, receivers, pairs); only suites whose pattern takes one use it.
+    public var parameterValues: [CaseParameter: [Int]] = [:]
 
     public init() {}
 }
@@ -29,6 +31,32 @@ public struct BenchCase: Equatable, Sendable {
     public var timeoutNs: UInt64
     public var minTrialNs: UInt64
     public var verify: Bool
+    /// The pattern's parameter (see `CaseParameter`); 1 where the pattern takes none.
+    public var depth = 1
+    public var receivers = 1
+    public var pairs = 1
+
+    public var shape: CaseShape { CaseShape(payloadBytes: payloadBytes, depth: depth, receivers: receivers, pairs: pairs) }
+
+    /// The value of the pattern's parameter, or nil when it takes none. Setting it sets that one.
+    public var parameterValue: Int? {
+        get {
+            switch pattern.parameter {
+            case .depth: return depth
+            case .receivers: return receivers
+            case .pairs: return pairs
+            case nil: return nil
+            }
+        }
+        set {
+            switch pattern.parameter {
+            case .depth: depth = newValue ?? 1
+            case .receivers: receivers = newValue ?? 1
+            case .pairs: pairs = newValue ?? 1
+            case nil: break
+            }
+        }
+    }
 
     public var transportOptions: TransportOptions {
         TransportOptions(noDelay: (transport == .tcp || transport == .tcp6) && pattern == .latency,
@@ -38,7 +66,10 @@ public struct BenchCase: Equatable, Sendable {
     /// The options column: what this case set beyond the transport's defaults.
     public var optionsLabel: String { transportOptions.noDelay ? "nodelay" : "" }
 
-    public var name: String { "\(transport.rawValue) \(pattern.rawValue) \(formatSize(payloadBytes)) \(placement)" }
+    public var name: String {
+        let parameter = pattern.parameter.map { " \($0.rawValue) \(parameterValue ?? 1)" } ?? ""
+        return "\(transport.rawValue) \(pattern.rawValue) \(formatSize(payloadBytes))\(parameter) \(placement)"
+    }
 
     /// Everything but the suite's name is equal.
     func isSameMeasurement(as other: BenchCase) -> Bool {
@@ -50,10 +81,7 @@ public struct BenchCase: Equatable, Sendable {
     /// Why this kernel cannot run the case, or nil when it can.
     public func skipReason(limits: Limits = .shared) -> String? {
         if let reason = transport.skipReason(pattern, payloadBytes: payloadBytes, limits: limits) { return reason }
-        if transport.isDatagram && pattern == .throughput && payloadBytes < datagramHeaderBytes {
-            return "datagram throughput needs at least \(datagramHeaderBytes) bytes per message for the 64-bit trial key and the 64-bit sequence number"
-        }
-        return nil
+        return pattern.implementation.skipReason(transport, shape)
     }
 }
 
@@ -64,30 +92,45 @@ extension BenchConfig {
         var chosen = suites
         if let patterns = overrides.patterns {
             chosen = chosen.filter { patterns.contains($0.pattern) }
+            // A pattern no suite has runs with the config's [defaults].
             for pattern in patterns where !suites.contains(where: { $0.pattern == pattern }) {
-                throw InputError("--pattern \(pattern.rawValue): the config has no suite with that pattern")
+                chosen.append(defaults.suite(name: pattern.rawValue, pattern: pattern))
             }
         }
         var cases: [BenchCase] = []
         for suite in chosen {
             let placements = (overrides.placement.map { [$0] } ?? suite.placements).map { $0.resolved(allowed: cpus) }
-            for placement in placements { _ = try placement.cpus(allowed: cpus) }
+            for placement in placements { _ = try placement.cpus(workers: 2, allowed: cpus) }
             for transport in overrides.transports ?? suite.transports {
                 for size in overrides.sizes ?? suite.sizes {
                     let messages: Int
-                    switch suite.pattern {
-                    case .throughput: messages = max(1, (overrides.totalBytes ?? suite.totalBytes) / size)
-                    case .latency: messages = overrides.roundTrips ?? suite.roundTrips
+                    switch suite.pattern.sizing {
+                    case .totalBytes: messages = max(1, (overrides.totalBytes ?? suite.totalBytes) / size)
+                    case .count: messages = overrides.roundTrips ?? suite.roundTrips
                     }
-                    for placement in placements {
-                        let next = BenchCase(
-                            suite: suite.name, transport: transport, pattern: suite.pattern, payloadBytes: size,
-                            messages: messages, repetitions: overrides.repetitions ?? suite.repetitions,
-                            warmup: overrides.warmup ?? suite.warmup, placement: placement,
-                            timeoutNs: overrides.timeoutNs ?? suite.timeoutNs,
-                            minTrialNs: overrides.minTrialNs ?? suite.minTrialNs, verify: overrides.verify)
-                        // Overrides can make two suites ask for the same case: run it once.
-                        if !cases.contains(where: { $0.isSameMeasurement(as: next) }) { cases.append(next) }
+                    // Parsing bounded size (2^30), total (2^40) and count (< 2^30), so the product
+                    // fits. Refusing trials over 2^40 bytes keeps the calibrated trial (× 10,000 <
+                    // 2^14, so under 2^54 bytes and messages) and its sum over at most 1000
+                    // repetitions (< 2^64 messages) within Int and UInt64.
+                    let bound = InputLimits.bytesPerTrial
+                    let (bytes, overflow) = size.multipliedReportingOverflow(by: messages)
+                    if overflow || bytes > bound.max {
+                        let what = suite.pattern.sizing == .count ? "round trips" : "messages"
+                        throw InputError("suite '\(suite.name)': \(messages) \(what) of \(formatSize(size)) are more than \(bound.shown), \(bound.why); lower count or the size")
+                    }
+                    let values = suite.pattern.parameter.flatMap { overrides.parameterValues[$0] } ?? suite.patternParameterValues
+                    for value in values {
+                        for placement in placements {
+                            var next = BenchCase(
+                                suite: suite.name, transport: transport, pattern: suite.pattern, payloadBytes: size,
+                                messages: messages, repetitions: overrides.repetitions ?? suite.repetitions,
+                                warmup: overrides.warmup ?? suite.warmup, placement: placement,
+                                timeoutNs: overrides.timeoutNs ?? suite.timeoutNs,
+                                minTrialNs: overrides.minTrialNs ?? suite.minTrialNs, verify: overrides.verify)
+                            next.parameterValue = value
+                            // Overrides can make two suites ask for the same case: run it once.
+                            if !cases.contains(where: { $0.isSameMeasurement(as: next) }) { cases.append(next) }
+                        }
                     }
                 }
             }

@@ -92,10 +92,14 @@ struct CaseState {
     private(set) var result: CaseResult
     var benchCase: BenchCase { result.benchCase }
     private var work: LoopWork
-    private var asked: (a: Int?, b: Int?) = (nil, nil)
+    private let topology: Topology
+    private var asked: [Int?] = []
     private var histogram = makeRoundTripHistogram()
     private var rates: [Double] = []
     private var messageRates: [Double] = []
+    private var slowestRates: [Double] = []
+    private var forwardRates: [Double] = []
+    private var backwardRates: [Double] = []
     private var warnings: [String] = []
     /// Trials run so far, warmup included.
     private var trialsRun = 0
@@ -104,14 +108,15 @@ struct CaseState {
         result = CaseResult(c, status: .ok, error: "")
         result.schedule = schedule
         result.seed = seed
-        work = LoopWork(payloadBytes: c.payloadBytes, messages: c.messages, verify: c.verify)
+        work = LoopWork(payloadBytes: c.payloadBytes, messages: c.messages, verify: c.verify, depth: c.depth)
+        topology = c.pattern.implementation.topology(c.shape)
         if let reason = c.skipReason() {
             result.status = .skipped
             result.error = reason
             return
         }
         do {
-            asked = try c.placement.cpus(allowed: cpus)
+            asked = try c.placement.cpus(workers: topology.roles.count, allowed: cpus)
         } catch {
             result.status = .failed
             result.error = "\(error)"
@@ -131,7 +136,7 @@ struct CaseState {
         let reports: TrialReports
         do {
             reports = try runTrial(transport: c.transport, options: c.transportOptions, pattern: c.pattern,
-                                   work: work, cpus: asked, directory: directory, timeoutNs: c.timeoutNs)
+                                   shape: c.shape, work: work, cpus: asked, directory: directory, timeoutNs: c.timeoutNs)
         } catch let stop as RunStopped {
             throw stop  // the trial did not happen: the case is cut short, not failed
         } catch {
@@ -141,9 +146,8 @@ struct CaseState {
             return nil
         }
         trialsRun = trial
-        let (a, b) = (reports.a, reports.b)
-        let isThroughput = c.pattern == .throughput
-        let durationNs = isThroughput ? b.endNs &- a.startNs : a.endNs &- a.startNs
+        let figures = c.pattern.implementation.figures(reports.workers, c.shape)
+        let durationNs = figures.durationNs
         if trial <= c.warmup {
             // Calibration: the last warmup trial sets how much each measured trial moves.
             if trial == c.warmup && c.minTrialNs > 0 && durationNs > 0 && durationNs < c.minTrialNs {
@@ -154,44 +158,47 @@ struct CaseState {
             }
             return nil
         }
-        let seconds = Double(durationNs) / 1e9
-        let bytes = isThroughput ? b.bytes : a.bytes
-        let messages = a.messages  // sent (throughput) or round trips (latency)
-        var record = TrialRecord(trial: trial - c.warmup, durationNs: durationNs, bytes: bytes, messages: messages)
+        var record = TrialRecord(trial: trial - c.warmup, durationNs: durationNs, bytes: figures.bytes, messages: figures.messages)
         record.round = round
         record.startNs = startNs
-        if isThroughput {
-            let rate = seconds > 0 ? Double(bytes) / 1_048_576 / seconds : 0
-            record.mibPerSecond = rate
-            rates.append(rate)
-            messageRates.append(seconds > 0 ? Double(b.messages) / seconds : 0)
-        } else {
+        record.mibPerSecond = figures.mibPerSecond
+        record.messagesPerSecond = figures.messagesPerSecond
+        record.slowestMibPerSecond = figures.slowestMibPerSecond
+        figures.mibPerSecond.map { rates.append($0) }
+        figures.messagesPerSecond.map { messageRates.append($0) }
+        figures.slowestMibPerSecond.map { slowestRates.append($0) }
+        figures.forwardMibPerSecond.map { forwardRates.append($0) }
+        figures.backwardMibPerSecond.map { backwardRates.append($0) }
+        if !figures.latencies.isEmpty {
             var trialHistogram = makeRoundTripHistogram()
             // The pairs come from a histogram with this one's range, so every one fits.
-            for (value, count) in a.roundTrips { _ = trialHistogram.record(value, count: count) }
+            for (value, count) in figures.latencies { _ = trialHistogram.record(value, count: count) }
             histogram.add(trialHistogram)
             record.rttP50Us = Double(trialHistogram.valueAtPercentile(50)) / 1000
             record.rttP99Us = Double(trialHistogram.valueAtPercentile(99)) / 1000
         }
         result.trials.append(record)
-        result.usage = result.usage + a.usage + b.usage
-        result.measuredMessages &+= messages
-        result.allocatedBytesInLoop = max(result.allocatedBytesInLoop ?? 0, a.allocatedBytes &+ b.allocatedBytes)
-        result.peersRejected &+= a.rejected &+ b.rejected
-        if c.transport.isDatagram {
+        result.measuredMessages &+= figures.messages
+        var allocated: UInt64 = 0
+        for report in reports.workers {
+            result.usage = result.usage + report.usage
+            allocated &+= report.allocatedBytes
+            result.peersRejected &+= report.rejected
+        }
+        result.allocatedBytesInLoop = max(result.allocatedBytesInLoop ?? 0, allocated)
+        if c.transport.isDatagram, let got = figures.datagrams {
             var d = result.datagrams ?? DatagramCounts()
-            let sender = a.datagrams, receiver = isThroughput ? b.datagrams : a.datagrams
-            d.sent &+= sender.sent
-            d.received &+= receiver.received
-            d.lost &+= sender.sent - min(sender.sent, receiver.received)
-            d.reordered &+= receiver.reordered
-            d.duplicated &+= receiver.duplicated
+            d.sent &+= got.sent
+            d.received &+= got.received
+            d.lost &+= got.lost
+            d.reordered &+= got.reordered
+            d.duplicated &+= got.duplicated
             result.datagrams = d
         }
-        result.cpuPlacement = "\(c.placement.mode):\(a.cpu),\(b.cpu)"
-        for (name, want, got) in [(c.pattern.roleName(.a), asked.a, a.cpu), (c.pattern.roleName(.b), asked.b, b.cpu)] {
-            if let want, Int64(want) != got {
-                let warning = "\(name) ran on CPU \(got), not CPU \(want) as asked"
+        result.cpuPlacement = "\(c.placement.mode):" + reports.workers.map { String($0.cpu) }.joined(separator: ",")
+        for (index, report) in reports.workers.enumerated() {
+            if let want = asked[index], Int64(want) != report.cpu {
+                let warning = "\(topology.roles[index]) ran on CPU \(report.cpu), not CPU \(want) as asked"
                 if !warnings.contains(warning) { warnings.append(warning) }
             }
         }
@@ -210,9 +217,12 @@ struct CaseState {
         var r = result
         guard r.status == .ok || r.status == .stopped else { return r }
         r.error = warnings.joined(separator: "; ")
-        if !rates.isEmpty { r.throughput = Summary(rates) }
+        r.throughput = Summary(rates)
         if histogram.totalCount > 0 { r.roundTrips = RoundTripSummary(histogram) }
         r.messagesPerSecondMedian = Summary(messageRates)?.median
+        r.slowestMedian = Summary(slowestRates)?.median
+        r.forwardMedian = Summary(forwardRates)?.median
+        r.backwardMedian = Summary(backwardRates)?.median
         return r
     }
 }

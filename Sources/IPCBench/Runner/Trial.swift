@@ -7,32 +7,50 @@ public struct TrialFailure: Error, Equatable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// What a trial hands the runner: both workers' reports.
+/// What a trial hands the runner: every worker's report, in worker order.
 struct TrialReports {
-    let a: WorkerReport
-    let b: WorkerReport
+    let workers: [WorkerReport]
+    /// The first two workers: for most patterns, the whole trial.
+    var a: WorkerReport { workers[0] }
+    var b: WorkerReport { workers[1] }
 }
 
-/// Runs one trial: prepares the transport, forks both workers into one process group, waits until
-/// both are ready, releases them, collects their reports and reaps them. On a timeout, a worker's
-/// death or a stop signal it kills the whole group, so no worker outlives the trial.
-/// `beforeFork` runs once the transport is prepared and before any worker exists: tests use it to
-/// play a stranger who gets there first.
+/// Runs one trial: makes one transport per link of the pattern's topology, forks every worker into
+/// one process group, waits until all are ready, releases them (the last worker first, so that
+/// receivers wait before their senders start), collects every report and reaps every worker. On a
+/// timeout, a worker's death or a stop signal it kills the whole group, so no worker outlives the
+/// trial. `cpus[i]` is worker i's CPU (missing or nil: anywhere). `beforeFork` runs once the
+/// transports are prepared and before any worker exists: tests use it to play a stranger who gets
+/// there first.
 func runTrial(transport kind: TransportKind, options: TransportOptions, pattern: PatternKind,
-              work: LoopWork, cpus: (a: Int?, b: Int?), directory: String,
+              shape: CaseShape? = nil, work: LoopWork, cpus: [Int?], directory: String,
               timeoutNs: UInt64, beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
     let deadline = monotonicNanoseconds() &+ timeoutNs
     let secret = try TrialSecret.random()
-    let transport = kind.make(options)
-    var transportOpen = true
-    defer { if transportOpen { transport.close() } }
-    try transport.prepare(in: directory)
-    try beforeFork(transport)
+    let topology = pattern.implementation.topology(shape ?? CaseShape(payloadBytes: work.payloadBytes, depth: work.depth))
+    let count = topology.roles.count
 
-    let channelA = try ControlChannel.makePair()
-    defer { channelA.runner.close() }
-    let channelB = try ControlChannel.makePair()
-    defer { channelB.runner.close() }
+    // One transport per link, each in its own folder so that paths never collide.
+    var transports: [Transport] = []
+    var folders: [String] = []
+    var transportsOpen = true
+    defer {
+        if transportsOpen { transports.forEach { $0.close() } }
+        folders.forEach { _ = rmdir($0) }
+    }
+    for index in topology.links.indices {
+        let folder = directory + "/\(index)"
+        try check("mkdir(\(folder))") { Glibc.mkdir(folder, 0o700) }
+        folders.append(folder)
+        let transport = kind.make(options)
+        transports.append(transport)
+        try transport.prepare(in: folder)
+        try beforeFork(transport)
+    }
+
+    var channels: [(runner: ControlChannel, worker: ControlChannel)] = []
+    defer { channels.forEach { $0.runner.close() } }
+    for _ in 0..<count { channels.append(try ControlChannel.makePair()) }
 
     var group: pid_t = 0
     var pids: [pid_t] = []
@@ -46,26 +64,30 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
         }
     }
 
-    for (role, mine, other) in [(Role.a, channelA, channelB), (Role.b, channelB, channelA)] {
-        let setup = WorkerSetup(role: role, pattern: pattern, work: work,
-                                cpu: role == .a ? cpus.a : cpus.b, transport: transport,
-                                peer: PeerCheck(secret: secret, connectorPid: role == .b ? pids[0] : 0,
-                                                listenerPid: getpid(), deadlineNs: deadline),
-                                control: mine.worker,
-                                foreignDescriptors: [mine.runner.fd, other.runner.fd, other.worker.fd])
+    for index in 0..<count {
+        // Links run from a lower to a higher worker, so a link's connecting worker already has its pid.
+        let links = topology.links.enumerated().compactMap { i, link -> WorkerLink? in
+            guard link.from == index || link.to == index else { return nil }
+            let peer = PeerCheck(secret: secret, connectorPid: link.to == index ? pids[link.from] : 0,
+                                 listenerPid: getpid(), deadlineNs: deadline)
+            return WorkerLink(transport: transports[i], role: link.from == index ? .a : .b, peer: peer)
+        }
+        let foreign = channels.indices.flatMap { i in i == index ? [channels[i].runner.fd] : [channels[i].runner.fd, channels[i].worker.fd] }
+        let setup = WorkerSetup(index: index, pattern: pattern, work: work, cpu: index < cpus.count ? cpus[index] : nil,
+                                links: links, control: channels[index].worker, foreignDescriptors: foreign)
         let pid = pid_t(try check("fork") { Int(cshim_fork()) })
         if pid == 0 {
-            _ = setpgid(0, role == .a ? 0 : group)
+            _ = setpgid(0, index == 0 ? 0 : group)
             runWorker(setup)
         }
-        if role == .a { group = pid }
+        if index == 0 { group = pid }
         _ = setpgid(pid, group)  // also done by the child: whichever runs first wins the race
         pids.append(pid)
-        mine.worker.close()
+        channels[index].worker.close()
     }
 
-    let runners = [channelA.runner, channelB.runner]
-    let names = [pattern.roleName(.a), pattern.roleName(.b)]
+    let runners = channels.map(\.runner)
+    let names = topology.roles
 
     func waitForAny(_ pending: [Int], _ stage: String) throws -> Int {
         do {
@@ -77,9 +99,9 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
 
     /// Reads one frame from each worker, in whatever order they come.
     func collect(_ expected: ControlChannel.Kind, _ stage: String) throws -> [[UInt8]] {
-        var frames: [[UInt8]?] = [nil, nil]
+        var frames = [[UInt8]?](repeating: nil, count: count)
         while frames.contains(where: { $0 == nil }) {
-            let pending = [0, 1].filter { frames[$0] == nil }
+            let pending = frames.indices.filter { frames[$0] == nil }
             let i = pending[try waitForAny(pending, stage)]
             let kind: ControlChannel.Kind
             do {
@@ -95,15 +117,16 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
             // A worker that fails while setting up sends its report instead of ready.
             if kind == .report, let report = try? WorkerReport(decoding: frames[i]!), !report.error.isEmpty {
                 // A peer that was killed shows up first as an error here (EOF, EPIPE): name the cause.
-                let other = 1 - i
-                var status: Int32 = 0
-                if reaped[pids[other]] == nil, exitedSoon(pids[other], &status) {
-                    reaped[pids[other]] = status
-                    if cshim_wifsignaled(status) != 0 {
-                        throw TrialFailure(message: "the \(names[other]) worker died \(stage): \(describeExit(status))")
+                for other in pids.indices where other != i && reaped[pids[other]] == nil {
+                    var status: Int32 = 0
+                    if exitedSoon(pids[other], &status) {
+                        reaped[pids[other]] = status
+                        if cshim_wifsignaled(status) != 0 {
+                            throw TrialFailure(message: "the \(names[other]) worker died \(stage): \(describeExit(status))")
+                        }
                     }
                 }
-                throw TrialFailure(message: "\(names[i]): \(report.error)")  // the other worker may be stuck: stop now
+                throw TrialFailure(message: "\(names[i]): \(report.error)")  // the others may be stuck: stop now
             }
             guard kind == expected else { throw ControlChannel.Failure.malformed }
         }
@@ -111,10 +134,9 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
     }
 
     _ = try collect(.ready, "while setting up")
-    transport.close()  // both endpoints are open now: drop the runner's copies and the paths
-    transportOpen = false
-    // Release the receiving side first, so that it is already waiting when the first byte comes.
-    for i in [1, 0] where !runners[i].send(.go) {
+    transports.forEach { $0.close() }  // every endpoint is open now: drop the runner's copies and the paths
+    transportsOpen = false
+    for i in (0..<count).reversed() where !runners[i].send(.go) {
         throw TrialFailure(message: "the \(names[i]) worker went away before the start")
     }
     let frames = try collect(.report, "during the timed loop")
@@ -123,7 +145,7 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
         var status: Int32 = 0
         if waitUntilReaped(pid, &status) { reaped[pid] = status }
     }
-    return TrialReports(a: reports[0], b: reports[1])
+    return TrialReports(workers: reports)
 }
 
 /// Reaps `pid` if it exits within 100 ms; false if it is still running.

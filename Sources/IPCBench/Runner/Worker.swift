@@ -63,17 +63,24 @@ struct WorkerReport {
     }
 }
 
+/// One link a worker is on: the transport, the worker's side of it, and how it checks its peer.
+struct WorkerLink {
+    let transport: Transport
+    let role: Role
+    let peer: PeerCheck
+}
+
 /// Everything a forked worker needs; it inherits this from the runner's memory.
 struct WorkerSetup {
-    let role: Role
+    /// Its place in the pattern's topology.
+    let index: Int
     let pattern: PatternKind
     let work: LoopWork
     let cpu: Int?
-    let transport: Transport
-    /// How to tell the peer from a stranger; holds the trial's secret.
-    let peer: PeerCheck
+    /// The links it is on, in link order.
+    let links: [WorkerLink]
     let control: ControlChannel
-    /// Descriptors of the runner and of the other worker, closed first thing after the fork.
+    /// Descriptors of the runner and of the other workers, closed first thing after the fork.
     let foreignDescriptors: [Int32]
 }
 
@@ -88,9 +95,14 @@ func runWorker(_ setup: WorkerSetup) -> Never {
         if let cpu = setup.cpu {
             try check("sched_setaffinity(CPU \(cpu))") { cshim_pin_to_cpu(Int32(cpu)) }
         }
-        let endpoint = try setup.transport.open(setup.role, setup.peer)
-        report.rejected = endpoint.rejected
-        let loop = setup.pattern.makeLoop(setup.role, endpoint, setup.work)
+        var endpoints: [Endpoint] = []
+        defer { endpoints.forEach { $0.close() } }
+        for link in setup.links {
+            let endpoint = try link.transport.open(link.role, link.peer)
+            endpoints.append(endpoint)
+            report.rejected &+= endpoint.rejected
+        }
+        let loop = setup.pattern.implementation.makeLoop(worker: setup.index, endpoints, setup.work)
         let counter = AllocationCounter()
         var result = LoopResult()
         guard setup.control.send(.ready) else { _exit(3) }
@@ -115,7 +127,6 @@ func runWorker(_ setup: WorkerSetup) -> Never {
         report.rejected &+= result.rejected
         report.roundTrips = loop.roundTrips()
         if !counter.isAvailable { report.error = "jemalloc is not the allocator of this process" }
-        endpoint.close()
     } catch {
         report.error = "\(error)"
     }

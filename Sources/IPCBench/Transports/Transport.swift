@@ -171,7 +171,7 @@ public struct TransportOptions: Sendable, Equatable {
 
 /// Makes connected endpoints for two workers. The runner calls `prepare` before it forks, each
 /// worker calls `open` for its own role after the fork, and the runner calls `close` after reaping.
-/// A new transport is a type conforming to this in its own file plus a line in Registry.swift.
+/// A new transport is a type conforming to this in its own file plus a line in TransportRegistry.swift.
 public protocol Transport: AnyObject {
     /// What one receive returns and whether messages can be lost.
     static var semantics: MessageSemantics { get }

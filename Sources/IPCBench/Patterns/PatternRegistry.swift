@@ -1,0 +1,18 @@
+/// Every pattern, by the name users type: the one list that `list`, help, config validation, the
+/// plan and `compare` read. A new pattern adds a case here and its type in `implementation`.
+public enum PatternKind: String, CaseIterable, Sendable {
+    case throughput
+    case latency
+
+    var implementation: Pattern.Type {
+        switch self {
+        case .throughput: return ThroughputPattern.self
+        case .latency: return LatencyPattern.self
+        }
+    }
+
+    public var summary: String { implementation.summary }
+    public var parameter: CaseParameter? { implementation.parameter }
+    public var metrics: [Metric] { implementation.metrics }
+    public var sizing: WorkSizing { implementation.sizing }
+}
