@@ -181,7 +181,7 @@ SUBCOMMANDS:
         try "[defaults]\nrepetitions = 3\n\n[[suite]]\npattern = \"latency\"\nsise = [\"64\"]\n".write(to: bad, atomically: true, encoding: .utf8)
         let cpus = allowedCPUs().map(String.init).joined(separator: ",")
         let cases: [([String], String)] = [
-            (["run", "-t", "shm"], "unknown transport 'shm': expected one of pipe, fifo, unix-stream, unix-dgram, tcp, udp, or all"),
+            (["run", "-t", "shm"], "unknown transport 'shm': expected one of pipe, fifo, socketpair, unix-stream, unix-dgram, unix-seqpacket, tcp, udp, tcp6, udp6, shm-futex, shm-spin, mq, vmsplice, or all"),
             (["run", "-p", "bandwidth"], "unknown pattern 'bandwidth': expected one of throughput, latency"),
             (["run", "-s", "0"], "--size '0' must be at least 1 byte"),
             (["run", "-s", "abc"], "--size 'abc' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)"),
@@ -217,7 +217,7 @@ SUBCOMMANDS:
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         let rows = try h.readCSV(output)
         XCTAssertEqual(rows.dropFirst().map { column("status", $0) }, ["skipped", "ok"])
-        XCTAssertEqual(column("error", rows[1]), "payload of 65508 bytes exceeds this kernel's udp datagram limit of 65507 bytes")
+        XCTAssertEqual(column("error", rows[1]), "payload of 65508 bytes exceeds this kernel's udp message limit of 65507 bytes")
     }
 
     /// The pids of the runner's children: every process in /proc whose parent it is (any thread's
