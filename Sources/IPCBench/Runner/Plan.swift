@@ -93,7 +93,7 @@ extension BenchConfig {
                 for size in overrides.sizes ?? suite.sizes {
                     let messages: Int
                     switch suite.pattern {
-                    case .throughput: messages = max(1, (overrides.totalBytes ?? suite.totalBytes) / size)
+                    case .throughput, .duplex, .fanout, .pairs: messages = max(1, (overrides.totalBytes ?? suite.totalBytes) / size)
                     case .latency: messages = overrides.roundTrips ?? suite.roundTrips
                     }
                     for placement in placements {
