@@ -135,6 +135,62 @@ final class FlowPatternTests: XCTestCase {
         }
     }
 
+    // MARK: - The duplex loop against a hand-played peer
+
+    func socketPair(_ type: Int32) throws -> [Int32] {
+        var fds: [Int32] = [-1, -1]
+        try check("socketpair") { socketpair(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
+        return fds
+    }
+
+    func testDuplexCatchesACorruptByte() throws {
+        let fds = try socketPair(Int32(SOCK_STREAM.rawValue))
+        defer { fds.forEach(closeDescriptor) }
+        // The peer's 100 bytes are all zero; the pattern's second byte is 1.
+        let zeros = [UInt8](repeating: 0, count: 100)
+        XCTAssertEqual(write(fds[1], zeros, 100), 100)
+        var r = LoopResult()
+        DuplexLoop(Endpoint(.readWrite(read: fds[0], write: fds[0]), .stream), LoopWork(payloadBytes: 100, messages: 1, verify: true)).run(&r)
+        XCTAssertEqual(r.failure.message, "data corrupted: byte 1 differs from what was sent")
+    }
+
+    func testDuplexMessagesDropForeignDatagramsAndAllocateNothing() throws {
+        let fds = try socketPair(Int32(SOCK_DGRAM.rawValue))
+        defer { fds.forEach(closeDescriptor) }
+        let key: UInt64 = 0x1234_5678_9abc_def0
+        let size = 64, messages = 3
+        // What the peer sends first: a foreign datagram, then its three messages, all queued.
+        let pattern = makePatternBuffer(size)
+        defer { pattern.deallocate() }
+        writeDatagramHeader(pattern, key: key ^ 1, number: 0)
+        XCTAssertEqual(send(fds[1], pattern, size, 0), size)
+        for number in 0..<UInt64(messages) {
+            writeDatagramHeader(pattern, key: key, number: number)
+            XCTAssertEqual(send(fds[1], pattern, size, 0), size)
+        }
+        let loop = DuplexLoop(Endpoint(.sendReceive(fds[0]), .reliableMessages, datagramKey: key),
+                              LoopWork(payloadBytes: size, messages: messages, verify: true))
+        var r = LoopResult()
+        let counter = AllocationCounter()
+        let before = counter.allocatedBytes
+        loop.run(&r)
+        XCTAssertEqual(counter.allocatedBytes - before, 0)
+        XCTAssertFalse(r.failure.isFailure, r.failure.message ?? "")
+        XCTAssertEqual(r.rejected, 1)
+        XCTAssertEqual(r.datagrams.sent, UInt64(messages))
+        XCTAssertEqual(r.datagrams.received, UInt64(messages))
+        XCTAssertEqual(r.bytes, UInt64(messages * size))
+        // What the loop sent: three keyed, numbered messages.
+        var got = [UInt8](repeating: 0, count: size)
+        for number in 0..<UInt64(messages) {
+            XCTAssertEqual(recv(fds[1], &got, size, 0), size)
+            got.withUnsafeBytes {
+                XCTAssertEqual(UInt64(littleEndian: $0.load(fromByteOffset: 0, as: UInt64.self)), key)
+                XCTAssertEqual(UInt64(littleEndian: $0.load(fromByteOffset: 8, as: UInt64.self)), number)
+            }
+        }
+    }
+
     // MARK: - Figures from synthetic reports
 
     func report(start: UInt64 = 0, end: UInt64 = 0, bytes: UInt64 = 0, messages: UInt64 = 0,
