@@ -96,7 +96,7 @@ final class ConfigTests: XCTestCase {
         assertConfigError("""
         [[suite]]
         pattern = "bandwidth"
-        """, "bench.toml:2: pattern must be one of: throughput, latency")
+        """, "bench.toml:2: pattern must be one of: throughput, latency, duplex, fanout, pairs")
         assertConfigError("""
         [[suite]]
         pattern = "latency"

@@ -240,7 +240,7 @@ final class StrangerTests: XCTestCase {
         send(socket(sender), datagram(size: 64, key: key ^ (1 << 63), number: endMarker))
         send(socket(sender), datagram(size: 15, key: key, number: 1))
         var sent = LoopResult()
-        DatagramSender(sender, work).run(&sent)  // the socketpair queues all of it
+        DatagramSender([sender], work).run(&sent)  // the socketpair queues all of it
         XCTAssertFalse(sent.failure.isFailure, sent.failure.message ?? "")
 
         let loop = DatagramReceiver(receiver, work)

@@ -3,11 +3,17 @@
 public enum PatternKind: String, CaseIterable, Sendable {
     case throughput
     case latency
+    case duplex
+    case fanout
+    case pairs
 
     var implementation: Pattern.Type {
         switch self {
         case .throughput: return ThroughputPattern.self
         case .latency: return LatencyPattern.self
+        case .duplex: return DuplexPattern.self
+        case .fanout: return FanoutPattern.self
+        case .pairs: return PairsPattern.self
         }
     }
 

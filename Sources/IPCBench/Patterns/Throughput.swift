@@ -26,12 +26,14 @@ enum ThroughputPattern: Pattern {
 
 /// The sender's or the receiver's loop of a one-way transfer, for a stream or a message transport.
 func oneWayLoop(sending: Bool, _ endpoint: Endpoint, _ work: LoopWork) -> TimedLoop {
-    switch (sending, endpoint.isDatagram) {
-    case (true, false): return StreamSender(endpoint, work)
-    case (false, false): return StreamReceiver(endpoint, work)
-    case (true, true): return DatagramSender(endpoint, work)
-    case (false, true): return DatagramReceiver(endpoint, work)
-    }
+    if sending { return senderLoop([endpoint], work) }
+    return endpoint.isDatagram ? DatagramReceiver(endpoint, work) : StreamReceiver(endpoint, work)
+}
+
+/// A sender that writes every message to each of `endpoints` in turn (one for throughput and pairs,
+/// one per receiver for fanout). All the endpoints are of one transport.
+func senderLoop(_ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
+    endpoints[0].isDatagram ? DatagramSender(endpoints, work) as TimedLoop : StreamSender(endpoints, work)
 }
 
 /// A one-way transfer's figures: first write to last byte, the bytes and messages that arrived.
@@ -52,14 +54,15 @@ func oneWayFigures(sender: WorkerReport, receiver: WorkerReport) -> TrialFigures
     return f
 }
 
-/// Byte streams: writes `messages` messages of `payloadBytes`, looping on short writes.
+/// Byte streams: writes `messages` messages of `payloadBytes` to each endpoint, looping on short
+/// writes. `bytes` counts every copy written; `messages` counts each message once.
 final class StreamSender: TimedLoop {
-    private let endpoint: Endpoint
+    private let endpoints: [Endpoint]
     private let work: LoopWork
     private let buffer: UnsafeMutableRawPointer
 
-    init(_ endpoint: Endpoint, _ work: LoopWork) {
-        self.endpoint = endpoint
+    init(_ endpoints: [Endpoint], _ work: LoopWork) {
+        self.endpoints = endpoints
         self.work = work
         buffer = makePatternBuffer(work.payloadBytes)
     }
@@ -68,12 +71,15 @@ final class StreamSender: TimedLoop {
 
     func run(_ result: inout LoopResult) {
         let size = work.payloadBytes
+        let endpoints = self.endpoints
         var phase = 0  // stream offset modulo the pattern period
         result.startNs = monotonicNanoseconds()
-        for _ in 0..<work.messages {
-            let n = endpoint.write(buffer + phase, size)
-            if n < 0 { result.failure = .system("write", Int32(-n)); break }
-            result.bytes &+= UInt64(size)
+        sending: for _ in 0..<work.messages {
+            for e in endpoints.indices {
+                let n = endpoints[e].write(buffer + phase, size)
+                if n < 0 { result.failure = .system("write", Int32(-n)); break sending }
+                result.bytes &+= UInt64(size)
+            }
             result.messages &+= 1
             phase = (phase + size) % patternPeriod
         }
@@ -125,21 +131,22 @@ final class StreamReceiver: TimedLoop {
 /// The sequence number that marks the end of a transfer.
 let endMarker = UInt64.max
 
-/// Datagrams: sends `messages` datagrams numbered 0..<messages, then the end marker (three times
-/// where the kernel may drop it; the receiver's timeout covers the case where all three are lost).
-/// Each starts with the trial's key and its number (`datagramHeaderBytes`).
+/// Datagrams: sends `messages` datagrams numbered 0..<messages to each endpoint, then the end
+/// marker (three times where the kernel may drop it; the receiver's timeout covers the case where
+/// all three are lost). Each starts with the trial's key and its number (`datagramHeaderBytes`).
+/// `datagrams.sent` and `bytes` count every copy sent; `messages` counts each message once.
 final class DatagramSender: TimedLoop {
-    private let endpoint: Endpoint
+    private let endpoints: [Endpoint]
     private let work: LoopWork
     private let key: UInt64
     private let markerCopies: Int
     private let buffer: UnsafeMutableRawPointer
 
-    init(_ endpoint: Endpoint, _ work: LoopWork) {
-        self.endpoint = endpoint
+    init(_ endpoints: [Endpoint], _ work: LoopWork) {
+        self.endpoints = endpoints
         self.work = work
-        key = endpoint.datagramKey
-        markerCopies = endpoint.losesDatagrams ? 3 : 1
+        key = endpoints[0].datagramKey
+        markerCopies = endpoints[0].losesDatagrams ? 3 : 1
         buffer = makePatternBuffer(work.payloadBytes)
     }
 
@@ -147,93 +154,122 @@ final class DatagramSender: TimedLoop {
 
     func run(_ result: inout LoopResult) {
         let size = work.payloadBytes
+        let endpoints = self.endpoints
         result.startNs = monotonicNanoseconds()
-        for sequence in 0..<UInt64(work.messages) {
+        sending: for sequence in 0..<UInt64(work.messages) {
             writeDatagramHeader(buffer, key: key, number: sequence)
-            let n = endpoint.write(buffer, size)
-            if n < 0 { result.failure = .system("send", Int32(-n)); break }
-            result.bytes &+= UInt64(n)
+            for e in endpoints.indices {
+                let n = endpoints[e].write(buffer, size)
+                if n < 0 { result.failure = .system("send", Int32(-n)); break sending }
+                result.bytes &+= UInt64(n)
+                result.datagrams.sent &+= 1
+            }
             result.messages &+= 1
         }
         result.endNs = monotonicNanoseconds()
-        result.datagrams.sent = result.messages
         writeDatagramHeader(buffer, key: key, number: endMarker)
-        for _ in 0..<markerCopies { _ = endpoint.write(buffer, size) }
+        for e in endpoints.indices {
+            for _ in 0..<markerCopies { _ = endpoints[e].write(buffer, size) }
+        }
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { [] }
 }
 
 /// Datagrams: receives until the end marker or until nothing arrives for the receive timeout.
-/// A bitmap of sequence numbers separates first arrivals, duplicates and late (reordered) ones;
-/// the runner computes lost as sent minus distinct received. A datagram without the trial's key
-/// is dropped and counted as rejected, never as data.
+/// `DatagramTally` checks and counts each one; the runner computes lost as sent minus distinct
+/// received.
 final class DatagramReceiver: TimedLoop {
     private let endpoint: Endpoint
     private let work: LoopWork
-    private let key: UInt64
     private let buffer: UnsafeMutableRawPointer
-    private let seen: UnsafeMutablePointer<UInt64>
-    private let seenWords: Int
+    private var tally: DatagramTally
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
         self.endpoint = endpoint
         self.work = work
-        key = endpoint.datagramKey
         buffer = makePatternBuffer(work.payloadBytes)
-        seenWords = (work.messages + 63) / 64
-        seen = UnsafeMutablePointer<UInt64>.allocate(capacity: seenWords)
-        seen.initialize(repeating: 0, count: seenWords)
+        tally = DatagramTally(key: endpoint.datagramKey, work)
     }
 
     deinit {
         buffer.deallocate()
-        seen.deallocate()
+        tally.deallocate()
     }
 
     func run(_ result: inout LoopResult) {
         let size = work.payloadBytes
-        let messages = UInt64(work.messages)
-        var highest: UInt64 = 0
-        var anyArrived = false
         result.startNs = monotonicNanoseconds()
         while true {
             let n = endpoint.read(buffer, size)
             if n == -Int(EAGAIN) { break }  // receive timeout: the end marker was lost
             if n < 0 { result.failure = .system("recv", Int32(-n)); break }
-            let now = monotonicNanoseconds()
-            if !carriesTrialKey(buffer, n, key: key, headerBytes: datagramHeaderBytes) {
-                result.rejected &+= 1
-                continue
-            }
-            let sequence = UInt64(littleEndian: buffer.load(fromByteOffset: 8, as: UInt64.self))
-            if sequence == endMarker { break }
-            guard sequence < messages else { result.failure = .badSequence(sequence); break }
-            if work.verify {
-                if n != size { result.failure = .corrupt(atByte: result.bytes + UInt64(n)); break }
-                var bad = false
-                for i in datagramHeaderBytes..<n where buffer.load(fromByteOffset: i, as: UInt8.self) != patternByte(i) {
-                    bad = true
-                    break
-                }
-                if bad { result.failure = .corrupt(atByte: result.bytes); break }
-            }
-            result.endNs = now
-            result.bytes &+= UInt64(n)
-            let word = Int(sequence / 64), bit = UInt64(1) << (sequence % 64)
-            if seen[word] & bit != 0 {
-                result.datagrams.duplicated &+= 1
-                continue
-            }
-            seen[word] |= bit
-            result.datagrams.received &+= 1
-            if anyArrived && sequence < highest { result.datagrams.reordered &+= 1 }
-            if !anyArrived || sequence > highest { highest = sequence }
-            anyArrived = true
+            let outcome = tally.take(buffer, n, at: monotonicNanoseconds(), &result)
+            if outcome == .endMarker || outcome == .failed { break }
         }
-        if !anyArrived && !result.failure.isFailure { result.failure = .noDatagramArrived }
+        if !tally.anyArrived && !result.failure.isFailure { result.failure = .noDatagramArrived }
         result.messages = result.datagrams.received
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { [] }
+}
+
+/// What a loop that receives numbered datagrams (`writeDatagramHeader`) keeps: a datagram without
+/// the trial's key is dropped and counted as rejected, never as data; a bitmap of sequence numbers
+/// separates first arrivals, duplicates and late (reordered) ones. Allocates only in `init`.
+struct DatagramTally {
+    enum Outcome { case data, duplicate, foreign, endMarker, failed }
+
+    private let key: UInt64
+    private let messages: UInt64
+    private let size: Int
+    private let verify: Bool
+    private let seen: UnsafeMutablePointer<UInt64>
+    private var highest: UInt64 = 0
+    private(set) var anyArrived = false
+
+    init(key: UInt64, _ work: LoopWork) {
+        self.key = key
+        messages = UInt64(work.messages)
+        size = work.payloadBytes
+        verify = work.verify
+        let words = (work.messages + 63) / 64
+        seen = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
+        seen.initialize(repeating: 0, count: words)
+    }
+
+    func deallocate() { seen.deallocate() }
+
+    /// Checks and counts the `count` bytes that arrived at `now` in `buffer`: `bytes`, `endNs`, the
+    /// datagram counts, `rejected`, and `failure` when the datagram is impossible or corrupt.
+    @inline(__always)
+    mutating func take(_ buffer: UnsafeRawPointer, _ count: Int, at now: UInt64, _ result: inout LoopResult) -> Outcome {
+        if !carriesTrialKey(buffer, count, key: key, headerBytes: datagramHeaderBytes) {
+            result.rejected &+= 1
+            return .foreign
+        }
+        let sequence = UInt64(littleEndian: buffer.load(fromByteOffset: 8, as: UInt64.self))
+        if sequence == endMarker { return .endMarker }
+        guard sequence < messages else { result.failure = .badSequence(sequence); return .failed }
+        if verify {
+            if count != size { result.failure = .corrupt(atByte: result.bytes + UInt64(count)); return .failed }
+            for i in datagramHeaderBytes..<count where buffer.load(fromByteOffset: i, as: UInt8.self) != patternByte(i) {
+                result.failure = .corrupt(atByte: result.bytes)
+                return .failed
+            }
+        }
+        result.endNs = now
+        result.bytes &+= UInt64(count)
+        let word = Int(sequence / 64), bit = UInt64(1) << (sequence % 64)
+        if seen[word] & bit != 0 {
+            result.datagrams.duplicated &+= 1
+            return .duplicate
+        }
+        seen[word] |= bit
+        result.datagrams.received &+= 1
+        if anyArrived && sequence < highest { result.datagrams.reordered &+= 1 }
+        if !anyArrived || sequence > highest { highest = sequence }
+        anyArrived = true
+        return .data
+    }
 }

@@ -121,6 +121,24 @@ public struct Endpoint: Sendable {
         return done
     }
 
+    /// The descriptors a loop waits on with poll(2): the one it reads and the one it writes.
+    var pollDescriptors: (read: Int32, write: Int32) {
+        switch io {
+        case let .readWrite(read, write): return (read, write)
+        case let .sendReceive(fd): return (fd, fd)
+        }
+    }
+
+    /// One write(2) or send(2): the bytes it took (fewer than `count` on a non-blocking stream whose
+    /// buffer is nearly full), or -errno (-EAGAIN when a non-blocking descriptor has no room).
+    @inline(__always)
+    func writeOnce(_ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+        switch io {
+        case let .readWrite(_, fd): return retryingInterrupts { Glibc.write(fd, buffer, count) }
+        case let .sendReceive(fd): return sendDatagram(fd, buffer, count)
+        }
+    }
+
     public func close() {
         switch io {
         case let .readWrite(read, write):

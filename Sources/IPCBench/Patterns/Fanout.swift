@@ -1,0 +1,47 @@
+/// fanout (one writer, N readers): a broadcast over point-to-point links. The sender writes every
+/// message once to each receiver's link (N copies through the kernel); each receiver is throughput's
+/// receiver. Time runs from the sender's first write to the last receiver's last byte.
+enum FanoutPattern: Pattern {
+    static let summary = "one writer to N readers (broadcast as one copy per reader); delivered MiB/s and the slowest reader's MiB/s"
+    static let parameter: CaseParameter? = .receivers
+    static let sizing = WorkSizing.totalBytes
+    static let metrics = [Metric.throughput, .slowest]
+
+    static func topology(_ shape: CaseShape) -> Topology {
+        let n = shape.receivers
+        return Topology(roles: ["sender"] + (1...n).map { "receiver \($0)" },
+                        links: (1...n).map { Topology.Link(from: 0, to: $0) })
+    }
+
+    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
+        ThroughputPattern.skipReason(transport, shape)
+    }
+
+    static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
+        index == 0 ? senderLoop(endpoints, work) : oneWayLoop(sending: false, endpoints[0], work)
+    }
+
+    /// Delivered MiB/s: every receiver's bytes over the sender's first write to the last receiver's
+    /// last byte. Slowest: the least, over receivers, of its bytes over the sender's first write to
+    /// its own last byte.
+    static func figures(_ reports: [WorkerReport], _ shape: CaseShape) -> TrialFigures {
+        let sender = reports[0]
+        let receivers = reports.dropFirst()
+        var f = TrialFigures()
+        f.durationNs = receivers.map(\.endNs).max()! &- sender.startNs
+        f.bytes = receivers.reduce(0) { $0 + $1.bytes }
+        f.messages = sender.messages
+        f.mibPerSecond = mibPerSecond(f.bytes, f.durationNs)
+        f.slowestMibPerSecond = receivers.map { mibPerSecond($0.bytes, $0.endNs &- sender.startNs) }.min()
+        var d = DatagramCounts()
+        d.sent = sender.datagrams.sent  // every copy
+        for r in receivers {
+            d.received += r.datagrams.received
+            d.reordered += r.datagrams.reordered
+            d.duplicated += r.datagrams.duplicated
+        }
+        d.lost = d.sent - min(d.sent, d.received)
+        f.datagrams = d
+        return f
+    }
+}
