@@ -45,8 +45,18 @@ final class MoreTransportsTests: XCTestCase {
 
     func testVmspliceLatencyIsSkipped() {
         XCTAssertEqual(benchCase(.vmsplice, .latency, 64).skipReason(),
-                       "vmsplice is one-way (a pipe fed by vmsplice): latency needs replies; use it for throughput")
-        XCTAssertNil(benchCase(.vmsplice, .throughput, 64).skipReason())
+                       "vmsplice is one-way (a pipe fed by vmsplice): latency sends both ways; use it for throughput, fanout or pairs")
+        XCTAssertEqual(benchCase(.vmsplice, .duplex, 64).skipReason(),
+                       "vmsplice is one-way (a pipe fed by vmsplice): duplex sends both ways; use it for throughput, fanout or pairs")
+        for pattern in [PatternKind.throughput, .fanout, .pairs] { XCTAssertNil(benchCase(.vmsplice, pattern, 64).skipReason()) }
+    }
+
+    func testSharedMemoryDuplexIsSkipped() {
+        for kind in [TransportKind.shmFutex, .shmSpin] {
+            XCTAssertEqual(benchCase(kind, .duplex, 64).skipReason(),
+                           "duplex waits for either direction in poll(2), and \(kind.rawValue)'s rings have no descriptor to poll")
+            for pattern in [PatternKind.throughput, .latency, .fanout, .pairs] { XCTAssertNil(benchCase(kind, pattern, 64).skipReason()) }
+        }
     }
 
     func testWithoutIPv6LoopbackEveryIPv6CaseIsSkipped() {

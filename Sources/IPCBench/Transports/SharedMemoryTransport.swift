@@ -11,6 +11,7 @@ import Glibc
 /// can reach the rings: the memfd has no name in any file system and is gone before the fork.
 class SharedMemoryTransport: Transport {
     static let semantics = MessageSemantics.stream
+    static let pollable = false
     class var spins: Bool { false }
     /// Bytes of data per direction (a power of two).
     static let ringCapacity: UInt32 = 1 << 20

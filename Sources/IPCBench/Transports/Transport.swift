@@ -125,7 +125,11 @@ public struct Endpoint: Sendable {
     var pollDescriptors: (read: Int32, write: Int32) {
         switch io {
         case let .readWrite(read, write): return (read, write)
-        case let .sendReceive(fd): return (fd, fd)
+        case let .sendReceive(fd), let .packets(fd): return (fd, fd)
+        case let .messageQueues(receive, send): return (receive, send)  // mq descriptors poll like files
+        case .rings: return (-1, -1)  // nothing to poll: duplex skips the rings
+        case let .vmspliceSend(fd): return (-1, fd)
+        case let .spliceToNull(pipe, _): return (pipe, -1)
         }
     }
 
@@ -135,7 +139,11 @@ public struct Endpoint: Sendable {
     func writeOnce(_ buffer: UnsafeRawPointer, _ count: Int) -> Int {
         switch io {
         case let .readWrite(_, fd): return retryingInterrupts { Glibc.write(fd, buffer, count) }
-        case let .sendReceive(fd): return sendDatagram(fd, buffer, count)
+        case let .sendReceive(fd), let .packets(fd): return sendDatagram(fd, buffer, count)
+        case let .messageQueues(_, queue): return retryingInterrupts { cshim_mq_send(queue, buffer, count) }
+        case let .rings(_, ring, spin): return cshim_ring_write(ring.base, buffer, count, spin ? 1 : 0)
+        case let .vmspliceSend(fd): return retryingInterrupts { cshim_vmsplice(fd, buffer, count) }
+        case .spliceToNull: return -Int(EBADF)
         }
     }
 
@@ -201,6 +209,8 @@ public protocol Transport: AnyObject {
     static var oneWay: Bool { get }
     /// Runs on ::1, so it needs the IPv6 loopback.
     static var needsIPv6: Bool { get }
+    /// Its endpoints have descriptors that poll(2) can wait on (not the shared-memory rings).
+    static var pollable: Bool { get }
     /// The knobs this transport applies; it ignores the others.
     static var knobs: [Knob] { get }
     init(_ options: TransportOptions)
@@ -218,6 +228,7 @@ extension Transport {
     public static var limitHint: String? { nil }
     public static var oneWay: Bool { false }
     public static var needsIPv6: Bool { false }
+    public static var pollable: Bool { true }
     public static var knobs: [Knob] { [] }
 }
 

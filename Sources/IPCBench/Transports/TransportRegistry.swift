@@ -53,8 +53,11 @@ public enum TransportKind: String, CaseIterable, Sendable {
         if implementation.needsIPv6 && !limits.ipv6Loopback {
             return "this machine has no IPv6 loopback: a socket cannot be bound to ::1"
         }
-        if implementation.oneWay && pattern == .latency {
-            return "\(rawValue) is one-way (a pipe fed by vmsplice): latency needs replies; use it for throughput"
+        if implementation.oneWay && (pattern == .latency || pattern == .duplex) {
+            return "\(rawValue) is one-way (a pipe fed by vmsplice): \(pattern.rawValue) sends both ways; use it for throughput, fanout or pairs"
+        }
+        if !implementation.pollable && pattern == .duplex {
+            return "duplex waits for either direction in poll(2), and \(rawValue)'s rings have no descriptor to poll"
         }
         if let max = maxPayloadBytes(), payloadBytes > max {
             let hint = implementation.limitHint.map { "; \($0)" } ?? ""
