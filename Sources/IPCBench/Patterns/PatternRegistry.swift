@@ -3,11 +3,15 @@
 public enum PatternKind: String, CaseIterable, Sendable {
     case throughput
     case latency
+    case syncMessage = "sync-message"
+    case asyncRequest = "async-request"
 
     var implementation: Pattern.Type {
         switch self {
         case .throughput: return ThroughputPattern.self
         case .latency: return LatencyPattern.self
+        case .syncMessage: return SyncMessagePattern.self
+        case .asyncRequest: return AsyncRequestPattern.self
         }
     }
 

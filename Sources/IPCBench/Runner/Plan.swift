@@ -94,7 +94,7 @@ extension BenchConfig {
                     let messages: Int
                     switch suite.pattern {
                     case .throughput: messages = max(1, (overrides.totalBytes ?? suite.totalBytes) / size)
-                    case .latency: messages = overrides.roundTrips ?? suite.roundTrips
+                    case .latency, .syncMessage, .asyncRequest: messages = overrides.roundTrips ?? suite.roundTrips
                     }
                     for placement in placements {
                         let next = BenchCase(
