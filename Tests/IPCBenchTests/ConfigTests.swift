@@ -91,7 +91,7 @@ final class ConfigTests: XCTestCase {
         assertConfigError("""
         [[suite]]
         pattern = "bandwidth"
-        """, "bench.toml:2: pattern must be one of: throughput, latency")
+        """, "bench.toml:2: pattern must be one of: throughput, latency, sync-message, async-request")
         assertConfigError("""
         [[suite]]
         pattern = "latency"
