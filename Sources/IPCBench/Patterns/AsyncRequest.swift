@@ -42,6 +42,8 @@ final class PipelineClient: TimedLoop {
     private let readFD: Int32
     private let writeFD: Int32
     private let writesToSocket: Bool
+    /// errno of the fcntl that makes a pipe's write end non-blocking, or 0.
+    private let nonblockingFailure: Int32
     private let sendBuffer: UnsafeMutableRawPointer
     private let replyBuffer: UnsafeMutableRawPointer
     /// When each outstanding request started, a ring of `depth` slots.
@@ -59,9 +61,13 @@ final class PipelineClient: TimedLoop {
         var type: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         writesToSocket = getsockopt(writeFD, SOL_SOCKET, SO_TYPE, &type, &length) == 0
-        if !writesToSocket {
-            // A pipe's or FIFO's write end is its own open file: its reads stay blocking.
-            _ = fcntl(writeFD, F_SETFL, fcntl(writeFD, F_GETFL) | O_NONBLOCK)
+        if writesToSocket {
+            nonblockingFailure = 0
+        } else {
+            // A pipe's or FIFO's write end is its own open file: the read end stays blocking.
+            let fd = writeFD
+            let r = resultOrErrno { Int(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)) }
+            nonblockingFailure = r < 0 ? Int32(-r) : 0
         }
         sendBuffer = makePatternBuffer(work.payloadBytes)
         replyBuffer = makePatternBuffer(work.payloadBytes)
@@ -95,6 +101,7 @@ final class PipelineClient: TimedLoop {
         var written = 0  // bytes of request `sent` written so far
         var done: UInt64 = 0  // replies received whole
         var phase = 0  // stream offset of request `sent` modulo the pattern period
+        if nonblockingFailure != 0 { result.failure = .system("fcntl(O_NONBLOCK)", nonblockingFailure); return }
         result.startNs = monotonicNanoseconds()
         while done < total {
             var blocked = false
