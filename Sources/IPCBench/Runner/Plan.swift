@@ -59,7 +59,8 @@ public struct BenchCase: Equatable, Sendable {
     }
 
     public var transportOptions: TransportOptions {
-        TransportOptions(noDelay: transport == .tcp && pattern == .latency)
+        // Patterns counted in round trips wait for an answer to every message: Nagle would hold it back.
+        TransportOptions(noDelay: transport == .tcp && pattern.sizing == .count)
     }
 
     /// The options column: what this case set beyond the transport's defaults.
