@@ -14,8 +14,9 @@ struct ListCommand: ParsableCommand {
             print("  \(kind.rawValue.padding(16))\(kind.semantics.rawValue)\(limit)")
         }
         print("patterns:")
-        print("  throughput  one-way transfer; MiB/s per trial, median with a 95% interval")
-        print("  latency     ping-pong; round-trip time percentiles from an HDR histogram")
+        for kind in PatternKind.allCases {
+            print("  \(kind.rawValue.padding(15))\(kind.summary)")
+        }
         print("this machine:")
         print("  cpus the workers may use     \(allowedCPUs().map(String.init).joined(separator: ","))")
         print("  pipe capacity                \(limits.pipeCapacity) bytes (pipe-max-size \(limits.pipeMaxSize))")

@@ -182,7 +182,7 @@ SUBCOMMANDS:
         let cpus = allowedCPUs().map(String.init).joined(separator: ",")
         let cases: [([String], String)] = [
             (["run", "-t", "shm"], "unknown transport 'shm': expected one of pipe, fifo, socketpair, unix-stream, unix-dgram, unix-seqpacket, tcp, udp, tcp6, udp6, shm-futex, shm-spin, mq, vmsplice, or all"),
-            (["run", "-p", "bandwidth"], "unknown pattern 'bandwidth': expected one of throughput, latency"),
+            (["run", "-p", "bandwidth"], "unknown pattern 'bandwidth': expected one of throughput, latency, sync-message, async-request, duplex, fanout, pairs"),
             (["run", "-s", "0"], "--size '0' must be at least 1 byte"),
             (["run", "-s", "abc"], "--size 'abc' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)"),
             (["run", "--count=-1"], "--count -1: the number of round trips must be at least 1"),

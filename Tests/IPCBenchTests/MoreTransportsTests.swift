@@ -43,19 +43,34 @@ final class MoreTransportsTests: XCTestCase {
         XCTAssertNil(benchCase(.mq, .throughput, max).skipReason())
     }
 
+    func testMessageQueueSyncMessageIsSkipped() {
+        XCTAssertEqual(benchCase(.mq, .syncMessage, 64).skipReason(),
+                       "sync-message's acknowledgement is 16 bytes, and mq carries only messages of the payload's size")
+        for pattern in PatternKind.allCases where pattern != .syncMessage {
+            XCTAssertNil(benchCase(.mq, pattern, 64).skipReason(), pattern.rawValue)
+        }
+    }
+
     func testVmspliceLatencyIsSkipped() {
         XCTAssertEqual(benchCase(.vmsplice, .latency, 64).skipReason(),
                        "vmsplice is one-way (a pipe fed by vmsplice): latency sends both ways; use it for throughput, fanout or pairs")
         XCTAssertEqual(benchCase(.vmsplice, .duplex, 64).skipReason(),
                        "vmsplice is one-way (a pipe fed by vmsplice): duplex sends both ways; use it for throughput, fanout or pairs")
         for pattern in [PatternKind.throughput, .fanout, .pairs] { XCTAssertNil(benchCase(.vmsplice, pattern, 64).skipReason()) }
+        for pattern in [PatternKind.syncMessage, .asyncRequest] { XCTAssertNotNil(benchCase(.vmsplice, pattern, 64).skipReason()) }
     }
 
-    func testSharedMemoryDuplexIsSkipped() {
+    func testSharedMemoryDuplexAndPipelinesAreSkipped() {
         for kind in [TransportKind.shmFutex, .shmSpin] {
             XCTAssertEqual(benchCase(kind, .duplex, 64).skipReason(),
                            "duplex waits for either direction in poll(2), and \(kind.rawValue)'s rings have no descriptor to poll")
-            for pattern in [PatternKind.throughput, .latency, .fanout, .pairs] { XCTAssertNil(benchCase(kind, pattern, 64).skipReason()) }
+            var pipelined = benchCase(kind, .asyncRequest, 64)
+            pipelined.depth = 4
+            XCTAssertEqual(pipelined.skipReason(),
+                           "async-request waits for either direction in poll(2), and \(kind.rawValue)'s rings have no descriptor to poll")
+            for pattern in [PatternKind.throughput, .latency, .syncMessage, .asyncRequest, .fanout, .pairs] {
+                XCTAssertNil(benchCase(kind, pattern, 64).skipReason(), "\(kind.rawValue) \(pattern.rawValue)")
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import Glibc
+import Histogram
 
 /// A way processes talk, as one type in its own file under Patterns/ plus a line in
 /// Patterns/PatternRegistry.swift: its workers and links, its timed loops, how a trial's reports become
@@ -257,4 +258,23 @@ func firstMismatch(_ buffer: UnsafeRawPointer, _ count: Int, streamOffset offset
         if expected == patternPeriod { expected = 0 }
     }
     return nil
+}
+
+/// True when bytes `headerBytes..<count` of a received datagram follow the pattern (the sender's
+/// buffer is the pattern with the header written over its first bytes).
+@inline(__always)
+func datagramPayloadIsIntact(_ buffer: UnsafeRawPointer, _ count: Int, headerBytes: Int) -> Bool {
+    var i = headerBytes
+    while i < count {
+        if buffer.load(fromByteOffset: i, as: UInt8.self) != patternByte(i) { return false }
+        i += 1
+    }
+    return true
+}
+
+/// A histogram's recorded values as the (nanoseconds, count) pairs a worker reports.
+func recordedPairs(_ histogram: Histogram<UInt64>) -> [(UInt64, UInt64)] {
+    var pairs: [(UInt64, UInt64)] = []
+    for v in histogram.recordedValues() { pairs.append((v.value, v.count)) }
+    return pairs
 }

@@ -3,6 +3,8 @@
 public enum PatternKind: String, CaseIterable, Sendable {
     case throughput
     case latency
+    case syncMessage = "sync-message"
+    case asyncRequest = "async-request"
     case duplex
     case fanout
     case pairs
@@ -11,6 +13,8 @@ public enum PatternKind: String, CaseIterable, Sendable {
         switch self {
         case .throughput: return ThroughputPattern.self
         case .latency: return LatencyPattern.self
+        case .syncMessage: return SyncMessagePattern.self
+        case .asyncRequest: return AsyncRequestPattern.self
         case .duplex: return DuplexPattern.self
         case .fanout: return FanoutPattern.self
         case .pairs: return PairsPattern.self

@@ -59,7 +59,8 @@ public struct BenchCase: Equatable, Sendable {
     }
 
     public var transportOptions: TransportOptions {
-        TransportOptions(noDelay: (transport == .tcp || transport == .tcp6) && pattern == .latency,
+        // Patterns counted in round trips wait for an answer to every message: Nagle would hold it back.
+        TransportOptions(noDelay: (transport == .tcp || transport == .tcp6) && pattern.sizing == .count,
                          payloadBytes: payloadBytes, verify: verify)
     }
 
@@ -80,7 +81,7 @@ public struct BenchCase: Equatable, Sendable {
 
     /// Why this kernel cannot run the case, or nil when it can.
     public func skipReason(limits: Limits = .shared) -> String? {
-        if let reason = transport.skipReason(pattern, payloadBytes: payloadBytes, limits: limits) { return reason }
+        if let reason = transport.skipReason(pattern, payloadBytes: payloadBytes, depth: depth, limits: limits) { return reason }
         return pattern.implementation.skipReason(transport, shape)
     }
 }

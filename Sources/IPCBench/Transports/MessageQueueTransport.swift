@@ -6,16 +6,20 @@ import Glibc
 /// right after: the workers inherit the open queues across the fork, so the names exist only
 /// between two system calls in `prepare`, and no queue outlives the trial whatever kills whom. A
 /// queue's message size is the payload size (a receive must have room for the largest message the
-/// queue allows), and its depth the kernel's fs.mqueue.msg_max, at most 10.
+/// queue allows), and its depth the kernel's fs.mqueue.msg_max, at most 10. Each queue is opened
+/// twice, once for its sender and once for its receiver, so that one worker's O_NONBLOCK (which
+/// lives in the open file, and forked descriptors share it) is not the other's.
 final class MessageQueueTransport: Transport {
     static let semantics = MessageSemantics.reliableMessages
     static func maxMessageBytes() -> Int? { Limits.shared.mqMessageMax }
     static let limitHint: String? = "raise it with sysctl fs.mqueue.msgsize_max"
+    static let payloadSizedMessagesOnly = true
     /// Messages one queue holds before mq_send blocks.
     static var depth: Int { Limits.shared.mqQueueDepth }
     nonisolated(unsafe) private static var trials = 0
     private let options: TransportOptions
-    private var queues: [Int32] = [-1, -1]
+    /// a→b for a, a→b for b, b→a for a, b→a for b.
+    private var queues: [Int32] = [-1, -1, -1, -1]
     /// The names the queues had while they had one.
     private(set) var names = ["", ""]
 
@@ -31,26 +35,30 @@ final class MessageQueueTransport: Transport {
         names = [stem + "-ab", stem + "-ba"]
         for i in 0..<2 {
             let name = names[i]
-            queues[i] = try check("mq_open(\(name), \(options.payloadBytes)-byte messages)") {
+            queues[2 * i] = try check("mq_open(\(name), \(options.payloadBytes)-byte messages)") {
                 cshim_mq_create(name, Int(Self.depth), Int(options.payloadBytes))
             }
+            queues[2 * i + 1] = try check("mq_open(\(name))") { cshim_mq_open_existing(name) }
             _ = cshim_mq_unlink(name)
         }
     }
 
     func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
-        // queues[0] carries a→b, queues[1] b→a.
+        let io: MessageIO
         switch role {
-        case .a: return Endpoint(.messageQueues(receive: queues[1], send: queues[0]), Self.semantics,
-                                 datagramKey: peer.secret.datagramKey)
-        case .b: return Endpoint(.messageQueues(receive: queues[0], send: queues[1]), Self.semantics,
-                                 datagramKey: peer.secret.datagramKey)
+        case .a:
+            closeDescriptor(queues[1]); closeDescriptor(queues[3])
+            io = .messageQueues(receive: queues[2], send: queues[0])
+        case .b:
+            closeDescriptor(queues[0]); closeDescriptor(queues[2])
+            io = .messageQueues(receive: queues[1], send: queues[3])
         }
+        return Endpoint(io, Self.semantics, datagramKey: peer.secret.datagramKey)
     }
 
     func close() {
         queues.forEach(closeDescriptor)
-        queues = [-1, -1]
+        queues = [-1, -1, -1, -1]
         // Already gone unless `prepare` failed between mq_open and mq_unlink.
         for name in names where !name.isEmpty { _ = cshim_mq_unlink(name) }
     }

@@ -211,6 +211,9 @@ public protocol Transport: AnyObject {
     static var needsIPv6: Bool { get }
     /// Its endpoints have descriptors that poll(2) can wait on (not the shared-memory rings).
     static var pollable: Bool { get }
+    /// Every message must be the payload's size (mq: a receive needs room for the queue's
+    /// message size), so a pattern whose replies are smaller (sync-message's acknowledgement) cannot run.
+    static var payloadSizedMessagesOnly: Bool { get }
     /// The knobs this transport applies; it ignores the others.
     static var knobs: [Knob] { get }
     init(_ options: TransportOptions)
@@ -229,6 +232,7 @@ extension Transport {
     public static var oneWay: Bool { false }
     public static var needsIPv6: Bool { false }
     public static var pollable: Bool { true }
+    public static var payloadSizedMessagesOnly: Bool { false }
     public static var knobs: [Knob] { [] }
 }
 

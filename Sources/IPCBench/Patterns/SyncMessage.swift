@@ -1,0 +1,205 @@
+import Glibc
+import Histogram
+
+/// sync-message (synchronous message): the sender sends one message of the payload and waits for
+/// the receiver's small acknowledgement before it sends the next. Each send-to-ack time goes into
+/// the HDR histogram (the rtt_us_* columns); MiB/s and msgs/s count the payload delivered from the
+/// sender's first write to its last acknowledgement.
+enum SyncMessagePattern: Pattern {
+    static let summary = "send, then wait for a small acknowledgement (synchronous message); msgs/s, MiB/s and send-to-ack percentiles"
+    static let sizing = WorkSizing.count
+    static let metrics = [Metric.throughput, .messagesPerSecond, .rttP50, .rttP99]
+
+    static func topology(_ shape: CaseShape) -> Topology { .pair("sender", "receiver") }
+
+    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? { nil }
+
+    static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
+        index == 0 ? AckedSender(endpoints[0], work) : AckingReceiver(endpoints[0], work)
+    }
+
+    static func figures(_ reports: [WorkerReport], _ shape: CaseShape) -> TrialFigures {
+        let sender = reports[0], receiver = reports[1]
+        var f = TrialFigures()
+        f.durationNs = sender.endNs &- sender.startNs
+        f.bytes = receiver.bytes
+        f.messages = sender.messages
+        f.mibPerSecond = mibPerSecond(receiver.bytes, f.durationNs)
+        f.messagesPerSecond = f.durationNs > 0 ? Double(sender.messages) / (Double(f.durationNs) / 1e9) : 0
+        f.latencies = sender.roundTrips
+        var d = DatagramCounts()
+        d.sent = sender.datagrams.sent
+        d.received = receiver.datagrams.received
+        d.lost = d.sent - min(d.sent, d.received)
+        f.datagrams = d
+        return f
+    }
+}
+
+/// A stream acknowledgement: the message's number, 64-bit little-endian. A datagram one is the
+/// 16-byte header (the trial's key and the message's number), so that it is authenticated.
+let streamAckBytes = 8
+
+/// Room for an acknowledgement, larger than any valid one so that an oversized one shows.
+private let ackCapacity = 64
+
+/// Sends each message and waits for its acknowledgement; times send to acknowledgement.
+final class AckedSender: TimedLoop {
+    private let endpoint: Endpoint
+    private let work: LoopWork
+    private let sendBuffer: UnsafeMutableRawPointer
+    private let ackBuffer: UnsafeMutableRawPointer
+    private var histogram = makeRoundTripHistogram()
+
+    init(_ endpoint: Endpoint, _ work: LoopWork) {
+        self.endpoint = endpoint
+        self.work = work
+        sendBuffer = makePatternBuffer(work.payloadBytes)
+        ackBuffer = makePatternBuffer(ackCapacity)
+    }
+
+    deinit {
+        sendBuffer.deallocate()
+        ackBuffer.deallocate()
+    }
+
+    func run(_ result: inout LoopResult) {
+        if endpoint.isDatagram { runDatagrams(&result) } else { runStream(&result) }
+    }
+
+    private func runStream(_ result: inout LoopResult) {
+        let size = work.payloadBytes
+        var phase = 0
+        result.startNs = monotonicNanoseconds()
+        for number in 0..<UInt64(work.messages) {
+            let t0 = monotonicNanoseconds()
+            let w = endpoint.write(sendBuffer + phase, size)
+            if w < 0 { result.failure = .system("write", Int32(-w)); break }
+            let r = endpoint.readFully(ackBuffer, streamAckBytes)
+            let t1 = monotonicNanoseconds()
+            if r < 0 { result.failure = .system("read", Int32(-r)); break }
+            if r < streamAckBytes { result.failure = .peerClosed(afterBytes: result.bytes + UInt64(size)); break }
+            let acked = UInt64(littleEndian: ackBuffer.load(as: UInt64.self))
+            if acked != number { result.failure = .corrupt(atByte: result.bytes); break }
+            if !histogram.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); break }
+            result.endNs = t1
+            result.bytes &+= UInt64(size)
+            result.messages &+= 1
+            phase = (phase + size) % patternPeriod
+        }
+    }
+
+    /// Each message carries the trial's key and its number (as much of the header as fits); the
+    /// acknowledgement must carry the key and the same number. A foreign datagram is dropped and
+    /// counted; a lost message or acknowledgement fails the trial (nothing is resent).
+    private func runDatagrams(_ result: inout LoopResult) {
+        let size = work.payloadBytes
+        let key = endpoint.datagramKey
+        result.startNs = monotonicNanoseconds()
+        for number in 0..<UInt64(work.messages) {
+            writeDatagramHeader(sendBuffer, key: key, number: number)
+            let t0 = monotonicNanoseconds()
+            let s = endpoint.write(sendBuffer, size)
+            if s < 0 { result.failure = .system("send", Int32(-s)); break }
+            result.datagrams.sent &+= 1
+            var r = 0
+            var t1: UInt64 = 0
+            while true {
+                r = endpoint.read(ackBuffer, ackCapacity)
+                t1 = monotonicNanoseconds()
+                if r < 0 || carriesTrialKey(ackBuffer, r, key: key, headerBytes: datagramHeaderBytes) { break }
+                result.rejected &+= 1
+            }
+            if r == -Int(EAGAIN) { result.failure = .datagramLost(roundTrip: number); break }
+            if r < 0 { result.failure = .system("recv", Int32(-r)); break }
+            let acked = UInt64(littleEndian: ackBuffer.load(fromByteOffset: 8, as: UInt64.self))
+            if r != datagramHeaderBytes || acked != number { result.failure = .badSequence(acked); break }
+            if !histogram.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); break }
+            result.endNs = t1
+            result.bytes &+= UInt64(size)
+            result.messages &+= 1
+        }
+    }
+
+    func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }
+}
+
+/// Receives each whole message, checks it (every byte with `verify`), then acknowledges it.
+final class AckingReceiver: TimedLoop {
+    private let endpoint: Endpoint
+    private let work: LoopWork
+    private let buffer: UnsafeMutableRawPointer
+    private let ackBuffer: UnsafeMutableRawPointer
+
+    init(_ endpoint: Endpoint, _ work: LoopWork) {
+        self.endpoint = endpoint
+        self.work = work
+        buffer = makePatternBuffer(work.payloadBytes)
+        ackBuffer = makePatternBuffer(ackCapacity)
+    }
+
+    deinit {
+        buffer.deallocate()
+        ackBuffer.deallocate()
+    }
+
+    func run(_ result: inout LoopResult) {
+        result.startNs = monotonicNanoseconds()
+        if endpoint.isDatagram { runDatagrams(&result) } else { runStream(&result) }
+    }
+
+    private func runStream(_ result: inout LoopResult) {
+        let size = work.payloadBytes
+        for number in 0..<UInt64(work.messages) {
+            let r = endpoint.readFully(buffer, size)
+            if r < 0 { result.failure = .system("read", Int32(-r)); break }
+            if r < size { result.failure = .peerClosed(afterBytes: result.bytes + UInt64(r)); break }
+            result.endNs = monotonicNanoseconds()
+            if work.verify, let bad = firstMismatch(buffer, size, streamOffset: result.bytes) {
+                result.failure = .corrupt(atByte: bad)
+                break
+            }
+            ackBuffer.storeBytes(of: number.littleEndian, as: UInt64.self)
+            let w = endpoint.write(ackBuffer, streamAckBytes)
+            if w < 0 { result.failure = .system("write", Int32(-w)); break }
+            result.bytes &+= UInt64(size)
+            result.messages &+= 1
+        }
+    }
+
+    /// Acknowledges only messages that carry the trial's key; drops and counts the others. Reads
+    /// one byte more than the payload, so that a message of the wrong length shows.
+    private func runDatagrams(_ result: inout LoopResult) {
+        let size = work.payloadBytes
+        let key = endpoint.datagramKey
+        let header = min(size, datagramHeaderBytes)
+        while result.messages < UInt64(work.messages) {
+            let r = endpoint.read(buffer, size + 1)
+            if r == -Int(EAGAIN) { result.failure = .noDatagramArrived; break }
+            if r < 0 { result.failure = .system("recv", Int32(-r)); break }
+            if !carriesTrialKey(buffer, r, key: key, headerBytes: header) {
+                result.rejected &+= 1
+                continue
+            }
+            result.endNs = monotonicNanoseconds()
+            let number = result.messages
+            if r != size { result.failure = .corrupt(atByte: result.bytes + UInt64(min(r, size))); break }
+            if size >= datagramHeaderBytes {
+                let sent = UInt64(littleEndian: buffer.load(fromByteOffset: 8, as: UInt64.self))
+                if sent != number { result.failure = .badSequence(sent); break }
+            }
+            if work.verify && !datagramPayloadIsIntact(buffer, size, headerBytes: header) {
+                result.failure = .corrupt(atByte: result.bytes)
+                break
+            }
+            writeDatagramHeader(ackBuffer, key: key, number: number)
+            let w = endpoint.write(ackBuffer, datagramHeaderBytes)
+            if w < 0 { result.failure = .system("send", Int32(-w)); break }
+            result.datagrams.received &+= 1
+            result.bytes &+= UInt64(size)
+            result.messages &+= 1
+        }
+    }
+
+    func roundTrips() -> [(UInt64, UInt64)] { [] }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import XCTest
+import IPCBench
+
+/// sync-message and async-request through the binary: a config that names them, every transport,
+/// bytes checked, and the columns each pattern fills.
+final class RequestPatternEndToEndTests: XCTestCase {
+    var h: Harness!
+
+    override func setUpWithError() throws { h = try Harness() }
+    override func tearDownWithError() throws { try h.finishChecks() }
+
+    func testBothPatternsRunOnEveryTransport() throws {
+        let config = h.work.appendingPathComponent("requests.toml")
+        try """
+        [defaults]
+        repetitions = 2
+        warmup = 1
+        cpus = "none"
+        timeout = "20s"
+        min_trial_time = "0s"
+        sizes = ["1", "4KiB"]
+        count = 200
+
+        [[suite]]
+        pattern = "sync-message"
+
+        [[suite]]
+        pattern = "async-request"
+        depth = [1, 4]
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let outcome = try h.run(["run", config.path, "--verify", "-o", "-"])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let rows = parseCSV(outcome.stdout)
+        XCTAssertEqual(rows.first, caseColumns)
+        XCTAssertEqual(rows.count - 1, 6 * 2 + 6 * 2 * 2, "sync-message, then async-request at depths 1 and 4")
+        for row in rows.dropFirst() {
+            let pattern = column("pattern", row)
+            let name = "\(column("transport", row)) \(pattern) \(column("payload_bytes", row)) depth \(column("depth", row))"
+            if ["udp", "unix-dgram"].contains(column("transport", row)) && column("depth", row) == "4" && column("payload_bytes", row) == "1" {
+                XCTAssertEqual(column("status", row), "skipped", name)
+                XCTAssertTrue(column("error", row).hasPrefix("pipelined datagram requests need at least 16 bytes"), column("error", row))
+                continue
+            }
+            XCTAssertEqual(column("status", row), "ok", "\(name): \(column("error", row))")
+            XCTAssertEqual(column("alloc_bytes_in_loop", row), "0", name)
+            XCTAssertGreaterThan(Double(column("msgs_per_s_median", row)) ?? 0, 0, name)
+            XCTAssertGreaterThan(Double(column("rtt_us_p50", row)) ?? 0, 0, name)
+            if pattern == "sync-message" {
+                XCTAssertGreaterThan(Double(column("mib_per_s_median", row)) ?? 0, 0, name)
+            } else {
+                XCTAssertEqual(pattern, "async-request")
+                XCTAssertEqual(column("mib_per_s_median", row), "", name)
+            }
+            if ["udp", "unix-dgram"].contains(column("transport", row)) {
+                XCTAssertEqual(column("msgs_sent", row), "400", name)
+                XCTAssertEqual(column("msgs_lost", row), "0", name)
+            }
+        }
+    }
+
+    func testListNamesEveryPattern() throws {
+        let outcome = try h.run(["list"])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        XCTAssertTrue(outcome.stdout.contains("""
+          sync-message   send, then wait for a small acknowledgement (synchronous message); msgs/s, MiB/s and send-to-ack percentiles
+          async-request  pipelined requests, up to depth outstanding (asynchronous request); requests/s and request-to-reply percentiles
+        """), outcome.stdout)
+    }
+}
