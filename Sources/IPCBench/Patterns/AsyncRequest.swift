@@ -15,8 +15,22 @@ enum AsyncRequestPattern: Pattern {
 
     static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
         if shape.depth < 1 { return "depth must be at least 1" }
-        guard transport.isDatagram && shape.depth > 1 && shape.payloadBytes < datagramHeaderBytes else { return nil }
-        return "pipelined datagram requests need at least \(datagramHeaderBytes) bytes each for the 64-bit trial key and the 64-bit request number"
+        if transport.isDatagram && shape.depth > 1 && shape.payloadBytes < datagramHeaderBytes {
+            return "pipelined datagram requests need at least \(datagramHeaderBytes) bytes each for the 64-bit trial key and the 64-bit request number"
+        }
+        if transport.semantics == .lossyMessages, let buffer = Int(readProcValue("/proc/sys/net/core/rmem_default") ?? ""),
+           shape.depth * chargedBytes(shape.payloadBytes) > buffer {
+            return "\(shape.depth) requests of \(shape.payloadBytes) bytes in flight overflow the receiving socket's buffer (net.core.rmem_default = \(buffer) bytes), so \(transport.rawValue) would drop them; raise it with sysctl or lower the depth"
+        }
+        return nil
+    }
+
+    /// What the kernel charges a socket's receive buffer for one datagram: its data in a
+    /// power-of-two allocation plus the buffer head (about 512 bytes), an estimate on the safe side.
+    static func chargedBytes(_ payload: Int) -> Int {
+        var allocation = 512
+        while allocation < payload + 512 { allocation *= 2 }
+        return allocation + 512
     }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
