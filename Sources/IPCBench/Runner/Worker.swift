@@ -127,6 +127,11 @@ func runWorker(_ setup: WorkerSetup) -> Never {
         report.rejected &+= result.rejected
         report.roundTrips = loop.roundTrips()
         if !counter.isAvailable { report.error = "jemalloc is not the allocator of this process" }
+        // Close the endpoints while the loop's buffers still exist: a vmsplice pipe may still
+        // reference the sender's pages until it is closed.
+        endpoints.forEach { $0.close() }
+        endpoints = []
+        withExtendedLifetime(loop) {}
     } catch {
         report.error = "\(error)"
     }
