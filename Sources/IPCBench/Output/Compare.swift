@@ -30,8 +30,7 @@ public struct ResultFile {
     public static func load(_ path: String) throws -> ResultFile {
         guard let text = try readRegularFile(path) else { throw InputError("\(path): cannot read the file (does it exist?)") }
         let (header, cases) = try records(text, path: path, required: required, what: "an ipcbench results file")
-        let environment = environmentColumnNames(header)
-        let rows = cases.map { CaseRow($0, environment: environment) }
+        let rows = cases.map(CaseRow.init)
         let stem = path.hasSuffix(".csv") ? String(path.dropLast(4)) : path
         let trialsPath = stem + "-trials.csv"
         var trials: [TrialRow]? = nil
@@ -73,7 +72,7 @@ public struct ResultFile {
 
     /// The environment columns: those before `transport`, less the run's identity, time, version and
     /// seed (the seed of the shuffled order differs on every run by design).
-    static func environmentColumnNames(_ header: [String]) -> [String] {
+    var environmentColumnNames: [String] {
         Array(header.prefix { $0 != "transport" }).filter { !["run_id", "timestamp_utc", "ipcbench_version", "seed"].contains($0) }
     }
 }
@@ -140,10 +139,8 @@ public struct CaseRow {
     /// all the round trips; nil where the columns do not hold usable numbers.
     let throughputSummary: (mean: Double, sd: Double, n: Double)?
     let roundTripSummary: (mean: Double, sd: Double, n: Double)?
-    /// The environment columns (name, value), in the file's order.
-    public let environment: [(name: String, value: String)]
 
-    init(_ row: [String: String], environment columns: [String]) {
+    init(_ row: [String: String]) {
         func cell(_ column: String) -> String { row[column] ?? "" }
         key = CaseKey(row)
         runID = cell("run_id")
@@ -170,7 +167,6 @@ public struct CaseRow {
         } else {
             roundTripSummary = nil
         }
-        environment = columns.map { ($0, cell($0)) }
     }
 
     func figure(_ metric: Metric) -> String { figures.first { $0.metric == metric }?.text ?? "" }
@@ -533,13 +529,14 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
 /// the sides. The kernel differing between the sides is the point of a comparison: a note.
 func environmentDifferences(_ sides: [Side], sideName: (Int) -> String, warnings: inout [String], notes: inout [String]) {
     var columns: [String] = []
-    for side in sides { for file in side.files { for (c, _) in file.rows[0].environment where !columns.contains(c) { columns.append(c) } } }
+    for side in sides { for file in side.files { for c in file.environmentColumnNames where !columns.contains(c) { columns.append(c) } } }
     func quoted(_ values: [String]) -> String { values.map { "\"\($0)\"" }.joined(separator: ", ") }
     func values(_ side: Side, _ column: String) -> [String] {
         var out: [String] = []
         for file in side.files {
-            for row in file.rows {
-                let v = row.environment.first { $0.name == column }?.value ?? "(no such column)"
+            // By name in the whole row: a column of one file's environment group may sit after `transport` in another's.
+            for row in file.cases {
+                let v = row[column] ?? "(no such column)"
                 if !out.contains(v) { out.append(v) }
             }
         }
