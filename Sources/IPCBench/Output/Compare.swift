@@ -12,10 +12,8 @@ public struct ResultFile {
     public let cases: [[String: String]]
     /// The case rows as compare reads them, in the file's order.
     public let rows: [CaseRow]
-    /// nil when `<stem>-trials.csv` is missing.
-    public let trials: [TrialRow]?
-    /// The trials of each case, by the case's key.
-    let trialsByCase: [CaseKey: [TrialRow]]
+    /// The trials of each case, by the case's key; nil when `<stem>-trials.csv` is missing.
+    public let trials: [CaseKey: [TrialRow]]?
 
     static let required = ["run_id", "hostname", "kernel_release", "cpu_model", "transport", "pattern",
                            "payload_bytes", "cpu_placement", "options", "status", "repetitions",
@@ -33,18 +31,16 @@ public struct ResultFile {
         let rows = cases.map(CaseRow.init)
         let stem = path.hasSuffix(".csv") ? String(path.dropLast(4)) : path
         let trialsPath = stem + "-trials.csv"
-        var trials: [TrialRow]? = nil
-        var byCase: [CaseKey: [TrialRow]] = [:]
+        var trials: [CaseKey: [TrialRow]]? = nil
         if let trialsText = try readRegularFile(trialsPath) {
             let trialRows = try records(trialsText, path: trialsPath, required: requiredTrialColumns, what: "an ipcbench trials file").1.map(TrialRow.init)
             let runs = Set(rows.map(\.runID))
             if let (index, stranger) = trialRows.enumerated().first(where: { !runs.contains($0.1.runID) }) {
                 throw InputError("\(trialsPath): row \(index + 2) has run_id \(stranger.runID) but \(path) has run_id \(runs.sorted().joined(separator: ", ")); the trials file is from another run: put the run's own trials file beside it, or move it away")
             }
-            for trial in trialRows { byCase[trial.key, default: []].append(trial) }
-            trials = trialRows
+            trials = Dictionary(grouping: trialRows, by: \.key)
         }
-        return ResultFile(path: path, header: header, cases: cases, rows: rows, trials: trials, trialsByCase: byCase)
+        return ResultFile(path: path, header: header, cases: cases, rows: rows, trials: trials)
     }
 
     static func records(_ text: String, path: String, required: [String], what: String) throws -> ([String], [[String: String]]) {
@@ -98,31 +94,15 @@ public struct CaseKey: Hashable, Sendable {
             .joined(separator: " ")
     }
 
-    public subscript(field: JoinKey) -> String {
-        switch field {
-        case .transport: return transport
-        case .pattern: return pattern
-        case .payload: return payloadBytes
-        case .placement: return placement
-        case .options: return options
-        case .parameter: return parameter
-        }
-    }
-
     /// The key with the `ignored` fields left empty.
     func ignoring(_ ignored: Set<JoinKey>) -> CaseKey {
         var key = self
-        if ignored.contains(.transport) { key.transport = "" }
-        if ignored.contains(.pattern) { key.pattern = "" }
-        if ignored.contains(.payload) { key.payloadBytes = "" }
-        if ignored.contains(.placement) { key.placement = "" }
-        if ignored.contains(.options) { key.options = "" }
-        if ignored.contains(.parameter) { key.parameter = "" }
+        for field in ignored { key[keyPath: field.keyPath] = "" }
         return key
     }
 
     /// The case's name in the report: its fields that are not empty, joined with spaces.
-    var name: String { JoinKey.allCases.map { self[$0] }.filter { !$0.isEmpty }.joined(separator: " ") }
+    var name: String { JoinKey.allCases.map { self[keyPath: $0.keyPath] }.filter { !$0.isEmpty }.joined(separator: " ") }
 }
 
 /// One row of a results file, with the columns compare reads.
@@ -149,24 +129,18 @@ public struct CaseRow {
         kernelRelease = cell("kernel_release")
         cpuModel = cell("cpu_model")
         figures = Metric.all.map { ($0, cell($0.caseColumn)) }
-        func spread(_ meanColumn: String, _ sdColumn: String) -> (Double, Double)? {
-            guard let mean = positiveFigure(cell(meanColumn)), let sd = Double(cell(sdColumn)), sd.isFinite, sd >= 0, sd <= largestFigure
-            else { return nil }
-            return (mean, sd)
+        func number(_ column: String, from low: Double, to high: Double) -> Double? {
+            Double(cell(column)).flatMap { $0.isFinite && $0 >= low && $0 <= high ? $0 : nil }
         }
-        let repetitions = Double(cell("repetitions")).flatMap { $0.isFinite && $0 >= 1 && $0 <= 1e9 ? $0 : nil }
-        let trips = Double(cell("messages_per_trial")).flatMap { $0.isFinite && $0 >= 1 && $0 <= 1e12 ? $0 : nil }
-        if let reps = repetitions, let s = spread("mib_per_s_mean", "mib_per_s_stddev") {
-            throughputSummary = (s.0, s.1, reps)
-        } else {
-            throughputSummary = nil
+        func summary(_ meanColumn: String, _ sdColumn: String, count: Double?) -> (mean: Double, sd: Double, n: Double)? {
+            guard let mean = positiveFigure(cell(meanColumn)), let sd = number(sdColumn, from: 0, to: largestFigure), let count else { return nil }
+            return (mean, sd, count)
         }
-        if let reps = repetitions, let trips, let s = spread("rtt_us_mean", "rtt_us_stddev") {
-            // The mean and deviation of all round trips of the case.
-            roundTripSummary = (s.0, s.1, trips * reps)
-        } else {
-            roundTripSummary = nil
-        }
+        let repetitions = number("repetitions", from: 1, to: 1e9)
+        let trips = number("messages_per_trial", from: 1, to: 1e12)
+        throughputSummary = summary("mib_per_s_mean", "mib_per_s_stddev", count: repetitions)
+        // The mean and deviation of all round trips of the case.
+        roundTripSummary = summary("rtt_us_mean", "rtt_us_stddev", count: repetitions.flatMap { reps in trips.map { $0 * reps } })
     }
 
     func figure(_ metric: Metric) -> String { figures.first { $0.metric == metric }?.text ?? "" }
@@ -244,8 +218,19 @@ public struct Side {
 public enum JoinKey: String, CaseIterable, Sendable {
     case transport, pattern, payload, placement, options, parameter
 
+    var keyPath: WritableKeyPath<CaseKey, String> {
+        switch self {
+        case .transport: return \.transport
+        case .pattern: return \.pattern
+        case .payload: return \.payloadBytes
+        case .placement: return \.placement
+        case .options: return \.options
+        case .parameter: return \.parameter
+        }
+    }
+
     /// This field of a row read by column name.
-    func value(_ row: [String: String]) -> String { CaseKey(row)[self] }
+    func value(_ row: [String: String]) -> String { CaseKey(row)[keyPath: keyPath] }
 }
 
 /// How an interval was found (the `method` column of the CSV).
@@ -352,7 +337,7 @@ func runFigures(_ file: ResultFile, _ row: CaseRow, _ metric: Metric, caseName: 
     func bad(_ column: String, _ text: String, trial: String? = nil) -> CompareWarning {
         CompareWarning("\(file.path): \(caseName): \(column) is '\(text)'\(trial.map { " in trial \($0)" } ?? ""), not a positive number up to 1e15; the case is skipped")
     }
-    if let trials = file.trialsByCase[row.key] {
+    if let trials = file.trials?[row.key] {
         var values: [Double] = []
         for t in trials {
             guard let v = positiveFigure(t.figure(metric)) else { return .failure(bad(metric.trialColumn, t.figure(metric), trial: t.trial)) }
