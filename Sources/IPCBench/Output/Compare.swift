@@ -8,45 +8,39 @@ public struct ResultFile {
     public let path: String
     /// The case file's columns, in the file's order.
     public let header: [String]
+    /// The case rows by column name, as read.
     public let cases: [[String: String]]
-    /// nil when `<stem>-trials.csv` is missing.
-    public let trials: [[String: String]]?
-    let trialsByCase: [[String]: [[String: String]]]
+    /// The case rows as compare reads them, in the file's order.
+    public let rows: [CaseRow]
+    /// The trials of each case, by the case's key; nil when `<stem>-trials.csv` is missing.
+    public let trials: [CaseKey: [TrialRow]]?
 
     static let required = ["run_id", "hostname", "kernel_release", "cpu_model", "transport", "pattern",
                            "payload_bytes", "cpu_placement", "options", "status", "repetitions",
                            "mib_per_s_median", "mib_per_s_mean", "mib_per_s_stddev", "rtt_us_p50", "rtt_us_p99",
                            "rtt_us_mean", "rtt_us_stddev", "messages_per_trial"]
-    static let trialIdentity = ["transport", "pattern", "payload_bytes", "cpu_placement", "options"]
     /// The trials columns compare reads; version 0.1.0 files have them too.
-    static let requiredTrialColumns = ["run_id"] + trialIdentity + ["trial", "mib_per_s", "rtt_us_p50", "rtt_us_p99"]
-
-    /// Which case a trials row (or a case row) belongs to: the placement by its mode, since each
-    /// trial records the CPUs it ran on, and the pattern's parameter where the file has one.
-    static func caseIdentity(_ row: [String: String]) -> [String] {
-        trialIdentity.map { $0 == "cpu_placement" ? JoinKey.placement.value(row) : row[$0] ?? "" }
-            + [JoinKey.parameter.value(row)]
-    }
+    static let requiredTrialColumns = ["run_id", "transport", "pattern", "payload_bytes", "cpu_placement", "options",
+                                       "trial", "mib_per_s", "rtt_us_p50", "rtt_us_p99"]
 
     /// Reads `path` and the trials file beside it. Throws `InputError` for anything that is not a
     /// well-formed results file, and for a trials file written by another run.
     public static func load(_ path: String) throws -> ResultFile {
         guard let text = try readRegularFile(path) else { throw InputError("\(path): cannot read the file (does it exist?)") }
         let (header, cases) = try records(text, path: path, required: required, what: "an ipcbench results file")
+        let rows = cases.map(CaseRow.init)
         let stem = path.hasSuffix(".csv") ? String(path.dropLast(4)) : path
         let trialsPath = stem + "-trials.csv"
-        var trials: [[String: String]]? = nil
-        var byCase: [[String]: [[String: String]]] = [:]
+        var trials: [CaseKey: [TrialRow]]? = nil
         if let trialsText = try readRegularFile(trialsPath) {
-            let rows = try records(trialsText, path: trialsPath, required: requiredTrialColumns, what: "an ipcbench trials file").1
-            let runs = Set(cases.map { $0["run_id"] ?? "" })
-            if let (index, stranger) = rows.enumerated().first(where: { !runs.contains($0.1["run_id"] ?? "") }) {
-                throw InputError("\(trialsPath): row \(index + 2) has run_id \(stranger["run_id"] ?? "") but \(path) has run_id \(runs.sorted().joined(separator: ", ")); the trials file is from another run: put the run's own trials file beside it, or move it away")
+            let trialRows = try records(trialsText, path: trialsPath, required: requiredTrialColumns, what: "an ipcbench trials file").1.map(TrialRow.init)
+            let runs = Set(rows.map(\.runID))
+            if let (index, stranger) = trialRows.enumerated().first(where: { !runs.contains($0.1.runID) }) {
+                throw InputError("\(trialsPath): row \(index + 2) has run_id \(stranger.runID) but \(path) has run_id \(runs.sorted().joined(separator: ", ")); the trials file is from another run: put the run's own trials file beside it, or move it away")
             }
-            for row in rows { byCase[caseIdentity(row), default: []].append(row) }
-            trials = rows
+            trials = Dictionary(grouping: trialRows, by: \.key)
         }
-        return ResultFile(path: path, header: header, cases: cases, trials: trials, trialsByCase: byCase)
+        return ResultFile(path: path, header: header, cases: cases, rows: rows, trials: trials)
     }
 
     static func records(_ text: String, path: String, required: [String], what: String) throws -> ([String], [[String: String]]) {
@@ -72,17 +66,108 @@ public struct ResultFile {
         return (header, records)
     }
 
-    /// The trial rows of one case row, by that row's own identity in this file; nil when there are none.
-    func trialRows(of row: [String: String]) -> [[String: String]]? {
-        guard trials != nil, let rows = trialsByCase[Self.caseIdentity(row)], !rows.isEmpty else { return nil }
-        return rows
-    }
-
     /// The environment columns: those before `transport`, less the run's identity, time, version and
     /// seed (the seed of the shuffled order differs on every run by design).
     var environmentColumnNames: [String] {
         Array(header.prefix { $0 != "transport" }).filter { !["run_id", "timestamp_utc", "ipcbench_version", "seed"].contains($0) }
     }
+}
+
+/// Which case a row of a results or trials file belongs to: the fields cases are matched on.
+public struct CaseKey: Hashable, Sendable {
+    public var transport: String
+    public var pattern: String
+    public var payloadBytes: String
+    /// The placement mode only (split, same, none, pinned): CPU numbers differ between machines.
+    public var placement: String
+    public var options: String
+    /// The pattern's parameter and its value, as "depth 4"; empty where it takes none, and in files from before 0.2.0.
+    public var parameter: String
+
+    init(_ row: [String: String]) {
+        transport = row["transport"] ?? ""
+        pattern = row["pattern"] ?? ""
+        payloadBytes = row["payload_bytes"] ?? ""
+        placement = String((row["cpu_placement"] ?? "").prefix { $0 != ":" })
+        options = row["options"] ?? ""
+        parameter = CaseParameter.allCases.compactMap { p in row[p.rawValue].flatMap { $0.isEmpty ? nil : "\(p.rawValue) \($0)" } }
+            .joined(separator: " ")
+    }
+
+    /// The key with the `ignored` fields left empty.
+    func ignoring(_ ignored: Set<JoinKey>) -> CaseKey {
+        var key = self
+        for field in ignored { key[keyPath: field.keyPath] = "" }
+        return key
+    }
+
+    /// The case's name in the report: its fields that are not empty, joined with spaces.
+    var name: String { JoinKey.allCases.map { self[keyPath: $0.keyPath] }.filter { !$0.isEmpty }.joined(separator: " ") }
+}
+
+/// One row of a results file, with the columns compare reads.
+public struct CaseRow {
+    public let key: CaseKey
+    public let runID: String
+    public let status: String
+    public let hostname: String
+    public let kernelRelease: String
+    public let cpuModel: String
+    /// Per metric, the case column's text as read ("" where the file has no such column).
+    let figures: [(metric: Metric, text: String)]
+    /// For the Welch test on the summary columns: (mean, stddev, count) of the trials' MiB/s, and of
+    /// all the round trips; nil where the columns do not hold usable numbers.
+    let throughputSummary: (mean: Double, sd: Double, n: Double)?
+    let roundTripSummary: (mean: Double, sd: Double, n: Double)?
+
+    init(_ row: [String: String]) {
+        func cell(_ column: String) -> String { row[column] ?? "" }
+        key = CaseKey(row)
+        runID = cell("run_id")
+        status = cell("status")
+        hostname = cell("hostname")
+        kernelRelease = cell("kernel_release")
+        cpuModel = cell("cpu_model")
+        figures = Metric.all.map { ($0, cell($0.caseColumn)) }
+        func number(_ column: String, from low: Double, to high: Double) -> Double? {
+            Double(cell(column)).flatMap { $0.isFinite && $0 >= low && $0 <= high ? $0 : nil }
+        }
+        func summary(_ meanColumn: String, _ sdColumn: String, count: Double?) -> (mean: Double, sd: Double, n: Double)? {
+            guard let mean = positiveFigure(cell(meanColumn)), let sd = number(sdColumn, from: 0, to: largestFigure), let count else { return nil }
+            return (mean, sd, count)
+        }
+        let repetitions = number("repetitions", from: 1, to: 1e9)
+        let trips = number("messages_per_trial", from: 1, to: 1e12)
+        throughputSummary = summary("mib_per_s_mean", "mib_per_s_stddev", count: repetitions)
+        // The mean and deviation of all round trips of the case.
+        roundTripSummary = summary("rtt_us_mean", "rtt_us_stddev", count: repetitions.flatMap { reps in trips.map { $0 * reps } })
+    }
+
+    func figure(_ metric: Metric) -> String { figures.first { $0.metric == metric }?.text ?? "" }
+
+    /// (mean, stddev, count) for the summary Welch test of `metric`: MiB/s for throughput, the round trips otherwise.
+    func summary(_ metric: Metric) -> (mean: Double, sd: Double, n: Double)? {
+        metric == .throughput ? throughputSummary : roundTripSummary
+    }
+}
+
+/// One row of a trials file, with the columns compare reads.
+public struct TrialRow {
+    public let key: CaseKey
+    public let runID: String
+    /// The `trial` column: the trial's number, as read.
+    public let trial: String
+    /// Per metric, the trial column's text as read ("" where the file has no such column).
+    let figures: [(metric: Metric, text: String)]
+
+    init(_ row: [String: String]) {
+        key = CaseKey(row)
+        runID = row["run_id"] ?? ""
+        trial = row["trial"] ?? ""
+        figures = Metric.all.map { ($0, row[$0.trialColumn] ?? "") }
+    }
+
+    func figure(_ metric: Metric) -> String { figures.first { $0.metric == metric }?.text ?? "" }
 }
 
 /// Reads a regular file of at most `compareFileLimit` bytes; nil when it does not exist. Anything
@@ -133,20 +218,19 @@ public struct Side {
 public enum JoinKey: String, CaseIterable, Sendable {
     case transport, pattern, payload, placement, options, parameter
 
-    func value(_ row: [String: String]) -> String {
+    var keyPath: WritableKeyPath<CaseKey, String> {
         switch self {
-        case .transport: return row["transport"] ?? ""
-        case .pattern: return row["pattern"] ?? ""
-        case .payload: return row["payload_bytes"] ?? ""
-        // The mode only: CPU numbers differ between machines.
-        case .placement: return String((row["cpu_placement"] ?? "").prefix { $0 != ":" })
-        case .options: return row["options"] ?? ""
-        // depth, receivers or pairs: the one the pattern takes (empty in files from before 0.2.0).
-        case .parameter:
-            return CaseParameter.allCases.compactMap { p in row[p.rawValue].flatMap { $0.isEmpty ? nil : "\(p.rawValue) \($0)" } }
-                .joined(separator: " ")
+        case .transport: return \.transport
+        case .pattern: return \.pattern
+        case .payload: return \.payloadBytes
+        case .placement: return \.placement
+        case .options: return \.options
+        case .parameter: return \.parameter
         }
     }
+
+    /// This field of a row read by column name.
+    func value(_ row: [String: String]) -> String { CaseKey(row)[keyPath: keyPath] }
 }
 
 /// How an interval was found (the `method` column of the CSV).
@@ -166,7 +250,8 @@ public enum IntervalMethod: String, Sendable {
 /// One case and metric, the base side against one new side.
 public struct Change {
     public let caseName: String
-    public let key: [String: String]
+    /// The case's key, the fields left out of the join empty.
+    public let key: CaseKey
     public let metric: Metric
     public let newSide: Int
     /// Each side's center: the median of the trials (one run), or the geometric mean of the run medians.
@@ -228,8 +313,8 @@ public struct CompareReport {
 let largestFigure = 1e15
 
 /// A figure a ratio can use: finite, positive, at most `largestFigure`.
-func positiveFigure(_ text: String?) -> Double? {
-    guard let text, let v = Double(text), v.isFinite, v > 0, v <= largestFigure else { return nil }
+func positiveFigure(_ text: String) -> Double? {
+    guard let v = Double(text), v.isFinite, v > 0, v <= largestFigure else { return nil }
     return v
 }
 
@@ -248,32 +333,20 @@ enum RunFigures {
 }
 
 /// The figures of `row` in `file` for `metric`, or a warning naming what is wrong with them.
-func runFigures(_ file: ResultFile, _ row: [String: String], _ metric: Metric, caseName: String) -> Result<RunFigures, CompareWarning> {
-    func bad(_ column: String, _ text: String?, trial: String? = nil) -> CompareWarning {
-        CompareWarning("\(file.path): \(caseName): \(column) is '\(text ?? "")'\(trial.map { " in trial \($0)" } ?? ""), not a positive number up to 1e15; the case is skipped")
+func runFigures(_ file: ResultFile, _ row: CaseRow, _ metric: Metric, caseName: String) -> Result<RunFigures, CompareWarning> {
+    func bad(_ column: String, _ text: String, trial: String? = nil) -> CompareWarning {
+        CompareWarning("\(file.path): \(caseName): \(column) is '\(text)'\(trial.map { " in trial \($0)" } ?? ""), not a positive number up to 1e15; the case is skipped")
     }
-    if let trialRows = file.trialRows(of: row) {
+    if let trials = file.trials?[row.key] {
         var values: [Double] = []
-        for t in trialRows {
-            guard let v = positiveFigure(t[metric.trialColumn]) else { return .failure(bad(metric.trialColumn, t[metric.trialColumn], trial: t["trial"])) }
+        for t in trials {
+            guard let v = positiveFigure(t.figure(metric)) else { return .failure(bad(metric.trialColumn, t.figure(metric), trial: t.trial)) }
             values.append(v)
         }
         return .success(.trials(values))
     }
-    guard let m = positiveFigure(row[metric.caseColumn]) else { return .failure(bad(metric.caseColumn, row[metric.caseColumn])) }
-    let meanColumn = metric == .throughput ? "mib_per_s_mean" : "rtt_us_mean"
-    let sdColumn = metric == .throughput ? "mib_per_s_stddev" : "rtt_us_stddev"
-    var welch: (Double, Double, Double)? = nil
-    if let mean = positiveFigure(row[meanColumn]), let sd = Double(row[sdColumn] ?? ""), sd.isFinite, sd >= 0, sd <= largestFigure,
-       let reps = Double(row["repetitions"] ?? ""), reps.isFinite, reps >= 1, reps <= 1e9 {
-        if metric == .throughput {
-            welch = (mean, sd, reps)
-        } else if let trips = Double(row["messages_per_trial"] ?? ""), trips.isFinite, trips >= 1, trips <= 1e12 {
-            // The mean and deviation of all round trips of the case.
-            welch = (mean, sd, trips * reps)
-        }
-    }
-    return .success(.summary(median: m, welch: welch))
+    guard let m = positiveFigure(row.figure(metric)) else { return .failure(bad(metric.caseColumn, row.figure(metric))) }
+    return .success(.summary(median: m, welch: row.summary(metric)))
 }
 
 /// A warning line (an Error so that it can travel in a Result).
@@ -284,9 +357,6 @@ struct CompareWarning: Error {
 
 /// Compares each new side with the base side (sides[0]), case by case, with 1 − alpha intervals.
 public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Double) -> CompareReport {
-    let keys = JoinKey.allCases.filter { !ignoring.contains($0) }
-    func key(_ row: [String: String]) -> [String] { keys.map { $0.value(row) } }
-    func name(_ row: [String: String]) -> String { keys.map { $0.value(row) }.filter { !$0.isEmpty }.joined(separator: " ") }
     func sideName(_ i: Int) -> String { i == 0 ? "base" : (sides.count > 2 ? "new\(i)" : "new") }
     func place(_ side: Int, _ file: Int) -> String {
         sides[side].files.count > 1 ? "\(sideName(side)) run \(file + 1)" : sideName(side)
@@ -294,19 +364,19 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
     var warnings: [String] = []
     var notes: [String] = []
     // Index each file's ok rows by key, keeping the first of any duplicates.
-    var indexed: [[[[String]: [String: String]]]] = []
-    var order: [[String]] = []
-    var names: [[String]: String] = [:]
+    var indexed: [[[CaseKey: CaseRow]]] = []
+    var order: [CaseKey] = []
+    var seen = Set<CaseKey>()
     for side in sides {
-        var sideMaps: [[[String]: [String: String]]] = []
+        var sideMaps: [[CaseKey: CaseRow]] = []
         for file in side.files {
-            var map: [[String]: [String: String]] = [:]
+            var map: [CaseKey: CaseRow] = [:]
             var duplicates = 0
-            for row in file.cases where row["status"] == "ok" {
-                let k = key(row)
+            for row in file.rows where row.status == "ok" {
+                let k = row.key.ignoring(ignoring)
                 if map[k] != nil { duplicates += 1; continue }
                 map[k] = row
-                if names[k] == nil { order.append(k); names[k] = name(row) }
+                if seen.insert(k).inserted { order.append(k) }
             }
             if duplicates > 0 {
                 warnings.append("\(file.path): \(duplicates) cases match another case of the same file once \(ignoring.map(\.rawValue).sorted().joined(separator: ", ")) is ignored; the first of each is compared")
@@ -325,8 +395,8 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
     var notCompared: [(String, [String])] = []
     for (s, side) in sides.enumerated() {
         for (f, file) in side.files.enumerated() {
-            for row in file.cases where row["status"] != "ok" {
-                let n = name(row), what = "\(row["status"] ?? "") in \(place(s, f))"
+            for row in file.rows where row.status != "ok" {
+                let n = row.key.ignoring(ignoring).name, what = "\(row.status) in \(place(s, f))"
                 if let index = notCompared.firstIndex(where: { $0.0 == n }) { notCompared[index].1.append(what) } else { notCompared.append((n, [what])) }
             }
         }
@@ -350,13 +420,13 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
             complete.append(have.count == maps.count)
             if have.count == maps.count { present.append(sideName(s)) } else { present += have.map { place(s, $0) } }
         }
-        if complete.contains(false) { unmatched.append((names[k]!, present)) }
+        let caseName = k.name
+        if complete.contains(false) { unmatched.append((caseName, present)) }
         guard complete[0] else { continue }
         let baseRows = indexed[0].map { $0[k]! }
-        let caseName = names[k]!
         for newIndex in sides.indices.dropFirst() where complete[newIndex] {
             let newRows = indexed[newIndex].map { $0[k]! }
-            for metric in Metric.of(pattern: baseRows[0]["pattern"] ?? "") {
+            for metric in Metric.of(pattern: baseRows[0].key.pattern) {
                 var figures: [[RunFigures]] = [[], []]
                 var problem: String? = nil
                 for (slot, (side, rows)) in [(sides[0], baseRows), (sides[newIndex], newRows)].enumerated() {
@@ -403,7 +473,7 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
                     let line = "\(caseName): no trials in \(lacking.joined(separator: " and ")); its interval comes from a Welch test on the summary columns"
                     if summaryWarned.insert(line).inserted { warnings.append(line) }
                 }
-                changes.append(Change(caseName: caseName, key: Dictionary(uniqueKeysWithValues: zip(keys.map(\.rawValue), k)),
+                changes.append(Change(caseName: caseName, key: k,
                                       metric: metric, newSide: newIndex,
                                       base: exp(baseLogs.reduce(0, +) / Double(baseLogs.count)),
                                       new: exp(newLogs.reduce(0, +) / Double(newLogs.count)),
@@ -449,6 +519,7 @@ func environmentDifferences(_ sides: [Side], sideName: (Int) -> String, warnings
     func values(_ side: Side, _ column: String) -> [String] {
         var out: [String] = []
         for file in side.files {
+            // By name in the whole row: a column of one file's environment group may sit after `transport` in another's.
             for row in file.cases {
                 let v = row[column] ?? "(no such column)"
                 if !out.contains(v) { out.append(v) }
@@ -467,7 +538,7 @@ func environmentDifferences(_ sides: [Side], sideName: (Int) -> String, warnings
             if kernel.contains(column) { notes.append(line) } else { warnings.append(line) }
         }
     }
-    let modes = sides.map { side in Set(side.files.flatMap { $0.cases.map { JoinKey.placement.value($0) } }).sorted().joined(separator: "+") }
+    let modes = sides.map { side in Set(side.files.flatMap { $0.rows.map(\.key.placement) }).sorted().joined(separator: "+") }
     if modes.contains(where: { $0 != modes[0] }) {
         warnings.append("the sides differ in placement: " + modes.joined(separator: " vs "))
     }

@@ -39,8 +39,8 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         }
         var out = csvLine(compareCSVColumns)
         for c in r.changes {
-            out += csvLine(["case", r.sides[c.newSide].label, c.key["transport"] ?? "", c.key["pattern"] ?? "",
-                            c.key["payload"] ?? "", c.key["placement"] ?? "", c.key["options"] ?? "", c.metric.name,
+            out += csvLine(["case", r.sides[c.newSide].label, c.key.transport, c.key.pattern,
+                            c.key.payloadBytes, c.key.placement, c.key.options, c.metric.name,
                             formatDecimal(c.base, places: 3), formatDecimal(c.new, places: 3),
                             formatDecimal(c.percent, places: 2), c.significant ? "1" : "0"]
                            + bounds(c.interval) + [c.method.rawValue])
@@ -91,9 +91,9 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
     var out = ""
     for (i, side) in r.sides.enumerated() {
         for (f, file) in side.files.enumerated() {
-            let first = file.cases.first ?? [:]
+            let first = file.rows[0]
             let label = f == 0 ? r.sideName(i) + ":" : String(repeating: " ", count: r.sideName(i).count + 1)
-            out += "\(label) \(file.path) (kernel \(first["kernel_release"] ?? "?"), host \(first["hostname"] ?? "?"), cpu \(first["cpu_model"] ?? "?"), run \(first["run_id"] ?? "?"))\n"
+            out += "\(label) \(file.path) (kernel \(first.kernelRelease), host \(first.hostname), cpu \(first.cpuModel), run \(first.runID))\n"
         }
     }
     for n in r.notes { out += "note: \(n)\n" }
