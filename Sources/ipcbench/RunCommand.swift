@@ -26,6 +26,21 @@ struct RunCommand: ParsableCommand {
     @Option(help: "pairs: sender/receiver pairs, comma-separated (default 1,2,4,8).")
     var pairs: String?
 
+    @Option(name: .customLong("pipe-size"), help: "pipe, fifo, vmsplice: the pipe's capacity (F_SETPIPE_SZ), for example 1MiB.")
+    var pipeSize: String?
+
+    @Option(help: "Sockets: SO_SNDBUF, for example 256KiB (the kernel doubles it and caps it at net.core.wmem_max).")
+    var sndbuf: String?
+
+    @Option(help: "Sockets: SO_RCVBUF, for example 256KiB (the kernel doubles it and caps it at net.core.rmem_max).")
+    var rcvbuf: String?
+
+    @Option(name: .customLong("busy-poll"), help: "tcp, udp (and IPv6): SO_BUSY_POLL in microseconds.")
+    var busyPoll: Int?
+
+    @Option(help: "tcp, tcp6: TCP_NODELAY on or off (default: on for the patterns that wait for answers).")
+    var nodelay: String?
+
     @Option(name: [.short, .long], help: "Payload sizes, comma-separated: 64,1K,64KiB,1MiB (K/KiB = 1024; kB = 1000).")
     var size: String?
 
@@ -177,6 +192,16 @@ struct RunCommand: ParsableCommand {
         if let timeout { o.timeoutNs = try parseDuration(timeout, what: "--timeout", bound: InputLimits.timeout) }
         if let minTrialTime {
             o.minTrialNs = try parseDuration(minTrialTime, what: "--min-trial-time", allowZero: true, bound: InputLimits.minTrialTime)
+        }
+        for (knob, text) in [(Knob.pipeSize, pipeSize), (.sendBuffer, sndbuf), (.receiveBuffer, rcvbuf)] {
+            guard let text else { continue }
+            let what = "--" + String(knob.rawValue.map { $0 == "_" ? "-" : $0 })
+            try o.knobs.set(knob, parseSize(text, what: what, bound: knob.bound), what: what)
+        }
+        if let busyPoll { try o.knobs.set(.busyPoll, busyPoll, what: "--busy-poll") }
+        if let nodelay {
+            guard nodelay == "on" || nodelay == "off" else { throw InputError("--nodelay '\(nodelay)': expected on or off") }
+            o.noDelay = nodelay == "on"
         }
         o.verify = verify
         return o

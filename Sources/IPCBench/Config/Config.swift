@@ -18,6 +18,9 @@ public struct SuiteConfig: Equatable, Sendable {
     public var minTrialNs: UInt64
     /// The values of each per-case parameter; a suite uses the list of its pattern's parameter.
     public var parameterValues: [CaseParameter: [Int]]
+    /// Kernel settings for every case of the suite, and TCP_NODELAY where set (nil: the pattern's default).
+    public var knobs = TransportKnobs()
+    public var noDelay: Bool?
 
     /// The values this suite's pattern runs with: its parameter's list, or one case where it takes none.
     public var patternParameterValues: [Int] { pattern.parameter.map { parameterValues[$0] ?? [1] } ?? [1] }
@@ -35,6 +38,7 @@ public struct BenchConfig: Equatable, Sendable {
 
     public static let settingKeys = ["transports", "sizes", "total", "count", "repetitions", "warmup",
                                      "cpus", "timeout", "min_trial_time"] + CaseParameter.allCases.map(\.rawValue)
+                                     + Knob.allCases.map(\.rawValue) + ["nodelay"]
     public static let suiteKeys = ["name", "pattern"] + settingKeys
     /// Keys that apply to the whole run, so only [defaults] takes them.
     public static let runKeys = ["schedule", "seed"]
@@ -124,13 +128,16 @@ public struct BenchConfig: Equatable, Sendable {
         var timeoutNs: UInt64 = 30_000_000_000
         var minTrialNs: UInt64 = 200_000_000
         var parameterValues: [CaseParameter: [Int]] = [.depth: [1, 4, 16, 64], .receivers: [1, 2, 4], .pairs: [1, 2, 4, 8]]
+        var knobs = TransportKnobs()
+        var noDelay: Bool?
 
         static let builtIn = Settings()
 
         func suite(name: String, pattern: PatternKind) -> SuiteConfig {
             SuiteConfig(name: name, pattern: pattern, transports: transports, sizes: sizes, totalBytes: total,
                         roundTrips: count, repetitions: repetitions, warmup: warmup, placements: placements,
-                        timeoutNs: timeoutNs, minTrialNs: minTrialNs, parameterValues: parameterValues)
+                        timeoutNs: timeoutNs, minTrialNs: minTrialNs, parameterValues: parameterValues,
+                        knobs: knobs, noDelay: noDelay)
         }
 
         func applying(_ table: TOMLTable, _ fail: (Int, String) -> InputError) throws -> Settings {
@@ -191,6 +198,12 @@ public struct BenchConfig: Equatable, Sendable {
                     s.minTrialNs = 0
                 case ("name", _), ("pattern", _), ("schedule", _), ("seed", _):
                     break
+                case let ("nodelay", .boolean(on)):
+                    s.noDelay = on
+                case let (_, .string(text)) where Knob(rawValue: key) != nil && Knob(rawValue: key) != .busyPoll:
+                    try wrap { try s.knobs.set(Knob(rawValue: key)!, parseSize(text, what: key, bound: Knob(rawValue: key)!.bound), what: key) }
+                case let (_, .integer(n)) where Knob(rawValue: key) != nil:
+                    try wrap { try s.knobs.set(Knob(rawValue: key)!, n, what: key) }
                 case let (_, .integer(n)) where CaseParameter(rawValue: key) != nil:
                     let parameter = CaseParameter(rawValue: key)!
                     s.parameterValues[parameter] = [try wrap { try parameter.check(n, key) }]
@@ -232,6 +245,11 @@ public struct BenchConfig: Equatable, Sendable {
         "depth": "expected a whole number of outstanding requests or an array of them, each at least 1",
         "receivers": "expected a whole number of readers or an array of them, each at least 1",
         "pairs": "expected a whole number of pairs or an array of them, each at least 1",
+        "pipe_size": "expected a size such as \"1MiB\"",
+        "sndbuf": "expected a size such as \"256KiB\"",
+        "rcvbuf": "expected a size such as \"256KiB\"",
+        "busy_poll": "expected a whole number of microseconds",
+        "nodelay": "expected true or false",
     ]
 }
 
@@ -277,5 +295,41 @@ extension CaseParameter {
         guard value >= 1 else { throw InputError("\(what) \(value) must be at least 1") }
         try bound.check(value, what)
         return value
+    }
+}
+
+extension Knob {
+    public var bound: Bound {
+        switch self {
+        case .pipeSize, .sendBuffer, .receiveBuffer: return Bound(max: 1 << 30, shown: "1GiB", why: "the largest buffer ipcbench asks for")
+        case .busyPoll: return Bound(max: 1_000_000, shown: "1000000", why: "the longest busy poll (1 s)")
+        }
+    }
+}
+
+extension TransportKnobs {
+    /// Sets `knob` to `value` (at least 1 byte or 0 µs, at most its bound); `what` names it in errors.
+    public mutating func set(_ knob: Knob, _ value: Int, what: String) throws {
+        guard value >= (knob == .busyPoll ? 0 : 1) else { throw InputError("\(what) \(value) is too small; \(BenchConfig.expected[knob.rawValue] ?? "")") }
+        try knob.bound.check(value, what)
+        switch knob {
+        case .pipeSize: pipeSize = value
+        case .sendBuffer: sendBuffer = value
+        case .receiveBuffer: receiveBuffer = value
+        case .busyPoll: busyPollMicroseconds = value
+        }
+    }
+
+    /// The knobs that have a value.
+    var set: [Knob] {
+        [(Knob.pipeSize, pipeSize), (.sendBuffer, sendBuffer), (.receiveBuffer, receiveBuffer), (.busyPoll, busyPollMicroseconds)]
+            .compactMap { $0.1 == nil ? nil : $0.0 }
+    }
+
+    /// `other`'s values where it has them, else these.
+    func overridden(by other: TransportKnobs) -> TransportKnobs {
+        TransportKnobs(pipeSize: other.pipeSize ?? pipeSize, sendBuffer: other.sendBuffer ?? sendBuffer,
+                       receiveBuffer: other.receiveBuffer ?? receiveBuffer,
+                       busyPollMicroseconds: other.busyPollMicroseconds ?? busyPollMicroseconds)
     }
 }

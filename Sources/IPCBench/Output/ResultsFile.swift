@@ -45,7 +45,7 @@ public func caseRow(_ r: CaseResult, _ env: Environment) -> [String] {
     let t = r.throughput, rtt = r.roundTrips, d = r.datagrams
     return environmentRow(env) + [
         c.transport.rawValue, c.pattern.rawValue, String(c.payloadBytes), String(r.messagesPerTrial),
-        String(r.bytesPerTrial), String(c.repetitions), String(c.warmup), r.cpuPlacement, c.optionsLabel,
+        String(r.bytesPerTrial), String(c.repetitions), String(c.warmup), r.cpuPlacement, c.optionsLabel(knobsInForce: r.knobsInForce),
         r.schedule.rawValue, String(r.seed)] + parameterCells(c) + [
         r.status.rawValue, r.error,
         mib(t?.median), mib(t?.ci95Low), mib(t?.ci95High), mib(t?.mean), mib(t?.standardDeviation), mib(t?.min), mib(t?.max),
@@ -63,7 +63,7 @@ public func caseRow(_ r: CaseResult, _ env: Environment) -> [String] {
 /// One row of the trials file: trial `t` of case `r`.
 public func trialRow(_ r: CaseResult, _ t: TrialRecord, _ env: Environment) -> [String] {
     let c = r.benchCase
-    return [env.runID, c.transport.rawValue, c.pattern.rawValue, String(c.payloadBytes), r.cpuPlacement, c.optionsLabel,
+    return [env.runID, c.transport.rawValue, c.pattern.rawValue, String(c.payloadBytes), r.cpuPlacement, c.optionsLabel(knobsInForce: r.knobsInForce),
             String(t.trial), String(t.durationNs), String(t.bytes), String(t.messages),
             t.mibPerSecond.map { formatDecimal($0, places: 3) } ?? "",
             t.rttP50Us.map { formatDecimal($0, places: 3) } ?? "",

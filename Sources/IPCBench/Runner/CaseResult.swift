@@ -73,6 +73,8 @@ public struct CaseResult: Sendable {
     public var allocatedBytesInLoop: UInt64?
     /// Connections and datagrams from strangers that the workers refused, over the measured trials.
     public var peersRejected: UInt64 = 0
+    /// The knobs in force, as the first measured trial's sending worker read them back.
+    public var knobsInForce: String?
     public var schedule = Schedule.interleaved
     /// The seed of the interleaved rounds' order; the same on every row of a run.
     public var seed: UInt64 = 0

@@ -13,6 +13,9 @@ public struct RunOverrides: Sendable {
     public var verify = false
     /// Values for the pattern parameters (depth, receivers, pairs); only suites whose pattern takes one use it.
     public var parameterValues: [CaseParameter: [Int]] = [:]
+    /// Knobs from the command line; each replaces the config's value.
+    public var knobs = TransportKnobs()
+    public var noDelay: Bool?
 
     public init() {}
 }
@@ -35,6 +38,10 @@ public struct BenchCase: Equatable, Sendable {
     public var depth = 1
     public var receivers = 1
     public var pairs = 1
+    /// Kernel settings the case asks for (pipe_size, sndbuf, rcvbuf, busy_poll).
+    public var knobs = TransportKnobs()
+    /// TCP_NODELAY as the config or command line set it; nil: on for the patterns that wait for answers.
+    public var noDelay: Bool?
 
     public var shape: CaseShape { CaseShape(payloadBytes: payloadBytes, depth: depth, receivers: receivers, pairs: pairs) }
 
@@ -60,12 +67,15 @@ public struct BenchCase: Equatable, Sendable {
 
     public var transportOptions: TransportOptions {
         // Patterns counted in round trips wait for an answer to every message: Nagle would hold it back.
-        TransportOptions(noDelay: (transport == .tcp || transport == .tcp6) && pattern.sizing == .count,
-                         payloadBytes: payloadBytes, verify: verify)
+        TransportOptions(noDelay: (transport == .tcp || transport == .tcp6) && (noDelay ?? (pattern.sizing == .count)),
+                         payloadBytes: payloadBytes, verify: verify, knobs: knobs)
     }
 
-    /// The options column: what this case set beyond the transport's defaults.
-    public var optionsLabel: String { transportOptions.noDelay ? "nodelay" : "" }
+    /// The options column: what this case set beyond the transport's defaults, with the knobs' values
+    /// as the kernel put them in force (`knobsInForce`, read back by a worker) once a trial has run.
+    public func optionsLabel(knobsInForce: String? = nil) -> String {
+        [transportOptions.noDelay ? "nodelay" : "", knobsInForce ?? knobs.label].filter { !$0.isEmpty }.joined(separator: " ")
+    }
 
     public var name: String {
         let parameter = pattern.parameter.map { " \($0.rawValue) \(parameterValue ?? 1)" } ?? ""
@@ -129,6 +139,9 @@ extension BenchConfig {
                                 timeoutNs: overrides.timeoutNs ?? suite.timeoutNs,
                                 minTrialNs: overrides.minTrialNs ?? suite.minTrialNs, verify: overrides.verify)
                             next.parameterValue = value
+                            next.knobs = suite.knobs.overridden(by: overrides.knobs)
+                            next.noDelay = overrides.noDelay ?? suite.noDelay
+                            try checkKnobs(next)
                             // Overrides can make two suites ask for the same case: run it once.
                             if !cases.contains(where: { $0.isSameMeasurement(as: next) }) { cases.append(next) }
                         }
@@ -138,5 +151,16 @@ extension BenchConfig {
         }
         if cases.isEmpty { throw InputError("nothing to run: the config and options select no case") }
         return cases
+    }
+}
+
+/// A knob or nodelay set for a transport that does not take it is an error naming both, before anything runs.
+func checkKnobs(_ c: BenchCase) throws {
+    for knob in c.knobs.set where !c.transport.knobs.contains(knob) {
+        let takers = TransportKind.allCases.filter { $0.knobs.contains(knob) }.map(\.rawValue)
+        throw InputError("\(knob.rawValue) does not apply to \(c.transport.rawValue) (only to \(takers.joined(separator: ", "))); set it in a suite whose transports take it")
+    }
+    if c.noDelay != nil && c.transport != .tcp && c.transport != .tcp6 {
+        throw InputError("nodelay does not apply to \(c.transport.rawValue) (only to tcp, tcp6); set it in a suite whose transports take it")
     }
 }

@@ -195,6 +195,7 @@ struct CaseState {
             d.duplicated &+= got.duplicated
             result.datagrams = d
         }
+        if result.knobsInForce == nil { result.knobsInForce = reports.workers[0].knobsInForce }
         result.cpuPlacement = "\(c.placement.mode):" + reports.workers.map { String($0.cpu) }.joined(separator: ",")
         for (index, report) in reports.workers.enumerated() {
             if let want = asked[index], Int64(want) != report.cpu {

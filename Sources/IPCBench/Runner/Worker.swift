@@ -18,6 +18,8 @@ struct WorkerReport {
     /// The CPU the worker ran on when its loop ended.
     var cpu: Int64 = -1
     var roundTrips: [(UInt64, UInt64)] = []
+    /// The knobs its endpoints put in force, as the options column writes them (`pipe_size=1048576`).
+    var knobsInForce = ""
 
     func encoded() -> [UInt8] {
         var w = ByteWriter()
@@ -33,6 +35,7 @@ struct WorkerReport {
             w.put(value)
             w.put(count)
         }
+        w.put(knobsInForce)
         return w.bytes
     }
 
@@ -60,6 +63,7 @@ struct WorkerReport {
         let pairs = Int(try r.uint64())
         roundTrips.reserveCapacity(pairs)
         for _ in 0..<pairs { roundTrips.append((try r.uint64(), try r.uint64())) }
+        knobsInForce = try r.string()
     }
 }
 
@@ -101,6 +105,7 @@ func runWorker(_ setup: WorkerSetup) -> Never {
             let endpoint = try link.transport.open(link.role, link.peer)
             endpoints.append(endpoint)
             report.rejected &+= endpoint.rejected
+            if report.knobsInForce.isEmpty { report.knobsInForce = endpoint.knobsInForce.label }
         }
         let loop = setup.pattern.implementation.makeLoop(worker: setup.index, endpoints, setup.work)
         let counter = AllocationCounter()

@@ -45,7 +45,11 @@ func applyPipeKnobs(_ fds: [Int32], _ wanted: TransportKnobs) throws -> Transpor
     var inForce = TransportKnobs()
     guard let size = wanted.pipeSize else { return inForce }
     for fd in fds where fd >= 0 {
-        try check("fcntl(F_SETPIPE_SZ, \(size))") { cshim_set_pipe_size(fd, Int32(clamping: size)) }
+        let set = retryingInterrupts { Int(cshim_set_pipe_size(fd, Int32(clamping: size))) }
+        if set == -Int(EPERM) {
+            throw SystemCallError("fcntl(F_SETPIPE_SZ, \(size)) above fs.pipe-max-size (\(Limits.shared.pipeMaxSize) bytes) needs CAP_SYS_RESOURCE or a larger sysctl fs.pipe-max-size", code: EPERM)
+        }
+        if set < 0 { throw SystemCallError("fcntl(F_SETPIPE_SZ, \(size))", code: Int32(-set)) }
     }
     inForce.pipeSize = Int(try check("fcntl(F_GETPIPE_SZ)") { cshim_get_pipe_size(fds[0]) })
     return inForce
