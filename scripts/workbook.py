@@ -227,7 +227,9 @@ def compare_sheet(ws, files):
             parts = [get("kind"), get("metric")]
         else:
             size = get("payload_bytes")
-            parts = [get("transport"), get("pattern"), size_label(int(size)) if size else "", get("placement"),
+            # The parameter columns, where this version of compare writes them.
+            values = [f"{k} {get(k)}" for k in ("depth", "receivers", "pairs") if get(k)]
+            parts = [get("transport"), get("pattern"), *values, size_label(int(size)) if size else "", get("placement"),
                      get("options"), get("metric")]
         if several:
             parts.append("(" + os.path.splitext(os.path.basename(get("new_file")))[0] + ")")

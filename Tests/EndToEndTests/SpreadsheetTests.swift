@@ -210,6 +210,29 @@ final class SpreadsheetTests: XCTestCase {
         try checkLibreOfficeKeepsTheCharts(xlsx, book, sheets: Array(book.sheets.dropFirst()))
     }
 
+    func testPlotsDrawEachPatternAndEachParameter() throws {
+        let base = try fixture("pivot-patterns.csv")
+        // A second side 10% faster, so that the change plot has msgs/s and slowest MiB/s rows.
+        var table = try h.readCSV(base)
+        for column in ["mib_per_s_median", "msgs_per_s_median", "mib_per_s_slowest_median"] {
+            let j = table[0].firstIndex(of: column)!
+            for i in table.indices.dropFirst() where !table[i][j].isEmpty { table[i][j] = formatDecimal(Double(table[i][j])! * 1.1, places: 3) }
+        }
+        let faster = h.work.appendingPathComponent("faster.csv").path
+        try table.map { csvLine($0) }.joined().write(toFile: faster, atomically: true, encoding: .utf8)
+        let plots = h.work.appendingPathComponent("plots")
+        let plot = try h.script("plot.py", [base, faster, "-o", plots.path])
+        XCTAssertEqual(plot.status, 0, plot.stderr)
+        let pngs = try FileManager.default.contentsOfDirectory(atPath: plots.path).sorted()
+        let each = ["async-request", "async-request-by-depth", "duplex", "fanout", "fanout-by-receivers", "pairs", "pairs-by-pairs", "sync-message"]
+        XCTAssertEqual(pngs, (each.map { "faster-\($0).png" } + ["pivot-patterns-vs-faster-change.png"] + each.map { "pivot-patterns-\($0).png" }).sorted())
+        for png in pngs {
+            let data = try Data(contentsOf: plots.appendingPathComponent(png))
+            XCTAssertEqual(Array(data.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "\(png) is not a PNG")
+            XCTAssertGreaterThan(data.count, 10_000, png)
+        }
+    }
+
     /// LibreOffice opens the workbook and writes it back as PDF and as .xlsx; the charts survive the trip.
     func checkLibreOfficeKeepsTheCharts(_ xlsx: String, _ book: Book, sheets: [String]) throws {
         let stem = URL(fileURLWithPath: xlsx).deletingPathExtension().lastPathComponent
