@@ -5,7 +5,7 @@ import IPCBench
 struct PivotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pivot",
-        abstract: "Write one metric as a chart-ready CSV: a row per payload (or parameter value), a column per transport and placement.",
+        abstract: "Write one metric as a chart-ready CSV: a row per payload, a column per transport and placement.",
         discussion: """
         The first column holds payload labels (64 B, 4 KiB), or with --rows parameter the pattern's \
         parameter (pairs 1, pairs 2) at one payload; the top-left cell names the pattern, the metric \
