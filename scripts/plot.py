@@ -87,6 +87,12 @@ def size_label(n):
     return str(n)
 
 
+def spaced_size(n):
+    """`64 B`, `4 KiB`: as `ipcbench pivot` labels a payload."""
+    label = size_label(n)
+    return label[:-3] + " " + label[-3:] if label.endswith("iB") else label + " B"
+
+
 def payload_axis(ax, payloads):
     ax.set_xscale("log", base=2)
     ticks = sorted(payloads)
@@ -134,7 +140,7 @@ def label_log_axis(axes):
     subs = (1, 2, 3, 4, 5, 6, 7, 8, 9) if decades < 1.5 else (1, 2, 5) if decades < 4 else (1,)
     for ax in axes:
         ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=subs, numticks=40))
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0f}" if v >= 1e5 else f"{v:g}"))
         ax.yaxis.set_minor_locator(matplotlib.ticker.LogLocator(base=10, subs=range(1, 10), numticks=40))
         ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
@@ -209,7 +215,7 @@ def plot_by_parameter(rows, pattern, path):
     ax.set_xlabel(parameter)
     ax.set_yscale("log")
     ax.set_ylabel(ylabel)
-    ax.set_title(title(rows, f"{what} against {parameter}, {size_label(payload)}{' B' if payload < 1024 else ''} payload"), fontsize=10)
+    ax.set_title(title(rows, f"{what} against {parameter}, {spaced_size(payload)} payload"), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     label_log_axis([ax])
     return save(fig, ax, path)
