@@ -8,6 +8,14 @@ Sheets:
                        autofilter (with several files, a first column `file` names each row's file)
   throughput           MiB/s median: the table `ipcbench pivot` writes, with a line chart beside it
   latency p50, p99     RTT p50 and p99 in us, likewise
+  sync-message, sync-message ack p50
+                       MiB/s and send-to-acknowledgement p50 in us against payload
+  duplex               MiB/s (both directions) against payload
+  async-request, fanout, pairs
+                       requests/s, MiB/s, MiB/s against depth, receivers, pairs at one payload
+                       (`ipcbench pivot --rows parameter`: the largest payload at which every
+                       column has a value); a line per transport and placement
+(a sheet only for the patterns the files hold)
   compare              with two or more files: `ipcbench compare --format csv` against the first
                        file, significant changes green (better) or red (worse), and a bar chart
 Payload is on a log axis and so are the values when they span a factor of 10 or more.
@@ -34,10 +42,19 @@ NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 TEXT = {"run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version", "arch", "cpu_model",
         "ipcbench_version", "transport", "pattern", "cpu_placement", "options", "status", "error",
         "kind", "new_file", "placement", "metric", "test", "file"}
-# (sheet name, pattern, metric column, chart title, y axis title)
-METRICS = [("throughput", "throughput", "mib_per_s_median", "Throughput, MiB/s median", "MiB/s (median of the trials)"),
-           ("latency p50", "latency", "rtt_us_p50", "Round-trip time p50, us", "round-trip time p50, us"),
-           ("latency p99", "latency", "rtt_us_p99", "Round-trip time p99, us", "round-trip time p99, us")]
+# (sheet name, pattern, metric column, chart title, y axis title, parameter or None): the patterns'
+# main metrics (Sources/IPCBench/Patterns/PatternRegistry.swift); with a parameter, the sheet's rows
+# are its values (`ipcbench pivot --rows parameter`), else the payloads.
+METRICS = [("throughput", "throughput", "mib_per_s_median", "Throughput, MiB/s median", "MiB/s (median of the trials)", None),
+           ("latency p50", "latency", "rtt_us_p50", "Round-trip time p50, us", "round-trip time p50, us", None),
+           ("latency p99", "latency", "rtt_us_p99", "Round-trip time p99, us", "round-trip time p99, us", None),
+           ("sync-message", "sync-message", "mib_per_s_median", "sync-message, MiB/s median", "MiB/s (median of the trials)", None),
+           ("sync-message ack p50", "sync-message", "rtt_us_p50", "sync-message, send to acknowledgement p50, us",
+            "send to acknowledgement p50, us", None),
+           ("async-request", "async-request", "msgs_per_s_median", "async-request, requests/s median", "requests/s (median of the trials)", "depth"),
+           ("duplex", "duplex", "mib_per_s_median", "duplex, MiB/s median (both directions)", "MiB/s (median of the trials)", None),
+           ("fanout", "fanout", "mib_per_s_median", "fanout, MiB/s median (all receivers)", "MiB/s (median of the trials)", "receivers"),
+           ("pairs", "pairs", "mib_per_s_median", "pairs, MiB/s median (all pairs)", "MiB/s (median of the trials)", "pairs")]
 UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 GREEN, RED = "C6EFCE", "FFC7CE"
 BAR_GREEN, BAR_RED, BAR_GREY = "2A9D3A", "D1495B", "BBBBBB"
@@ -140,18 +157,20 @@ def heading(tables):
     return f"{', '.join(hosts)}, Linux {' vs '.join(kernels)}"
 
 
-def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None):
-    """The pivot at A1, payload bytes in a column after it (the chart's x values) and the chart.
-    The chart goes beside the table, or at A1 of `anchor_sheet` when given."""
+def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None, parameter=None):
+    """The pivot at A1, payload bytes (or the parameter's values) in a column after it (the chart's
+    x values) and the chart. The chart goes beside the table, or at A1 of `anchor_sheet` when given."""
     header, rows = pivot[0], pivot[1:]
+    x_name = parameter or "payload_bytes"
+    x_value = (lambda label: int(label.split(" ")[-1])) if parameter else payload_bytes
     write_table(ws, header, rows)
     fit_widths(ws, header, rows, widest=30)
     ws.column_dimensions["A"].width = max(12, min(40, len(header[0]) + 2))
     ws.freeze_panes = "B2"
     x_col = len(header) + 2
-    ws.cell(row=1, column=x_col, value="payload_bytes").font = Font(bold=True)
+    ws.cell(row=1, column=x_col, value=x_name).font = Font(bold=True)
     for i, r in enumerate(rows):
-        ws.cell(row=2 + i, column=x_col, value=payload_bytes(r[0])).number_format = "0"
+        ws.cell(row=2 + i, column=x_col, value=x_value(r[0])).number_format = "0"
     ws.column_dimensions[get_column_letter(x_col)].width = 15
 
     chart = ScatterChart()
@@ -160,18 +179,19 @@ def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None):
     chart.style = 2
     chart.scatterStyle = "lineMarker"
     chart.height, chart.width = 12, 24
-    chart.x_axis.title = "payload per message, bytes"
+    x_title = parameter or "payload per message, bytes"
+    chart.x_axis.title = x_title
     chart.y_axis.title = y_title
     chart.x_axis.number_format = "0"
     chart.y_axis.number_format = "General"
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.legend.position = "r"
-    payloads = [payload_bytes(r[0]) for r in rows]
+    xs_values = [x_value(r[0]) for r in rows]
     # Base 10: LibreOffice reads every log axis as base 10.
-    if spans_decades(payloads):
+    if spans_decades(xs_values):
         chart.x_axis.scaling.logBase = 10
-        chart.x_axis.title = "payload per message, bytes (log scale)"
+        chart.x_axis.title = x_title + " (log scale)"
     values = [cell_value("", v) for r in rows for v in r[1:]]
     if spans_decades(values):
         chart.y_axis.scaling.logBase = 10
@@ -207,7 +227,9 @@ def compare_sheet(ws, files):
             parts = [get("kind"), get("metric")]
         else:
             size = get("payload_bytes")
-            parts = [get("transport"), get("pattern"), size_label(int(size)) if size else "", get("placement"),
+            # The parameter columns, where this version of compare writes them.
+            values = [f"{k} {get(k)}" for k in ("depth", "receivers", "pairs") if get(k)]
+            parts = [get("transport"), get("pattern"), *values, size_label(int(size)) if size else "", get("placement"),
                      get("options"), get("metric")]
         if several:
             parts.append("(" + os.path.splitext(os.path.basename(get("new_file")))[0] + ")")
@@ -223,7 +245,7 @@ def compare_sheet(ws, files):
     for i, r in enumerate(rows):
         significant = "significant" in col and r[col["significant"]] == "1"
         change = float(r[col["change_pct"]]) if r[col["change_pct"]] else 0.0
-        better = (change > 0) == (r[col["metric"]] == "MiB/s")
+        better = (change > 0) == higher_is_better(r[col["metric"]])
         colors.append(BAR_GREY if not significant else (BAR_GREEN if better else BAR_RED))
         if significant:
             fill = PatternFill("solid", fgColor=GREEN if better else RED)
@@ -250,6 +272,15 @@ def compare_sheet(ws, files):
         point.graphicalProperties.line.solidFill = color
         series.dPt.append(point)
     ws.add_chart(chart, get_column_letter(len(full_header) + 2) + "2")
+
+
+# Metric names as `ipcbench compare` writes them (Metric in Pattern.swift), by which way is better.
+HIGHER_IS_BETTER = {"MiB/s": True, "msgs/s": True, "slowest MiB/s": True, "RTT p50 us": False, "RTT p99 us": False}
+
+
+def higher_is_better(metric):
+    # A name this table does not know: times (in us) are better lower, rates higher.
+    return HIGHER_IS_BETTER.get(metric, not metric.endswith(" us"))
 
 
 def size_label(n):
@@ -281,15 +312,18 @@ def load(files):
 
 
 def pivots(files, tables):
-    """(sheet name, pivot table, chart title, y title) for each pattern and metric the files have."""
+    """(sheet name, pivot table, chart title, y title, parameter) for each pattern and metric the files have."""
     patterns = {r[t[0].index("pattern")] for t in tables for r in t[1:]}
     out = []
-    for name, pattern, metric, what, y_title in METRICS:
-        has_value = any(r[t[0].index(metric)] and r[t[0].index("status")] == "ok" and r[t[0].index("pattern")] == pattern
-                        for t in tables for r in t[1:])
+    for name, pattern, metric, what, y_title, parameter in METRICS:
+        has_value = any(metric in t[0] and r[t[0].index(metric)] and r[t[0].index("status")] == "ok"
+                        and r[t[0].index("pattern")] == pattern for t in tables for r in t[1:])
         if pattern in patterns and has_value:
-            pivot = read_csv(ipcbench("pivot", *files, "--pattern", pattern, "--metric", metric))
-            out.append((name, pivot, f"{what} — {heading(tables)}", y_title))
+            rows = ["--rows", "parameter"] if parameter else []
+            pivot = read_csv(ipcbench("pivot", *files, "--pattern", pattern, "--metric", metric, *rows))
+            # The pivot's title ends with `at <payload>` for parameter rows.
+            at = " " + pivot[0][0].rsplit(") ", 1)[-1] if parameter and " at " in pivot[0][0] else ""
+            out.append((name, pivot, f"{what}{at} — {heading(tables)}", y_title, parameter))
     return out
 
 
@@ -301,19 +335,19 @@ def build(files, only=None):
         chosen = [p for p in pivots(files, tables) if p[0] == only]
         if not chosen:
             fail(f"no {only} sheet: the files have no such cases")
-        name, pivot, title, y_title = chosen[0]
+        name, pivot, title, y_title, parameter = chosen[0]
         chart_ws = wb.active
         chart_ws.title = "chart"
         chart_ws.page_setup.orientation = "landscape"
         chart_ws.sheet_properties.pageSetUpPr.fitToPage = True
         chart_ws.page_setup.fitToWidth = chart_ws.page_setup.fitToHeight = 1
-        metric_sheet(wb.create_sheet(name), pivot, title, y_title, anchor_sheet=chart_ws)
+        metric_sheet(wb.create_sheet(name), pivot, title, y_title, anchor_sheet=chart_ws, parameter=parameter)
         return wb
     ws = wb.active
     ws.title = "results"
     results_sheet(ws, files, tables)
-    for name, pivot, title, y_title in pivots(files, tables):
-        metric_sheet(wb.create_sheet(name), pivot, title, y_title)
+    for name, pivot, title, y_title, parameter in pivots(files, tables):
+        metric_sheet(wb.create_sheet(name), pivot, title, y_title, parameter=parameter)
     if len(files) > 1:
         compare_sheet(wb.create_sheet("compare"), files)
     return wb

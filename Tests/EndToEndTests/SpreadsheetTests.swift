@@ -103,7 +103,7 @@ final class SpreadsheetTests: XCTestCase {
             let get = { (name: String) in line[header.firstIndex(of: name)!] }
             let fills = Set(row.map { $0["fill"] as? String ?? "" })
             if get("significant") == "1" {
-                let better = (Double(get("change_pct"))! > 0) == (get("metric") == "MiB/s")
+                let better = (Double(get("change_pct"))! > 0) == !get("metric").hasSuffix(" us")
                 XCTAssertEqual(fills, [better ? "00C6EFCE" : "00FFC7CE"], "\(line)")
                 coloured += 1
             } else {
@@ -150,21 +150,106 @@ final class SpreadsheetTests: XCTestCase {
         checkResultsSheet(book, files, header: try header(results))
         checkMetricCharts(book, files, names: ["quick"])
 
-        // LibreOffice opens it and writes it back as PDF and as .xlsx; the charts survive the trip.
+        try checkLibreOfficeKeepsTheCharts(xlsx, book, sheets: ["throughput", "latency p50", "latency p99"])
+    }
+
+    func testPivotOfTheNewPatterns() throws {
+        let patterns = try fixture("pivot-patterns.csv")
+        let byPairs = try h.run(["pivot", patterns, "--pattern", "pairs", "--rows", "parameter", "--size", "4 KiB"])
+        XCTAssertEqual(byPairs.status, 0, byPairs.stderr)
+        XCTAssertEqual(byPairs.stdout, """
+        pairs mib_per_s_median (MiB/s) at 4 KiB,pipe split,tcp split,udp split\r
+        pairs 1,3000.000,1200.000,\r
+        pairs 2,6000.000,2400.000,\r
+        pairs 4,5400.000,,\r
+
+        """)
+        let byPayload = try h.run(["pivot", patterns, "--pattern", "async-request"])
+        XCTAssertEqual(byPayload.status, 0, byPayload.stderr)
+        XCTAssertEqual(byPayload.stdout, """
+        async-request msgs_per_s_median (messages/s),unix-stream split depth 1,unix-stream split depth 4,unix-stream split depth 16,tcp split depth 1,tcp split depth 4,tcp split depth 16\r
+        64 B,50000.000,200000.000,200000.000,30000.000,120000.000,120000.000\r
+        4 KiB,25000.000,100000.000,100000.000,15000.000,60000.000,60000.000\r
+
+        """)
+        let output = h.work.appendingPathComponent("never.csv").path
+        for (arguments, message) in [
+            (["--rows", "depth"], "ipcbench: error: --rows depth: expected one of payload, parameter\n"),
+            (["--pattern", "pairs", "--rows", "parameter", "--size", "4 parsecs"], "ipcbench: error: --size '4parsecs' is not a size: "),
+            (["--pattern", "pairs", "--size", "64"], "ipcbench: error: --size picks the payload of --rows parameter; with payload rows every payload is a row\n"),
+            (["--pattern", "latency", "--rows", "parameter"], "ipcbench: error: --pattern latency: no case has this pattern; the files have pairs, async-request, fanout, duplex, sync-message\n"),
+            (["--pattern", "duplex", "--rows", "parameter"], "ipcbench: error: --rows parameter: duplex takes no parameter; "),
+        ] {
+            let outcome = try h.run(["pivot", patterns] + arguments + ["-o", output])
+            XCTAssertEqual(outcome.status, 2, "\(arguments)")
+            XCTAssertTrue(outcome.stderr.hasPrefix(message), "\(arguments): \(outcome.stderr)")
+            XCTAssertEqual(outcome.stderr.filter { $0 == "\n" }.count, 1, outcome.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(arguments)")
+        }
+    }
+
+    func testWorkbookOfTheNewPatternsChartsEachAgainstPayloadOrItsParameter() throws {
+        let patterns = try fixture("pivot-patterns.csv")
+        let xlsx = h.work.appendingPathComponent("patterns.xlsx").path
+        let made = try h.script("workbook.py", [patterns, "-o", xlsx])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let book = try describe(xlsx)
+        XCTAssertEqual(book.sheets, ["results", "sync-message", "sync-message ack p50", "async-request", "duplex", "fanout", "pairs"])
+        let files = [try cases(patterns)]
+        checkResultsSheet(book, files, header: try header(patterns))
+        checkMetricCharts(book, files, names: ["pivot-patterns"], sheets: [
+            ("sync-message", "sync-message", "mib_per_s_median"), ("sync-message ack p50", "sync-message", "rtt_us_p50"),
+            ("duplex", "duplex", "mib_per_s_median"),
+        ])
+        // At the largest payload every transport has: 64 B for pairs (udp has no 4 KiB case), else 4 KiB.
+        checkParameterCharts(book, files[0], sheets: [
+            ("async-request", "async-request", "msgs_per_s_median", "depth", 4096, ["unix-stream split", "tcp split"]),
+            ("fanout", "fanout", "mib_per_s_median", "receivers", 4096, ["pipe split"]),
+            ("pairs", "pairs", "mib_per_s_median", "pairs", 64, ["pipe split", "tcp split", "udp split"]),
+        ])
+        try checkLibreOfficeKeepsTheCharts(xlsx, book, sheets: Array(book.sheets.dropFirst()))
+    }
+
+    func testPlotsDrawEachPatternAndEachParameter() throws {
+        let base = try fixture("pivot-patterns.csv")
+        // A second side 10% faster, so that the change plot has msgs/s and slowest MiB/s rows.
+        var table = try h.readCSV(base)
+        for column in ["mib_per_s_median", "msgs_per_s_median", "mib_per_s_slowest_median"] {
+            let j = table[0].firstIndex(of: column)!
+            for i in table.indices.dropFirst() where !table[i][j].isEmpty { table[i][j] = formatDecimal(Double(table[i][j])! * 1.1, places: 3) }
+        }
+        let faster = h.work.appendingPathComponent("faster.csv").path
+        try table.map { csvLine($0) }.joined().write(toFile: faster, atomically: true, encoding: .utf8)
+        let plots = h.work.appendingPathComponent("plots")
+        let plot = try h.script("plot.py", [base, faster, "-o", plots.path])
+        XCTAssertEqual(plot.status, 0, plot.stderr)
+        let pngs = try FileManager.default.contentsOfDirectory(atPath: plots.path).sorted()
+        let each = ["async-request", "async-request-by-depth", "duplex", "fanout", "fanout-by-receivers", "pairs", "pairs-by-pairs", "sync-message"]
+        XCTAssertEqual(pngs, (each.map { "faster-\($0).png" } + ["pivot-patterns-vs-faster-change.png"] + each.map { "pivot-patterns-\($0).png" }).sorted())
+        for png in pngs {
+            let data = try Data(contentsOf: plots.appendingPathComponent(png))
+            XCTAssertEqual(Array(data.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "\(png) is not a PNG")
+            XCTAssertGreaterThan(data.count, 10_000, png)
+        }
+    }
+
+    /// LibreOffice opens the workbook and writes it back as PDF and as .xlsx; the charts survive the trip.
+    func checkLibreOfficeKeepsTheCharts(_ xlsx: String, _ book: Book, sheets: [String]) throws {
+        let stem = URL(fileURLWithPath: xlsx).deletingPathExtension().lastPathComponent
         for format in ["pdf", "xlsx"] {
-            let folder = h.work.appendingPathComponent("lo-\(format)")
+            let folder = h.work.appendingPathComponent("lo-\(stem)-\(format)")
             let converted = h.finish(try h.start([
                 "soffice", "-env:UserInstallation=file://\(h.work.path)/lo-profile", "--headless",
                 "--convert-to", format, "--outdir", folder.path, xlsx,
             ], executable: "/usr/bin/env"))
             XCTAssertEqual(converted.status, 0, converted.stderr)
-            let file = folder.appendingPathComponent("book.\(format)").path
+            let file = folder.appendingPathComponent("\(stem).\(format)").path
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
             XCTAssertGreaterThan(size ?? 0, 1000, "LibreOffice wrote \(file): \(converted.stdout) \(converted.stderr)")
             if format == "xlsx" {
                 let back = try describe(file)
                 XCTAssertEqual(back.sheets, book.sheets)
-                for sheet in ["throughput", "latency p50", "latency p99"] {
+                for sheet in sheets {
                     XCTAssertEqual(back.charts[sheet]?.map(\.type), ["scatterChart"], sheet)
                     XCTAssertEqual(back.charts[sheet]?.first?.series.map(\.title), book.charts[sheet]?.first?.series.map(\.title), sheet)
                     XCTAssertEqual(back.charts[sheet]?.first?.series.map(\.y), book.charts[sheet]?.first?.series.map(\.y), sheet)
@@ -237,9 +322,10 @@ final class SpreadsheetTests: XCTestCase {
 
     /// One chart per metric sheet; a series per transport and placement (per file); each series'
     /// cells hold that case's value at each payload, and every measured case is drawn.
-    func checkMetricCharts(_ book: Book, _ files: [[[String: String]]], names: [String]) {
-        for (sheet, pattern, metric) in [("throughput", "throughput", "mib_per_s_median"),
-                                         ("latency p50", "latency", "rtt_us_p50"), ("latency p99", "latency", "rtt_us_p99")] {
+    func checkMetricCharts(_ book: Book, _ files: [[[String: String]]], names: [String],
+                           sheets: [(String, String, String)] = [("throughput", "throughput", "mib_per_s_median"),
+                                                                ("latency p50", "latency", "rtt_us_p50"), ("latency p99", "latency", "rtt_us_p99")]) {
+        for (sheet, pattern, metric) in sheets {
             let charts = book.charts[sheet] ?? []
             XCTAssertEqual(charts.map(\.type), ["scatterChart"], sheet)
             guard let chart = charts.first else { continue }
@@ -272,6 +358,37 @@ final class SpreadsheetTests: XCTestCase {
             }
             let measured = files.flatMap { $0 }.filter { $0["pattern"] == pattern && $0["status"] == "ok" && !($0[metric] ?? "").isEmpty }
             XCTAssertEqual(drawn, measured.count, "\(sheet): every measured case is a point")
+        }
+    }
+
+    /// One chart on a parameter sheet; a series per transport and placement (`columns`); x the
+    /// parameter's values, y each case's value at `payload`, and every measured case there is drawn.
+    func checkParameterCharts(_ book: Book, _ file: [[String: String]],
+                              sheets: [(String, String, String, String, Int, [String])]) {
+        for (sheet, pattern, metric, parameter, payload, columns) in sheets {
+            let charts = book.charts[sheet] ?? []
+            XCTAssertEqual(charts.map(\.type), ["scatterChart"], sheet)
+            guard let chart = charts.first else { continue }
+            XCTAssertEqual(chart.series.map(\.title), columns, sheet)
+            let here = file.filter { $0["pattern"] == pattern && $0["payload_bytes"] == String(payload) }
+            let values = Set(here.compactMap { Double($0[parameter] ?? "") }).sorted()
+            var drawn = 0
+            for series in chart.series {
+                XCTAssertEqual(series.x, values, "\(sheet) \(series.title): x is \(parameter)")
+                for (x, y) in zip(series.x, series.y) {
+                    let row = here.first {
+                        "\($0["transport"]!) \($0["cpu_placement"]!.prefix { $0 != ":" })" == series.title
+                            && Double($0[parameter]!) == x && $0["status"] == "ok"
+                    }
+                    if let value = row.flatMap({ Double($0[metric] ?? "") }) {
+                        XCTAssertEqual(y ?? .nan, value, accuracy: 1e-9, "\(sheet) \(series.title) \(parameter) \(x ?? 0)")
+                        drawn += 1
+                    } else {
+                        XCTAssertNil(y, "\(sheet) \(series.title) \(parameter) \(x ?? 0): no ok case, no point")
+                    }
+                }
+            }
+            XCTAssertEqual(drawn, here.filter { $0["status"] == "ok" && !($0[metric] ?? "").isEmpty }.count, "\(sheet): every measured case is a point")
         }
     }
 }

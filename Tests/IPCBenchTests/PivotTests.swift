@@ -8,9 +8,12 @@ final class PivotTests: XCTestCase {
         .appendingPathComponent("Fixtures")
     let base = PivotTests.fixtures.appendingPathComponent("pivot-base.csv").path
     let new = PivotTests.fixtures.appendingPathComponent("pivot-new.csv").path
+    let patterns = PivotTests.fixtures.appendingPathComponent("pivot-patterns.csv").path
 
-    func pivot(_ paths: [String], pattern: String? = nil, metric: String? = nil, grouping: PivotGrouping = .transport) throws -> Pivot {
-        try makePivot(paths.map(ResultFile.load), names: fileLabels(paths), pattern: pattern, metric: metric, grouping: grouping)
+    func pivot(_ paths: [String], pattern: String? = nil, metric: String? = nil, grouping: PivotGrouping = .transport,
+               rows: PivotRows = .payload, size: Int? = nil) throws -> Pivot {
+        try makePivot(paths.map(ResultFile.load), names: fileLabels(paths), pattern: pattern, metric: metric, grouping: grouping,
+                      rows: rows, size: size)
     }
 
     func testThroughputByDefault() throws {
@@ -84,6 +87,74 @@ final class PivotTests: XCTestCase {
         XCTAssertEqual(p.values, [["40.000", "99.000", "52.000"], ["41.000", "53.300", "53.300"]])
         XCTAssertEqual(p.warnings.count, 1)
         XCTAssertTrue(p.warnings[0].hasSuffix("tcp latency 1 B split appears twice; the first is kept"), p.warnings[0])
+    }
+
+    func testEachPatternDefaultsToItsMainMetric() throws {
+        XCTAssertEqual(PatternKind.allCases.map { defaultPivotMetric(pattern: $0.rawValue) },
+                       ["mib_per_s_median", "rtt_us_p50", "mib_per_s_median", "msgs_per_s_median", "mib_per_s_median",
+                        "mib_per_s_median", "mib_per_s_median"])
+        XCTAssertEqual(try pivot([patterns], pattern: "async-request").metric, "msgs_per_s_median")
+        XCTAssertEqual(try pivot([patterns], pattern: "sync-message").csv, """
+        sync-message mib_per_s_median (MiB/s),unix-stream split\r
+        64 B,3.000\r
+        4 KiB,190.000\r
+
+        """)
+    }
+
+    func testPayloadRowsNameTheParameterInEachColumn() throws {
+        // tcp pairs 4 at 4 KiB failed and udp at 4 KiB was skipped: empty cells.
+        XCTAssertEqual(try pivot([patterns], pattern: "pairs").csv, """
+        pairs mib_per_s_median (MiB/s),pipe split pairs 1,pipe split pairs 2,pipe split pairs 4,tcp split pairs 1,tcp split pairs 2,tcp split pairs 4,udp split pairs 1,udp split pairs 2,udp split pairs 4\r
+        64 B,100.000,200.000,180.000,40.000,80.000,72.000,10.000,20.000,18.000\r
+        4 KiB,3000.000,6000.000,5400.000,1200.000,2400.000,,,,\r
+
+        """)
+        XCTAssertEqual(try pivot([patterns], pattern: "fanout", metric: "mib_per_s_slowest_median").csv, """
+        fanout mib_per_s_slowest_median (MiB/s),pipe split receivers 1,pipe split receivers 2\r
+        64 B,40.500,40.500\r
+        4 KiB,1215.000,1215.000\r
+
+        """)
+        XCTAssertEqual(try pivot([patterns], pattern: "pairs", grouping: .placement).columns.prefix(2), ["pipe split pairs 1", "pipe split pairs 2"])
+    }
+
+    func testParameterRowsAtTheLargestPayloadEveryColumnHas() throws {
+        // udp has no 4 KiB case, so the default payload is 64 B.
+        XCTAssertEqual(try pivot([patterns], pattern: "pairs", rows: .parameter).csv, """
+        pairs mib_per_s_median (MiB/s) at 64 B,pipe split,tcp split,udp split\r
+        pairs 1,100.000,40.000,10.000\r
+        pairs 2,200.000,80.000,20.000\r
+        pairs 4,180.000,72.000,18.000\r
+
+        """)
+        XCTAssertEqual(try pivot([patterns], pattern: "pairs", rows: .parameter, size: 4096).csv, """
+        pairs mib_per_s_median (MiB/s) at 4 KiB,pipe split,tcp split,udp split\r
+        pairs 1,3000.000,1200.000,\r
+        pairs 2,6000.000,2400.000,\r
+        pairs 4,5400.000,,\r
+
+        """)
+        XCTAssertEqual(try pivot([patterns], pattern: "async-request", rows: .parameter).csv, """
+        async-request msgs_per_s_median (messages/s) at 4 KiB,unix-stream split,tcp split\r
+        depth 1,25000.000,15000.000\r
+        depth 4,100000.000,60000.000\r
+        depth 16,100000.000,60000.000\r
+
+        """)
+        XCTAssertEqual(try pivot([patterns], pattern: "fanout", rows: .parameter).rowLabels, ["receivers 1", "receivers 2"])
+    }
+
+    func testParameterRowsRefuseWhatTheyCannotDraw() throws {
+        XCTAssertThrowsError(try pivot([patterns], pattern: "duplex", rows: .parameter)) { error in
+            XCTAssertEqual("\(error)", "--rows parameter: duplex takes no parameter; choose --pattern async-request (depth), fanout (receivers), pairs (pairs) or --rows payload")
+        }
+        XCTAssertThrowsError(try pivot([patterns], pattern: "pairs", rows: .parameter, size: 8192)) { error in
+            XCTAssertEqual("\(error)", "--size 8KiB: no pairs case has this payload; the files have 64, 4KiB")
+        }
+        XCTAssertThrowsError(try pivot([patterns], pattern: "pairs", size: 64)) { error in
+            XCTAssertEqual("\(error)", "--size picks the payload of --rows parameter; with payload rows every payload is a row")
+        }
     }
 
     func testLabelsAndUnits() {

@@ -3,25 +3,35 @@ public enum PivotGrouping: String, CaseIterable, Sendable {
     case transport, placement, file
 }
 
-/// One metric of one pattern as a table a spreadsheet charts in one step: a row per payload size
-/// (the first column a text label such as `4 KiB`, so that Calc and Excel take it as the categories),
-/// a column per transport, placement and file, the metric's values in the cells.
+/// What makes the rows of a pivot.
+public enum PivotRows: String, CaseIterable, Sendable {
+    /// A row per payload size; a pattern's parameter value joins the column names.
+    case payload
+    /// A row per value of the pattern's parameter (depth, receivers, pairs) at one payload size.
+    case parameter
+}
+
+/// One metric of one pattern as a table a spreadsheet charts in one step: a row per payload size or
+/// per parameter value (the first column a text label such as `4 KiB` or `pairs 4`, so that Calc and
+/// Excel take it as the categories), a column per transport, placement, parameter value and file,
+/// the metric's values in the cells.
 public struct Pivot: Equatable {
     public let pattern: String
     public let metric: String
-    /// The top-left cell: pattern, metric and unit.
+    /// The top-left cell: pattern, metric and unit (and the payload, for parameter rows).
     public let title: String
     public let columns: [String]
-    public let payloads: [Int]
+    /// The first cell of each row: `4 KiB`, or `pairs 4`.
+    public let rowLabels: [String]
     /// values[row][column]: the case file's text, "" where the case is missing, skipped or failed.
     public let values: [[String]]
-    /// Cases that repeat a (transport, placement, options, payload) of the same file; the first is kept.
+    /// Cases that repeat a (transport, placement, options, parameter, payload) of the same file; the first is kept.
     public let warnings: [String]
 
     /// The whole table as RFC 4180 text.
     public var csv: String {
         var out = csvLine([title] + columns)
-        for (payload, row) in zip(payloads, values) { out += csvLine([payloadLabel(payload)] + row) }
+        for (label, row) in zip(rowLabels, values) { out += csvLine([label] + row) }
         return out
     }
 }
@@ -47,9 +57,9 @@ public func columnUnit(_ column: String) -> String? {
     return nil
 }
 
-/// The metric a pattern is charted by when none is asked for.
+/// The metric a pattern is charted by when none is asked for: its main metric (PatternRegistry).
 public func defaultPivotMetric(pattern: String) -> String {
-    pattern == "throughput" ? "mib_per_s_median" : "rtt_us_p50"
+    PatternKind(rawValue: pattern)?.metrics.first?.caseColumn ?? Metric.throughput.caseColumn
 }
 
 /// A plain decimal as ipcbench writes it: digits, an optional `-` and `.` (no exponent).
@@ -73,11 +83,13 @@ public func numericColumns(_ files: [ResultFile]) -> [String] {
     }
 }
 
-/// Builds the pivot of `metric` (default: by pattern) for `pattern` (default: the first pattern,
-/// in file order, that has a value in the metric), one column per transport, placement mode,
-/// options and file. `names` label the files in column names when there are several.
+/// Builds the pivot of `metric` (default: the pattern's main metric) for `pattern` (default: the
+/// first pattern, in file order, that has a value in the metric), one column per transport, placement
+/// mode, options, parameter value and file. `names` label the files in column names when there are
+/// several. With `rows: .parameter`, a row per parameter value at payload `size` (default: the
+/// largest payload at which every column has a value, else the largest payload).
 public func makePivot(_ files: [ResultFile], names: [String], pattern: String?, metric: String?,
-                      grouping: PivotGrouping = .transport) throws -> Pivot {
+                      grouping: PivotGrouping = .transport, rows rowKind: PivotRows = .payload, size: Int? = nil) throws -> Pivot {
     let rows = files.enumerated().flatMap { i, file in file.cases.map { (i, $0) } }
     let patterns = rows.map { $0.1["pattern"] ?? "" }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
     let numeric = numericColumns(files)
@@ -88,49 +100,69 @@ public func makePivot(_ files: [ResultFile], names: [String], pattern: String?, 
     if let pattern, !patterns.contains(pattern) {
         throw InputError("--pattern \(pattern): no case has this pattern; the files have \(patterns.joined(separator: ", "))")
     }
+    if size != nil && rowKind != .parameter {
+        throw InputError("--size picks the payload of --rows parameter; with payload rows every payload is a row")
+    }
     let chosenPattern = pattern
         ?? metric.flatMap { m in patterns.first { p in rows.contains { $0.1["pattern"] == p && !($0.1[m] ?? "").isEmpty } } }
         ?? patterns[0]
+    let parameter = PatternKind(rawValue: chosenPattern)?.parameter?.rawValue
+    if rowKind == .parameter && parameter == nil {
+        let takers = PatternKind.allCases.compactMap { k in k.parameter.map { "\(k.rawValue) (\($0.rawValue))" } }
+        throw InputError("--rows parameter: \(chosenPattern) takes no parameter; choose --pattern \(takers.joined(separator: ", ")) or --rows payload")
+    }
     let chosenMetric = metric ?? defaultPivotMetric(pattern: chosenPattern)
     let selected = rows.filter { $0.1["pattern"] == chosenPattern }
     guard selected.contains(where: { $0.1["status"] == "ok" && !($0.1[chosenMetric] ?? "").isEmpty }) else {
         throw InputError("no \(chosenPattern) case has a value in \(chosenMetric); choose another --metric or --pattern")
     }
 
-    struct Series: Hashable { let file: Int; let transport: String; let placement: String; let options: String }
-    func series(_ file: Int, _ row: [String: String]) -> Series {
-        Series(file: file, transport: row["transport"] ?? "", placement: JoinKey.placement.value(row), options: row["options"] ?? "")
-    }
+    struct Series: Hashable { let file: Int; let transport: String; let placement: String; let options: String; let parameter: String }
+    // A cell: payload rows key by payload, parameter rows by parameter value at one payload.
+    struct Cell: Hashable { let payload: Int; let parameter: Int }
     var found: [Series] = []
-    var cells: [Series: [Int: String]] = [:]
+    var cells: [Series: [Cell: String]] = [:]
     var payloads: Set<Int> = []
+    var parameterValues: Set<Int> = []
     var warnings: [String] = []
     for (file, row) in selected {
-        let s = series(file, row)
         guard let payload = Int(row["payload_bytes"] ?? "") else {
             throw InputError("\(files[file].path): payload_bytes '\(row["payload_bytes"] ?? "")' is not a whole number")
         }
+        let value = parameter.map { row[$0] ?? "" } ?? ""
+        var cell = Cell(payload: payload, parameter: 0)
+        if rowKind == .parameter, let parameter {
+            guard let n = Int(value) else {
+                throw InputError("\(files[file].path): \(chosenPattern) case with \(parameter) '\(value)', not a whole number; --rows parameter needs the \(parameter) column")
+            }
+            cell = Cell(payload: payload, parameter: n)
+            parameterValues.insert(n)
+        }
+        let s = Series(file: file, transport: row["transport"] ?? "", placement: JoinKey.placement.value(row),
+                       options: row["options"] ?? "", parameter: rowKind == .payload ? value : "")
         if !found.contains(s) { found.append(s) }
         payloads.insert(payload)
         guard row["status"] == "ok" else { continue }
-        if cells[s]?[payload] != nil {
-            warnings.append("\(files[file].path): \(s.transport) \(chosenPattern) \(payloadLabel(payload)) \(s.placement) appears twice; the first is kept")
+        if cells[s]?[cell] != nil {
+            let what = parameter.map { " \($0) \(value)" } ?? ""
+            warnings.append("\(files[file].path): \(s.transport) \(chosenPattern)\(what) \(payloadLabel(payload)) \(s.placement) appears twice; the first is kept")
             continue
         }
-        cells[s, default: [:]][payload] = row[chosenMetric] ?? ""
+        cells[s, default: [:]][cell] = row[chosenMetric] ?? ""
     }
 
-    // Columns grouped by the chosen key, then by the others in first-seen order.
+    // Columns grouped by the chosen key, then by the others in first-seen order; parameter values ascending.
     func rank<T: Equatable>(_ value: T, in list: [T]) -> Int { list.firstIndex(of: value) ?? 0 }
     let transports = found.map(\.transport).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
     let placements = found.map(\.placement).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
     let options = found.map(\.options).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
     func sortKey(_ s: Series) -> [Int] {
         let t = rank(s.transport, in: transports), p = rank(s.placement, in: placements), o = rank(s.options, in: options)
+        let v = Int(s.parameter) ?? 0
         switch grouping {
-        case .transport: return [t, p, o, s.file]
-        case .placement: return [p, t, o, s.file]
-        case .file: return [s.file, t, p, o]
+        case .transport: return [t, p, o, v, s.file]
+        case .placement: return [p, t, o, v, s.file]
+        case .file: return [s.file, t, p, o, v]
         }
     }
     let ordered = found.sorted { sortKey($0).lexicographicallyPrecedes(sortKey($1)) }
@@ -140,14 +172,33 @@ public func makePivot(_ files: [ResultFile], names: [String], pattern: String?, 
         if found.contains(where: { $0.file == s.file && $0.transport == s.transport && $0.placement == s.placement && $0.options != s.options }) {
             parts.append(s.options.isEmpty ? "default" : s.options)
         }
+        if let parameter, !s.parameter.isEmpty { parts.append("\(parameter) \(s.parameter)") }
         if files.count > 1 { parts.append("(\(names[s.file]))") }
         return parts.filter { !$0.isEmpty }.joined(separator: " ")
     }
-    let sortedPayloads = payloads.sorted()
     let unit = columnUnit(chosenMetric).map { " (\($0))" } ?? ""
-    return Pivot(pattern: chosenPattern, metric: chosenMetric, title: "\(chosenPattern) \(chosenMetric)\(unit)",
-                 columns: ordered.map(name), payloads: sortedPayloads,
-                 values: sortedPayloads.map { p in ordered.map { cells[$0]?[p] ?? "" } }, warnings: warnings)
+    let sortedPayloads = payloads.sorted()
+    guard rowKind == .parameter, let parameter else {
+        return Pivot(pattern: chosenPattern, metric: chosenMetric, title: "\(chosenPattern) \(chosenMetric)\(unit)",
+                     columns: ordered.map(name), rowLabels: sortedPayloads.map(payloadLabel),
+                     values: sortedPayloads.map { p in ordered.map { cells[$0]?[Cell(payload: p, parameter: 0)] ?? "" } },
+                     warnings: warnings)
+    }
+    let values = parameterValues.sorted()
+    func hasValue(_ s: Series, _ payload: Int) -> Bool { values.contains { !(cells[s]?[Cell(payload: payload, parameter: $0)] ?? "").isEmpty } }
+    let payload: Int
+    if let size {
+        guard payloads.contains(size) else {
+            throw InputError("--size \(formatSize(size)): no \(chosenPattern) case has this payload; the files have \(sortedPayloads.map(formatSize).joined(separator: ", "))")
+        }
+        payload = size
+    } else {
+        payload = sortedPayloads.last { p in ordered.allSatisfy { hasValue($0, p) } } ?? sortedPayloads.last!
+    }
+    return Pivot(pattern: chosenPattern, metric: chosenMetric, title: "\(chosenPattern) \(chosenMetric)\(unit) at \(payloadLabel(payload))",
+                 columns: ordered.map(name), rowLabels: values.map { "\(parameter) \($0)" },
+                 values: values.map { v in ordered.map { cells[$0]?[Cell(payload: payload, parameter: v)] ?? "" } },
+                 warnings: warnings)
 }
 
 /// Short names for files in column names: the stems, or the paths where two stems are the same.
