@@ -2,26 +2,13 @@ import Foundation
 import XCTest
 import IPCBench
 
-/// SplitMix64: a small seeded generator, so that a failure replays from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Set IPCBENCH_FUZZ_SEED to replay a failure; every failure message names the seed in use.
 let fuzzSeed = ProcessInfo.processInfo.environment["IPCBENCH_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x5EED_1BCB
 
 /// Mutations of a valid input: byte flips, deletions, duplications, huge numbers, deep nesting,
 /// random keys and lines, and tokens of the format's own syntax.
 struct Mutator {
-    var rng: SplitMix64
+    var rng: SeededGenerator
     /// Syntax and values of the format being mutated (TOML or CSV).
     let tokens: [String]
 
@@ -123,7 +110,7 @@ run_id,transport,pattern,payload_bytes,cpu_placement,options,trial,duration_ns,b
 /// a trap would kill the test process, so reaching the end is the assertion.
 final class InputFuzzTests: XCTestCase {
     func testMutatedConfigsParseOrAreRefused() throws {
-        var m = Mutator(rng: SplitMix64(state: fuzzSeed), tokens: Mutator.tomlTokens)
+        var m = Mutator(rng: SeededGenerator(seed: fuzzSeed), tokens: Mutator.tomlTokens)
         let seeds = try shippedConfigs()
         XCTAssertEqual(seeds.count, 4, "default, kernel-compare, patterns and quick")
         var parsed = 0, planned = 0, refused = 0
@@ -171,7 +158,7 @@ final class InputFuzzTests: XCTestCase {
     }
 
     func testMutatedResultFilesLoadOrAreRefused() throws {
-        var m = Mutator(rng: SplitMix64(state: fuzzSeed ^ 0xC5F), tokens: Mutator.csvTokens)
+        var m = Mutator(rng: SeededGenerator(seed: fuzzSeed ^ 0xC5F), tokens: Mutator.csvTokens)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ipcbench-fuzz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -208,7 +195,7 @@ final class InputFuzzTests: XCTestCase {
     }
 
     func testFormatDecimalOnAnyDouble() {
-        var rng = SplitMix64(state: fuzzSeed ^ 0xD0)
+        var rng = SeededGenerator(seed: fuzzSeed ^ 0xD0)
         let edges: [Double] = [0, -0.0, 1e19, -1e19, 9e18, 9.2e18, 1e40, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
                                .leastNonzeroMagnitude, .leastNormalMagnitude, .infinity, -.infinity, .nan, 0.5, -0.5, 2.5]
         for i in 0..<20_000 {
@@ -258,7 +245,7 @@ final class BinaryFuzzTests: XCTestCase {
     }
 
     func testMutatedConfigsThroughTheBinary() throws {
-        var m = Mutator(rng: SplitMix64(state: fuzzSeed ^ 0xB1), tokens: Mutator.tomlTokens)
+        var m = Mutator(rng: SeededGenerator(seed: fuzzSeed ^ 0xB1), tokens: Mutator.tomlTokens)
         let seeds = try shippedConfigs()
         var statuses: [Int32: Int] = [:]
         for i in 0..<50 {
@@ -282,7 +269,7 @@ final class BinaryFuzzTests: XCTestCase {
     }
 
     func testMutatedResultFilesThroughCompare() throws {
-        var m = Mutator(rng: SplitMix64(state: fuzzSeed ^ 0xB2), tokens: Mutator.csvTokens)
+        var m = Mutator(rng: SeededGenerator(seed: fuzzSeed ^ 0xB2), tokens: Mutator.csvTokens)
         let base = h.work.appendingPathComponent("base.csv").path
         try goldenCases.write(toFile: base, atomically: true, encoding: .utf8)
         try goldenTrials.write(toFile: String(base.dropLast(4)) + "-trials.csv", atomically: true, encoding: .utf8)

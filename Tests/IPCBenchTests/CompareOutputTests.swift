@@ -92,7 +92,7 @@ final class CompareOutputTests: XCTestCase {
         pipe throughput 4096 split  MiB/s        100.3   110.2  +10.0%  [+7.9%, +12.1%]       ±1.9%
         pipe latency 64 split       RTT p50 us  10.025  10.045       ~   [-1.8%, +2.2%]       ±2.0%
         pipe latency 64 split       RTT p99 us  20.050  20.090       ~   [-1.8%, +2.2%]       ±2.0%
-        geomean                     MiB/s                       +10.0%  [+8.0%, +12.1%]       ±1.9%
+        geomean                     MiB/s                       +10.0%  [+7.9%, +12.1%]       ±1.9%
         geomean                     RTT p50 us                       ~   [-1.8%, +2.2%]       ±2.0%
         geomean                     RTT p99 us                       ~   [-1.8%, +2.2%]       ±2.0%
 
@@ -106,7 +106,7 @@ final class CompareOutputTests: XCTestCase {
         case,b.csv,pipe,throughput,4096,split,,MiB/s,100.250,110.250,9.98,1,7.92,12.12,1.93,U-shift
         case,b.csv,pipe,latency,64,split,,RTT p50 us,10.025,10.045,0.20,0,-1.78,2.22,2.02,U-shift
         case,b.csv,pipe,latency,64,split,,RTT p99 us,20.050,20.090,0.20,0,-1.78,2.22,2.02,U-shift
-        geomean,b.csv,,,,,,MiB/s,,,9.98,1,7.96,12.12,1.91,bootstrap
+        geomean,b.csv,,,,,,MiB/s,,,9.98,1,7.92,12.09,1.91,bootstrap
         geomean,b.csv,,,,,,RTT p50 us,,,0.20,0,-1.78,2.22,2.02,bootstrap
         geomean,b.csv,,,,,,RTT p99 us,,,0.20,0,-1.78,2.22,2.02,bootstrap
 

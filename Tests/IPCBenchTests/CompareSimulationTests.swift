@@ -9,9 +9,9 @@ final class CompareSimulationTests: XCTestCase {
     let trials = 10
 
     struct Normals {
-        var random: SplitMix64
+        var random: SeededGenerator
         var spare: Double? = nil
-        init(seed: UInt64) { random = SplitMix64(seed: seed) }
+        init(seed: UInt64) { random = SeededGenerator(seed: seed) }
         /// Box-Muller.
         mutating func next() -> Double {
             if let s = spare { spare = nil; return s }

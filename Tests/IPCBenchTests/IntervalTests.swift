@@ -79,7 +79,7 @@ final class IntervalTests: XCTestCase {
 /// The large-sample path (more than a million pairs) gives the same ends as listing the differences.
 final class LargeShiftIntervalTests: XCTestCase {
     func testOrderedDifferenceMatchesTheList() {
-        var random = SplitMix64(seed: 42)
+        var random = SeededGenerator(seed: 42)
         let x = (0..<300).map { _ in random.unit() }
         let y = (0..<200).map { _ in random.unit() + 0.1 }
         var differences: [Double] = []

@@ -137,11 +137,11 @@ public func bootstrapGeomeanInterval(_ cases: [(base: [Double], new: [Double])],
     guard !cases.isEmpty, cases.allSatisfy({ !$0.base.isEmpty && !$0.new.isEmpty }), replicates >= 10 else { return nil }
     // Results files hold tens of trials a case; a file with millions would take minutes here.
     guard cases.reduce(0, { $0 + $1.base.count + $1.new.count }) <= 200_000 else { return nil }
-    var random = SplitMix64(seed: seed)
+    var random = SeededGenerator(seed: seed)
     var buffer: [Double] = []
     func resampledMedian(_ values: [Double]) -> Double {
         buffer.removeAll(keepingCapacity: true)
-        for _ in values.indices { buffer.append(values[random.index(below: values.count)]) }
+        for _ in values.indices { buffer.append(values[random.below(values.count)]) }
         return median(buffer)
     }
     var estimates: [Double] = []
@@ -193,23 +193,3 @@ public func normalQuantile(_ p: Double) -> Double {
     return (low + high) / 2
 }
 
-/// A small seeded pseudo-random generator (SplitMix64): the same seed gives the same sequence.
-public struct SplitMix64 {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1), 53 random bits.
-    public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-
-    /// Uniform in 0..<count (count > 0).
-    public mutating func index(below count: Int) -> Int { Int(next() % UInt64(count)) }
-}

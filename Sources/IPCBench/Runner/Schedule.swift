@@ -39,6 +39,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
+    /// Uniform in [0, 1), 53 random bits.
+    public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
+
     /// A uniform integer in 0..<bound, without modulo bias (Lemire's method).
     public mutating func below(_ bound: Int) -> Int {
         precondition(bound > 0)
