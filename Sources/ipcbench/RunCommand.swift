@@ -56,7 +56,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Trials run and discarded before the measured ones; the last one calibrates (default 1).")
     var warmup: Int?
 
-    @Option(help: "Worker placement: split (two CPUs), same (one CPU), none, A,B, or auto (split if there are two CPUs, else same).")
+    @Option(help: "Worker placement: split (round-robin on the last CPUs), same (one CPU), none, a CPU list A,B[,C...] (one per worker, used in turn), or auto (split if there are two CPUs, else same).")
     var cpus: String?
 
     @Option(name: .customLong("min-trial-time"), help: "Calibrate trials to last at least this long, 0s to turn off (default 200ms).")

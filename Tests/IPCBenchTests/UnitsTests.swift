@@ -40,7 +40,7 @@ final class UnitsTests: XCTestCase {
 
     func testPlacements() throws {
         XCTAssertEqual(try CPUPlacement(parsing: "split"), .split)
-        XCTAssertEqual(try CPUPlacement(parsing: "2,3"), .pinned(2, 3))
+        XCTAssertEqual(try CPUPlacement(parsing: "2,3"), .pinned([2, 3]))
         XCTAssertThrowsError(try CPUPlacement(parsing: "both"))
         XCTAssertThrowsError(try CPUPlacement.split.cpus(workers: 2, allowed: [0])) { error in
             XCTAssertTrue("\(error)".contains("needs two CPUs"))
@@ -48,9 +48,11 @@ final class UnitsTests: XCTestCase {
         XCTAssertEqual(try CPUPlacement.split.cpus(workers: 2, allowed: [0, 1, 2, 3]), [2, 3])
         XCTAssertEqual(try CPUPlacement.split.cpus(workers: 5, allowed: [0, 1, 2, 3]), [0, 1, 2, 3, 0], "round-robin, wrapping")
         XCTAssertEqual(try CPUPlacement.split.cpus(workers: 3, allowed: [0, 1, 2, 3]), [1, 2, 3])
-        XCTAssertEqual(try CPUPlacement.pinned(2, 3).cpus(workers: 4, allowed: [0, 1, 2, 3]), [2, 3, 2, 3])
+        XCTAssertEqual(try CPUPlacement.pinned([2, 3]).cpus(workers: 4, allowed: [0, 1, 2, 3]), [2, 3, 2, 3])
+        XCTAssertEqual(try CPUPlacement(parsing: "1,0,0"), .pinned([1, 0, 0]))
+        XCTAssertEqual(try CPUPlacement.pinned([1, 0, 0]).cpus(workers: 3, allowed: [0, 1]), [1, 0, 0])
         XCTAssertEqual(try CPUPlacement.same.cpus(workers: 3, allowed: [4, 5]), [4, 4, 4])
-        XCTAssertThrowsError(try CPUPlacement.pinned(0, 9).cpus(workers: 2, allowed: [0, 1]))
+        XCTAssertThrowsError(try CPUPlacement.pinned([0, 9]).cpus(workers: 2, allowed: [0, 1]))
     }
 
     func testBoundsRefuseWithTheLimit() throws {

@@ -239,7 +239,7 @@ public struct BenchConfig: Equatable, Sendable {
         "count": "expected a whole number of round trips, at least 1",
         "repetitions": "expected a whole number of trials, at least 1",
         "warmup": "expected a whole number of trials, 0 or more",
-        "cpus": "expected \"auto\", \"split\", \"same\", \"none\", \"A,B\" or an array of them",
+        "cpus": "expected \"auto\", \"split\", \"same\", \"none\", a CPU list \"A,B\" or an array of them",
         "timeout": "expected a duration such as \"30s\"",
         "min_trial_time": "expected a duration such as \"200ms\", or \"0s\" to turn calibration off",
         "depth": "expected a whole number of outstanding requests or an array of them, each at least 1",

@@ -1,14 +1,15 @@
 import CShims
 
-/// Where the two workers run: on two different CPUs, on one CPU, wherever the scheduler puts them,
-/// or on two CPUs the user names. `auto` is split where the process may use two CPUs or more, else
+/// Where a trial's workers run: on different CPUs, on one CPU, wherever the scheduler puts them,
+/// or on CPUs the user lists. `auto` is split where the process may use two CPUs or more, else
 /// same; planning resolves it, so results only ever say split or same.
 public enum CPUPlacement: Equatable, Sendable, CustomStringConvertible {
     case auto
     case split
     case same
     case none
-    case pinned(Int, Int)
+    /// Worker i on CPU list[i % list.count]: `A,B` for two workers, or one CPU per worker.
+    case pinned([Int])
 
     public init(parsing text: String) throws {
         switch text.trimmingWhitespace() {
@@ -17,11 +18,11 @@ public enum CPUPlacement: Equatable, Sendable, CustomStringConvertible {
         case "same": self = .same
         case "none": self = .none
         case let other:
-            let parts = other.split(separator: ",", omittingEmptySubsequences: false)
-            guard parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]), a >= 0, b >= 0 else {
-                throw InputError("cpus '\(text)' is not a placement: use auto, split, same, none, or two CPU numbers A,B")
+            let cpus = other.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+            guard cpus.count >= 2, cpus.count <= 1024, cpus.allSatisfy({ ($0 ?? -1) >= 0 && ($0 ?? 0) < 1 << 20 }) else {
+                throw InputError("cpus '\(text)' is not a placement: use auto, split, same, none, or a list of CPU numbers A,B[,C...] (one per worker, used in turn)")
             }
-            self = .pinned(a, b)
+            self = .pinned(cpus.map { $0! })
         }
     }
 
@@ -37,7 +38,7 @@ public enum CPUPlacement: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        if case let .pinned(a, b) = self { return "\(a),\(b)" }
+        if case let .pinned(list) = self { return list.map(String.init).joined(separator: ",") }
         return mode
     }
 
@@ -65,11 +66,11 @@ public enum CPUPlacement: Equatable, Sendable, CustomStringConvertible {
             }
             let start = allowed.count - min(workers, allowed.count)
             return (0..<workers).map { allowed[(start + $0) % allowed.count] }
-        case let .pinned(a, b):
-            for cpu in [a, b] where !allowed.contains(cpu) {
-                throw InputError("--cpus \(a),\(b): CPU \(cpu) is not available to this process (available: \(allowed.map(String.init).joined(separator: ",")))")
+        case let .pinned(list):
+            for cpu in list where !allowed.contains(cpu) {
+                throw InputError("--cpus \(description): CPU \(cpu) is not available to this process (available: \(allowed.map(String.init).joined(separator: ",")))")
             }
-            return (0..<workers).map { $0 % 2 == 0 ? a : b }
+            return (0..<workers).map { list[$0 % list.count] }
         }
     }
 }
