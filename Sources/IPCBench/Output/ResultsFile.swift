@@ -6,7 +6,7 @@ public let environmentColumns = [
     "mitigations", "kernel_cmdline_mitigations", "kernel_cmdline_preempt", "smt", "clocksource", "cpu_governor",
 ]
 
-/// The columns of `<stem>.csv`, in DESIGN.md's order. Never rename one; add at a group's end.
+/// The columns of `<stem>.csv`, in the README's order. Never rename one; add at a group's end.
 public let caseColumns = environmentColumns + [
     "transport", "pattern", "payload_bytes", "messages_per_trial", "bytes_per_trial", "repetitions", "warmup", "cpu_placement", "options",
     "schedule", "seed", "depth", "receivers", "pairs",
