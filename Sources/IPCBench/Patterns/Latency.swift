@@ -124,11 +124,7 @@ final class PingClient: TimedLoop {
         }
     }
 
-    func roundTrips() -> [(UInt64, UInt64)] {
-        var pairs: [(UInt64, UInt64)] = []
-        for v in histogram.recordedValues() { pairs.append((v.value, v.count)) }
-        return pairs
-    }
+    func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }
 }
 
 final class EchoServer: TimedLoop {

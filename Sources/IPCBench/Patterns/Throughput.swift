@@ -253,7 +253,7 @@ struct DatagramTally {
         guard sequence < messages else { result.failure = .badSequence(sequence); return .failed }
         if verify {
             if count != size { result.failure = .corrupt(atByte: result.bytes + UInt64(count)); return .failed }
-            for i in datagramHeaderBytes..<count where buffer.load(fromByteOffset: i, as: UInt8.self) != patternByte(i) {
+            if !datagramPayloadIsIntact(buffer, count, headerBytes: datagramHeaderBytes) {
                 result.failure = .corrupt(atByte: result.bytes)
                 return .failed
             }
