@@ -10,15 +10,16 @@ struct CompareCommand: ParsableCommand {
         Each argument is one side: a results file, or several runs of the same setup joined with \
         commas (a1.csv,a2.csv,a3.csv). The first side is the base. Each file's trials are read from \
         <stem>-trials.csv beside it. Cases are joined on transport, pattern, payload_bytes, placement \
-        mode (split, same, none, pinned) and options. For each case and metric: the change new/base \
-        in %, its 95% interval and the smallest change the data could detect (half the interval's \
-        width). One run a side: the Mann-Whitney shift interval on the logs of the trials. Several \
-        runs on a side: the run is the unit, and the interval is Welch's t over the runs' log \
-        medians. A change whose interval includes 0% shows as ~. The last rows give the geometric \
-        mean of the ratios, with its interval.
+        mode (split, same, none, pinned), options and the pattern's parameter. For each case and \
+        metric: the change new/base in %, its 95% interval, the minimum detectable effect (MDE, \
+        found 80% of the time) and the q-value. Several runs on a side: the run is the unit, the \
+        moderated t pools the runs' variances over the cases (limma), and a change is significant \
+        when its Benjamini-Hochberg q is below 0.05. One run a side: a within-run interval only, \
+        never a verdict; take at least 3 runs a side. --within KEY=A,B compares two values of a key \
+        inside the same runs, paired round by round. The last rows give the geometric mean.
         """)
 
-    @Argument(help: "The base side, then one or more new sides; a side is a results file (<stem>.csv) or several joined with commas.")
+    @Argument(help: "The base side, then one or more new sides; a side is a results file (<stem>.csv) or several joined with commas. With --within, one side.")
     var sides: [String]
 
     @Option(name: .customLong("ignore"), help: "Drop a key from the join: transport, pattern, payload, placement, options or parameter (repeatable).")
@@ -27,11 +28,16 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "table, csv or markdown.")
     var format = "table"
 
-    @Option(name: .customLong("fail-on-regression"), help: "Exit 1 when a regression's whole 95% interval lies beyond PCT percent.")
+    @Option(name: .customLong("fail-on-regression"), help: "Exit 1 when a significant regression's whole 95% interval lies beyond PCT percent (a case or a geometric mean).")
     var failOnRegression: Double?
 
+    @Option(help: "KEY=A,B: compare two values of a key inside the same runs, paired by round (placement=same,split; a knob as options writes it: sndbuf=131072,262144).")
+    var within: String?
+
     func run() throws {
-        guard sides.count >= 2 else { throw InputError("compare needs a base side and at least one new side (a side is a file, or files joined with commas)") }
+        let spec = try within.map(WithinSpec.init)
+        guard sides.count >= (spec == nil ? 2 : 1) else { throw InputError("compare needs a base side and at least one new side (a side is a file, or files joined with commas)") }
+        if spec != nil, sides.count != 1 { throw InputError("--within compares inside one side: give one file, or runs joined with commas") }
         guard let format = CompareFormat(rawValue: format) else {
             throw InputError("--format \(format): expected one of \(CompareFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -47,16 +53,23 @@ struct CompareCommand: ParsableCommand {
             if paths.contains(where: \.isEmpty) { throw InputError("'\(argument)': an empty file name; join a side's files with single commas and no spaces") }
             return Side(files: try paths.map(ResultFile.load))
         }
-        let report = compareResults(loaded, ignoring: ignored, alpha: 0.05)
+        if failOnRegression != nil, spec == nil, let single = loaded.first(where: { $0.files.count == 1 }) {
+            throw InputError("--fail-on-regression: \(single.label) is one run; a gate needs the variance between runs: give at least 2 runs a side (3 or more for power), joined with commas")
+        }
+        let report = try spec.map { try compareWithin(loaded[0], spec: $0, ignoring: ignored, alpha: 0.05) }
+            ?? compareResults(loaded, ignoring: ignored, alpha: 0.05)
+        if failOnRegression != nil, !report.changes.contains(where: { $0.method.givesVerdict }) {
+            throw InputError("--fail-on-regression: no case could be compared and bounded (\(report.changes.isEmpty ? "no case is in every file" : "no case has an interval")); nothing to gate on")
+        }
         if format == .csv { (report.notes.map { "note: \($0)" } + report.warnings.map { "warning: \($0)" }).forEach { printError($0) } }
         print(renderComparison(report, format: format), terminator: "")
         if let pct = failOnRegression {
-            let worst = report.changes.filter { $0.isRegression(beyond: pct) }
-            if let first = worst.first, let i = first.interval {
-                func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%" }
-                printError("ipcbench: \(worst.count) regressions whose whole 95% interval lies beyond \(formatDecimal(pct, places: 1))%, "
-                           + "for example \(first.caseName) \(first.metric.name) \(percent(first.percent)) "
-                           + "[\(percent((exp(i.low) - 1) * 100)), \(percent((exp(i.high) - 1) * 100))]")
+            func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%" }
+            let cases = report.changes.filter { $0.isRegression(beyond: pct) }.map { ("\($0.caseName) \($0.metric.name)", $0.percent, $0.interval!) }
+            let means = report.geomeans.filter { $0.isRegression(beyond: pct) }.map { ("geomean \($0.metric.name)", $0.percent, $0.interval!) }
+            if let (name, change, i) = (means + cases).first {
+                printError("ipcbench: \(cases.count) cases and \(means.count) geometric means regressed significantly with their whole 95% interval beyond \(formatDecimal(pct, places: 1))%, "
+                           + "for example \(name) \(percent(change)) [\(percent((exp(i.low) - 1) * 100)), \(percent((exp(i.high) - 1) * 100))]")
                 throw ExitCode(1)
             }
         }

@@ -14,17 +14,19 @@ final class IntervalTests: XCTestCase {
         XCTAssertTrue(studentTQuantile(1, degreesOfFreedom: 3).isNaN)
     }
 
-    func testWelchInterval() throws {
-        let i = try XCTUnwrap(welchInterval([1, 2, 3], [4, 5, 6, 7], alpha: 0.05))
-        XCTAssertEqual(i.low, 1.2682885186612123, accuracy: 1e-8)
-        XCTAssertEqual(i.high, 5.731711481338788, accuracy: 1e-8)
+    func testWelchTest() throws {
+        let test = try XCTUnwrap(welchTest([1, 2, 3], [4, 5, 6, 7], alpha: 0.05))
+        XCTAssertEqual(test.interval.low, 1.2682885186612123, accuracy: 1e-8)
+        XCTAssertEqual(test.interval.high, 5.731711481338788, accuracy: 1e-8)
+        XCTAssertEqual(test.pValue, 0.01007694334798886, accuracy: 1e-9)  // scipy.stats.ttest_ind(equal_var=False)
         // One value on a side: the other side's variance for both, df = 2.
-        let single = try XCTUnwrap(welchInterval([0], [1, 2, 3], alpha: 0.05))
+        let single = try XCTUnwrap(welchTest([0], [1, 2, 3], alpha: 0.05)).interval
         let half = 4.302652729911275 * (1.0 * (1 + 1.0 / 3)).squareRoot()
         XCTAssertEqual(single.low, 2 - half, accuracy: 1e-8)
         XCTAssertEqual(single.high, 2 + half, accuracy: 1e-8)
-        XCTAssertNil(welchInterval([1], [2], alpha: 0.05))
-        XCTAssertEqual(welchInterval([1, 1], [2, 2], alpha: 0.05), LogInterval(low: 1, high: 1))
+        XCTAssertNil(welchTest([1], [2], alpha: 0.05))
+        // A tie is no evidence of a change: no zero-width interval that excludes 0.
+        XCTAssertNil(welchTest([1, 1], [2, 2], alpha: 0.05))
     }
 
     func testShiftInterval() throws {
@@ -55,16 +57,6 @@ final class IntervalTests: XCTestCase {
             XCTAssertEqual(i.low, differences[critical], "n = \(n)")
             XCTAssertEqual(i.high, differences[n * n - 1 - critical], "n = \(n)")
         }
-    }
-
-    func testBootstrapIsSeeded() throws {
-        let cases = [(base: [1.0, 1.1, 0.9, 1.05, 0.95], new: [1.2, 1.3, 1.1, 1.25, 1.15])]
-        let a = try XCTUnwrap(bootstrapGeomeanInterval(cases, alpha: 0.05))
-        let b = try XCTUnwrap(bootstrapGeomeanInterval(cases, alpha: 0.05))
-        XCTAssertEqual(a, b)
-        XCTAssertTrue(a.excludesZero)
-        XCTAssertLessThan(a.low, log(1.2))
-        XCTAssertGreaterThan(a.high, log(1.2))
     }
 
     func testPlainDecimalNeverTraps() {

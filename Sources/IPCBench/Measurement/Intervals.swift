@@ -14,7 +14,7 @@ public struct LogInterval: Sendable, Equatable {
     /// The ratio 1 (a change of 0%) lies outside the interval.
     public var excludesZero: Bool { low > 0 || high < 0 }
     public var isBounded: Bool { low.isFinite && high.isFinite }
-    /// Half the interval's width as a change in %: the smallest change these data could detect.
+    /// Half the interval's width as a change in %: the change these data find half of the time.
     public var detectablePercent: Double { (exp((high - low) / 2) - 1) * 100 }
 }
 
@@ -86,10 +86,11 @@ func orderedDifference(_ r: Int, _ x: [Double], _ y: [Double]) -> Double {
     return high
 }
 
-/// Welch's t interval for mean(b) - mean(a), with the Welch-Satterthwaite degrees of freedom.
-/// When one side has a single value, its variance is unknown and the other side's is used for
-/// both (df = that side's n - 1). nil when neither side has two values.
-public func welchInterval(_ a: [Double], _ b: [Double], alpha: Double) -> LogInterval? {
+/// Welch's t test for mean(b) - mean(a), with the Welch-Satterthwaite degrees of freedom. When
+/// one side has a single value, its variance is unknown and the other side's is used for both
+/// (df = that side's n - 1). nil when neither side has two values, and when the standard error is
+/// zero (identical values: a tie is no evidence of a change).
+public func welchTest(_ a: [Double], _ b: [Double], alpha: Double) -> CaseTest? {
     let na = Double(a.count), nb = Double(b.count)
     guard a.count >= 1, b.count >= 1, a.count + b.count >= 3 else { return nil }
     func meanAndVariance(_ v: [Double]) -> (Double, Double) {
@@ -110,12 +111,15 @@ public func welchInterval(_ a: [Double], _ b: [Double], alpha: Double) -> LogInt
         let denominator = ea * ea / (na - 1) + eb * eb / (nb - 1)
         df = denominator > 0 ? se2 * se2 / denominator : na + nb - 2
     }
-    guard se2 > 0 else { return LogInterval(low: difference, high: difference) }
-    let half = studentTQuantile(1 - alpha / 2, degreesOfFreedom: df) * se2.squareRoot()
-    return LogInterval(low: difference - half, high: difference + half)
+    guard se2 > 0, se2.isFinite else { return nil }
+    let se = se2.squareRoot()
+    let critical = studentTQuantile(1 - alpha / 2, degreesOfFreedom: df)
+    return CaseTest(difference: difference, interval: LogInterval(low: difference - critical * se, high: difference + critical * se),
+                    pValue: studentTTwoSidedP(difference / se, degreesOfFreedom: df),
+                    mde: (critical + studentTQuantile(0.8, degreesOfFreedom: df)) * se, df: df)
 }
 
-/// Welch's interval for log(mean b / mean a) from summary figures (mean, sample standard
+/// Welch's interval for log(mean b / mean a) from summary figures (one run a side, no trials file) (mean, sample standard
 /// deviation, count), by the delta method: the log of a mean has standard error sd / (mean·√n).
 public func summaryWelchInterval(base: (mean: Double, sd: Double, n: Double), new: (mean: Double, sd: Double, n: Double),
                                  alpha: Double) -> LogInterval? {
@@ -123,38 +127,10 @@ public func summaryWelchInterval(base: (mean: Double, sd: Double, n: Double), ne
     let ea = pow(base.sd / base.mean, 2) / base.n, eb = pow(new.sd / new.mean, 2) / new.n
     let difference = log(new.mean) - log(base.mean)
     let se2 = ea + eb
-    guard se2 > 0, se2.isFinite else { return LogInterval(low: difference, high: difference) }
+    guard se2 > 0, se2.isFinite else { return nil }
     let df = se2 * se2 / (ea * ea / (base.n - 1) + eb * eb / (new.n - 1))
     let half = studentTQuantile(1 - alpha / 2, degreesOfFreedom: df) * se2.squareRoot()
     return LogInterval(low: difference - half, high: difference + half)
-}
-
-/// Percentile bootstrap interval for the mean over cases of log(median new / median base):
-/// each replicate resamples the trials of every case and side independently, with replacement.
-/// Seeded, so the same input gives the same interval.
-public func bootstrapGeomeanInterval(_ cases: [(base: [Double], new: [Double])], alpha: Double,
-                                     replicates: Int = 2000, seed: UInt64 = 0x1bc_2026) -> LogInterval? {
-    guard !cases.isEmpty, cases.allSatisfy({ !$0.base.isEmpty && !$0.new.isEmpty }), replicates >= 10 else { return nil }
-    // Results files hold tens of trials a case; a file with millions would take minutes here.
-    guard cases.reduce(0, { $0 + $1.base.count + $1.new.count }) <= 200_000 else { return nil }
-    var random = SeededGenerator(seed: seed)
-    var buffer: [Double] = []
-    func resampledMedian(_ values: [Double]) -> Double {
-        buffer.removeAll(keepingCapacity: true)
-        for _ in values.indices { buffer.append(values[random.below(values.count)]) }
-        return median(buffer)
-    }
-    var estimates: [Double] = []
-    estimates.reserveCapacity(replicates)
-    for _ in 0..<replicates {
-        var sum = 0.0
-        for c in cases { sum += log(resampledMedian(c.new)) - log(resampledMedian(c.base)) }
-        estimates.append(sum / Double(cases.count))
-    }
-    estimates.sort()
-    let lowIndex = Swift.max(0, Int((Double(replicates) * alpha / 2).rounded(.down)))
-    let highIndex = Swift.min(replicates - 1, Int((Double(replicates) * (1 - alpha / 2)).rounded(.up)) - 1)
-    return LogInterval(low: estimates[lowIndex], high: estimates[highIndex])
 }
 
 /// The median (the mean of the middle two for an even count). The values must not be empty.

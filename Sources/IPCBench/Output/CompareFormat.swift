@@ -7,7 +7,8 @@ public enum CompareFormat: String, CaseIterable, Sendable {
 
 public let compareCSVColumns = ["kind", "new_file", "transport", "pattern", "payload_bytes", "placement", "options",
                                 "metric", "base", "new", "change_pct", "significant",
-                                "change_ci95_low_pct", "change_ci95_high_pct", "detectable_pct", "method"]
+                                "change_ci95_low_pct", "change_ci95_high_pct", "detectable_pct", "method",
+                                "p_value", "q_value", "mde_pct", "note"]
 
 /// A log-ratio as a change in % with its sign.
 func signedPercent(_ logRatio: Double) -> String {
@@ -15,47 +16,62 @@ func signedPercent(_ logRatio: Double) -> String {
     return (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%"
 }
 
+/// A probability with three significant digits and no exponent.
+func probability(_ p: Double) -> String {
+    if p >= 0.001 { return formatDecimal(p, places: 3) }
+    return p < 1e-9 ? "0.000000001" : formatDecimal(p, places: Int((-log10(p)).rounded(.up)) + 2)
+}
+
 /// The report as text. For csv only the data (the CLI sends the warnings to stderr).
 public func renderComparison(_ r: CompareReport, format: CompareFormat) -> String {
     func number(_ v: Double) -> String { formatDecimal(v, places: v >= 100 ? 1 : 3) }
-    func change(_ percent: Double, _ significant: Bool) -> String {
-        significant ? (percent >= 0 ? "+" : "") + formatDecimal(percent, places: 1) + "%" : "~"
+    func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%" }
+    func interval(_ i: LogInterval?) -> String {
+        guard let i, i.isBounded else { return "" }
+        return "[\(signedPercent(i.low)), \(signedPercent(i.high))]"
     }
-    func interval(_ i: LogInterval?, _ method: IntervalMethod) -> String {
-        guard let i, i.isBounded else { return "n/a" }
-        return "[\(signedPercent(i.low)), \(signedPercent(i.high))]" + (method == .summaryWelch ? " (summary)" : "")
-    }
-    func detectable(_ i: LogInterval?) -> String {
-        guard let i, i.isBounded else { return "n/a" }
-        return "±" + formatDecimal(i.detectablePercent, places: 1) + "%"
+    func mde(_ m: Double?) -> String { m.map { "±" + formatDecimal((exp($0) - 1) * 100, places: 1) + "%" } ?? "" }
+    func verdict(_ method: IntervalMethod, _ significant: Bool, _ percent: Double, _ metric: Metric) -> String {
+        switch method {
+        case .none: return "no interval"
+        case .withinRun, .withinRunSummary: return "within-run"
+        default: return significant ? ((percent >= 0) == metric.higherIsBetter ? "better" : "worse") : "~"
+        }
     }
     let newSides = Array(r.sides.indices.dropFirst())
 
     if format == .csv {
-        func bounds(_ i: LogInterval?) -> [String] {
-            guard let i, i.isBounded else { return ["", "", ""] }
-            return [formatDecimal((exp(i.low) - 1) * 100, places: 2), formatDecimal((exp(i.high) - 1) * 100, places: 2),
-                    formatDecimal(i.detectablePercent, places: 2)]
+        func cells(_ i: LogInterval?, _ method: IntervalMethod, _ p: Double?, _ q: Double?, _ m: Double?, _ note: String?) -> [String] {
+            var out = ["", "", ""]
+            if let i, i.isBounded {
+                out = [formatDecimal((exp(i.low) - 1) * 100, places: 2), formatDecimal((exp(i.high) - 1) * 100, places: 2),
+                       formatDecimal(i.detectablePercent, places: 2)]
+            }
+            return out + [method.rawValue, p.map(probability) ?? "", q.map(probability) ?? "",
+                          m.map { formatDecimal((exp($0) - 1) * 100, places: 2) } ?? "", note ?? ""]
         }
+        func sideLabel(_ i: Int) -> String { r.within.map { "\($0.key)=\(r.sideName(i))" } ?? r.sides[i].label }
         var out = csvLine(compareCSVColumns)
         for c in r.changes {
-            out += csvLine(["case", r.sides[c.newSide].label, c.key.transport, c.key.pattern,
+            out += csvLine(["case", sideLabel(c.newSide), c.key.transport, c.key.pattern,
                             c.key.payloadBytes, c.key.placement, c.key.options, c.metric.name,
                             formatDecimal(c.base, places: 3), formatDecimal(c.new, places: 3),
                             formatDecimal(c.percent, places: 2), c.significant ? "1" : "0"]
-                           + bounds(c.interval) + [c.method.rawValue])
+                           + cells(c.interval, c.method, c.pValue, c.qValue, c.mde, c.reason))
         }
         for g in r.geomeans {
-            out += csvLine(["geomean", r.sides[g.newSide].label, "", "", "", "", "", g.metric.name, "", "",
-                            formatDecimal(g.percent, places: 2), g.significant ? "1" : "0"] + bounds(g.interval) + [g.method.rawValue])
+            out += csvLine(["geomean", sideLabel(g.newSide), "", "", "", "", "", g.metric.name, "", "",
+                            formatDecimal(g.percent, places: 2), g.significant ? "1" : "0"]
+                           + cells(g.interval, g.method, g.pValue, g.qValue, g.mde, g.reason))
         }
         return out
     }
 
-    var header = ["case", "metric", "base"]
+    var header = ["case", "metric", r.within.map { "\($0.key)=\($0.base)" } ?? "base"]
     for n in newSides {
         let suffix = newSides.count > 1 ? "\(n)" : ""
-        header += ["new" + suffix, "change" + suffix, "95% interval" + suffix, "detectable" + suffix]
+        header += [r.within.map { "\($0.key)=\($0.new)" } ?? "new" + suffix, "change" + suffix, "95% interval" + suffix,
+                   "MDE" + suffix, "q" + suffix, "verdict" + suffix]
     }
     var rows: [[String]] = []
     var pairs: [(String, Metric)] = []
@@ -67,9 +83,10 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         var row = [name, metric.name, number(matching[0].base)]
         for n in newSides {
             if let x = matching.first(where: { $0.newSide == n }) {
-                row += [number(x.new), change(x.percent, x.significant), interval(x.interval, x.method), detectable(x.interval)]
+                row += [number(x.new), percent(x.percent), interval(x.interval), mde(x.mde), x.qValue.map(probability) ?? "",
+                        verdict(x.method, x.significant, x.percent, x.metric)]
             } else {
-                row += ["", "", "", ""]
+                row += ["", "", "", "", "", ""]
             }
         }
         rows.append(row)
@@ -80,26 +97,44 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         var row = ["geomean", m.name, ""]
         for n in newSides {
             if let g = matching.first(where: { $0.newSide == n }) {
-                row += ["", change(g.percent, g.significant), interval(g.interval, g.method), detectable(g.interval)]
+                row += ["", percent(g.percent), interval(g.interval), mde(g.mde), g.qValue.map(probability) ?? "",
+                        g.method == .none ? "no interval" : verdict(g.method, g.significant, g.percent, g.metric)]
             } else {
-                row += ["", "", "", ""]
+                row += ["", "", "", "", "", ""]
             }
         }
         rows.append(row)
     }
 
     var out = ""
-    for (i, side) in r.sides.enumerated() {
+    for (i, side) in r.sides.enumerated() where r.within == nil || i == 0 {
         for (f, file) in side.files.enumerated() {
             let first = file.rows[0]
-            let label = f == 0 ? r.sideName(i) + ":" : String(repeating: " ", count: r.sideName(i).count + 1)
+            let name = r.within == nil ? r.sideName(i) : "runs"
+            let label = f == 0 ? name + ":" : String(repeating: " ", count: name.count + 1)
             out += "\(label) \(file.path) (kernel \(first.kernelRelease), host \(first.hostname), cpu \(first.cpuModel), run \(first.runID))\n"
         }
+    }
+    if let w = r.within {
+        let units = r.sides[0].files.count == 1 ? "the rounds of one run, paired" : "\(r.sides[0].files.count) runs, each the mean of its paired rounds"
+        out += "within: \(w.key)=\(w.base) (base) against \(w.key)=\(w.new) (new), everything else equal; units: \(units)\n"
+    } else {
+        let counts = r.sides.map { "\($0.files.count) run\($0.files.count == 1 ? "" : "s")" }
+        out += "units: runs (\(counts.joined(separator: " vs ")))\n"
     }
     for n in r.notes { out += "note: \(n)\n" }
     for w in r.warnings { out += "warning: \(w)\n" }
     if r.oneRunComparison {
-        out += "note: one run a side: the intervals cover the noise between trials, not between runs, which is not measured; two runs of the same kernel can still differ significantly. Give several runs a side (a1.csv,a2.csv,a3.csv), across boots where possible.\n"
+        out += "note: one run a side: the intervals are within-run (the noise between trials only; the variance between runs is not measured), so nothing is marked significant. Take at least 3 runs a side (a1.csv,a2.csv,a3.csv), across boots where possible: runs differ by more than their trials do.\n"
+    }
+    if let s = r.spread {
+        let best = s.bestRounds
+        let advice = best.isFinite ? "about \(max(1, Int(best.rounded()))) rounds a run (-r) give the smallest MDE for the machine time"
+                                   : "the runs vary no more than their trials explain: more rounds a run still help"
+        out += "spread (median over cases, sd on the log scale): between runs \(formatDecimal(s.runVariance.squareRoot() * 100, places: 1))%, "
+            + "between trials \(formatDecimal(s.trialVariance.squareRoot() * 100, places: 1))%; a run costs \(formatDecimal(s.runCost, places: 1)) s "
+            + "before its first measured trial and \(formatDecimal(s.roundCost, places: 1)) s a round: \(advice) (these runs had \(s.rounds)); "
+            + "more runs shrink the MDE more than more rounds do\n"
     }
     out += "\n"
     if format == .markdown {
@@ -110,25 +145,41 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, cell in
+            var text = cells.enumerated().map { i, cell in
                 i < 2 ? cell + String(repeating: " ", count: widths[i] - cell.count)
                       : String(repeating: " ", count: widths[i] - cell.count) + cell
-            }.joined(separator: "  ") + "\n"
+            }.joined(separator: "  ")
+            while text.hasSuffix(" ") { text.removeLast() }
+            return text + "\n"
         }
         out += line(header)
         for row in rows { out += line(row) }
     }
-    out += "\nchange: new/base - 1 of the medians (the geometric mean of the run medians for several runs); ~ : the 95% interval includes 0%\n"
-    out += "detectable: half the interval's width, the smallest change these data could tell from noise\n"
+    let family = r.changes.filter { $0.method.givesVerdict }.count
+    out += "\nchange: new/base - 1 of the geometric means of the units' figures (a run's figure is the median of its trials); 95% interval of the change\n"
+    out += "MDE: the change the test finds 80% of the time at the 5% level, these units' minimum detectable effect\n"
+    if family > 0 {
+        out += "q: p-value adjusted over the \(family) comparisons of a side (Benjamini-Hochberg); verdict better or worse where q < 0.05, ~ where not\n"
+    }
     let used = Set(r.changes.map(\.method) + r.geomeans.map(\.method))
     let explained: [(IntervalMethod, String)] = [
-        (.uShift, "Mann-Whitney shift interval on the logs of the trials (one run a side)"),
-        (.runsWelch, "Welch t interval over the runs' log medians (several runs on a side)"),
-        (.summaryWelch, "Welch on the summary columns, marked (summary): a trials file is missing"),
-        (.bootstrap, "geomean: bootstrap of the trials within each case (one run a side)"),
+        (.moderatedT, "moderated t over the runs' log medians, variances pooled over cases (limma)"),
+        (.pairedModeratedT, "moderated t over the paired units, variances pooled over cases (limma)"),
+        (.runsWelch, "geomean: Welch t over the runs' mean log medians"),
+        (.pairedT, "geomean: t over the units' mean paired differences"),
+        (.withinRun, "within-run: Mann-Whitney shift interval on the trials' logs, one run a side, no verdict"),
+        (.withinRunSummary, "within-run-summary: Welch on the MiB/s summary columns (no trials file), no verdict"),
     ]
-    let lines = explained.filter { used.contains($0.0) }.map { "\($0.0.rawValue) = \($0.1)" }
-    if !lines.isEmpty { out += "intervals: " + lines.joined(separator: "; ") + "\n" }
+    let lines = explained.filter { used.contains($0.0) }.map(\.1)
+    if !lines.isEmpty { out += "tests: " + lines.joined(separator: "; ") + "\n" }
+    var reasons: [(String, [String])] = []
+    for (reason, what) in r.changes.compactMap({ c in c.reason.map { ($0, "\(c.caseName) \(c.metric.name)") } })
+        + r.geomeans.compactMap({ g in g.reason.map { ($0, "geomean \(g.metric.name)") } }) {
+        if let i = reasons.firstIndex(where: { $0.0 == reason }) { reasons[i].1.append(what) } else { reasons.append((reason, [what])) }
+    }
+    for (reason, what) in reasons {
+        out += "no interval: \(reason): \(what.prefix(3).joined(separator: ", "))\(what.count > 3 ? " and \(what.count - 3) more" : "")\n"
+    }
     for (name, present) in r.unmatched {
         out += "only in \(present.joined(separator: ", ")): \(name)\n"
     }

@@ -1,0 +1,593 @@
+import Glibc
+
+/// How a change was tested (the `method` column of the CSV).
+public enum IntervalMethod: String, Sendable {
+    /// Several runs (or boots) on a side: the moderated t over the units' log medians.
+    case moderatedT = "moderated-t"
+    /// `--within`: the moderated t over paired units (rounds of one run, or runs).
+    case pairedModeratedT = "paired-moderated-t"
+    /// Geometric mean, several runs on a side: Welch's t over the runs' mean log medians.
+    case runsWelch = "runs-welch"
+    /// Geometric mean under `--within`: t over the units' mean paired differences.
+    case pairedT = "paired-t"
+    /// One run a side: the Mann-Whitney shift interval on the logs of the trials. Never a verdict.
+    case withinRun = "within-run"
+    /// One run a side and no trials file: Welch on the MiB/s summary columns. Never a verdict.
+    case withinRunSummary = "within-run-summary"
+    /// No interval could be computed (the report says why).
+    case none = ""
+
+    /// Whether a test of this kind may call a change significant: only tests whose unit carries the
+    /// variance between runs (or pairs the cases within rounds).
+    public var givesVerdict: Bool { self == .moderatedT || self == .pairedModeratedT || self == .runsWelch || self == .pairedT }
+}
+
+/// The false-discovery rate at which a change is called significant (Benjamini-Hochberg q).
+public let significanceLevel = 0.05
+
+/// One case and metric, the base side against one new side.
+public struct Change {
+    public let caseName: String
+    /// The case's key, the fields left out of the join empty.
+    public let key: CaseKey
+    public let metric: Metric
+    public let newSide: Int
+    /// Each side's center: the geometric mean of its units' figures (a run's figure is the median
+    /// of its trials; under `--within` with one run a unit is one round's trial).
+    public let base: Double
+    public let new: Double
+    /// For log(new/base); nil when none could be computed (`reason` says why).
+    public var interval: LogInterval?
+    public var method: IntervalMethod
+    public var pValue: Double?
+    /// Benjamini-Hochberg over every case comparison of this new side.
+    public var qValue: Double?
+    /// Minimum detectable effect at 80% power (log ratio), for the unadjusted test at 5%.
+    public var mde: Double?
+    public var reason: String?
+    /// Per unit, the log figure (used by the geometric mean over units).
+    let baseUnitLogs: [Double]
+    let newUnitLogs: [Double]
+
+    /// new/base − 1, in percent.
+    public var percent: Double { (new / base - 1) * 100 }
+    public var significant: Bool { method.givesVerdict && (qValue ?? 1) < significanceLevel }
+    /// A significant regression whose whole interval lies beyond `pct` percent.
+    public func isRegression(beyond pct: Double) -> Bool {
+        guard significant, let i = interval else { return false }
+        return metric.higherIsBetter ? (exp(i.high) - 1) * 100 < -pct : (exp(i.low) - 1) * 100 > pct
+    }
+}
+
+/// The geometric mean of new/base over the compared cases of one metric and new side.
+public struct GeomeanChange {
+    public let metric: Metric
+    public let newSide: Int
+    public let cases: Int
+    public let percent: Double
+    public var interval: LogInterval?
+    public var method: IntervalMethod
+    public var pValue: Double?
+    /// Benjamini-Hochberg over the geometric means of this new side.
+    public var qValue: Double?
+    public var mde: Double?
+    public var reason: String?
+    public var significant: Bool { method.givesVerdict && (qValue ?? 1) < significanceLevel }
+    public func isRegression(beyond pct: Double) -> Bool {
+        guard significant, let i = interval else { return false }
+        return metric.higherIsBetter ? (exp(i.high) - 1) * 100 < -pct : (exp(i.low) - 1) * 100 > pct
+    }
+}
+
+/// `--within KEY=A,B`: two values of one key compared inside the same runs.
+public struct WithinSpec: Sendable, Equatable {
+    /// A join key's name (placement, transport, ...) or a knob's name as the options column writes it.
+    public let key: String
+    public let base: String
+    public let new: String
+
+    /// Parses `KEY=A,B`.
+    public init(_ text: String) throws {
+        guard let eq = text.firstIndex(of: "="), case let values = text[text.index(after: eq)...].split(separator: ",", omittingEmptySubsequences: false),
+              values.count == 2, !values[0].isEmpty, !values[1].isEmpty, eq != text.startIndex else {
+            throw InputError("--within \(text): expected KEY=A,B, for example placement=same,split or sndbuf=131072,262144")
+        }
+        key = String(text[..<eq])
+        base = String(values[0])
+        new = String(values[1])
+        guard base != new else { throw InputError("--within \(text): the two values are the same; name two different values") }
+    }
+
+    public var label: String { "\(key)=\(base),\(new)" }
+
+    /// The row's value of the key and the row's key without it; nil when the row has no such value.
+    func split(_ key: CaseKey) -> (value: String, rest: CaseKey)? {
+        if let join = JoinKey(rawValue: self.key) {
+            let value = key[keyPath: join.keyPath]
+            return value.isEmpty ? nil : (value, key.ignoring([join]))
+        }
+        let entries = key.options.split(separator: " ").map(String.init)
+        guard let entry = entries.first(where: { $0.hasPrefix(self.key + "=") }) else { return nil }
+        var rest = key
+        rest.options = entries.filter { $0 != entry }.joined(separator: " ")
+        return (String(entry.dropFirst(self.key.count + 1)), rest)
+    }
+}
+
+/// What the units of both sides tell about where to spend machine time (Kalibera & Jones): the
+/// variance between runs and between trials, and what a run and a round cost.
+public struct SpreadEstimate: Sendable, Equatable {
+    /// Median over cases, on the log scale: the variance of a run's own level, and of one trial.
+    public let runVariance: Double
+    public let trialVariance: Double
+    /// Seconds: a run's set-up, warm-up and calibration before its first measured trial; one round.
+    public let runCost: Double
+    public let roundCost: Double
+    /// The rounds these runs had (the median over runs).
+    public let rounds: Int
+
+    /// The rounds per run that minimise the variance of a unit's figure per second of machine time.
+    public var bestRounds: Double { optimalRounds(runVariance: runVariance, trialVariance: trialVariance, runCost: runCost, roundCost: roundCost) }
+}
+
+/// The trials per run (rounds) that give the smallest variance of the mean over units for a fixed
+/// machine time: minimise (runCost + n·roundCost)·(runVariance + (π/2)·trialVariance/n), which is
+/// n = √(runCost·(π/2)·trialVariance / (roundCost·runVariance)). (π/2: a run's figure is the median
+/// of its trials.) Infinite when the runs show no variance of their own.
+public func optimalRounds(runVariance: Double, trialVariance: Double, runCost: Double, roundCost: Double) -> Double {
+    guard runVariance > 0, roundCost > 0 else { return .infinity }
+    return (runCost * Double.pi / 2 * trialVariance / (roundCost * runVariance)).squareRoot()
+}
+
+/// Everything `ipcbench compare` reports.
+public struct CompareReport {
+    public let sides: [Side]
+    public let changes: [Change]
+    public let geomeans: [GeomeanChange]
+    /// Cases not present in every file: (case name, where it is present).
+    public let unmatched: [(String, [String])]
+    /// Cases that are not ok in some file: (case name, "<status> in <where>" for each such file).
+    public let notCompared: [(String, [String])]
+    public let warnings: [String]
+    /// Differences between the sides' environments that are expected (the kernel).
+    public let notes: [String]
+    /// The interval level is 1 − alpha.
+    public let alpha: Double
+    /// Set for `--within`: both "sides" are cases of the same files.
+    public let within: WithinSpec?
+    public let spread: SpreadEstimate?
+
+    /// Some new side is compared one run against one run: run-to-run variance is not measured.
+    public var oneRunComparison: Bool {
+        within == nil && sides[0].files.count == 1 && sides.dropFirst().contains { $0.files.count == 1 }
+    }
+
+    func sideName(_ i: Int) -> String {
+        if let within { return i == 0 ? within.base : within.new }
+        return i == 0 ? "base" : (sides.count > 2 ? "new\(i)" : "new")
+    }
+}
+
+/// Largest figure compare accepts; anything bigger is a broken file, not a measurement.
+let largestFigure = 1e15
+
+/// A figure a ratio can use: finite, positive, at most `largestFigure`.
+func positiveFigure(_ text: String) -> Double? {
+    guard let v = Double(text), v.isFinite, v > 0, v <= largestFigure else { return nil }
+    return v
+}
+
+/// The figures of one run for one case and metric.
+enum RunFigures {
+    /// The trials, with their rounds.
+    case trials([(value: Double, round: Int?)])
+    /// No trials: the case row's median, and (mean, sd, count) for the summary Welch interval when available.
+    case summary(median: Double, welch: (mean: Double, sd: Double, n: Double)?)
+
+    var center: Double {
+        switch self {
+        case .trials(let values): return median(values.map(\.value))
+        case .summary(let m, _): return m
+        }
+    }
+
+    var logTrials: [Double]? {
+        if case .trials(let values) = self { return values.map { log($0.value) } }
+        return nil
+    }
+}
+
+/// The figures of `row` in `file` for `metric`, or a warning naming what is wrong with them.
+func runFigures(_ file: ResultFile, _ row: CaseRow, _ metric: Metric, caseName: String) -> Result<RunFigures, CompareWarning> {
+    func bad(_ column: String, _ text: String, trial: String? = nil) -> CompareWarning {
+        CompareWarning("\(file.path): \(caseName): \(column) is '\(text)'\(trial.map { " in trial \($0)" } ?? ""), not a positive number up to 1e15; the case is skipped")
+    }
+    if let trials = file.trials?[row.key] {
+        var values: [(Double, Int?)] = []
+        for t in trials {
+            guard let v = positiveFigure(t.figure(metric)) else { return .failure(bad(metric.trialColumn, t.figure(metric), trial: t.trial)) }
+            values.append((v, t.round))
+        }
+        if !values.isEmpty { return .success(.trials(values)) }
+    }
+    guard let m = positiveFigure(row.figure(metric)) else { return .failure(bad(metric.caseColumn, row.figure(metric))) }
+    return .success(.summary(median: m, welch: row.summary(metric)))
+}
+
+/// A warning line (an Error so that it can travel in a Result).
+struct CompareWarning: Error {
+    let text: String
+    init(_ text: String) { self.text = text }
+}
+
+/// The variance of the log trials within each run, pooled over the runs; nil unless every run has
+/// at least two trials.
+func pooledTrialVariance(_ runs: [RunFigures]) -> Double? {
+    var ss = 0.0, df = 0.0
+    for run in runs {
+        guard let logs = run.logTrials, logs.count >= 2 else { return nil }
+        let mean = logs.reduce(0, +) / Double(logs.count)
+        ss += logs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+        df += Double(logs.count - 1)
+    }
+    return ss / df
+}
+
+/// Compares each new side with the base side (sides[0]), case by case, with 1 − alpha intervals.
+public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Double) -> CompareReport {
+    let names = CompareReport(sides: sides, changes: [], geomeans: [], unmatched: [], notCompared: [], warnings: [], notes: [],
+                              alpha: alpha, within: nil, spread: nil)
+    func place(_ side: Int, _ file: Int) -> String {
+        sides[side].files.count > 1 ? "\(names.sideName(side)) run \(file + 1)" : names.sideName(side)
+    }
+    var warnings: [String] = []
+    var notes: [String] = []
+    // Index each file's ok rows by key, keeping the first of any duplicates.
+    var indexed: [[[CaseKey: CaseRow]]] = []
+    var order: [CaseKey] = []
+    var seen = Set<CaseKey>()
+    for side in sides {
+        var sideMaps: [[CaseKey: CaseRow]] = []
+        for file in side.files {
+            var map: [CaseKey: CaseRow] = [:]
+            var duplicates = 0
+            for row in file.rows where row.status == "ok" {
+                let k = row.key.ignoring(ignoring)
+                if map[k] != nil { duplicates += 1; continue }
+                map[k] = row
+                if seen.insert(k).inserted { order.append(k) }
+            }
+            if duplicates > 0 {
+                warnings.append("\(file.path): \(duplicates) cases match another case of the same file once \(ignoring.map(\.rawValue).sorted().joined(separator: ", ")) is ignored; the first of each is compared")
+            }
+            sideMaps.append(map)
+        }
+        indexed.append(sideMaps)
+    }
+    environmentDifferences(sides, sideName: names.sideName, warnings: &warnings, notes: &notes)
+    if sides.contains(where: { $0.files.count > 1 }) {
+        for side in sides { for file in side.files where file.trials == nil {
+            warnings.append("\(file.path): no trials file beside it; its run figures come from its median columns (for latency the percentiles of all round trips, not the median of the trials' percentiles)")
+        } }
+    }
+
+    var notCompared: [(String, [String])] = []
+    for (s, side) in sides.enumerated() {
+        for (f, file) in side.files.enumerated() {
+            for row in file.rows where row.status != "ok" {
+                let n = row.key.ignoring(ignoring).name, what = "\(row.status) in \(place(s, f))"
+                if let index = notCompared.firstIndex(where: { $0.0 == n }) { notCompared[index].1.append(what) } else { notCompared.append((n, [what])) }
+            }
+        }
+    }
+
+    var cache: [[Int]: [Double]] = [:]
+    func counts(_ m: Int, _ n: Int) -> [Double] {
+        if let c = cache[[m, n]] { return c }
+        let c = mannWhitneyCounts(m, n)
+        cache[[m, n]] = c
+        return c
+    }
+    var changes: [Change] = []
+    var samples: [UnitSample?] = []
+    var unmatched: [(String, [String])] = []
+    var summaryWarned = Set<String>()
+    var spreadCases: [(runVariance: Double, trialVariance: Double, trials: Double)] = []
+    for k in order {
+        var present: [String] = []
+        var complete: [Bool] = []
+        for (s, maps) in indexed.enumerated() {
+            let have = maps.indices.filter { maps[$0][k] != nil }
+            complete.append(have.count == maps.count)
+            if have.count == maps.count { present.append(names.sideName(s)) } else { present += have.map { place(s, $0) } }
+        }
+        let caseName = k.name
+        if complete.contains(false) { unmatched.append((caseName, present)) }
+        guard complete[0] else { continue }
+        let baseRows = indexed[0].map { $0[k]! }
+        for newIndex in sides.indices.dropFirst() where complete[newIndex] {
+            let newRows = indexed[newIndex].map { $0[k]! }
+            for (metricIndex, metric) in Metric.of(pattern: baseRows[0].key.pattern).enumerated() {
+                var figures: [[RunFigures]] = [[], []]
+                var problem: String? = nil
+                for (slot, (side, rows)) in [(sides[0], baseRows), (sides[newIndex], newRows)].enumerated() {
+                    for (file, row) in zip(side.files, rows) {
+                        switch runFigures(file, row, metric, caseName: caseName) {
+                        case .success(let f): figures[slot].append(f)
+                        case .failure(let w): problem = problem ?? w.text
+                        }
+                    }
+                }
+                if let problem {
+                    if !warnings.contains(problem) { warnings.append(problem) }
+                    continue
+                }
+                let (b, n) = (figures[0], figures[1])
+                let baseLogs = b.map { log($0.center) }, newLogs = n.map { log($0.center) }
+                var change = Change(caseName: caseName, key: k, metric: metric, newSide: newIndex,
+                                    base: exp(baseLogs.reduce(0, +) / Double(baseLogs.count)),
+                                    new: exp(newLogs.reduce(0, +) / Double(newLogs.count)),
+                                    interval: nil, method: .none, pValue: nil, qValue: nil, mde: nil, reason: nil,
+                                    baseUnitLogs: baseLogs, newUnitLogs: newLogs)
+                if b.count > 1 || n.count > 1 {
+                    let trialVariance = pooledTrialVariance(b + n)
+                    samples.append(UnitSample(base: baseLogs, new: newLogs, paired: false, trialVariance: trialVariance))
+                    // The spread of the case's main metric, from each side with two runs or more.
+                    if metricIndex == 0, let trialVariance, newIndex == 1 {
+                        for side in [b, n] where side.count > 1 {
+                            let logs = side.map { log($0.center) }
+                            let mean = logs.reduce(0, +) / Double(logs.count)
+                            let trials = Double(side.reduce(0) { $0 + ($1.logTrials?.count ?? 0) }) / Double(side.count)
+                            spreadCases.append((logs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(logs.count - 1), trialVariance, trials))
+                        }
+                    }
+                } else {
+                    samples.append(nil)
+                    withinRunInterval(&change, b[0], n[0], alpha: alpha, counts: counts)
+                    if change.method == .withinRunSummary {
+                        let line = "\(caseName): no trials in \(sides[0].files[0].path) or \(sides[newIndex].files[0].path); its within-run interval comes from a Welch test on the summary columns"
+                        if summaryWarned.insert(line).inserted { warnings.append(line) }
+                    }
+                }
+                changes.append(change)
+            }
+        }
+    }
+    for newIndex in sides.indices.dropFirst() {
+        testChanges(&changes, samples, newSide: newIndex, method: .moderatedT, alpha: alpha)
+    }
+    let geomeans = sides.indices.dropFirst().flatMap { newIndex in
+        geometricMeans(changes, newSide: newIndex, paired: false,
+                       units: sides[0].files.count > 1 || sides[newIndex].files.count > 1, alpha: alpha)
+    }
+    return CompareReport(sides: sides, changes: changes, geomeans: geomeans, unmatched: unmatched, notCompared: notCompared,
+                         warnings: warnings, notes: notes, alpha: alpha, within: nil,
+                         spread: spreadEstimate(spreadCases, files: sides.flatMap(\.files)))
+}
+
+/// One run a side: the within-run interval of the trials, never a verdict, or the reason there is none.
+func withinRunInterval(_ change: inout Change, _ b: RunFigures, _ n: RunFigures, alpha: Double, counts: @escaping (Int, Int) -> [Double]) {
+    if case .trials(let x) = b, case .trials(let y) = n {
+        let interval = shiftInterval(x.map { log($0.value) }, y.map { log($0.value) }, alpha: alpha, counts: counts)
+        if let interval, interval.isBounded, interval.low < interval.high {
+            change.interval = interval
+            change.method = .withinRun
+        } else if let interval, interval.isBounded {
+            change.reason = "identical trials on both sides (quantized figures): no interval"
+        } else {
+            change.reason = "\(x.count) vs \(y.count) trials are too few for a 95% interval: use -r 5 or more"
+        }
+        return
+    }
+    if case .summary(_, let wb) = b, case .summary(_, let wn) = n, let wb, let wn, let i = summaryWelchInterval(base: wb, new: wn, alpha: alpha) {
+        change.interval = i
+        change.method = .withinRunSummary
+        return
+    }
+    change.reason = "no trials file: no within-run interval for \(change.metric.name)"
+}
+
+/// Runs the moderated tests on the changes of one new side that have units, grouped by metric
+/// (cases of one metric share how their variance between units relates to their trials' spread;
+/// a metric with fewer than 8 cases joins one group of all), then adjusts their p-values over the
+/// whole side (Benjamini-Hochberg).
+func testChanges(_ changes: inout [Change], _ samples: [UnitSample?], newSide: Int, method: IntervalMethod, alpha: Double) {
+    let mine = changes.indices.filter { changes[$0].newSide == newSide && samples[$0] != nil }
+    var groups: [[Int]] = []
+    var small: [Int] = []
+    for metric in Metric.all {
+        let group = mine.filter { changes[$0].metric == metric }
+        if group.count >= 8 { groups.append(group) } else { small += group }
+    }
+    if !small.isEmpty { groups.append(small) }
+    for group in groups {
+        let tests = moderatedTests(group.map { samples[$0]! }, alpha: alpha)
+        for (i, test) in zip(group, tests) {
+            guard let test else {
+                changes[i].reason = samples[i]!.estimate.variance == 0
+                    ? "identical figures on both sides (quantized data): no interval"
+                    : "too few units for an interval: take at least 3 runs a side"
+                continue
+            }
+            changes[i].interval = test.interval
+            changes[i].method = method
+            changes[i].pValue = test.pValue
+            changes[i].mde = test.mde
+        }
+    }
+    let family = changes.indices.filter { changes[$0].newSide == newSide }
+    let q = benjaminiHochberg(family.map { changes[$0].method.givesVerdict ? changes[$0].pValue : nil })
+    for (i, value) in zip(family, q) { changes[i].qValue = value }
+}
+
+/// The geometric mean per metric of one new side. With units (runs, or paired rounds), each unit's
+/// mean over the cases of its log figures is one value (a unit's drift is shared by all its cases),
+/// and the test is over those; with one run a side there is no interval.
+func geometricMeans(_ changes: [Change], newSide: Int, paired: Bool, units: Bool, alpha: Double) -> [GeomeanChange] {
+    var out: [GeomeanChange] = []
+    for metric in Metric.all {
+        let matching = changes.filter { $0.newSide == newSide && $0.metric == metric }
+        guard !matching.isEmpty else { continue }
+        let count = Double(matching.count)
+        var g = GeomeanChange(metric: metric, newSide: newSide, cases: matching.count,
+                              percent: (exp(matching.reduce(0) { $0 + log($1.new / $1.base) } / count) - 1) * 100,
+                              interval: nil, method: .none, pValue: nil, qValue: nil, mde: nil, reason: nil)
+        let baseUnits = matching[0].baseUnitLogs.indices.map { r in matching.reduce(0) { $0 + $1.baseUnitLogs[r] } / count }
+        let newUnits = matching[0].newUnitLogs.indices.map { r in matching.reduce(0) { $0 + $1.newUnitLogs[r] } / count }
+        let sameUnits = matching.allSatisfy { $0.baseUnitLogs.count == baseUnits.count && $0.newUnitLogs.count == newUnits.count }
+        if !units {
+            g.reason = "one run a side: no interval for the geometric mean"
+        } else if !sameUnits {
+            g.reason = "the cases have different rounds: no interval for the geometric mean"
+        } else if let test = paired ? moderatedTests([UnitSample(base: baseUnits, new: newUnits, paired: true)], alpha: alpha)[0]
+                                    : welchTest(baseUnits, newUnits, alpha: alpha) {
+            g.interval = test.interval
+            g.method = paired ? .pairedT : .runsWelch
+            g.pValue = test.pValue
+            g.mde = test.mde
+        } else {
+            g.reason = "identical figures on both sides: no interval"
+        }
+        out.append(g)
+    }
+    let q = benjaminiHochberg(out.map(\.pValue))
+    for i in out.indices { out[i].qValue = q[i] }
+    return out
+}
+
+/// The spread and cost figures of the compared runs: medians over cases of the variance between
+/// runs (less the part the trials' own noise explains) and between trials; a run's cost before its
+/// first measured trial, and a round's, from the trials files' start_ns and duration_ns.
+func spreadEstimate(_ cases: [(runVariance: Double, trialVariance: Double, trials: Double)], files: [ResultFile]) -> SpreadEstimate? {
+    guard !cases.isEmpty else { return nil }
+    let runVariance = median(cases.map { max(0, $0.runVariance - Double.pi / 2 * $0.trialVariance / max($0.trials, 1)) })
+    let trialVariance = median(cases.map(\.trialVariance))
+    var fixed: [Double] = [], perRound: [Double] = [], rounds: [Double] = []
+    for file in files {
+        let trials = (file.trials ?? [:]).values.flatMap { $0 }
+        let starts = trials.compactMap(\.startNs)
+        let ends = trials.compactMap { t in t.startNs.flatMap { s in t.durationNs.map { s + $0 } } }
+        let count = trials.compactMap(\.round).max() ?? 0
+        guard let first = starts.min(), let last = ends.max(), count >= 1, last > first else { continue }
+        fixed.append(first / 1e9)
+        perRound.append((last - first) / 1e9 / Double(count))
+        rounds.append(Double(count))
+    }
+    guard !fixed.isEmpty else { return nil }
+    return SpreadEstimate(runVariance: runVariance, trialVariance: trialVariance, runCost: median(fixed), roundCost: median(perRound),
+                          rounds: Int(median(rounds)))
+}
+
+/// `--within`: the cases whose `spec.key` is `spec.base` against those where it is `spec.new`, all
+/// else equal, inside the same files. One file: its rounds are the paired units; several: its runs.
+public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>, alpha: Double) throws -> CompareReport {
+    for file in side.files {
+        guard let trials = file.trials else {
+            throw InputError("\(file.path): --within pairs the trials of one round: the trials file <stem>-trials.csv must be beside it")
+        }
+        if trials.values.contains(where: { $0.contains { $0.round == nil } }) {
+            throw InputError("\(file.path): its trials have no rounds (the sequential schedule); --within needs a run with --schedule interleaved")
+        }
+    }
+    var warnings: [String] = [], notes: [String] = []
+    environmentDifferences([side], sideName: { _ in "the side" }, warnings: &warnings, notes: &notes)
+    // Per file, the ok rows by their key without the compared field.
+    var pairs: [[CaseKey: (base: CaseRow, new: CaseRow)]] = []
+    var order: [CaseKey] = []
+    var seen = Set<CaseKey>()
+    var valuesSeen = Set<String>()
+    for file in side.files {
+        var halves: [CaseKey: (base: CaseRow?, new: CaseRow?)] = [:]
+        for row in file.rows where row.status == "ok" {
+            guard let (value, rest) = spec.split(row.key) else { continue }
+            valuesSeen.insert(value)
+            let k = rest.ignoring(ignoring)
+            if value == spec.base, halves[k]?.base == nil { halves[k, default: (nil, nil)].base = row }
+            if value == spec.new, halves[k]?.new == nil { halves[k, default: (nil, nil)].new = row }
+        }
+        var complete: [CaseKey: (base: CaseRow, new: CaseRow)] = [:]
+        for (k, h) in halves { if let b = h.base, let n = h.new { complete[k] = (b, n) } }
+        for row in file.rows { if let (_, rest) = spec.split(row.key), complete[rest.ignoring(ignoring)] != nil, seen.insert(rest.ignoring(ignoring)).inserted { order.append(rest.ignoring(ignoring)) } }
+        pairs.append(complete)
+    }
+    let common = order.filter { k in pairs.allSatisfy { $0[k] != nil } }
+    guard !common.isEmpty else {
+        let found = valuesSeen.sorted().joined(separator: ", ")
+        throw InputError("--within \(spec.label): no case has both values in \(side.label) (values of \(spec.key) found: \(found.isEmpty ? "none" : found))")
+    }
+    var changes: [Change] = []
+    var samples: [UnitSample?] = []
+    for k in common {
+        for metric in Metric.of(pattern: k.pattern) {
+            var baseUnits: [Double] = [], newUnits: [Double] = [], variances: [RunFigures] = []
+            var problem: String? = nil
+            for (file, pair) in zip(side.files, pairs.map { $0[k]! }) {
+                guard case .success(let b) = runFigures(file, pair.base, metric, caseName: k.name),
+                      case .success(let n) = runFigures(file, pair.new, metric, caseName: k.name),
+                      case .trials(let x) = b, case .trials(let y) = n else {
+                    problem = "\(file.path): \(k.name): \(metric.trialColumn) has figures that are not positive numbers; the case is skipped"
+                    break
+                }
+                variances += [b, n]
+                // Pair the two cases' trials by round.
+                let byRound = Dictionary(y.map { ($0.round!, log($0.value)) }, uniquingKeysWith: { a, _ in a })
+                let matched = x.compactMap { t in byRound[t.round!].map { (log(t.value), $0) } }
+                if side.files.count == 1 {
+                    baseUnits += matched.map(\.0); newUnits += matched.map(\.1)
+                } else if !matched.isEmpty {
+                    baseUnits.append(matched.reduce(0) { $0 + $1.0 } / Double(matched.count))
+                    newUnits.append(matched.reduce(0) { $0 + $1.1 } / Double(matched.count))
+                }
+            }
+            if let problem { if !warnings.contains(problem) { warnings.append(problem) }; continue }
+            let change = Change(caseName: k.name, key: k, metric: metric, newSide: 1,
+                                base: exp(baseUnits.reduce(0, +) / Double(max(baseUnits.count, 1))),
+                                new: exp(newUnits.reduce(0, +) / Double(max(newUnits.count, 1))),
+                                interval: nil, method: .none, pValue: nil, qValue: nil, mde: nil,
+                                reason: baseUnits.count < 2 ? "fewer than 2 paired units: no interval" : nil,
+                                baseUnitLogs: baseUnits, newUnitLogs: newUnits)
+            changes.append(change)
+            samples.append(baseUnits.count < 2 ? nil
+                           : UnitSample(base: baseUnits, new: newUnits, paired: true, trialVariance: pooledTrialVariance(variances)))
+        }
+    }
+    testChanges(&changes, samples, newSide: 1, method: .pairedModeratedT, alpha: alpha)
+    let geomeans = geometricMeans(changes, newSide: 1, paired: true, units: true, alpha: alpha)
+    return CompareReport(sides: [side, side], changes: changes, geomeans: geomeans, unmatched: [], notCompared: [],
+                         warnings: warnings, notes: notes, alpha: alpha, within: spec, spread: nil)
+}
+
+/// Warns about every environment column (and the placement modes) that differs between or within
+/// the sides. The kernel differing between the sides is the point of a comparison: a note.
+func environmentDifferences(_ sides: [Side], sideName: (Int) -> String, warnings: inout [String], notes: inout [String]) {
+    var columns: [String] = []
+    for side in sides { for file in side.files { for c in file.environmentColumnNames where !columns.contains(c) { columns.append(c) } } }
+    func quoted(_ values: [String]) -> String { values.map { "\"\($0)\"" }.joined(separator: ", ") }
+    func values(_ side: Side, _ column: String) -> [String] {
+        var out: [String] = []
+        for file in side.files {
+            // By name in the whole row: a column of one file's environment group may sit after `transport` in another's.
+            for row in file.cases {
+                let v = row[column] ?? "(no such column)"
+                if !out.contains(v) { out.append(v) }
+            }
+        }
+        return out
+    }
+    let kernel = ["kernel_release", "kernel_version"]
+    for column in columns {
+        let perSide = sides.map { values($0, column) }
+        for (i, v) in perSide.enumerated() where v.count > 1 {
+            warnings.append("the runs of \(sideName(i)) differ in \(column): \(quoted(v))")
+        }
+        if perSide.contains(where: { Set($0) != Set(perSide[0]) }) {
+            let line = "the sides differ in \(column): " + perSide.map(quoted).joined(separator: " vs ")
+            if kernel.contains(column) { notes.append(line) } else { warnings.append(line) }
+        }
+    }
+    guard sides.count > 1 else { return }
+    let modes = sides.map { side in Set(side.files.flatMap { $0.rows.map(\.key.placement) }).sorted().joined(separator: "+") }
+    if modes.contains(where: { $0 != modes[0] }) {
+        warnings.append("the sides differ in placement: " + modes.joined(separator: " vs "))
+    }
+}
