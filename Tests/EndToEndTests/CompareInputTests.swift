@@ -108,12 +108,12 @@ final class CompareInputTests: XCTestCase {
         let outcome = try h.run(["compare", a, b])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         for transport in ["pipe", "fifo"] {
-            XCTAssertTrue(outcome.stdout.contains("warning: \(transport) throughput 4096 split: no trials in \(a) and \(b); its interval comes from a Welch test on the summary columns"), outcome.stdout)
+            XCTAssertTrue(outcome.stdout.contains("warning: \(transport) throughput 4096 split: no trials in \(a) or \(b); its within-run interval comes from a Welch test on the summary columns"), outcome.stdout)
         }
     }
 
     /// Several runs a side, joined with commas; the gate fails only when the whole interval lies
-    /// beyond the threshold.
+    /// beyond the threshold, and refuses to gate on nothing.
     func testSeveralRunsAndTheGate() throws {
         let trials = ["100", "101", "99", "100.5", "99.5"]
         // Runs drift by 1%; the new side is 20% slower.
@@ -127,7 +127,7 @@ final class CompareInputTests: XCTestCase {
         let records = rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(compareCSVColumns, $0)) }
         let pipe = try XCTUnwrap(records.first { $0["kind"] == "case" })
         XCTAssertEqual(pipe["new_file"], sideB)
-        XCTAssertEqual(pipe["method"], "runs-welch")
+        XCTAssertEqual(pipe["method"], "moderated-t")
         XCTAssertEqual(pipe["significant"], "1")
         let high = try XCTUnwrap(Double(pipe["change_ci95_high_pct"] ?? ""))
         let low = try XCTUnwrap(Double(pipe["change_ci95_low_pct"] ?? ""))
@@ -137,9 +137,15 @@ final class CompareInputTests: XCTestCase {
 
         let gate = try h.run(["compare", sideA, sideB, "--fail-on-regression", "10"])
         XCTAssertEqual(gate.status, 1, gate.stderr)
-        XCTAssertTrue(gate.stderr.contains("1 regressions whose whole 95% interval lies beyond 10.0%, for example pipe throughput 4096 split MiB/s"), gate.stderr)
+        XCTAssertTrue(gate.stderr.contains("1 cases and 1 geometric means regressed significantly with their whole 95% interval beyond 10.0%, for example geomean MiB/s -20.0%"), gate.stderr)
         // The interval reaches past the threshold: not proven, so the gate passes.
         let loose = try h.run(["compare", sideA, sideB, "--fail-on-regression", formatDecimal(-low - 0.5, places: 1)])
         XCTAssertEqual(loose.status, 0, loose.stderr)
+        // No case in both sides: nothing to gate on, refused before anything is printed.
+        let fifo = try (1...2).map { i in try write("f\(i)", runID: "rf\(i)", trials: trials, cases: ["fifo"]) }
+        let nothing = try h.run(["compare", sideA, fifo.joined(separator: ","), "--fail-on-regression", "10"])
+        XCTAssertEqual(nothing.status, 2, nothing.stderr)
+        XCTAssertEqual(nothing.stdout, "")
+        XCTAssertTrue(nothing.stderr.contains("no case could be compared and bounded"), nothing.stderr)
     }
 }

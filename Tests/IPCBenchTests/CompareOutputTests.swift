@@ -85,30 +85,32 @@ final class CompareOutputTests: XCTestCase {
         XCTAssertEqual(try render([[a], [b]], format: .table), """
         base: a.csv (kernel 6.1, host vm, cpu Test CPU, run ra)
         new: b.csv (kernel 6.2, host vm, cpu Test CPU, run rb)
+        units: runs (1 run vs 1 run)
         note: the sides differ in kernel_release: "6.1" vs "6.2"
-        note: one run a side: the intervals cover the noise between trials, not between runs, which is not measured; two runs of the same kernel can still differ significantly. Give several runs a side (a1.csv,a2.csv,a3.csv), across boots where possible.
+        note: one run a side: the intervals are within-run (the noise between trials only; the variance between runs is not measured), so nothing is marked significant. Take at least 3 runs a side (a1.csv,a2.csv,a3.csv), across boots where possible: runs differ by more than their trials do.
 
-        case                        metric        base     new  change     95% interval  detectable
-        pipe throughput 4096 split  MiB/s        100.3   110.2  +10.0%  [+7.9%, +12.1%]       ±1.9%
-        pipe latency 64 split       RTT p50 us  10.025  10.045       ~   [-1.8%, +2.2%]       ±2.0%
-        pipe latency 64 split       RTT p99 us  20.050  20.090       ~   [-1.8%, +2.2%]       ±2.0%
-        geomean                     MiB/s                       +10.0%  [+7.9%, +12.1%]       ±1.9%
-        geomean                     RTT p50 us                       ~   [-1.8%, +2.2%]       ±2.0%
-        geomean                     RTT p99 us                       ~   [-1.8%, +2.2%]       ±2.0%
+        case                        metric        base     new  change     95% interval  MDE  q      verdict
+        pipe throughput 4096 split  MiB/s        100.3   110.2  +10.0%  [+7.9%, +12.1%]           within-run
+        pipe latency 64 split       RTT p50 us  10.025  10.045   +0.2%   [-1.8%, +2.2%]           within-run
+        pipe latency 64 split       RTT p99 us  20.050  20.090   +0.2%   [-1.8%, +2.2%]           within-run
+        geomean                     MiB/s                       +10.0%                           no interval
+        geomean                     RTT p50 us                   +0.2%                           no interval
+        geomean                     RTT p99 us                   +0.2%                           no interval
 
-        change: new/base - 1 of the medians (the geometric mean of the run medians for several runs); ~ : the 95% interval includes 0%
-        detectable: half the interval's width, the smallest change these data could tell from noise
-        intervals: U-shift = Mann-Whitney shift interval on the logs of the trials (one run a side); bootstrap = geomean: bootstrap of the trials within each case (one run a side)
+        change: new/base - 1 of the geometric means of the units' figures (a run's figure is the median of its trials); 95% interval of the change
+        MDE: the change the test finds 80% of the time at the 5% level, these units' minimum detectable effect
+        tests: within-run: Mann-Whitney shift interval on the trials' logs, one run a side, no verdict
+        no interval: one run a side: no interval for the geometric mean: geomean MiB/s, geomean RTT p50 us, geomean RTT p99 us
 
         """)
         XCTAssertEqual(try render([[a], [b]], format: .csv), """
-        kind,new_file,transport,pattern,payload_bytes,placement,options,metric,base,new,change_pct,significant,change_ci95_low_pct,change_ci95_high_pct,detectable_pct,method
-        case,b.csv,pipe,throughput,4096,split,,MiB/s,100.250,110.250,9.98,1,7.92,12.12,1.93,U-shift
-        case,b.csv,pipe,latency,64,split,,RTT p50 us,10.025,10.045,0.20,0,-1.78,2.22,2.02,U-shift
-        case,b.csv,pipe,latency,64,split,,RTT p99 us,20.050,20.090,0.20,0,-1.78,2.22,2.02,U-shift
-        geomean,b.csv,,,,,,MiB/s,,,9.98,1,7.92,12.09,1.91,bootstrap
-        geomean,b.csv,,,,,,RTT p50 us,,,0.20,0,-1.78,2.22,2.02,bootstrap
-        geomean,b.csv,,,,,,RTT p99 us,,,0.20,0,-1.78,2.22,2.02,bootstrap
+        kind,new_file,transport,pattern,payload_bytes,placement,options,metric,base,new,change_pct,significant,change_ci95_low_pct,change_ci95_high_pct,detectable_pct,method,p_value,q_value,mde_pct,note
+        case,b.csv,pipe,throughput,4096,split,,MiB/s,100.250,110.250,9.98,0,7.92,12.12,1.93,within-run,,,,
+        case,b.csv,pipe,latency,64,split,,RTT p50 us,10.025,10.045,0.20,0,-1.78,2.22,2.02,within-run,,,,
+        case,b.csv,pipe,latency,64,split,,RTT p99 us,20.050,20.090,0.20,0,-1.78,2.22,2.02,within-run,,,,
+        geomean,b.csv,,,,,,MiB/s,,,9.98,0,,,,,,,,one run a side: no interval for the geometric mean
+        geomean,b.csv,,,,,,RTT p50 us,,,0.20,0,,,,,,,,one run a side: no interval for the geometric mean
+        geomean,b.csv,,,,,,RTT p99 us,,,0.20,0,,,,,,,,one run a side: no interval for the geometric mean
 
         """)
     }
@@ -131,30 +133,32 @@ final class CompareOutputTests: XCTestCase {
         new: b1.csv (kernel 6.2, host vm, cpu Test CPU, run rb0)
              b2.csv (kernel 6.2, host vm, cpu Test CPU, run rb1)
              b3.csv (kernel 6.2, host vm, cpu Test CPU, run rb2)
+        units: runs (3 runs vs 3 runs)
         note: the sides differ in kernel_release: "6.1" vs "6.2"
         warning: the sides differ in mitigations: "auto" vs "off"
 
-        case                        metric        base     new  change     95% interval  detectable
-        pipe throughput 4096 split  MiB/s        100.6   110.6  +10.0%  [+3.9%, +16.4%]       ±5.8%
-        pipe latency 64 split       RTT p50 us  10.056  10.077       ~   [-5.3%, +6.0%]       ±5.8%
-        pipe latency 64 split       RTT p99 us  20.113  20.153       ~   [-5.3%, +6.0%]       ±5.8%
-        geomean                     MiB/s                       +10.0%  [+3.9%, +16.4%]       ±5.8%
-        geomean                     RTT p50 us                       ~   [-5.3%, +6.0%]       ±5.8%
-        geomean                     RTT p99 us                       ~   [-5.3%, +6.0%]       ±5.8%
+        case                        metric        base     new  change     95% interval   MDE      q  verdict
+        pipe throughput 4096 split  MiB/s        100.6   110.6  +10.0%  [+4.5%, +15.7%]  7.4%  0.005   better
+        pipe latency 64 split       RTT p50 us  10.056  10.077   +0.2%   [-4.8%, +5.4%]  7.4%  0.934        ~
+        pipe latency 64 split       RTT p99 us  20.113  20.153   +0.2%   [-4.8%, +5.4%]  7.4%  0.934        ~
+        geomean                     MiB/s                       +10.0%  [+3.9%, +16.4%]  7.9%  0.029   better
+        geomean                     RTT p50 us                   +0.2%   [-5.3%, +6.0%]  7.9%  0.927        ~
+        geomean                     RTT p99 us                   +0.2%   [-5.3%, +6.0%]  7.9%  0.927        ~
 
-        change: new/base - 1 of the medians (the geometric mean of the run medians for several runs); ~ : the 95% interval includes 0%
-        detectable: half the interval's width, the smallest change these data could tell from noise
-        intervals: runs-welch = Welch t interval over the runs' log medians (several runs on a side)
+        change: new/base - 1 of the geometric means of the units' figures (a run's figure is the median of its trials); 95% interval of the change
+        MDE: the change the test finds 80% of the time at the 5% level, these units' minimum detectable effect
+        q: p-value adjusted over the 3 comparisons of a side (Benjamini-Hochberg); verdict better or worse where q < 0.05, ~ where not
+        tests: moderated t over the runs' log medians, variances pooled over cases (limma); geomean: Welch t over the runs' mean log medians
 
         """)
         XCTAssertEqual(try render([a, b], format: .csv), """
-        kind,new_file,transport,pattern,payload_bytes,placement,options,metric,base,new,change_pct,significant,change_ci95_low_pct,change_ci95_high_pct,detectable_pct,method
-        case,"b1.csv,b2.csv,b3.csv",pipe,throughput,4096,split,,MiB/s,100.563,110.594,9.98,1,3.91,16.39,5.84,runs-welch
-        case,"b1.csv,b2.csv,b3.csv",pipe,latency,64,split,,RTT p50 us,10.056,10.077,0.20,0,-5.33,6.05,5.84,runs-welch
-        case,"b1.csv,b2.csv,b3.csv",pipe,latency,64,split,,RTT p99 us,20.113,20.153,0.20,0,-5.33,6.05,5.84,runs-welch
-        geomean,"b1.csv,b2.csv,b3.csv",,,,,,MiB/s,,,9.98,1,3.91,16.39,5.84,runs-welch
-        geomean,"b1.csv,b2.csv,b3.csv",,,,,,RTT p50 us,,,0.20,0,-5.33,6.05,5.84,runs-welch
-        geomean,"b1.csv,b2.csv,b3.csv",,,,,,RTT p99 us,,,0.20,0,-5.33,6.05,5.84,runs-welch
+        kind,new_file,transport,pattern,payload_bytes,placement,options,metric,base,new,change_pct,significant,change_ci95_low_pct,change_ci95_high_pct,detectable_pct,method,p_value,q_value,mde_pct,note
+        case,"b1.csv,b2.csv,b3.csv",pipe,throughput,4096,split,,MiB/s,100.563,110.594,9.98,1,4.51,15.73,5.23,moderated-t,0.002,0.005,7.40,
+        case,"b1.csv,b2.csv,b3.csv",pipe,latency,64,split,,RTT p50 us,10.056,10.077,0.20,0,-4.78,5.44,5.23,moderated-t,0.933,0.934,7.40,
+        case,"b1.csv,b2.csv,b3.csv",pipe,latency,64,split,,RTT p99 us,20.113,20.153,0.20,0,-4.78,5.44,5.23,moderated-t,0.934,0.934,7.40,
+        geomean,"b1.csv,b2.csv,b3.csv",,,,,,MiB/s,,,9.98,1,3.91,16.39,5.84,runs-welch,0.010,0.029,7.89,
+        geomean,"b1.csv,b2.csv,b3.csv",,,,,,RTT p50 us,,,0.20,0,-5.33,6.05,5.84,runs-welch,0.927,0.927,7.89,
+        geomean,"b1.csv,b2.csv,b3.csv",,,,,,RTT p99 us,,,0.20,0,-5.33,6.05,5.84,runs-welch,0.927,0.927,7.89,
 
         """)
     }

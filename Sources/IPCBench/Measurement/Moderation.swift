@@ -161,10 +161,10 @@ public func benjaminiHochberg(_ p: [Double?]) -> [Double?] {
     return q
 }
 
-/// ψ(x), by recurrence up to 6 and the asymptotic series beyond.
+/// ψ(x), by recurrence up to 10 and the asymptotic series beyond.
 func digamma(_ x: Double) -> Double {
     var x = x, result = 0.0
-    while x < 6 { result -= 1 / x; x += 1 }
+    while x < 10 { result -= 1 / x; x += 1 }
     let f = 1 / (x * x)
     return result + log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))))
 }
@@ -172,7 +172,7 @@ func digamma(_ x: Double) -> Double {
 /// ψ'(x).
 func trigamma(_ x: Double) -> Double {
     var x = x, result = 0.0
-    while x < 6 { result += 1 / (x * x); x += 1 }
+    while x < 10 { result += 1 / (x * x); x += 1 }
     let f = 1 / (x * x)
     return result + 1 / x + f / 2 + f / x * (1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f / 30)))
 }
@@ -180,7 +180,7 @@ func trigamma(_ x: Double) -> Double {
 /// ψ''(x).
 func tetragamma(_ x: Double) -> Double {
     var x = x, result = 0.0
-    while x < 6 { result -= 2 / (x * x * x); x += 1 }
+    while x < 10 { result -= 2 / (x * x * x); x += 1 }
     let f = 1 / (x * x)
     return result - f - f / x - f * f * (0.5 - f * (1.0 / 6 - f * (1.0 / 6 - f * 3 / 10)))
 }

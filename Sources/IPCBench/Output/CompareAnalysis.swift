@@ -345,7 +345,8 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
                     samples.append(nil)
                     withinRunInterval(&change, b[0], n[0], alpha: alpha, counts: counts)
                     if change.method == .withinRunSummary {
-                        let line = "\(caseName): no trials in \(sides[0].files[0].path) or \(sides[newIndex].files[0].path); its within-run interval comes from a Welch test on the summary columns"
+                        let lacking = [(sides[0].files[0], baseRows[0]), (sides[newIndex].files[0], newRows[0])].filter { $0.0.trials?[$0.1.key] == nil }.map(\.0.path)
+                        let line = "\(caseName): no trials in \(lacking.joined(separator: " or ")); its within-run interval comes from a Welch test on the summary columns"
                         if summaryWarned.insert(line).inserted { warnings.append(line) }
                     }
                 }
@@ -379,7 +380,17 @@ func withinRunInterval(_ change: inout Change, _ b: RunFigures, _ n: RunFigures,
         }
         return
     }
-    if case .summary(_, let wb) = b, case .summary(_, let wn) = n, let wb, let wn, let i = summaryWelchInterval(base: wb, new: wn, alpha: alpha) {
+    // A side without trials: Welch on the MiB/s summary columns (of the trials, where one side has them).
+    func summary(_ f: RunFigures) -> (mean: Double, sd: Double, n: Double)? {
+        switch f {
+        case .summary(_, let w): return w
+        case .trials(let t):
+            guard change.metric == .throughput, t.count > 1 else { return nil }
+            let mean = t.reduce(0) { $0 + $1.value } / Double(t.count)
+            return (mean, (t.reduce(0) { $0 + ($1.value - mean) * ($1.value - mean) } / Double(t.count - 1)).squareRoot(), Double(t.count))
+        }
+    }
+    if let wb = summary(b), let wn = summary(n), let i = summaryWelchInterval(base: wb, new: wn, alpha: alpha) {
         change.interval = i
         change.method = .withinRunSummary
         return

@@ -30,7 +30,7 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         guard let i, i.isBounded else { return "" }
         return "[\(signedPercent(i.low)), \(signedPercent(i.high))]"
     }
-    func mde(_ m: Double?) -> String { m.map { "±" + formatDecimal((exp($0) - 1) * 100, places: 1) + "%" } ?? "" }
+    func mde(_ m: Double?) -> String { m.map { formatDecimal((exp($0) - 1) * 100, places: 1) + "%" } ?? "" }
     func verdict(_ method: IntervalMethod, _ significant: Bool, _ percent: Double, _ metric: Metric) -> String {
         switch method {
         case .none: return "no interval"
