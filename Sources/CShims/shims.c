@@ -275,3 +275,24 @@ int cshim_pipe_pending(int fd) {
     int n = 0;
     return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+int cshim_hypervisor_vendor(char vendor[13]) {
+    unsigned a, b, c, d;
+    vendor[0] = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return -1;
+    if (!(c & (1u << 31))) return 0;
+    __cpuid(0x40000000, a, b, c, d);
+    memcpy(vendor, &b, 4);
+    memcpy(vendor + 4, &c, 4);
+    memcpy(vendor + 8, &d, 4);
+    vendor[12] = 0;
+    return 1;
+}
+#else
+int cshim_hypervisor_vendor(char vendor[13]) {
+    vendor[0] = 0;
+    return -1;
+}
+#endif

@@ -65,4 +65,8 @@ ssize_t cshim_splice(int in, int out, size_t count);
 // Bytes waiting in a pipe (FIONREAD), or -1.
 int cshim_pipe_pending(int fd);
 
+// CPUID's hypervisor bit and vendor (leaf 0x40000000, 12 bytes into `vendor`, NUL-terminated):
+// 1 when the bit is set, 0 when it is clear, -1 where there is no CPUID (not x86).
+int cshim_hypervisor_vendor(char vendor[13]);
+
 #endif

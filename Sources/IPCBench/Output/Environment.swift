@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 
 /// The version written in every row; bump it when columns are added (see the README).
@@ -24,6 +25,13 @@ public struct Environment: Sendable, Equatable {
     public var clocksource: String
     /// The scaling governors of the online CPUs (distinct, joined by +); empty without cpufreq.
     public var cpuGovernor: String
+    /// /proc/sys/kernel/random/boot_id: which boot of the machine the run was in.
+    public var bootID: String
+    /// /proc/version and /proc/cmdline, whole.
+    public var procVersion: String
+    public var kernelCmdline: String
+    /// From CPUID's hypervisor vendor: none, kvm, tcg, hyperv, vmware, xen, or the vendor lowercased.
+    public var virtualization: String
     /// The median cost of one clock read, measured at start-up.
     public var clockOverheadNs: Double
 
@@ -52,6 +60,10 @@ public struct Environment: Sendable, Equatable {
             smt: firstLine("/sys/devices/system/cpu/smt/control"),
             clocksource: firstLine("/sys/devices/system/clocksource/clocksource0/current_clocksource"),
             cpuGovernor: scalingGovernors(),
+            bootID: firstLine("/proc/sys/kernel/random/boot_id"),
+            procVersion: firstLine("/proc/version"),
+            kernelCmdline: firstLine("/proc/cmdline"),
+            virtualization: virtualizationName(),
             clockOverheadNs: measureClockOverhead())
     }
 
@@ -127,4 +139,23 @@ func scalingGovernors() -> String {
         if !governor.isEmpty && !governors.contains(governor) { governors.append(governor) }
     }
     return governors.joined(separator: "+")
+}
+
+/// The hypervisor the CPU reports (CPUID leaf 0x40000000), not what systemd-detect-virt guesses
+/// (it says "docker" inside virtme-ng guests); "" where there is no CPUID.
+func virtualizationName() -> String {
+    var vendor = [CChar](repeating: 0, count: 13)
+    switch cshim_hypervisor_vendor(&vendor) {
+    case 0: return "none"
+    case 1: return hypervisorName(vendor: String(cString: vendor))
+    default: return ""
+    }
+}
+
+/// The short name of a CPUID hypervisor vendor string.
+func hypervisorName(vendor: String) -> String {
+    let known = ["KVMKVMKVM": "kvm", "TCGTCGTCGTCG": "tcg", "Microsoft Hv": "hyperv", "VMwareVMware": "vmware",
+                 "XenVMMXenVMM": "xen"]
+    let trimmed = vendor.trimmingWhitespace()
+    return known[trimmed] ?? (trimmed.isEmpty ? "unknown" : trimmed.lowercased())
 }

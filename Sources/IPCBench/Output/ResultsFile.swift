@@ -4,6 +4,7 @@ import Glibc
 public let environmentColumns = [
     "run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version", "arch", "cpu_model", "cpus_online", "ipcbench_version",
     "mitigations", "kernel_cmdline_mitigations", "kernel_cmdline_preempt", "smt", "clocksource", "cpu_governor",
+    "boot_id", "proc_version", "kernel_cmdline", "virtualization",
 ]
 
 /// The columns of `<stem>.csv`, in the README's order. Never rename one; add at a group's end.
@@ -29,7 +30,8 @@ public let trialColumns = [
 public func environmentRow(_ env: Environment) -> [String] {
     [env.runID, env.timestampUTC, env.hostname, env.kernelRelease, env.kernelVersion, env.arch, env.cpuModel,
      String(env.cpusOnline), env.version,
-     env.mitigations, env.cmdlineMitigations, env.cmdlinePreempt, env.smt, env.clocksource, env.cpuGovernor]
+     env.mitigations, env.cmdlineMitigations, env.cmdlinePreempt, env.smt, env.clocksource, env.cpuGovernor,
+     env.bootID, env.procVersion, env.kernelCmdline, env.virtualization]
 }
 
 /// The cells of one case row, matching `caseColumns`.
