@@ -276,6 +276,18 @@ int cshim_pipe_pending(int fd) {
     return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
 }
 
+pid_t cshim_spawn_group(char *const argv[], int output) {
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(output, 1) < 0 || dup2(output, 2) < 0) _exit(127);
+    signal(SIGPIPE, SIG_DFL);
+    execvp(argv[0], argv);
+    _exit(127);
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 int cshim_hypervisor_vendor(char vendor[13]) {

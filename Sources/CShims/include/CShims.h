@@ -65,6 +65,10 @@ ssize_t cshim_splice(int in, int out, size_t count);
 // Bytes waiting in a pipe (FIONREAD), or -1.
 int cshim_pipe_pending(int fd);
 
+// Starts argv[0] (found on PATH) in a process group of its own, with standard input from /dev/null
+// and standard output and error on `output`; it is killed when this process dies. Its pid, or -1.
+pid_t cshim_spawn_group(char *const argv[], int output);
+
 // CPUID's hypervisor bit and vendor (leaf 0x40000000, 12 bytes into `vendor`, NUL-terminated):
 // 1 when the bit is set, 0 when it is clear, -1 where there is no CPUID (not x86).
 int cshim_hypervisor_vendor(char vendor[13]);

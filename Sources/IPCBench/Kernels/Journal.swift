@@ -1,0 +1,203 @@
+import Glibc
+
+/// One line of a kernel comparison's journal.
+public enum JournalEvent: Equatable {
+    /// The plan, first line of every journal.
+    case plan([JournalField])
+    /// What `--accel auto` decided, and why: every later boot, resumed ones too, uses it.
+    case accel(Accel, String)
+    /// A boot begins; `stem` names its attempt's files (in `attempts/`, and its console log in `logs/`).
+    case start(slot: Int, stem: String)
+    /// A boot ran the suite; its results file moves from `attempts/<stem>` to the boot's name.
+    case finished(slot: Int, stem: String, seconds: Double, accel: Accel, bootID: String)
+    /// A boot that died, hung past its timeout or whose suite could not run, with the guest's last console lines.
+    case failed(slot: Int, stem: String, seconds: Double, accel: Accel, reason: String, console: [String])
+    /// SIGINT or SIGTERM stopped a boot; its guest was killed.
+    case stopped(slot: Int, stem: String, signal: Int32)
+}
+
+public struct JournalField: Equatable {
+    public let key: String
+    public let value: String
+
+    public init(_ key: String, _ value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// The journal of a kernel comparison, `DIR/journal.tsv`: one line per event, tab-separated, each
+/// line written with one write(2) and fsync'd before the comparison goes on, never rewritten. A line
+/// cut short by a crash is dropped when the journal is next opened.
+public final class KernelJournal {
+    public static let fileName = "journal.tsv"
+    public let path: String
+    public private(set) var events: [JournalEvent]
+    private let fd: Int32
+
+    /// Reads the journal at `path` without changing it; nil when there is none.
+    public static func read(_ path: String) throws -> (events: [JournalEvent], wholeBytes: Int)? {
+        guard let text = readWholeFile(path) else { return nil }
+        let bytes = Array(text.utf8)
+        let whole = (bytes.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
+        let lines = String(decoding: bytes[0..<whole], as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let events = try lines.enumerated().map { index, line in
+            guard let event = JournalEvent(line: String(line)) else {
+                throw InputError("\(path):\(index + 1): not a journal line ('\(line.prefix(60))'); the journal is damaged: move its folder away and start again")
+            }
+            return event
+        }
+        return (events, whole)
+    }
+
+    /// The plan a journal holds, or nil.
+    public static func plan(in events: [JournalEvent]) -> [JournalField]? {
+        if case .plan(let fields) = events.first { return fields }
+        return nil
+    }
+
+    /// Opens the journal for appending, creating it with `plan` when it does not exist. A line cut
+    /// short by a crash is cut off first, so that the next event starts a line of its own.
+    public init(path: String, plan: [JournalField]) throws {
+        self.path = path
+        let existing = try KernelJournal.read(path)
+        let fd = Int32(retryingInterrupts { Int(open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)) })
+        guard fd >= 0 else { throw InputError("cannot open the journal \(path): \(String(cString: strerror(-fd)))") }
+        self.fd = fd
+        events = existing?.events ?? []
+        if let existing { _ = ftruncate(fd, off_t(existing.wholeBytes)) }
+        if events.isEmpty {
+            try append(.plan(plan))
+            syncDirectory(of: path)
+        }
+    }
+
+    deinit { closeDescriptor(fd) }
+
+    /// Writes one event and waits until it is on the disk.
+    public func append(_ event: JournalEvent) throws {
+        let bytes = Array((event.line + "\n").utf8)
+        let n = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
+        if n < 0 || fsync(fd) != 0 {
+            throw ResultsWriteError(path: path, code: n < 0 ? Int32(-n) : errno)
+        }
+        events.append(event)
+    }
+
+    /// The last outcome of each slot that finished or failed (a later attempt replaces an earlier one).
+    public var outcomes: [Int: JournalEvent] {
+        var out: [Int: JournalEvent] = [:]
+        for event in events {
+            switch event {
+            case .finished(let slot, _, _, _, _), .failed(let slot, _, _, _, _, _): out[slot] = event
+            default: break
+            }
+        }
+        return out
+    }
+
+    /// The slots whose boot finished.
+    public var finishedSlots: Set<Int> {
+        Set(outcomes.compactMap { slot, event in if case .finished = event { return slot } else { return nil } })
+    }
+
+    /// What `--accel auto` decided in an earlier invocation, the last word in `events`.
+    public static func decidedAccel(in events: [JournalEvent]) -> Accel? {
+        events.reversed().lazy.compactMap { event -> Accel? in if case .accel(let a, _) = event { return a } else { return nil } }.first
+    }
+}
+
+/// fsync on the folder, so that a new file's name is on the disk too.
+func syncDirectory(of path: String) {
+    let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+    let fd = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if fd >= 0 {
+        _ = fsync(fd)
+        closeDescriptor(fd)
+    }
+}
+
+extension JournalEvent {
+    /// The event as one line, without its newline: the kind, then tab-separated fields.
+    var line: String {
+        func seconds(_ s: Double) -> String { formatDecimal(s, places: 1) }
+        let fields: [String]
+        switch self {
+        case .plan(let plan): fields = ["plan"] + plan.map { "\($0.key)=\($0.value)" }
+        case .accel(let accel, let why): fields = ["accel", accel.rawValue, why]
+        case .start(let slot, let stem): fields = ["start", String(slot), stem]
+        case .finished(let slot, let stem, let s, let accel, let bootID):
+            fields = ["finished", String(slot), stem, seconds(s), accel.rawValue, bootID]
+        case .failed(let slot, let stem, let s, let accel, let reason, let console):
+            fields = ["failed", String(slot), stem, seconds(s), accel.rawValue, reason] + console
+        case .stopped(let slot, let stem, let signal): fields = ["stopped", String(slot), stem, String(signal)]
+        }
+        return fields.map(escapeField).joined(separator: "\t")
+    }
+
+    init?(line: String) {
+        let f = line.split(separator: "\t", omittingEmptySubsequences: false).map { unescapeField(String($0)) }
+        let slot = f.count > 1 ? Int(f[1]) : nil
+        let s = f.count > 3 ? Double(f[3]) : nil
+        let accel = f.count > 4 ? Accel(rawValue: f[4]) : nil
+        switch f[0] {
+        case "plan":
+            let pairs = f.dropFirst().map { $0.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init) }
+            guard pairs.allSatisfy({ $0.count == 2 }) else { return nil }
+            self = .plan(pairs.map { JournalField($0[0], $0[1]) })
+        case "accel":
+            guard f.count == 3, let a = Accel(rawValue: f[1]) else { return nil }
+            self = .accel(a, f[2])
+        case "start":
+            guard f.count == 3, let slot else { return nil }
+            self = .start(slot: slot, stem: f[2])
+        case "finished":
+            guard f.count == 6, let slot, let s, let accel else { return nil }
+            self = .finished(slot: slot, stem: f[2], seconds: s, accel: accel, bootID: f[5])
+        case "failed":
+            guard f.count >= 6, let slot, let s, let accel else { return nil }
+            self = .failed(slot: slot, stem: f[2], seconds: s, accel: accel, reason: f[5], console: Array(f.dropFirst(6)))
+        case "stopped":
+            guard f.count == 4, let slot, let signal = Int32(f[3]) else { return nil }
+            self = .stopped(slot: slot, stem: f[2], signal: signal)
+        default:
+            return nil
+        }
+    }
+}
+
+/// A field with its backslashes, tabs and line breaks escaped, so that an event stays one line.
+func escapeField(_ text: String) -> String {
+    var out = ""
+    for c in text.unicodeScalars {
+        switch c {
+        case "\\": out += "\\\\"
+        case "\t": out += "\\t"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        default: out.unicodeScalars.append(c)
+        }
+    }
+    return out
+}
+
+func unescapeField(_ text: String) -> String {
+    var out = ""
+    var escaped = false
+    for c in text.unicodeScalars {
+        if escaped {
+            switch c {
+            case "t": out += "\t"
+            case "n": out += "\n"
+            case "r": out += "\r"
+            default: out.unicodeScalars.append(c)
+            }
+            escaped = false
+        } else if c == "\\" {
+            escaped = true
+        } else {
+            out.unicodeScalars.append(c)
+        }
+    }
+    return out
+}

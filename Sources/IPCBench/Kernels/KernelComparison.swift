@@ -1,0 +1,175 @@
+import CShims
+import Glibc
+
+/// A kernel comparison in its folder: the plan's boots, run through a boot driver one at a time, each
+/// journalled, so that the same plan started again runs only the boots that are missing.
+///
+/// The folder holds `journal.tsv`, one results file per finished boot (`A-<release>-boot1.csv` and its
+/// trials file), `attempts/` (where each boot's run writes, moved to its name once journalled) and
+/// `logs/` (each attempt's console).
+public final class KernelComparison {
+    public let plan: KernelPlan
+    public let folder: String
+    public let journal: KernelJournal
+    let driver: BootDriver
+    /// The ipcbench binary the guests run: the host's, which virtme-ng's shared root makes visible.
+    let binary: String
+    let timeoutNs: UInt64
+
+    /// Opens (or starts) the comparison in `folder`, which the caller has checked holds this plan or none.
+    public init(plan: KernelPlan, folder: String, driver: BootDriver, binary: String, timeoutNs: UInt64) throws {
+        self.plan = plan
+        self.folder = folder
+        self.driver = driver
+        self.binary = binary
+        self.timeoutNs = timeoutNs
+        let parents = folder.split(separator: "/").indices.map { "/" + folder.split(separator: "/")[...$0].joined(separator: "/") }
+        for path in parents + [folder + "/attempts", folder + "/logs"] {
+            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                throw InputError("cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        journal = try KernelJournal(path: folder + "/" + KernelJournal.fileName, plan: plan.fields)
+        try finishMoves()
+    }
+
+    /// The journal's plan in `folder`, or nil when it has none.
+    public static func recordedPlan(in folder: String) throws -> [JournalField]? {
+        try KernelJournal.read(folder + "/" + KernelJournal.fileName).flatMap { KernelJournal.plan(in: $0.events) }
+    }
+
+    /// The boot's results file, once it finished.
+    public func resultsPath(_ slot: BootSlot) -> String {
+        "\(folder)/\(plan.kernels[slot.kernel].stem(boot: slot.boot)).csv"
+    }
+
+    /// Slots (1-based positions in the order) whose boot has not finished.
+    public var missingSlots: [Int] {
+        let done = journal.finishedSlots
+        return (1...plan.order.count).filter { !done.contains($0) }
+    }
+
+    /// Where the next boot's run writes: the guest reads it, so that every boot runs the same command
+    /// and the kernel command line (which holds it) differs between boots only where the plan says so.
+    private var nextPath: String { folder + "/attempts/next" }
+
+    /// The command every boot runs.
+    private var command: String {
+        ([binary, "run"] + plan.runArguments + ["-q", "-o"]).map(shellQuoted).joined(separator: " ")
+            + " \"$(cat \(shellQuoted(nextPath)))\""
+    }
+
+    /// Boots every missing slot in the plan's order. Throws `RunStopped` after a stop signal, with the
+    /// guest gone and the stop journalled.
+    public func runMissing(report: (String) -> Void) throws {
+        cshim_install_stop_handlers()
+        for slot in missingSlots {
+            try checkStopSignal()
+            let s = plan.order[slot - 1]
+            let kernel = plan.kernels[s.kernel]
+            let stem = freshAttemptStem(kernel.stem(boot: s.boot))
+            let staged = "\(folder)/attempts/\(stem).csv"
+            try journal.append(.start(slot: slot, stem: stem))
+            try writeFileReplacing(nextPath, staged)
+            let request = BootRequest(kernel: kernel, command: command, sharedFolder: folder,
+                                      consoleLog: "\(folder)/logs/\(stem).log", timeoutNs: timeoutNs)
+            let name = "[boot \(slot)/\(plan.order.count)] \(kernel.label) \(kernel.release) boot \(s.boot)"
+            let outcome = driver.boot(request)
+            if let decision = outcome.decision {
+                try journal.append(.accel(decision.accel, decision.why))
+                report("accel: \(decision.accel.rawValue) (\(decision.why))")
+            }
+            let seconds = formatDecimal(outcome.seconds, places: 1)
+            switch outcome.result {
+            case .stopped(let signal):
+                try journal.append(.stopped(slot: slot, stem: stem, signal: signal))
+                report("\(name): stopped by signal \(signal) after \(seconds) s; the guest was ended")
+                throw RunStopped(signal: signal)
+            case .failed(let reason):
+                try fail(slot, stem, outcome, reason, name, report)
+            case .ran(let status) where status > 1:
+                try fail(slot, stem, outcome, "ipcbench run ended with exit status \(status) in the guest", name, report)
+            case .ran:
+                let bootID: String
+                do {
+                    bootID = try ResultFile.load(staged).cases.first?["boot_id"] ?? ""
+                } catch let error as InputError {
+                    try fail(slot, stem, outcome, "its results are unreadable: \(error.message)", name, report)
+                    continue
+                }
+                try journal.append(.finished(slot: slot, stem: stem, seconds: outcome.seconds, accel: outcome.accel, bootID: bootID))
+                try finishMoves()
+                report("\(name): ok in \(seconds) s (\(outcome.accel.rawValue), boot_id \(bootID)): \(resultsPath(s))")
+            }
+        }
+    }
+
+    private func fail(_ slot: Int, _ stem: String, _ outcome: BootOutcome, _ reason: String, _ name: String,
+                      _ report: (String) -> Void) throws {
+        try journal.append(.failed(slot: slot, stem: stem, seconds: outcome.seconds, accel: outcome.accel,
+                                   reason: reason, console: outcome.consoleTail))
+        report("\(name): failed after \(formatDecimal(outcome.seconds, places: 1)) s: \(reason); the console's last lines (all of them in \(folder)/logs/\(stem).log):")
+        outcome.consoleTail.forEach { report("    \($0)") }
+    }
+
+    /// Moves each journalled boot's results from `attempts/` to its name, where a crash came between
+    /// the journal and the move.
+    private func finishMoves() throws {
+        for (slot, event) in journal.outcomes {
+            guard case .finished(_, let stem, _, _, _) = event else { continue }
+            let final = resultsPath(plan.order[slot - 1])
+            let finalStem = String(final.dropLast(4))
+            for (from, to) in [("\(folder)/attempts/\(stem)-trials.csv", finalStem + "-trials.csv"),
+                               ("\(folder)/attempts/\(stem).csv", final)] where access(to, F_OK) != 0 {
+                if rename(from, to) != 0 {
+                    throw InputError("cannot move \(from) to \(to): \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+    }
+
+    /// `<stem>-tryN` with the first N whose files do not exist yet.
+    private func freshAttemptStem(_ stem: String) -> String {
+        var n = 1
+        while access("\(folder)/attempts/\(stem)-try\(n).csv", F_OK) == 0 || access("\(folder)/logs/\(stem)-try\(n).log", F_OK) == 0 {
+            n += 1
+        }
+        return "\(stem)-try\(n)"
+    }
+
+    /// One side per kernel, its finished boots' files in boot order, and the boots the comparison lacks.
+    public func sides() throws -> (sides: [Side], lacking: [String]) {
+        let done = journal.finishedSlots
+        var lacking: [String] = []
+        let sides = try plan.kernels.indices.map { k -> Side in
+            let slots = plan.order.enumerated().filter { $0.element.kernel == k }.sorted { $0.element.boot < $1.element.boot }
+            for (i, s) in slots where !done.contains(i + 1) {
+                lacking.append("\(plan.kernels[k].label) boot \(s.boot) (\(lastWord(slot: i + 1)))")
+            }
+            return Side(files: try slots.filter { done.contains($0.offset + 1) }.map { try ResultFile.load(resultsPath($0.element)) })
+        }
+        return (sides, lacking)
+    }
+
+    /// What became of a slot that has not finished: its last failure, stop, or that it never ran.
+    private func lastWord(slot: Int) -> String {
+        for event in journal.events.reversed() {
+            switch event {
+            case .failed(slot, _, _, _, let reason, _): return "failed: \(reason)"
+            case .stopped(slot, _, let signal): return "stopped by signal \(signal)"
+            default: continue
+            }
+        }
+        return "not run"
+    }
+}
+
+/// Writes `text` to `path` through a temporary file and a rename, so that a reader sees the old or the new.
+public func writeFileReplacing(_ path: String, _ text: String) throws {
+    let temporary = path + ".tmp"
+    guard let file = fopen(temporary, "w") else { throw InputError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+    let written = fputs(text, file) >= 0
+    guard fclose(file) == 0, written, rename(temporary, path) == 0 else {
+        throw InputError("cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+}
