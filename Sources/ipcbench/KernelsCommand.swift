@@ -58,15 +58,15 @@ struct KernelsCommand: ParsableCommand {
 
     func run() throws {
         let (plan, folder, timeoutNs) = try checkedPlan()
-        if let recorded = try KernelComparison.recordedPlan(in: folder), let difference = plan.difference(from: recorded) {
+        let recorded = try KernelJournal.read(folder + "/" + KernelJournal.fileName)?.events ?? []
+        if let fields = KernelJournal.plan(in: recorded), let difference = plan.difference(from: fields) {
             throw InputError("\(folder) holds a comparison with another plan (\(difference)); run the command that made it to resume it, or give another -o")
         }
         for tool in ["vng", "qemu-system-x86_64"] where findOnPath(tool) == nil {
             throw InputError("\(tool) is not installed: run scripts/setup --kernels (qemu-system-x86 from apt, virtme-ng from PyPI)")
         }
         let binary = try executablePath()
-        let recordedAccel = try KernelJournal.read(folder + "/" + KernelJournal.fileName).flatMap { KernelJournal.decidedAccel(in: $0.events) }
-        let driver = VMDriver(guest: plan.guest, decided: recordedAccel)
+        let driver = VMDriver(guest: plan.guest, decided: KernelJournal.decidedAccel(in: recorded))
         let comparison = try KernelComparison(plan: plan, folder: folder, driver: driver, binary: binary, timeoutNs: timeoutNs)
         printHeader(comparison, driver)
         do {
@@ -130,7 +130,7 @@ struct KernelsCommand: ParsableCommand {
         var info = stat()
         if stat(folder, &info) == 0 {
             guard (info.st_mode & S_IFMT) == S_IFDIR else { throw InputError("-o \(folder): exists and is not a folder; give a folder") }
-            if access(folder + "/" + KernelJournal.fileName, F_OK) != 0 && !isEmptyFolder(folder) {
+            if access(folder + "/" + KernelJournal.fileName, F_OK) != 0 && directoryNames(folder)?.isEmpty != true {
                 throw InputError("-o \(folder): the folder holds files but no \(KernelJournal.fileName); give a new folder, or the folder of an earlier ipcbench kernels to resume it")
             }
         }
@@ -208,14 +208,4 @@ private func absolute(_ path: String, what: String) throws -> String {
         if part == ".." { _ = parts.popLast() } else { parts.append(part) }
     }
     return "/" + parts.joined(separator: "/")
-}
-
-private func isEmptyFolder(_ path: String) -> Bool {
-    guard let dir = opendir(path) else { return false }
-    defer { closedir(dir) }
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-        if name != "." && name != ".." { return false }
-    }
-    return true
 }

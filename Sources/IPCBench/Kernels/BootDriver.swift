@@ -81,7 +81,9 @@ public final class VMDriver: BootDriver {
             return first.outcome
         }
         accel = .tcg
-        let why = "a KVM guest did not run its command within \(Self.kvmProbeNs / 1_000_000_000) s (\(first.outcome.consoleTail.last ?? "no console output"))"
+        var why = "a KVM guest did not run its command"
+        if case .failed(let reason) = first.outcome.result { why += ": " + reason }
+        why += " (\(first.outcome.consoleTail.last ?? "no console output"))"
         appendToLog(request.consoleLog, "ipcbench: \(why); booting again with emulation (tcg)\n")
         return run(request, accel: .tcg, decision: (.tcg, why)).outcome
     }
@@ -119,8 +121,17 @@ public final class VMDriver: BootDriver {
         defer { closeDescriptor(fds[0]) }
         guard pid > 0 else { return outcome(.failed("cannot start vng: \(String(cString: strerror(errno)))")) }
         func end() {
+            // SIGTERM first, so that vng can remove its temporary files; then SIGKILL whatever is left.
+            _ = kill(-pid, SIGTERM)
+            var status: Int32 = 0
+            var reaped = false
+            for _ in 0..<50 {
+                usleep(100_000)
+                reaped = waitpid(pid, &status, WNOHANG) == pid
+                if reaped { break }
+            }
             _ = kill(-pid, SIGKILL)
-            reap(pid)
+            if !reaped { reap(pid) }
         }
         var pending: [UInt8] = []
         var exitStatus: Int32?

@@ -33,11 +33,6 @@ public final class KernelComparison {
         try finishMoves()
     }
 
-    /// The journal's plan in `folder`, or nil when it has none.
-    public static func recordedPlan(in folder: String) throws -> [JournalField]? {
-        try KernelJournal.read(folder + "/" + KernelJournal.fileName).flatMap { KernelJournal.plan(in: $0.events) }
-    }
-
     /// The boot's results file, once it finished.
     public func resultsPath(_ slot: BootSlot) -> String {
         "\(folder)/\(plan.kernels[slot.kernel].stem(boot: slot.boot)).csv"
@@ -63,6 +58,7 @@ public final class KernelComparison {
     /// guest gone and the stop journalled.
     public func runMissing(report: (String) -> Void) throws {
         cshim_install_stop_handlers()
+        defer { cshim_restore_default_signals() }
         for slot in missingSlots {
             try checkStopSignal()
             let s = plan.order[slot - 1]

@@ -45,14 +45,7 @@ public func resolveKernel(_ text: String, bootDirectory: String = "/boot") throw
 
 /// The releases with an image in `directory` (vmlinuz-<release>), sorted.
 func bootReleases(_ directory: String) -> [String] {
-    guard let dir = opendir(directory) else { return [] }
-    defer { closedir(dir) }
-    var releases: [String] = []
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-        if name.hasPrefix("vmlinuz-") { releases.append(String(name.dropFirst(8))) }
-    }
-    return releases.sorted()
+    (directoryNames(directory) ?? []).filter { $0.hasPrefix("vmlinuz-") }.map { String($0.dropFirst(8)) }.sorted()
 }
 
 /// The release an x86 bzImage names in its setup header (the `kernel_version` string), or nil.
