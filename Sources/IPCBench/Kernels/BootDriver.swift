@@ -11,14 +11,6 @@ public struct BootRequest {
     /// Where the guest's console goes (appended).
     public let consoleLog: String
     public let timeoutNs: UInt64
-
-    public init(kernel: KernelImage, command: String, sharedFolder: String, consoleLog: String, timeoutNs: UInt64) {
-        self.kernel = kernel
-        self.command = command
-        self.sharedFolder = sharedFolder
-        self.consoleLog = consoleLog
-        self.timeoutNs = timeoutNs
-    }
 }
 
 public enum BootResult: Equatable {

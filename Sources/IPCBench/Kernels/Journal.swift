@@ -168,36 +168,23 @@ extension JournalEvent {
 
 /// A field with its backslashes, tabs and line breaks escaped, so that an event stays one line.
 func escapeField(_ text: String) -> String {
-    var out = ""
-    for c in text.unicodeScalars {
-        switch c {
-        case "\\": out += "\\\\"
-        case "\t": out += "\\t"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        default: out.unicodeScalars.append(c)
-        }
-    }
-    return out
+    let escapes: [Unicode.Scalar: String] = ["\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"]
+    return text.unicodeScalars.map { escapes[$0] ?? String($0) }.joined()
 }
 
 func unescapeField(_ text: String) -> String {
-    var out = ""
-    var escaped = false
+    let escaped: [Unicode.Scalar: Unicode.Scalar] = ["t": "\t", "n": "\n", "r": "\r"]
+    var out = String.UnicodeScalarView()
+    var afterBackslash = false
     for c in text.unicodeScalars {
-        if escaped {
-            switch c {
-            case "t": out += "\t"
-            case "n": out += "\n"
-            case "r": out += "\r"
-            default: out.unicodeScalars.append(c)
-            }
-            escaped = false
+        if afterBackslash {
+            out.append(escaped[c] ?? c)
+            afterBackslash = false
         } else if c == "\\" {
-            escaped = true
+            afterBackslash = true
         } else {
-            out.unicodeScalars.append(c)
+            out.append(c)
         }
     }
-    return out
+    return String(out)
 }

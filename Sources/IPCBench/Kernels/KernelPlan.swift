@@ -69,11 +69,6 @@ func bzImageRelease(_ path: String) -> String? {
 public struct BootSlot: Equatable, Sendable {
     public let kernel: Int
     public let boot: Int
-
-    public init(kernel: Int, boot: Int) {
-        self.kernel = kernel
-        self.boot = boot
-    }
 }
 
 /// Rounds of one boot of every kernel, A B A B ...; with a seed, each round's order is shuffled
