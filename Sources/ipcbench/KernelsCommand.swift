@@ -14,7 +14,8 @@ struct KernelsCommand: ParsableCommand {
         resumes with the boots that are missing. Then the boots are compared (one side per kernel, the \
         boot as the unit), the table printed, comparison.csv and the plots written into the folder.
         Exit status: 0 every boot finished; 1 a boot failed (the comparison lacks it); 2 bad input \
-        (nothing booted), or the folder holds another plan; 128+N stopped by signal N (run it again to resume).
+        (nothing booted), or the folder holds another plan; 3 comparison.csv could not be written; 128+N stopped \
+        by signal N (run it again to resume).
         """)
 
     @Argument(help: "The base kernel, then one or more new ones: a path to a kernel image, or a release in /boot (6.1.0-57-amd64).")
