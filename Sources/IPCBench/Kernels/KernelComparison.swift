@@ -23,7 +23,8 @@ public final class KernelComparison {
         self.driver = driver
         self.binary = binary
         self.timeoutNs = timeoutNs
-        let parents = folder.split(separator: "/").indices.map { "/" + folder.split(separator: "/")[...$0].joined(separator: "/") }
+        let parts = folder.split(separator: "/")
+        let parents = parts.indices.map { "/" + parts[...$0].joined(separator: "/") }
         for path in parents + [folder + "/attempts", folder + "/logs"] {
             if mkdir(path, 0o755) != 0 && errno != EEXIST {
                 throw InputError("cannot create \(path): \(String(cString: strerror(errno)))")
