@@ -25,7 +25,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("ignore"), help: "Drop a key from the join: transport, pattern, payload, placement, options or parameter (repeatable).")
     var ignore: [String] = []
 
-    @Option(help: "table, csv or markdown.")
+    @Option(help: "table, csv, markdown, or mail (plain fixed-width text to paste into a mail).")
     var format = "table"
 
     @Option(name: .customLong("fail-on-regression"), help: "Exit 1 when a significant regression's whole 95% interval lies beyond PCT percent (a case or a geometric mean).")

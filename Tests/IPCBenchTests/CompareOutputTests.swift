@@ -162,4 +162,47 @@ final class CompareOutputTests: XCTestCase {
 
         """)
     }
+
+    /// The mail format: fixed-width, under 100 columns, what differs first.
+    func testMailFormat() throws {
+        var a: [String] = [], b: [String] = []
+        for (i, drift) in [1.0, 1.03, 0.98].enumerated() {
+            func scaled(_ cases: [(String, String, Int, [Double])]) -> [(String, String, Int, [Double])] {
+                cases.map { ($0.0, $0.1, $0.2, $0.3.map { $0 * drift }) }
+            }
+            a.append(try FixtureRun(runID: "ra\(i)", kernel: "6.1", cases: scaled(Self.baseCases),
+                                    environment: [("mitigations", "auto")]).write(folder, "a\(i + 1)"))
+            b.append(try FixtureRun(runID: "rb\(i)", kernel: "6.2", cases: scaled(Self.newCases),
+                                    environment: [("mitigations", "off")]).write(folder, "b\(i + 1)"))
+        }
+        let text = try render([a, b], format: .mail)
+        XCTAssertEqual(text, """
+        ipcbench 0.3.0 compare: 95% intervals; better/worse where q < 0.05 (Benjamini-Hochberg)
+
+        base: 3 runs of kernel 6.1 on vm (Test CPU)
+            a1.csv
+            a2.csv
+            a3.csv
+        new: 3 runs of kernel 6.2 on vm (Test CPU)
+            b1.csv
+            b2.csv
+            b3.csv
+        differs: kernel_release: "6.1" vs "6.2"
+        differs: mitigations: "auto" vs "off"
+        spread: sd of the runs, shown where 2% or more
+
+              base    ±sd  %change [95% interval]            new    ±sd verdict  metric
+        pipe throughput 4096 split
+             100.6     3%   +10.0% [+4.5%, +15.7%]         110.6     3%  better  MiB/s
+        pipe latency 64 split
+            10.056     3%    +0.2% [-4.8%, +5.4%]         10.077     3%       ~  RTT p50 us
+            20.113     3%    +0.2% [-4.8%, +5.4%]         20.153     3%       ~  RTT p99 us
+        geomean
+                            +10.0% [+3.9%, +16.4%]                       better  MiB/s over 1 case
+                             +0.2% [-5.3%, +6.0%]                             ~  RTT p50 us over 1 case
+                             +0.2% [-5.3%, +6.0%]                             ~  RTT p99 us over 1 case
+
+        """)
+        XCTAssertTrue(text.split(separator: "\n").allSatisfy { $0.count < 100 }, text)
+    }
 }

@@ -48,6 +48,11 @@ public struct Change {
     /// Per unit, the log figure (used by the geometric mean over units).
     let baseUnitLogs: [Double]
     let newUnitLogs: [Double]
+    /// Each side's spread, the standard deviation of its units' log figures; of its trials' where a
+    /// side has one unit (`spreadOfTrials`). nil where it has neither.
+    public var baseSpread: Double? = nil
+    public var newSpread: Double? = nil
+    public var spreadOfTrials = false
 
     /// new/base − 1, in percent.
     public var percent: Double { (new / base - 1) * 100 }
@@ -220,6 +225,13 @@ struct CompareWarning: Error {
     init(_ text: String) { self.text = text }
 }
 
+/// The sample standard deviation; nil for fewer than two values.
+func standardDeviation(_ v: [Double]) -> Double? {
+    guard v.count > 1 else { return nil }
+    let mean = v.reduce(0, +) / Double(v.count)
+    return (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count - 1)).squareRoot()
+}
+
 /// The variance of the log trials within each run, pooled over the runs; nil unless every run has
 /// at least two trials.
 func pooledTrialVariance(_ runs: [RunFigures]) -> Double? {
@@ -329,6 +341,9 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
                                     new: exp(newLogs.reduce(0, +) / Double(newLogs.count)),
                                     interval: nil, method: .none, pValue: nil, qValue: nil, mde: nil, reason: nil,
                                     baseUnitLogs: baseLogs, newUnitLogs: newLogs)
+                change.spreadOfTrials = b.count == 1 && n.count == 1
+                change.baseSpread = change.spreadOfTrials ? b[0].logTrials.flatMap(standardDeviation) : standardDeviation(baseLogs)
+                change.newSpread = change.spreadOfTrials ? n[0].logTrials.flatMap(standardDeviation) : standardDeviation(newLogs)
                 if b.count > 1 || n.count > 1 {
                     let trialVariance = pooledTrialVariance(b + n)
                     samples.append(UnitSample(base: baseLogs, new: newLogs, paired: false, trialVariance: trialVariance))
@@ -551,12 +566,14 @@ public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>
                 }
             }
             if let problem { if !warnings.contains(problem) { warnings.append(problem) }; continue }
-            let change = Change(caseName: k.name, key: k, metric: metric, newSide: 1,
+            var change = Change(caseName: k.name, key: k, metric: metric, newSide: 1,
                                 base: exp(baseUnits.reduce(0, +) / Double(max(baseUnits.count, 1))),
                                 new: exp(newUnits.reduce(0, +) / Double(max(newUnits.count, 1))),
                                 interval: nil, method: .none, pValue: nil, qValue: nil, mde: nil,
                                 reason: baseUnits.count < 2 ? "fewer than 2 paired units: no interval" : nil,
                                 baseUnitLogs: baseUnits, newUnitLogs: newUnits)
+            change.baseSpread = standardDeviation(baseUnits)
+            change.newSpread = standardDeviation(newUnits)
             changes.append(change)
             samples.append(baseUnits.count < 2 ? nil
                            : UnitSample(base: baseUnits, new: newUnits, paired: true, trialVariance: pooledTrialVariance(variances)))

@@ -2,7 +2,7 @@ import Glibc
 
 /// How `ipcbench compare` writes its report.
 public enum CompareFormat: String, CaseIterable, Sendable {
-    case table, csv, markdown
+    case table, csv, markdown, mail
 }
 
 public let compareCSVColumns = ["kind", "new_file", "transport", "pattern", "payload_bytes", "placement", "options",
@@ -24,6 +24,7 @@ func probability(_ p: Double) -> String {
 
 /// The report as text. For csv only the data (the CLI sends the warnings to stderr).
 public func renderComparison(_ r: CompareReport, format: CompareFormat) -> String {
+    if format == .mail { return renderMail(r) }
     func number(_ v: Double) -> String { formatDecimal(v, places: v >= 100 ? 1 : 3) }
     func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%" }
     func interval(_ i: LogInterval?) -> String {
