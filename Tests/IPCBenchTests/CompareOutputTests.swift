@@ -205,4 +205,30 @@ final class CompareOutputTests: XCTestCase {
         """)
         XCTAssertTrue(text.split(separator: "\n").allSatisfy { $0.count < 100 }, text)
     }
+
+    /// The boot is the unit: runs of one boot are averaged into it before boots are compared, and
+    /// one boot a side gives no verdict however many runs it has.
+    func testRunsOfOneBootAreOneUnit() throws {
+        func side(_ name: String, _ kernel: String, _ cases: [(String, String, Int, [Double])], boots: [String]) throws -> [String] {
+            try boots.enumerated().map { i, boot in
+                try FixtureRun(runID: "\(name)\(i)", kernel: kernel, cases: cases.map { ($0.0, $0.1, $0.2, $0.3.map { $0 * (1 + 0.01 * Double(i)) }) },
+                               environment: [("boot_id", boot)]).write(folder, "\(name)\(i + 1)")
+            }
+        }
+        let a = try side("a", "6.1", Self.baseCases, boots: ["ba1", "ba1", "ba2", "ba2"])
+        let b = try side("b", "6.2", Self.newCases, boots: ["bb1", "bb1", "bb2", "bb2"])
+        let report = compareResults([Side(files: try a.map(ResultFile.load)), Side(files: try b.map(ResultFile.load))], ignoring: [], alpha: 0.05)
+        XCTAssertEqual(report.sides[0].boots, [[0, 1], [2, 3]])
+        let throughput = try XCTUnwrap(report.changes.first { $0.metric == .throughput })
+        XCTAssertEqual(throughput.method, .moderatedT)
+        XCTAssertEqual(throughput.baseUnitLogs.count, 2)
+        XCTAssertFalse(report.warnings.contains { $0.contains("boot_id") }, "\(report.warnings)")
+        let text = renderComparison(report, format: .table)
+        XCTAssertTrue(text.contains("units: boots, their runs averaged (2 boots, 4 runs vs 2 boots, 4 runs)"), text)
+
+        let oneBoot = compareResults([Side(files: try a.prefix(2).map(ResultFile.load)), Side(files: try b.prefix(2).map(ResultFile.load))],
+                                     ignoring: [], alpha: 0.05)
+        XCTAssertTrue(oneBoot.oneRunComparison)
+        XCTAssertTrue(oneBoot.changes.allSatisfy { !$0.significant && $0.method == .withinRun })
+    }
 }

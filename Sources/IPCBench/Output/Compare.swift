@@ -66,10 +66,10 @@ public struct ResultFile {
         return (header, records)
     }
 
-    /// The environment columns: those before `transport`, less the run's identity, time, version and
-    /// seed (the seed of the shuffled order differs on every run by design).
+    /// The environment columns: those before `transport`, less the run's identity, time, version,
+    /// seed and boot (the seed of the shuffled order and the boot differ on every run by design).
     var environmentColumnNames: [String] {
-        Array(header.prefix { $0 != "transport" }).filter { !["run_id", "timestamp_utc", "ipcbench_version", "seed"].contains($0) }
+        Array(header.prefix { $0 != "transport" }).filter { !["run_id", "timestamp_utc", "ipcbench_version", "seed", "boot_id"].contains($0) }
     }
 }
 
@@ -217,6 +217,23 @@ public struct Side {
 
     /// The side's files joined with commas, as given on the command line.
     public var label: String { files.map(\.path).joined(separator: ",") }
+
+    /// The side's units, the boots: its files' indices grouped by the `boot_id` column (runs of one
+    /// boot share its state); a file without one is a boot of its own.
+    public var boots: [[Int]] {
+        var groups: [[Int]] = [], ids: [String] = []
+        for (i, file) in files.enumerated() {
+            let id = file.cases.first?["boot_id"] ?? ""
+            if !id.isEmpty, let g = ids.firstIndex(of: id) { groups[g].append(i) } else { groups.append([i]); ids.append(id) }
+        }
+        return groups
+    }
+
+    /// "3 runs", or "2 boots, 4 runs" where some boot has several runs.
+    public var unitsLabel: String {
+        let runs = "\(files.count) run\(files.count == 1 ? "" : "s")"
+        return boots.count == files.count ? runs : "\(boots.count) boot\(boots.count == 1 ? "" : "s"), \(runs)"
+    }
 }
 
 /// The fields cases are matched on; `--ignore` drops some.

@@ -164,7 +164,7 @@ public struct CompareReport {
 
     /// Some new side is compared one run against one run: run-to-run variance is not measured.
     public var oneRunComparison: Bool {
-        within == nil && sides[0].files.count == 1 && sides.dropFirst().contains { $0.files.count == 1 }
+        within == nil && sides[0].boots.count == 1 && sides.dropFirst().contains { $0.boots.count == 1 }
     }
 
     func sideName(_ i: Int) -> String {
@@ -223,6 +223,17 @@ func runFigures(_ file: ResultFile, _ row: CaseRow, _ metric: Metric, caseName: 
 struct CompareWarning: Error {
     let text: String
     init(_ text: String) { self.text = text }
+}
+
+/// The trials of several runs of one boot as one sample (one boot a side: the within-run interval).
+func pooled(_ runs: [RunFigures]) -> RunFigures {
+    guard runs.count > 1 else { return runs[0] }
+    var all: [(value: Double, round: Int?)] = []
+    for run in runs {
+        guard case .trials(let t) = run else { return runs[0] }
+        all += t
+    }
+    return .trials(all)
 }
 
 /// The sample standard deviation; nil for fewer than two values.
@@ -335,16 +346,22 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
                     continue
                 }
                 let (b, n) = (figures[0], figures[1])
-                let baseLogs = b.map { log($0.center) }, newLogs = n.map { log($0.center) }
+                // The unit is the boot: the mean of its runs' log figures.
+                let (baseBoots, newBoots) = (sides[0].boots, sides[newIndex].boots)
+                func unitLogs(_ f: [RunFigures], _ boots: [[Int]]) -> [Double] {
+                    boots.map { boot in boot.reduce(0) { $0 + log(f[$1].center) } / Double(boot.count) }
+                }
+                let baseLogs = unitLogs(b, baseBoots), newLogs = unitLogs(n, newBoots)
                 var change = Change(caseName: caseName, key: k, metric: metric, newSide: newIndex,
                                     base: exp(baseLogs.reduce(0, +) / Double(baseLogs.count)),
                                     new: exp(newLogs.reduce(0, +) / Double(newLogs.count)),
                                     interval: nil, method: .none, pValue: nil, qValue: nil, mde: nil, reason: nil,
                                     baseUnitLogs: baseLogs, newUnitLogs: newLogs)
-                change.spreadOfTrials = b.count == 1 && n.count == 1
-                change.baseSpread = change.spreadOfTrials ? b[0].logTrials.flatMap(standardDeviation) : standardDeviation(baseLogs)
-                change.newSpread = change.spreadOfTrials ? n[0].logTrials.flatMap(standardDeviation) : standardDeviation(newLogs)
-                if b.count > 1 || n.count > 1 {
+                change.spreadOfTrials = baseBoots.count == 1 && newBoots.count == 1
+                let (pooledBase, pooledNew) = (pooled(b), pooled(n))
+                change.baseSpread = change.spreadOfTrials ? pooledBase.logTrials.flatMap(standardDeviation) : standardDeviation(baseLogs)
+                change.newSpread = change.spreadOfTrials ? pooledNew.logTrials.flatMap(standardDeviation) : standardDeviation(newLogs)
+                if baseBoots.count > 1 || newBoots.count > 1 {
                     let trialVariance = pooledTrialVariance(b + n)
                     samples.append(UnitSample(base: baseLogs, new: newLogs, paired: false, trialVariance: trialVariance))
                     // The spread of the case's main metric, from each side with two runs or more.
@@ -358,7 +375,7 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
                     }
                 } else {
                     samples.append(nil)
-                    withinRunInterval(&change, b[0], n[0], alpha: alpha, counts: counts)
+                    withinRunInterval(&change, pooledBase, pooledNew, alpha: alpha, counts: counts)
                     if change.method == .withinRunSummary {
                         let lacking = [(sides[0].files[0], baseRows[0]), (sides[newIndex].files[0], newRows[0])].filter { $0.0.trials?[$0.1.key] == nil }.map(\.0.path)
                         let line = "\(caseName): no trials in \(lacking.joined(separator: " or ")); its within-run interval comes from a Welch test on the summary columns"
@@ -374,7 +391,7 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
     }
     let geomeans = sides.indices.dropFirst().flatMap { newIndex in
         geometricMeans(changes, newSide: newIndex, paired: false,
-                       units: sides[0].files.count > 1 || sides[newIndex].files.count > 1, alpha: alpha)
+                       units: sides[0].boots.count > 1 || sides[newIndex].boots.count > 1, alpha: alpha)
     }
     return CompareReport(sides: sides, changes: changes, geomeans: geomeans, unmatched: unmatched, notCompared: notCompared,
                          warnings: warnings, notes: notes, alpha: alpha, within: nil,
@@ -602,7 +619,7 @@ func environmentDifferences(_ sides: [Side], sideName: (Int) -> String, warnings
         }
         return out
     }
-    let kernel = ["kernel_release", "kernel_version"]
+    let kernel = ["kernel_release", "kernel_version", "proc_version", "kernel_cmdline"]
     for column in columns {
         let perSide = sides.map { values($0, column) }
         for (i, v) in perSide.enumerated() where v.count > 1 {
