@@ -131,7 +131,7 @@ final class InputFuzzTests: XCTestCase {
             var overrides = RunOverrides()
             // Options the way `run` parses them, from mutated text; a refused one stays unset.
             let option = { (m: inout Mutator) in String(decoding: m.mutate(Array(m.pick(Mutator.numbers + ["64", "4KiB", "200ms"]).utf8)), as: UTF8.self) }
-            if m.int(3) == 0 { overrides.sizes = (try? parseSize(option(&m), bound: InputLimits.payload())).map { [$0] } }
+            if m.int(3) == 0 { overrides.sizes = (try? parseSize(option(&m), bound: InputLimits.payload)).map { [$0] } }
             if m.int(3) == 0 { overrides.totalBytes = try? parseSize(option(&m), bound: InputLimits.total) }
             if m.int(3) == 0 { overrides.timeoutNs = try? parseDuration(option(&m)) }
             if m.int(3) == 0 { overrides.minTrialNs = try? parseDuration(option(&m), allowZero: true, bound: InputLimits.minTrialTime) }

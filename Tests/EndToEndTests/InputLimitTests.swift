@@ -22,7 +22,7 @@ final class InputLimitTests: XCTestCase {
 
     func testOverflowingOptionsAreRefused() throws {
         let quick = ["run", "-t", "pipe", "-p", "latency", "-r", "1", "--warmup", "0", "-q"]
-        let payload = InputLimits.payload()
+        let payload = InputLimits.payload
         let refusals: [([String], String)] = [
             (["-s", "1048576GiB"], "--size '1048576GiB' is more than \(payload.shown), \(payload.why); use \(payload.shown) or less"),
             (["-s", "9223372036854775807"], "--size '9223372036854775807' is more than \(payload.shown), \(payload.why); use \(payload.shown) or less"),
