@@ -16,7 +16,7 @@ struct IPCBenchCommand: ParsableCommand {
         (nothing ran); 3 a results file could not be written during a run; 128+N stopped by signal N.
         """,
         version: ipcbenchVersion,
-        subcommands: [RunCommand.self, CompareCommand.self, PivotCommand.self, ListCommand.self, SysinfoCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, PivotCommand.self, CheckCommand.self, ListCommand.self, SysinfoCommand.self]
     )
 }
 
