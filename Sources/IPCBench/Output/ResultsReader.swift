@@ -6,7 +6,7 @@ func readRegularFile(_ path: String) throws -> String? {
     try readRegularFile(path, limit: compareFileLimit, what: "a results file (.csv)")
 }
 
-/// The columns that hold counts: whole numbers, written without a sign or a point.
+/// The columns that hold counts: whole numbers, written without a sign or a point (payload_bytes in every row).
 let wholeNumberColumns: Set<String> = [
     "cpus_online", "payload_bytes", "messages_per_trial", "bytes_per_trial", "repetitions", "warmup", "seed",
     "depth", "receivers", "pairs", "msgs_sent", "msgs_received", "msgs_lost", "msgs_reordered", "msgs_duplicated",
@@ -39,7 +39,7 @@ extension ResultFile {
             guard row.count == header.count else {
                 throw InputError("\(path): row \(index + 2) has \(row.count) cells but the header has \(header.count)")
             }
-            for (column, cell) in zip(header, row) where !cell.isEmpty {
+            for (column, cell) in zip(header, row) where !cell.isEmpty || column == "payload_bytes" {
                 if let problem = numberProblem(column, cell) {
                     throw InputError("\(path): row \(index + 2), column \(column): '\(excerpt(cell))' is not \(problem); was the file written by ipcbench?")
                 }
@@ -52,8 +52,10 @@ extension ResultFile {
     /// What a non-empty cell of a numeric column should have been, or nil when it is.
     static func numberProblem(_ column: String, _ cell: String) -> String? {
         if wholeNumberColumns.contains(column) {
-            let bound = "a whole number up to \(Int.max)"
-            return cell.allSatisfy({ $0.isASCII && $0.isNumber }) && Int(cell) != nil ? nil : bound
+            // Every case has a payload of at least one byte: it makes the rows of pivot and the plots.
+            let least = column == "payload_bytes" ? 1 : 0
+            let whole = cell.allSatisfy { $0.isASCII && $0.isNumber } ? Int(cell) : nil
+            return whole.map { $0 >= least } == true ? nil : "a whole number from \(least) to \(Int.max)"
         }
         if decimalColumns.contains(column) {
             let bound = "a plain decimal number (no exponent) between -\(Int(largestFigure)) and \(Int(largestFigure))"
