@@ -64,12 +64,17 @@ def higher_is_better(metric):
     return HIGHER_IS_BETTER.get(metric, not metric.endswith(" us"))
 
 
+def positive(row, column):
+    """The row has a value a log axis can show in the column."""
+    return bool(row.get(column)) and float(row[column]) > 0
+
+
 def series(rows, pattern, column, parameter=None):
     """{(transport, placement, parameter value): [(payload, value)]} for one pattern and column,
     sorted by payload; the parameter value is "" for a pattern without one."""
     out = {}
     for r in rows:
-        if r["pattern"] == pattern and r.get(column):
+        if r["pattern"] == pattern and positive(r, column):
             key = (r["transport"], mode(r), r.get(parameter, "") if parameter else "")
             out.setdefault(key, []).append((int(r["payload_bytes"]), float(r[column])))
     return {k: sorted(v) for k, v in sorted(out.items(), key=order)}
@@ -202,7 +207,7 @@ def plot_by_parameter(rows, pattern, path):
     column, ylabel, what = panels[0]
     by_line = {}
     for r in rows:
-        if r["pattern"] == pattern and r.get(column) and r.get(parameter, "").isdigit():
+        if r["pattern"] == pattern and positive(r, column) and r.get(parameter, "").isdigit():
             by_line.setdefault((r["transport"], mode(r), ""), []).append((int(r["payload_bytes"]), int(r[parameter]), float(r[column])))
     if not by_line:
         return None
@@ -294,7 +299,7 @@ def main():
     parser.add_argument("--ignore", action="append", default=[], help="passed to ipcbench compare (for example placement)")
     args = parser.parse_args()
     folder = args.output or os.path.dirname(os.path.abspath(args.files[0].split(",")[0]))
-    paths = [f for side in args.files for f in side.split(",")]
+    paths = list(dict.fromkeys(f for side in args.files for f in side.split(",")))
     check(paths)
     written = []
     stem_of = lambda path: os.path.splitext(os.path.basename(path))[0]

@@ -121,7 +121,7 @@ func readRegularFile(_ path: String, limit: Int, what: String) throws -> String?
             : type == S_IFBLK ? "a block device" : type == S_IFSOCK ? "a socket" : "not a plain file"
         throw InputError("\(path): \(kind), not a regular file; expected \(what)")
     }
-    let tooBig = InputError("\(path): larger than \(formatSize(limit)), the most ipcbench reads for \(what)")
+    let tooBig = InputError("\(path): larger than \(limit >> 20) MiB, the most ipcbench reads for \(what)")
     guard info.st_size <= limit else { throw tooBig }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
