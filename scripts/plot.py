@@ -13,9 +13,15 @@ its 95% interval as an error bar, green better, red worse, grey not significant 
 `ipcbench compare --format csv`). A side is a file, or several runs joined with commas
 (a1.csv,a2.csv,a3.csv), as for `ipcbench compare`.
 
+The files are checked first, as compare and pivot read them (`ipcbench check`); bad input exits 2
+with one line on stderr and writes nothing. An existing PNG (or a link with its name) is never
+overwritten: exit 2, nothing written. Runs the ipcbench binary: $IPCBENCH, else .build/release/ipcbench.
+
 Needs matplotlib: `python3 -m pip install matplotlib` (scripts/setup --test installs it).
 """
-import argparse, csv, io, math, os, subprocess, sys
+import argparse, csv, io, math, os, sys
+
+from ipcbench_files import check, fail, ipcbench, write_new
 
 try:
     import matplotlib
@@ -25,15 +31,11 @@ try:
 except ImportError:
     sys.exit("scripts/plot.py needs matplotlib: python3 -m pip install matplotlib")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def read(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or "transport" not in rows[0]:
-        sys.exit(f"{path}: not an ipcbench results file")
-    return [r for r in rows if r["status"] == "ok"]
+    """The ok rows of a file that `ipcbench check` accepted."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        return [r for r in csv.DictReader(f) if r["status"] == "ok"]
 
 
 def mode(row):
@@ -62,12 +64,17 @@ def higher_is_better(metric):
     return HIGHER_IS_BETTER.get(metric, not metric.endswith(" us"))
 
 
+def positive(row, column):
+    """The row has a value a log axis can show in the column."""
+    return bool(row.get(column)) and float(row[column]) > 0
+
+
 def series(rows, pattern, column, parameter=None):
     """{(transport, placement, parameter value): [(payload, value)]} for one pattern and column,
     sorted by payload; the parameter value is "" for a pattern without one."""
     out = {}
     for r in rows:
-        if r["pattern"] == pattern and r.get(column):
+        if r["pattern"] == pattern and positive(r, column):
             key = (r["transport"], mode(r), r.get(parameter, "") if parameter else "")
             out.setdefault(key, []).append((int(r["payload_bytes"]), float(r[column])))
     return {k: sorted(v) for k, v in sorted(out.items(), key=order)}
@@ -145,12 +152,18 @@ def label_log_axis(axes):
         ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
+def png(fig):
+    """The figure as PNG bytes, written only once every plot is drawn."""
+    fig.tight_layout()
+    content = io.BytesIO()
+    fig.savefig(content, format="png", dpi=110)
+    plt.close(fig)
+    return content.getvalue()
+
+
 def save(fig, ax, path):
     ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return path, png(fig)
 
 
 def title(rows, what):
@@ -194,7 +207,7 @@ def plot_by_parameter(rows, pattern, path):
     column, ylabel, what = panels[0]
     by_line = {}
     for r in rows:
-        if r["pattern"] == pattern and r.get(column) and r.get(parameter, "").isdigit():
+        if r["pattern"] == pattern and positive(r, column) and r.get(parameter, "").isdigit():
             by_line.setdefault((r["transport"], mode(r), ""), []).append((int(r["payload_bytes"]), int(r[parameter]), float(r[column])))
     if not by_line:
         return None
@@ -221,17 +234,9 @@ def plot_by_parameter(rows, pattern, path):
     return save(fig, ax, path)
 
 
-def ipcbench_binary():
-    built = os.path.join(ROOT, ".build", "release", "ipcbench")
-    return os.environ.get("IPCBENCH", built)
-
-
 def plot_change(base, new, path, ignore):
-    cmd = [ipcbench_binary(), "compare", base, new, "--format", "csv"] + sum((["--ignore", k] for k in ignore), [])
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode not in (0, 1):
-        sys.exit(f"ipcbench compare failed: {result.stderr.strip()}")
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    output = ipcbench("compare", base, new, "--format", "csv", *sum((["--ignore", k] for k in ignore), []))
+    rows = list(csv.DictReader(io.StringIO(output)))
     if not any(r["kind"] == "case" for r in rows):
         return None
     def label(r):
@@ -284,10 +289,7 @@ def plot_change(base, new, path, ignore):
     names = lambda side: ",".join(os.path.basename(f) for f in side.split(","))
     ax.set_title(f"{names(new)} against {names(base)}", fontsize=10)
     ax.grid(True, axis="x", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return path, png(fig)
 
 
 def main():
@@ -297,11 +299,12 @@ def main():
     parser.add_argument("--ignore", action="append", default=[], help="passed to ipcbench compare (for example placement)")
     args = parser.parse_args()
     folder = args.output or os.path.dirname(os.path.abspath(args.files[0].split(",")[0]))
-    os.makedirs(folder, exist_ok=True)
+    paths = list(dict.fromkeys(f for side in args.files for f in side.split(",")))
+    check(paths)
     written = []
     stem_of = lambda path: os.path.splitext(os.path.basename(path))[0]
     stems = [stem_of(side.split(",")[0]) for side in args.files]
-    for path in [f for side in args.files for f in side.split(",")]:
+    for path in paths:
         stem = stem_of(path)
         rows = read(path)
         if not rows:
@@ -318,8 +321,14 @@ def main():
                 written.append(plot_by_parameter(rows, pattern, by))
     for path, stem in zip(args.files[1:], stems[1:]):
         written.append(plot_change(args.files[0], path, os.path.join(folder, f"{stems[0]}-vs-{stem}-change.png"), args.ignore))
-    for w in filter(None, written):
-        print(w)
+    outputs = [w for w in written if w]
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        fail(f"cannot make the folder {folder}: {e.strerror}")
+    write_new(outputs)
+    for path, _ in outputs:
+        print(path)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,17 @@ Sheets:
   compare              with two or more files: `ipcbench compare --format csv` against the first
                        file, significant changes green (better) or red (worse), and a bar chart
 Payload is on a log axis and so are the values when they span a factor of 10 or more.
-The default output is <first stem>.xlsx beside the first file; an existing file is never
-overwritten. Exit status 2 on bad input, with nothing written.
+The default output is <first stem>.xlsx beside the first file; an existing file (or a link with its
+name) is never overwritten. The files are checked first, as compare and pivot read them (`ipcbench
+check`): exit status 2 on bad input, with one line on stderr and nothing written. Control characters
+in text cells, which a workbook cannot hold, are written as escapes (\\u{1B}).
 
 Needs openpyxl: `python3 -m pip install openpyxl` (scripts/setup --test installs it). Runs the
 ipcbench binary: $IPCBENCH, else .build/release/ipcbench (build it with scripts/ipcbench).
 """
-import argparse, csv, io, os, re, subprocess, sys
+import argparse, csv, io, os, re, sys
+
+from ipcbench_files import check, fail, ipcbench, write_new
 
 try:
     import openpyxl
@@ -33,11 +37,11 @@ try:
     from openpyxl.chart.marker import DataPoint
     from openpyxl.drawing.text import CharacterProperties
     from openpyxl.styles import Font, PatternFill
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.utils import get_column_letter
 except ImportError:
     sys.exit("scripts/workbook.py needs openpyxl: python3 -m pip install openpyxl")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 TEXT = {"run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version", "arch", "cpu_model",
         "ipcbench_version", "transport", "pattern", "cpu_placement", "options", "status", "error",
@@ -60,24 +64,10 @@ GREEN, RED = "C6EFCE", "FFC7CE"
 BAR_GREEN, BAR_RED, BAR_GREY = "2A9D3A", "D1495B", "BBBBBB"
 
 
-def fail(message):
-    print(f"scripts/workbook.py: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def ipcbench(*args):
-    """Runs the binary; returns stdout, or fails with its one-line error."""
-    binary = os.environ.get("IPCBENCH", os.path.join(ROOT, ".build", "release", "ipcbench"))
-    if not os.access(binary, os.X_OK):
-        fail(f"{binary} not found: build it with scripts/ipcbench --version, or set $IPCBENCH")
-    result = subprocess.run([binary, *args], capture_output=True, text=True)
-    if result.returncode not in (0, 1):
-        fail(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"ipcbench {args[0]} failed")
-    return result.stdout
-
-
 def read_csv(text):
-    return list(csv.reader(io.StringIO(text, newline="")))
+    """Rows of cells, with the control characters a workbook cannot hold written as escapes."""
+    escape = lambda m: "\\u{%X}" % ord(m.group())
+    return [[ILLEGAL_CHARACTERS_RE.sub(escape, cell) for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
 
 
 def cell_value(column, text):
@@ -291,23 +281,12 @@ def size_label(n):
 
 
 def load(files):
+    """The files as tables, once `ipcbench check` accepted them."""
+    check(files)
     tables = []
     for path in files:
-        try:
-            with open(path, newline="") as f:
-                tables.append(list(csv.reader(f)))
-        except OSError as e:
-            fail(f"{path}: cannot read the file ({e.strerror})")
-    for path, table in zip(files, tables):
-        header = table[0] if table else []
-        missing = [c for c in ("transport", "pattern", "payload_bytes", "cpu_placement", "status") if c not in header]
-        if missing:
-            fail(f"{path}: not an ipcbench results file (no {', '.join(missing)} column)")
-        if len(table) < 2:
-            fail(f"{path}: the file has a header but no rows")
-        for number, row in enumerate(table[1:], start=2):
-            if len(row) != len(header):
-                fail(f"{path}: row {number} has {len(row)} cells but the header has {len(header)}")
+        with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            tables.append(read_csv(f.read()))
     return tables
 
 
@@ -361,18 +340,11 @@ def main():
     output = args.output or os.path.splitext(args.files[0])[0] + ".xlsx"
     if not output.endswith(".xlsx"):
         fail(f"{output}: the output must end in .xlsx")
-    if os.path.exists(output):
+    if os.path.lexists(output):
         fail(f"{output} already exists; choose another -o (nothing is overwritten)")
     content = io.BytesIO()
     build(args.files).save(content)
-    # Exclusive create: a file that appeared meanwhile is not overwritten either.
-    try:
-        with open(output, "xb") as f:
-            f.write(content.getvalue())
-    except FileExistsError:
-        fail(f"{output} already exists; choose another -o (nothing is overwritten)")
-    except OSError as e:
-        fail(f"cannot write {output}: {e.strerror}")
+    write_new([(output, content.getvalue())])
     print(output)
 
 

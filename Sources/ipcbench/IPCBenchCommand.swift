@@ -13,10 +13,11 @@ struct IPCBenchCommand: ParsableCommand {
         (\(PatternKind.allCases.map(\.rawValue).joined(separator: ", "))), and writes one CSV row per case.
         Exit status: 0 every case ok; 1 a case failed (the others still ran and were written) \
         or compare found a regression; 2 the command line, a config or a results file was wrong \
-        (nothing ran); 3 a results file could not be written during a run; 128+N stopped by signal N.
+        (nothing ran); 3 a results file could not be written (it keeps whole rows only); 128+N stopped \
+        by signal N.
         """,
         version: ipcbenchVersion,
-        subcommands: [RunCommand.self, CompareCommand.self, PivotCommand.self, ListCommand.self, SysinfoCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, PivotCommand.self, CheckCommand.self, ListCommand.self, SysinfoCommand.self]
     )
 }
 

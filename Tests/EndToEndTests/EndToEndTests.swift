@@ -142,8 +142,8 @@ sync-message, async-request, duplex, fanout, pairs), and writes one CSV row per
 case.
 Exit status: 0 every case ok; 1 a case failed (the others still ran and were
 written) or compare found a regression; 2 the command line, a config or a
-results file was wrong (nothing ran); 3 a results file could not be written
-during a run; 128+N stopped by signal N.
+results file was wrong (nothing ran); 3 a results file could not be written (it
+keeps whole rows only); 128+N stopped by signal N.
 
 USAGE: ipcbench <subcommand>
 
@@ -158,6 +158,8 @@ SUBCOMMANDS:
                           %, and whether it is significant.
   pivot                   Write one metric as a chart-ready CSV: a row per
                           payload, a column per transport and placement.
+  check                   Check results files as compare and pivot read them:
+                          exit 0, or 2 with a one-line error.
   list                    Show the transports, the patterns and this machine's
                           limits.
   sysinfo                 Print the environment columns as a run would write
@@ -190,7 +192,7 @@ SUBCOMMANDS:
             (["run", "-s", "0"], "--size '0' must be at least 1 byte"),
             (["run", "-s", "abc"], "--size 'abc' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)"),
             (["run", "--count=-1"], "--count -1: the number of round trips must be at least 1"),
-            (["run", "--count", "-1"], "Missing value for '--count <count>' (see ipcbench --help)"),
+            (["run", "--count", "-1"], "--count -1: the number of round trips must be at least 1"),
             (["run", "--cpus", "9,9"], "--cpus 9,9: CPU 9 is not available to this process (available: \(cpus))"),
             (["run", "--timeout", "soon"], "--timeout 'soon' is not a duration: use a number with a unit, for example 30s, 500ms or 2m"),
             (["run", "no-such.toml"], "no-such.toml: cannot read the config file (does it exist?)"),

@@ -124,7 +124,7 @@ final class SpreadsheetTests: XCTestCase {
         try "name,value\r\na,1\r\n".write(to: notResults, atomically: true, encoding: .utf8)
         let output = h.work.appendingPathComponent("never.xlsx").path
         for (arguments, message) in [
-            ([notResults.path], "other.csv: not an ipcbench results file (no transport, pattern, payload_bytes, cpu_placement, status column)"),
+            ([notResults.path], "other.csv: not an ipcbench results file (the header has no run_id and transport columns)"),
             ([h.work.appendingPathComponent("missing.csv").path], "missing.csv: cannot read the file"),
             ([try fixture("pivot-base.csv"), "-o", h.work.appendingPathComponent("book.ods").path], "the output must end in .xlsx"),
         ] {
