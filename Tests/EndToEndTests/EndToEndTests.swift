@@ -414,9 +414,21 @@ final class CompareAndPlotTests: XCTestCase {
         let plots = h.work.appendingPathComponent("plots")
         let plot = try h.script("plot.py", [same, split, "--ignore", "placement", "-o", plots.path])
         XCTAssertEqual(plot.status, 0, plot.stderr)
-        let pngs = try FileManager.default.contentsOfDirectory(atPath: plots.path).sorted()
-        XCTAssertEqual(pngs, ["same-latency.png", "same-throughput.png", "same-vs-split-change.png",
-                              "split-latency.png", "split-throughput.png"])
+        let written = try FileManager.default.contentsOfDirectory(atPath: plots.path).sorted()
+        // Both sides on one plot per pattern, each with a sidecar of its series, and the change.
+        XCTAssertEqual(written, ["same-vs-split-change.png", "same-vs-split-latency.png", "same-vs-split-latency.png.json",
+                                 "same-vs-split-throughput.png", "same-vs-split-throughput.png.json"])
+        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: plots.appendingPathComponent("same-vs-split-latency.png.json"))) as! [String: Any]
+        let series = sidecar["series"] as! [[String: Any]]
+        // The legend names each side by what differs: the placement.
+        XCTAssertEqual(Set(series.map { $0["side"] as! String }), ["placement same", "placement split"])
+        XCTAssertEqual(Set(series.map { $0["metric"] as! String }), ["rtt_us_p50", "rtt_us_p99"])
+        // Every point has its interval (from the trials file) around its figure.
+        for s in series { for point in s["points"] as! [[Any]] {
+            let (value, low, high) = (point[1] as! Double, point[2] as! Double, point[3] as! Double)
+            XCTAssertTrue(low <= value && value <= high, "\(s)")
+        } }
+        let pngs = written.filter { $0.hasSuffix(".png") }
         for png in pngs {
             let data = try Data(contentsOf: plots.appendingPathComponent(png))
             XCTAssertEqual(Array(data.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "\(png) is not a PNG")
