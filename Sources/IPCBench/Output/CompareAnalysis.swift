@@ -56,6 +56,17 @@ public struct Change {
 
     /// new/base − 1, in percent.
     public var percent: Double { (new / base - 1) * 100 }
+}
+
+/// What a case's or a geometric mean's test says.
+public protocol Verdict {
+    var metric: Metric { get }
+    var interval: LogInterval? { get }
+    var method: IntervalMethod { get }
+    var qValue: Double? { get }
+}
+
+extension Verdict {
     public var significant: Bool { method.givesVerdict && (qValue ?? 1) < significanceLevel }
     /// A significant regression whose whole interval lies beyond `pct` percent.
     public func isRegression(beyond pct: Double) -> Bool {
@@ -63,6 +74,9 @@ public struct Change {
         return metric.higherIsBetter ? (exp(i.high) - 1) * 100 < -pct : (exp(i.low) - 1) * 100 > pct
     }
 }
+
+extension Change: Verdict {}
+extension GeomeanChange: Verdict {}
 
 /// The geometric mean of new/base over the compared cases of one metric and new side.
 public struct GeomeanChange {
@@ -77,11 +91,6 @@ public struct GeomeanChange {
     public var qValue: Double?
     public var mde: Double?
     public var reason: String?
-    public var significant: Bool { method.givesVerdict && (qValue ?? 1) < significanceLevel }
-    public func isRegression(beyond pct: Double) -> Bool {
-        guard significant, let i = interval else { return false }
-        return metric.higherIsBetter ? (exp(i.high) - 1) * 100 < -pct : (exp(i.low) - 1) * 100 > pct
-    }
 }
 
 /// `--within KEY=A,B`: two values of one key compared inside the same runs.
