@@ -1,39 +1,64 @@
 #!/usr/bin/env python3
 """Plots ipcbench results as PNG files.
 
-    scripts/plot.py RESULTS.csv [MORE.csv ...] [-o FOLDER]
+    scripts/plot.py SIDE [SIDE ...] [-o FOLDER] [--ignore KEY]
 
-For each file, one PNG per pattern it holds, <stem>-<pattern>.png: the pattern's main metrics
-against payload size (log scales, a line per transport, placement and parameter value), for example
-<stem>-throughput.png (MiB/s) and <stem>-latency.png (RTT p50 and p99). For the patterns with a
-parameter (async-request depth, fanout receivers, pairs pairs) also <stem>-<pattern>-by-<parameter>.png:
-the main metric against the parameter at one payload, the largest at which every transport and
-placement has a value (as `ipcbench pivot --rows parameter`). Given two or more sides, also <base stem>-vs-<new stem>-change.png: the change per case against the first side with
-its 95% interval as an error bar, green better, red worse, grey not significant (from
-`ipcbench compare --format csv`). A side is a file, or several runs joined with commas
-(a1.csv,a2.csv,a3.csv), as for `ipcbench compare`.
+A side is a results file, or several runs joined with commas (a1.csv,a2.csv,a3.csv), as for
+`ipcbench compare`. With one side: for each file, one PNG per pattern it holds,
+<stem>-<pattern>.png: the pattern's main metrics against payload size (log scales, a line per
+transport, placement and parameter value, shaded by each case's interval), and for the patterns
+with a parameter (async-request depth, fanout receivers, pairs pairs) also
+<stem>-<pattern>-by-<parameter>.png: the main metric against the parameter at one payload, the
+largest at which every transport and placement has a value (as `ipcbench pivot --rows parameter`).
+
+With two or more sides: the same plots with every side on them, <name>-<pattern>.png where name is
+each side's stems joined with + and the sides joined with -vs- (a1+a2-vs-b1+b2-latency.png): a
+colour per transport, a line style per side, a legend naming the sides by what differs between
+them (kernel, placement, knobs, else the file names), a band for each case's interval; and
+<name>-change.png per new side: the change per case against the first side with its 95% interval,
+green better, red worse, grey not significant (from `ipcbench compare --format csv`). A side's
+figure is the median of its trials (one run) or the geometric mean of its runs' medians, its band
+the 95% interval of the median (one run: from the trials file, else the case file's MiB/s interval)
+or the range of the runs' figures (several runs). Each PNG has a JSON sidecar (<png>.json) listing its series.
+
+The files are checked first, as compare and pivot read them (`ipcbench check`); bad input exits 2
+with one line on stderr and writes nothing. An existing PNG (or a link with its name) is never
+overwritten: exit 2, nothing written. Runs the ipcbench binary: $IPCBENCH, else .build/release/ipcbench.
 
 Needs matplotlib: `python3 -m pip install matplotlib` (scripts/setup --test installs it).
 """
-import argparse, csv, io, math, os, subprocess, sys
+import argparse, csv, io, json, math, os, sys
+
+from ipcbench_files import check, fail, ipcbench, write_new
 
 try:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker
+    import matplotlib.lines
 except ImportError:
     sys.exit("scripts/plot.py needs matplotlib: python3 -m pip install matplotlib")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+class Run:
+    """One results file: its ok rows, and its trials by case where the trials file is beside it."""
+    def __init__(self, path):
+        self.path = path
+        self.stem = os.path.splitext(os.path.basename(path))[0]
+        with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            self.rows = [r for r in csv.DictReader(f) if r["status"] == "ok"]
+        self.trials = {}
+        trials = (path[:-4] if path.endswith(".csv") else path) + "-trials.csv"
+        if os.path.isfile(trials):
+            with open(trials, newline="", encoding="utf-8", errors="replace") as f:
+                for t in csv.DictReader(f):
+                    self.trials.setdefault(case_of(t), []).append(t)
 
 
-def read(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or "transport" not in rows[0]:
-        sys.exit(f"{path}: not an ipcbench results file")
-    return [r for r in rows if r["status"] == "ok"]
+def case_of(row):
+    """A case as a results row and its trials rows both name it."""
+    return tuple(row.get(c, "") for c in ("transport", "pattern", "payload_bytes", "options", "depth", "receivers", "pairs")) + (mode(row),)
 
 
 def mode(row):
@@ -62,15 +87,65 @@ def higher_is_better(metric):
     return HIGHER_IS_BETTER.get(metric, not metric.endswith(" us"))
 
 
-def series(rows, pattern, column, parameter=None):
-    """{(transport, placement, parameter value): [(payload, value)]} for one pattern and column,
-    sorted by payload; the parameter value is "" for a pattern without one."""
+def positive(row, column):
+    """The row has a value a log axis can show in the column."""
+    return bool(row.get(column)) and float(row[column]) > 0
+
+
+# The trials file's column for each case column a plot shows.
+TRIAL_COLUMN = {"mib_per_s_median": "mib_per_s", "msgs_per_s_median": "msgs_per_s", "rtt_us_p50": "rtt_us_p50",
+                "rtt_us_p99": "rtt_us_p99", "mib_per_s_slowest_median": "mib_per_s_slowest"}
+def median_interval(values):
+    """The median and its distribution-free 95% interval (two order statistics, as ipcbench's case
+    file has them; min to max below 6 values)."""
+    v = sorted(values)
+    n = len(v)
+    best, below = 0, 0.0
+    for j in range((n - 1) // 2 + 1):
+        below += math.comb(n, j) / 2 ** n
+        if 1 - 2 * below < 0.95:
+            break
+        best = j
+    middle = v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+    return middle, v[best], v[n - 1 - best]
+
+
+def run_point(run, row, column):
+    """(figure, low, high) of one case in one run; low and high None where nothing bounds it."""
+    trials = [float(t[TRIAL_COLUMN[column]]) for t in run.trials.get(case_of(row), [])
+              if column in TRIAL_COLUMN and t.get(TRIAL_COLUMN[column]) and float(t[TRIAL_COLUMN[column]]) > 0]
+    if trials:
+        return median_interval(trials)
+    if column == "mib_per_s_median" and row.get("mib_per_s_ci95_low") and row.get("mib_per_s_ci95_high"):
+        return float(row[column]), float(row["mib_per_s_ci95_low"]), float(row["mib_per_s_ci95_high"])
+    return float(row[column]), None, None
+
+
+def series(side, pattern, column, parameter=None):
+    """{(transport, placement, parameter value): [(payload, figure, low, high)]} of one side for one
+    pattern and column, sorted by payload, for the cases every run of the side has. One run: the
+    median of its trials and its 95% interval; several: the geometric mean of the runs' figures and
+    their range (an interval over 2 or 3 runs is too wide to draw; compare gives the verdict)."""
+    per = {}
+    for run in side:
+        for r in run.rows:
+            if r["pattern"] == pattern and positive(r, column):
+                key = (r["transport"], mode(r), r.get(parameter, "") if parameter else "")
+                per.setdefault(key, {}).setdefault(int(r["payload_bytes"]), []).append(run_point(run, r, column))
     out = {}
-    for r in rows:
-        if r["pattern"] == pattern and r.get(column):
-            key = (r["transport"], mode(r), r.get(parameter, "") if parameter else "")
-            out.setdefault(key, []).append((int(r["payload_bytes"]), float(r[column])))
-    return {k: sorted(v) for k, v in sorted(out.items(), key=order)}
+    for key, payloads in per.items():
+        points = []
+        for payload, figures in payloads.items():
+            if len(figures) < len(side):
+                continue
+            if len(figures) == 1:
+                points.append((payload, *figures[0]))
+                continue
+            values = [f[0] for f in figures]
+            points.append((payload, math.exp(sum(math.log(v) for v in values) / len(values)), min(values), max(values)))
+        if points:
+            out[key] = sorted(points)
+    return dict(sorted(out.items(), key=order))
 
 
 def order(item):
@@ -117,14 +192,27 @@ def style(transport, placement, marker=0):
             "marker": MARKERS[marker % len(MARKERS)]}
 
 
-def draw(ax, data, payloads, ylabel, heading, parameter=None):
-    """One line per (transport, placement, parameter value) on log-log axes against payload size."""
-    values = sorted({v for (_, _, v) in data if v}, key=int)
-    for (transport, placement, value), points in data.items():
-        xs, ys = zip(*points)
-        payloads.update(xs)
-        label = f"{transport} ({placement})" + (f" {parameter} {value}" if value else "")
-        ax.plot(xs, ys, markersize=4, label=label, **style(transport, placement, values.index(value) if value else 0))
+SIDE_STYLES = ["-", "--", ":", "-."]
+
+
+def draw(ax, sides, labels, payloads, ylabel, heading, parameter, column, sidecar):
+    """A line per side and (transport, placement, parameter value) on log-log axes against payload
+    size, each with a band for its interval; every series also goes into `sidecar`."""
+    for s, data in enumerate(sides):
+        values = sorted({v for (_, _, v) in data if v}, key=int)
+        for (transport, placement, value), points in data.items():
+            xs = [p[0] for p in points]
+            payloads.update(xs)
+            label = f"{transport} ({placement})" + (f" {parameter} {value}" if value else "") + (f", {labels[s]}" if len(sides) > 1 else "")
+            look = style(transport, placement, values.index(value) if value else 0)
+            if len(sides) > 1:
+                look["linestyle"] = SIDE_STYLES[s % len(SIDE_STYLES)]
+            ax.plot(xs, [p[1] for p in points], markersize=4, label=label, **look)
+            band = [p for p in points if p[2] is not None]
+            if band:
+                ax.fill_between([p[0] for p in band], [p[2] for p in band], [p[3] for p in band], color=look["color"], alpha=0.12, linewidth=0)
+            sidecar.append({"side": labels[s], "transport": transport, "placement": placement, "parameter": value,
+                            "metric": column, "points": [list(p) for p in points]})
     payload_axis(ax, payloads)
     ax.set_yscale("log")
     ax.set_ylabel(ylabel)
@@ -145,40 +233,46 @@ def label_log_axis(axes):
         ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
-def save(fig, ax, path):
-    ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.01, 0.5))
+def png(fig):
+    """The figure as PNG bytes, written only once every plot is drawn."""
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    content = io.BytesIO()
+    fig.savefig(content, format="png", dpi=110)
     plt.close(fig)
-    return path
+    return content.getvalue()
 
 
-def title(rows, what):
-    r = rows[0]
+def save(fig, ax, path, sidecar, sides):
+    """The PNG and its JSON sidecar (the sides and every series drawn), as (path, bytes) pairs."""
+    ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    about = {"png": os.path.basename(path), "sides": sides, "series": sidecar}
+    return [(path, png(fig)), (path + ".json", (json.dumps(about, indent=1) + "\n").encode())]
+
+
+def title(side, what):
+    r = side[0].rows[0]
     return f"{what} — {r['hostname']}, Linux {r['kernel_release']}, {r['cpu_model']}"
 
 
-def plot_pattern(rows, pattern, path):
-    """The pattern's panels side by side, each its metric against payload; None without values."""
+def plot_pattern(sides, labels, pattern, path):
+    """The pattern's panels side by side, each its metric against payload, each on its own scale;
+    None without values."""
     parameter, panels = PATTERNS[pattern]
-    data = [series(rows, pattern, column, parameter) for column, _, _ in panels]
-    if not data[0]:
+    data = [[series(side, pattern, column, parameter) for side in sides] for column, _, _ in panels]
+    if not any(data[0]):
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(12 if len(panels) == 1 else 15, 6), squeeze=False)
     axes = list(axes[0])
-    for i, (ax, points, (_, ylabel, what)) in enumerate(zip(axes, data, panels)):
-        draw(ax, points, set(), ylabel, title(rows, what) if i == 0 else what, parameter)
-    if pattern == "latency":
-        # Both panels on one scale, so that p99 reads against p50.
-        low = min(ax.get_ylim()[0] for ax in axes)
-        high = max(ax.get_ylim()[1] for ax in axes)
-        for ax in axes:
-            ax.set_ylim(low, high)
-        label_log_axis(axes)
-    else:
-        for ax in axes:
-            label_log_axis([ax])
-    return save(fig, axes[-1], path)
+    sidecar = []
+    for i, (ax, points, (column, ylabel, what)) in enumerate(zip(axes, data, panels)):
+        heading = (title(sides[0], what) if len(sides) == 1 else f"{what} — {', '.join(labels)}") if i == 0 else what
+        draw(ax, points, labels, set(), ylabel or panels[0][1], heading, parameter, column, sidecar)
+        label_log_axis([ax])
+    return save(fig, axes[-1], path, sidecar, describe(sides, labels))
+
+
+def describe(sides, labels):
+    return [{"label": label, "files": [run.path for run in side]} for side, label in zip(sides, labels)]
 
 
 def common_payload(data):
@@ -188,26 +282,35 @@ def common_payload(data):
     return (every or payloads)[-1]
 
 
-def plot_by_parameter(rows, pattern, path):
-    """The main metric against the pattern's parameter at one payload: a line per transport and placement."""
+def plot_by_parameter(sides, labels, pattern, path):
+    """The main metric against the pattern's parameter at one payload: a line per side, transport and placement."""
     parameter, panels = PATTERNS[pattern]
     column, ylabel, what = panels[0]
-    by_line = {}
-    for r in rows:
-        if r["pattern"] == pattern and r.get(column) and r.get(parameter, "").isdigit():
-            by_line.setdefault((r["transport"], mode(r), ""), []).append((int(r["payload_bytes"]), int(r[parameter]), float(r[column])))
-    if not by_line:
+    data = [{k: v for k, v in series(side, pattern, column, parameter).items() if k[2].isdigit()} for side in sides]
+    if not any(data):
         return None
-    payload = common_payload({k: [(p, v) for p, _, v in points] for k, points in by_line.items()})
+    payload = common_payload({(s, k): [(p[0], p[1]) for p in points] for s, d in enumerate(data) for k, points in d.items()})
     fig, ax = plt.subplots(figsize=(12, 6))
-    values = set()
-    for (transport, placement, _), points in sorted(by_line.items(), key=lambda item: order((item[0], None))):
-        line = sorted((n, v) for p, n, v in points if p == payload)
-        if not line:
-            continue
-        xs, ys = zip(*line)
-        values.update(xs)
-        ax.plot(xs, ys, markersize=5, label=f"{transport} ({placement})", **style(transport, placement))
+    values, sidecar = set(), []
+    for s, d in enumerate(data):
+        lines = {}
+        for (transport, placement, value), points in d.items():
+            lines.setdefault((transport, placement), []).extend((int(value), *p[1:]) for p in points if p[0] == payload)
+        for (transport, placement), line in sorted(lines.items(), key=lambda item: order(((*item[0], ""), None))):
+            if not line:
+                continue
+            line.sort()
+            values.update(p[0] for p in line)
+            look = style(transport, placement)
+            if len(sides) > 1:
+                look["linestyle"] = SIDE_STYLES[s % len(SIDE_STYLES)]
+            ax.plot([p[0] for p in line], [p[1] for p in line], markersize=5,
+                    label=f"{transport} ({placement})" + (f", {labels[s]}" if len(sides) > 1 else ""), **look)
+            band = [p for p in line if p[2] is not None]
+            if band:
+                ax.fill_between([p[0] for p in band], [p[2] for p in band], [p[3] for p in band], color=look["color"], alpha=0.12, linewidth=0)
+            sidecar.append({"side": labels[s], "transport": transport, "placement": placement, "payload": payload,
+                            "metric": column, "points": [list(p) for p in line]})
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(values))
     ax.set_xticklabels([str(v) for v in sorted(values)])
@@ -215,24 +318,45 @@ def plot_by_parameter(rows, pattern, path):
     ax.set_xlabel(parameter)
     ax.set_yscale("log")
     ax.set_ylabel(ylabel)
-    ax.set_title(title(rows, f"{what} against {parameter}, {spaced_size(payload)} payload"), fontsize=10)
+    heading = f"{what} against {parameter}, {spaced_size(payload)} payload"
+    ax.set_title(title(sides[0], heading) if len(sides) == 1 else f"{heading} — {', '.join(labels)}", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     label_log_axis([ax])
-    return save(fig, ax, path)
+    return save(fig, ax, path, sidecar, describe(sides, labels))
 
 
-def ipcbench_binary():
-    built = os.path.join(ROOT, ".build", "release", "ipcbench")
-    return os.environ.get("IPCBENCH", built)
+# The environment columns that can tell sides apart, with the word a legend uses for each.
+DIFFERING = [("kernel_release", "kernel"), ("kernel_cmdline", "cmdline"), ("kernel_cmdline_mitigations", "mitigations="),
+             ("kernel_cmdline_preempt", "preempt="), ("mitigations", "mitigations"), ("smt", "smt"), ("clocksource", "clocksource"),
+             ("cpu_governor", "governor"), ("virtualization", "virt"), ("hostname", "host"), ("cpu_model", "cpu")]
 
 
-def plot_change(base, new, path, ignore):
-    cmd = [ipcbench_binary(), "compare", base, new, "--format", "csv"] + sum((["--ignore", k] for k in ignore), [])
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode not in (0, 1):
-        sys.exit(f"ipcbench compare failed: {result.stderr.strip()}")
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+def side_labels(sides, arguments):
+    """Each side named by what differs between the sides (kernel, environment, placement, options),
+    else by its files."""
+    def values(side, get):
+        return sorted({get(r) for run in side for r in run.rows})
+    parts = [[] for _ in sides]
+    getters = [(word, (lambda c: lambda r: r.get(c, ""))(column)) for column, word in DIFFERING]
+    getters += [("placement", mode), ("options", lambda r: r.get("options", ""))]
+    for word, get in getters:
+        found = [values(side, get) for side in sides]
+        if any(f != found[0] for f in found):
+            for i, f in enumerate(found):
+                parts[i].append(f"{word} {'+'.join(v or '(none)' for v in f)}")
+    labels = [", ".join(p) for p in parts]
+    if any(not label for label in labels) or len(set(labels)) < len(labels):
+        labels = [",".join(os.path.basename(f) for f in a.split(",")) for a in arguments]
+    return labels
+
+
+def plot_change(base, new, path, ignore, heading):
+    output = ipcbench("compare", base, new, "--format", "csv", *sum((["--ignore", k] for k in ignore), []))
+    rows = list(csv.DictReader(io.StringIO(output)))
     if not any(r["kind"] == "case" for r in rows):
+        names = lambda side: ",".join(os.path.basename(f) for f in side.split(","))
+        print(f"scripts/plot.py: no case of {names(new)} is in every file of {names(base)}, so there is no change plot; "
+              "if they differ in placement, options or parameter on purpose, give --ignore placement (or options, parameter)", file=sys.stderr)
         return None
     def label(r):
         if r["kind"] == "geomean":
@@ -280,14 +404,13 @@ def plot_change(base, new, path, ignore):
     ax.set_yticklabels([label(r) for r in rows], fontsize=7)
     ax.invert_yaxis()
     ax.axvline(1, color="black", linewidth=0.8)
-    ax.set_xlabel("change against the base, % with its 95% interval, log scale (green better, red worse, grey not significant)")
-    names = lambda side: ",".join(os.path.basename(f) for f in side.split(","))
-    ax.set_title(f"{names(new)} against {names(base)}", fontsize=10)
+    ax.set_xlabel("change against the base, % with its 95% interval, log scale")
+    ax.set_title(heading, fontsize=10)
     ax.grid(True, axis="x", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    handles = [matplotlib.lines.Line2D([], [], color=c, marker="o", linestyle="", label=t) for c, t in
+               (("#2a9d3a", "better (q < 0.05)"), ("#d1495b", "worse (q < 0.05)"), ("#999999", "not significant, or within-run (one run a side)"))]
+    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.02 + 0.5 / max(4, 0.28 * len(rows) + 1.5)), ncol=3, frameon=False)
+    return [(path, png(fig))]
 
 
 def main():
@@ -297,29 +420,44 @@ def main():
     parser.add_argument("--ignore", action="append", default=[], help="passed to ipcbench compare (for example placement)")
     args = parser.parse_args()
     folder = args.output or os.path.dirname(os.path.abspath(args.files[0].split(",")[0]))
-    os.makedirs(folder, exist_ok=True)
+    check(list(dict.fromkeys(f for side in args.files for f in side.split(","))))
+    sides = [[Run(p) for p in dict.fromkeys(side.split(","))] for side in args.files]
     written = []
-    stem_of = lambda path: os.path.splitext(os.path.basename(path))[0]
-    stems = [stem_of(side.split(",")[0]) for side in args.files]
-    for path in [f for side in args.files for f in side.split(",")]:
-        stem = stem_of(path)
-        rows = read(path)
-        if not rows:
-            print(f"{path}: no ok rows to plot", file=sys.stderr)
-            continue
-        present = []
-        for r in rows:
-            if r["pattern"] in PATTERNS and r["pattern"] not in present:
-                present.append(r["pattern"])
-        for pattern in sorted(present, key=list(PATTERNS).index):
-            written.append(plot_pattern(rows, pattern, os.path.join(folder, f"{stem}-{pattern}.png")))
+
+    def patterns(side_list):
+        present = {r["pattern"] for side in side_list for run in side for r in run.rows if r["pattern"] in PATTERNS}
+        return sorted(present, key=list(PATTERNS).index)
+
+    def plots(side_list, labels, name):
+        for pattern in patterns(side_list):
+            written.append(plot_pattern(side_list, labels, pattern, os.path.join(folder, f"{name}-{pattern}.png")))
             if PATTERNS[pattern][0]:
-                by = os.path.join(folder, f"{stem}-{pattern}-by-{PATTERNS[pattern][0]}.png")
-                written.append(plot_by_parameter(rows, pattern, by))
-    for path, stem in zip(args.files[1:], stems[1:]):
-        written.append(plot_change(args.files[0], path, os.path.join(folder, f"{stems[0]}-vs-{stem}-change.png"), args.ignore))
-    for w in filter(None, written):
-        print(w)
+                by = os.path.join(folder, f"{name}-{pattern}-by-{PATTERNS[pattern][0]}.png")
+                written.append(plot_by_parameter(side_list, labels, pattern, by))
+
+    if len(sides) == 1:
+        for run in dict((run.path, run) for run in sides[0]).values():
+            if not run.rows:
+                print(f"{run.path}: no ok rows to plot", file=sys.stderr)
+                continue
+            plots([[run]], [run.stem], run.stem)
+    else:
+        labels = side_labels(sides, args.files)
+        name = "-vs-".join("+".join(run.stem for run in side) for side in sides)
+        plots(sides, labels, name)
+        for k in range(1, len(sides)):
+            pair = "-vs-".join("+".join(run.stem for run in side) for side in (sides[0], sides[k]))
+            written.append(plot_change(args.files[0], args.files[k], os.path.join(folder, f"{pair}-change.png"), args.ignore,
+                                       f"{labels[k]} against {labels[0]}"))
+    outputs = [item for w in written if w for item in w]
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        fail(f"cannot make the folder {folder}: {e.strerror}")
+    write_new(outputs)
+    for path, _ in outputs:
+        if path.endswith(".png"):
+            print(path)
 
 
 if __name__ == "__main__":

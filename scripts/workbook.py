@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Writes ipcbench results as a workbook (.xlsx) with native charts, for LibreOffice Calc and Excel.
 
-    scripts/workbook.py RESULTS.csv [MORE.csv ...] [-o FILE.xlsx]
+    scripts/workbook.py SIDE [SIDE ...] [--ignore KEY] [-o FILE.xlsx]
+
+A side is a results file, or several runs of one setup joined with commas (a1.csv,a2.csv), as for
+`ipcbench compare`; a side of several runs shows per case the median of its runs' figures.
 
 Sheets:
   results              every row and column of the case file(s), numbers as numbers, frozen header,
@@ -16,28 +19,35 @@ Sheets:
                        (`ipcbench pivot --rows parameter`: the largest payload at which every
                        column has a value); a line per transport and placement
 (a sheet only for the patterns the files hold)
-  compare              with two or more files: `ipcbench compare --format csv` against the first
-                       file, significant changes green (better) or red (worse), and a bar chart
+  compare              with two or more sides: `ipcbench compare --format csv` against the first
+                       side (with --ignore as given), significant changes green (better) or red
+                       (worse), and a bar chart of the changes with their 95% intervals as error bars
 Payload is on a log axis and so are the values when they span a factor of 10 or more.
-The default output is <first stem>.xlsx beside the first file; an existing file is never
-overwritten. Exit status 2 on bad input, with nothing written.
+The default output is <first stem>.xlsx beside the first file; an existing file (or a link with its
+name) is never overwritten. The files are checked first, as compare and pivot read them (`ipcbench
+check`): exit status 2 on bad input, with one line on stderr and nothing written. Control characters
+in text cells, which a workbook cannot hold, are written as escapes (\\u{1B}).
 
 Needs openpyxl: `python3 -m pip install openpyxl` (scripts/setup --test installs it). Runs the
 ipcbench binary: $IPCBENCH, else .build/release/ipcbench (build it with scripts/ipcbench).
 """
-import argparse, csv, io, os, re, subprocess, sys
+import argparse, csv, io, os, re, sys
+
+from ipcbench_files import check, fail, ipcbench, write_new
 
 try:
     import openpyxl
     from openpyxl.chart import BarChart, Reference, ScatterChart, Series
+    from openpyxl.chart.data_source import NumDataSource, NumRef
+    from openpyxl.chart.error_bar import ErrorBars
     from openpyxl.chart.marker import DataPoint
     from openpyxl.drawing.text import CharacterProperties
     from openpyxl.styles import Font, PatternFill
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.utils import get_column_letter
 except ImportError:
     sys.exit("scripts/workbook.py needs openpyxl: python3 -m pip install openpyxl")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 TEXT = {"run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version", "arch", "cpu_model",
         "ipcbench_version", "transport", "pattern", "cpu_placement", "options", "status", "error",
@@ -56,28 +66,18 @@ METRICS = [("throughput", "throughput", "mib_per_s_median", "Throughput, MiB/s m
            ("fanout", "fanout", "mib_per_s_median", "fanout, MiB/s median (all receivers)", "MiB/s (median of the trials)", "receivers"),
            ("pairs", "pairs", "mib_per_s_median", "pairs, MiB/s median (all pairs)", "MiB/s (median of the trials)", "pairs")]
 UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+# As scripts/plot.py draws them (matplotlib's default colours, in its transport order); a dash per side.
+TRANSPORTS = ["pipe", "fifo", "unix-stream", "unix-dgram", "tcp", "udp"]
+COLORS = ["1F77B4", "FF7F0E", "2CA02C", "D62728", "9467BD", "8C564B", "E377C2", "7F7F7F", "BCBD22", "17BECF"]
+DASHES = ["solid", "dash", "sysDot", "dashDot"]
 GREEN, RED = "C6EFCE", "FFC7CE"
 BAR_GREEN, BAR_RED, BAR_GREY = "2A9D3A", "D1495B", "BBBBBB"
 
 
-def fail(message):
-    print(f"scripts/workbook.py: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def ipcbench(*args):
-    """Runs the binary; returns stdout, or fails with its one-line error."""
-    binary = os.environ.get("IPCBENCH", os.path.join(ROOT, ".build", "release", "ipcbench"))
-    if not os.access(binary, os.X_OK):
-        fail(f"{binary} not found: build it with scripts/ipcbench --version, or set $IPCBENCH")
-    result = subprocess.run([binary, *args], capture_output=True, text=True)
-    if result.returncode not in (0, 1):
-        fail(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"ipcbench {args[0]} failed")
-    return result.stdout
-
-
 def read_csv(text):
-    return list(csv.reader(io.StringIO(text, newline="")))
+    """Rows of cells, with the control characters a workbook cannot hold written as escapes."""
+    escape = lambda m: "\\u{%X}" % ord(m.group())
+    return [[ILLEGAL_CHARACTERS_RE.sub(escape, cell) for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
 
 
 def cell_value(column, text):
@@ -157,7 +157,7 @@ def heading(tables):
     return f"{', '.join(hosts)}, Linux {' vs '.join(kernels)}"
 
 
-def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None, parameter=None):
+def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None, parameter=None, side_names=()):
     """The pivot at A1, payload bytes (or the parameter's values) in a column after it (the chart's
     x values) and the chart. The chart goes beside the table, or at A1 of `anchor_sheet` when given."""
     header, rows = pivot[0], pivot[1:]
@@ -203,23 +203,41 @@ def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None, parameter=None):
         series.marker.symbol = "circle"
         series.marker.size = 6
         series.smooth = False
+        # As scripts/plot.py draws them: a colour per transport, a line style per side.
+        color = COLORS[TRANSPORTS.index(header[col - 1].split(" ")[0]) % len(COLORS)] if header[col - 1].split(" ")[0] in TRANSPORTS else None
+        if color:
+            series.graphicalProperties.line.solidFill = color
+            series.marker.graphicalProperties.solidFill = color
+            series.marker.graphicalProperties.line.solidFill = color
+        side = next((i for i, label in enumerate(side_names) if header[col - 1].endswith(f"({label})")), 0)
+        series.graphicalProperties.line.dashStyle = DASHES[side % len(DASHES)]
         chart.series.append(series)
     if anchor_sheet is None:
         ws.add_chart(chart, get_column_letter(x_col + 2) + "2")
+        one_page(ws)
     else:
         anchor_sheet.add_chart(chart, "A1")
     return chart
 
 
-def compare_sheet(ws, files):
-    """`ipcbench compare --format csv` as is, a `case` label column, colours and a bar chart."""
-    table = read_csv(ipcbench("compare", *files, "--format", "csv"))
+def one_page(ws):
+    """Printed (and exported to PDF) on one landscape page, so that a chart never breaks across two."""
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = 1
+
+
+def compare_sheet(ws, sides, ignore):
+    """`ipcbench compare --format csv` as is, a `case` label column, the interval's two arms, colours
+    and a bar chart with error bars."""
+    table = read_csv(ipcbench("compare", *sides, "--format", "csv", *sum((["--ignore", k] for k in ignore), [])))
     header, rows = table[0], table[1:]
     if not rows:
-        ws.cell(row=1, column=1, value="no case is in both files")
+        ws.cell(row=1, column=1, value="no case is in every file of both sides; if they differ in placement, options or "
+                                        "parameter on purpose, give --ignore placement (or options, parameter)")
         return
     col = {h: i for i, h in enumerate(header)}
-    several = len(files) > 2
+    several = len(sides) > 2
 
     def label(r):
         get = lambda k: r[col[k]] if k in col else ""
@@ -235,8 +253,15 @@ def compare_sheet(ws, files):
             parts.append("(" + os.path.splitext(os.path.basename(get("new_file")))[0] + ")")
         return " ".join(p for p in parts if p)
 
-    full_header = header + ["case"]
-    full_rows = [r + [label(r)] for r in rows]
+    def arms(r):
+        """How far the interval reaches above and below the change, for the error bars."""
+        low, high, change = (r[col[k]] for k in ("change_ci95_low_pct", "change_ci95_high_pct", "change_pct"))
+        if not low or not high:
+            return ["", ""]
+        return [f"{float(high) - float(change):.2f}", f"{float(change) - float(low):.2f}"]
+
+    full_header = header + ["case", "interval_above_pct", "interval_below_pct"]
+    full_rows = [r + [label(r)] + arms(r) for r in rows]
     write_table(ws, full_header, full_rows)
     fit_widths(ws, full_header, full_rows)
     ws.freeze_panes = "A2"
@@ -255,23 +280,32 @@ def compare_sheet(ws, files):
     chart = BarChart()
     chart.type = "bar"
     chart.style = 2
-    chart.title = "change against the base, % (green better, red worse, grey not significant)"
+    chart.title = "change against the base, % with its 95% interval (green better, red worse, grey not significant)"
     chart.y_axis.title = "change, %"
+    chart.y_axis.number_format = '0"%"'
     chart.x_axis.delete = False
     chart.y_axis.delete = False
+    # The case labels at the axis's low end, clear of the bars that go below 0.
+    chart.x_axis.tickLblPos = "low"
     chart.legend = None
     chart.height, chart.width = max(8, 0.5 * len(rows) + 3), 24
     values = Reference(ws, min_col=col["change_pct"] + 1, min_row=1, max_row=len(rows) + 1)
     chart.add_data(values, titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=len(full_header), min_row=2, max_row=len(rows) + 1))
+    chart.set_categories(Reference(ws, min_col=len(header) + 1, min_row=2, max_row=len(rows) + 1))
     chart.x_axis.scaling.orientation = "maxMin"
     series = chart.series[0]
+    reference = lambda c: NumDataSource(numRef=NumRef(f=f"'{ws.title}'!${get_column_letter(c)}$2:${get_column_letter(c)}${len(rows) + 1}"))
+    series.errBars = ErrorBars(errBarType="both", errValType="cust", noEndCap=False,
+                               plus=reference(len(header) + 2), minus=reference(len(header) + 3))
     for i, color in enumerate(colors):
         point = DataPoint(idx=i)
         point.graphicalProperties.solidFill = color
         point.graphicalProperties.line.solidFill = color
         series.dPt.append(point)
     ws.add_chart(chart, get_column_letter(len(full_header) + 2) + "2")
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
 
 
 # Metric names as `ipcbench compare` writes them (Metric in Pattern.swift), by which way is better.
@@ -291,27 +325,56 @@ def size_label(n):
 
 
 def load(files):
+    """The files as tables, once `ipcbench check` accepted them."""
+    check(files)
     tables = []
     for path in files:
-        try:
-            with open(path, newline="") as f:
-                tables.append(list(csv.reader(f)))
-        except OSError as e:
-            fail(f"{path}: cannot read the file ({e.strerror})")
-    for path, table in zip(files, tables):
-        header = table[0] if table else []
-        missing = [c for c in ("transport", "pattern", "payload_bytes", "cpu_placement", "status") if c not in header]
-        if missing:
-            fail(f"{path}: not an ipcbench results file (no {', '.join(missing)} column)")
-        if len(table) < 2:
-            fail(f"{path}: the file has a header but no rows")
-        for number, row in enumerate(table[1:], start=2):
-            if len(row) != len(header):
-                fail(f"{path}: row {number} has {len(row)} cells but the header has {len(header)}")
+        with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            tables.append(read_csv(f.read()))
     return tables
 
 
-def pivots(files, tables):
+def side_name(side):
+    return "+".join(os.path.splitext(os.path.basename(f))[0] for f in side)
+
+
+def combine(pivot, files, sides):
+    """Each side of several runs as one column per case: the median of its runs' figures (a cell
+    is empty where a run lacks the case). `ipcbench pivot` names each file's columns `(<stem>)`, or
+    `(<path>)` where two stems are equal."""
+    stems = [os.path.splitext(os.path.basename(f))[0] for f in files]
+    suffix = {f: f"({stem if stems.count(stem) == 1 else f})" for f, stem in zip(files, stems)}
+    header, rows = pivot[0], pivot[1:]
+    columns, sources = [header[0]], [[0]]
+    for side in sides:
+        if len(side) == 1:
+            continue
+        for j, name in enumerate(header[1:], 1):
+            for f in side:
+                if name.endswith(" " + suffix[f]):
+                    merged = name[: -len(suffix[f])] + f"({side_name(side)})"
+                    if merged not in columns:
+                        columns.append(merged)
+                        sources.append([])
+                    sources[columns.index(merged)].append(j)
+    merged_files = {f for side in sides if len(side) > 1 for f in side}
+    for j, name in enumerate(header[1:], 1):
+        if not any(name.endswith(" " + suffix[f]) for f in merged_files):
+            columns.append(name)
+            sources.append([j])
+
+    def cell(row, source):
+        values = [row[j] for j in source]
+        if len(values) == 1 or any(v == "" for v in values):
+            return values[0] if len(values) == 1 else ""
+        numbers = sorted(float(v) for v in values)
+        n = len(numbers)
+        middle = numbers[n // 2] if n % 2 else (numbers[n // 2 - 1] + numbers[n // 2]) / 2
+        return f"{middle:.3f}"
+    return [columns] + [[r[0]] + [cell(r, src) for src in sources[1:]] for r in rows]
+
+
+def pivots(files, tables, sides):
     """(sheet name, pivot table, chart title, y title, parameter) for each pattern and metric the files have."""
     patterns = {r[t[0].index("pattern")] for t in tables for r in t[1:]}
     out = []
@@ -320,59 +383,54 @@ def pivots(files, tables):
                         and r[t[0].index("pattern")] == pattern for t in tables for r in t[1:])
         if pattern in patterns and has_value:
             rows = ["--rows", "parameter"] if parameter else []
-            pivot = read_csv(ipcbench("pivot", *files, "--pattern", pattern, "--metric", metric, *rows))
+            pivot = combine(read_csv(ipcbench("pivot", *files, "--pattern", pattern, "--metric", metric, *rows)), files, sides)
             # The pivot's title ends with `at <payload>` for parameter rows.
             at = " " + pivot[0][0].rsplit(") ", 1)[-1] if parameter and " at " in pivot[0][0] else ""
             out.append((name, pivot, f"{what}{at} — {heading(tables)}", y_title, parameter))
     return out
 
 
-def build(files, only=None):
+def build(sides, ignore=(), only=None):
     """The workbook; with `only`, just that metric's chart on its own first sheet (for rendering)."""
+    files = list(dict.fromkeys(f for side in sides for f in side))
     tables = load(files)
+    names = [side_name(side) for side in sides]
     wb = openpyxl.Workbook()
     if only is not None:
-        chosen = [p for p in pivots(files, tables) if p[0] == only]
+        chosen = [p for p in pivots(files, tables, sides) if p[0] == only]
         if not chosen:
             fail(f"no {only} sheet: the files have no such cases")
         name, pivot, title, y_title, parameter = chosen[0]
         chart_ws = wb.active
         chart_ws.title = "chart"
-        chart_ws.page_setup.orientation = "landscape"
-        chart_ws.sheet_properties.pageSetUpPr.fitToPage = True
-        chart_ws.page_setup.fitToWidth = chart_ws.page_setup.fitToHeight = 1
-        metric_sheet(wb.create_sheet(name), pivot, title, y_title, anchor_sheet=chart_ws, parameter=parameter)
+        one_page(chart_ws)
+        metric_sheet(wb.create_sheet(name), pivot, title, y_title, anchor_sheet=chart_ws, parameter=parameter, side_names=names)
         return wb
     ws = wb.active
     ws.title = "results"
     results_sheet(ws, files, tables)
-    for name, pivot, title, y_title, parameter in pivots(files, tables):
-        metric_sheet(wb.create_sheet(name), pivot, title, y_title, parameter=parameter)
-    if len(files) > 1:
-        compare_sheet(wb.create_sheet("compare"), files)
+    for name, pivot, title, y_title, parameter in pivots(files, tables, sides):
+        metric_sheet(wb.create_sheet(name), pivot, title, y_title, parameter=parameter, side_names=names)
+    if len(sides) > 1:
+        compare_sheet(wb.create_sheet("compare"), [",".join(side) for side in sides], ignore)
     return wb
 
 
 def main():
     parser = argparse.ArgumentParser(description="Write ipcbench results as an .xlsx workbook with charts.")
-    parser.add_argument("files", nargs="+", help="ipcbench results files (<stem>.csv)")
+    parser.add_argument("sides", nargs="+", help="ipcbench results files (<stem>.csv); several runs of a side joined with commas")
+    parser.add_argument("--ignore", action="append", default=[], help="passed to ipcbench compare (for example placement)")
     parser.add_argument("-o", "--output", help="the .xlsx file (default: <first stem>.xlsx beside the first file)")
     args = parser.parse_args()
-    output = args.output or os.path.splitext(args.files[0])[0] + ".xlsx"
+    sides = [side.split(",") for side in args.sides]
+    output = args.output or os.path.splitext(sides[0][0])[0] + ".xlsx"
     if not output.endswith(".xlsx"):
         fail(f"{output}: the output must end in .xlsx")
-    if os.path.exists(output):
+    if os.path.lexists(output):
         fail(f"{output} already exists; choose another -o (nothing is overwritten)")
     content = io.BytesIO()
-    build(args.files).save(content)
-    # Exclusive create: a file that appeared meanwhile is not overwritten either.
-    try:
-        with open(output, "xb") as f:
-            f.write(content.getvalue())
-    except FileExistsError:
-        fail(f"{output} already exists; choose another -o (nothing is overwritten)")
-    except OSError as e:
-        fail(f"cannot write {output}: {e.strerror}")
+    build(sides, args.ignore).save(content)
+    write_new([(output, content.getvalue())])
     print(output)
 
 

@@ -73,6 +73,8 @@ void cshim_restore_default_signals(void) {
 
 int cshim_stop_signal(void) { return stop_signal; }
 
+void cshim_ignore_file_size_signal(void) { signal(SIGXFSZ, SIG_IGN); }
+
 int cshim_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
 
 pid_t cshim_peer_pid(int fd) {

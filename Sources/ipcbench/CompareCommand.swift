@@ -25,7 +25,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("ignore"), help: "Drop a key from the join: transport, pattern, payload, placement, options or parameter (repeatable).")
     var ignore: [String] = []
 
-    @Option(help: "table, csv or markdown.")
+    @Option(help: "table, csv, markdown, or mail (plain fixed-width text to paste into a mail).")
     var format = "table"
 
     @Option(name: .customLong("fail-on-regression"), help: "Exit 1 when a significant regression's whole 95% interval lies beyond PCT percent (a case or a geometric mean).")
@@ -53,8 +53,8 @@ struct CompareCommand: ParsableCommand {
             if paths.contains(where: \.isEmpty) { throw InputError("'\(argument)': an empty file name; join a side's files with single commas and no spaces") }
             return Side(files: try paths.map(ResultFile.load))
         }
-        if failOnRegression != nil, spec == nil, let single = loaded.first(where: { $0.files.count == 1 }) {
-            throw InputError("--fail-on-regression: \(single.label) is one run; a gate needs the variance between runs: give at least 2 runs a side (3 or more for power), joined with commas")
+        if failOnRegression != nil, spec == nil, let single = loaded.first(where: { $0.boots.count == 1 }) {
+            throw InputError("--fail-on-regression: \(single.label) is one \(single.files.count == 1 ? "run" : "boot"); a gate needs the variance between runs: give at least 2 runs a side (3 or more for power), each from its own boot where you can, joined with commas")
         }
         let report = try spec.map { try compareWithin(loaded[0], spec: $0, ignoring: ignored, alpha: 0.05) }
             ?? compareResults(loaded, ignoring: ignored, alpha: 0.05)

@@ -8,14 +8,16 @@ struct IPCBenchCommand: ParsableCommand {
         commandName: "ipcbench",
         abstract: "Measure how fast the Linux kernel moves bytes between processes.",
         discussion: """
-        Forks worker processes that exchange payloads over pipes, FIFOs, AF_UNIX stream and datagram \
-        sockets and TCP and UDP on 127.0.0.1, and writes one CSV row per case.
+        Forks worker processes that exchange payloads over a transport \
+        (\(TransportKind.allCases.map(\.rawValue).joined(separator: ", "))) in a pattern \
+        (\(PatternKind.allCases.map(\.rawValue).joined(separator: ", "))), and writes one CSV row per case.
         Exit status: 0 every case ok; 1 a case failed (the others still ran and were written) \
         or compare found a regression; 2 the command line, a config or a results file was wrong \
-        (nothing ran); 3 a results file could not be written during a run; 128+N stopped by signal N.
+        (nothing ran); 3 a results file could not be written (it keeps whole rows only); 128+N stopped \
+        by signal N.
         """,
         version: ipcbenchVersion,
-        subcommands: [RunCommand.self, CompareCommand.self, KernelsCommand.self, PivotCommand.self, ListCommand.self, SysinfoCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, KernelsCommand.self, PivotCommand.self, CheckCommand.self, ListCommand.self, SysinfoCommand.self]
     )
 }
 

@@ -109,7 +109,7 @@ struct KernelsCommand: ParsableCommand {
         let allowed = allowedCPUs()
         let vcpuCount = vcpus ?? allowed.count
         guard (1...256).contains(vcpuCount) else { throw InputError("--vcpus \(vcpuCount): give 1 to 256 guest CPUs") }
-        let physical = physicalMemoryBytes()
+        let physical = sysconf(Int32(_SC_PHYS_PAGES)) * sysconf(Int32(_SC_PAGESIZE))
         let memoryBytes = try parseSize(memory, what: "--memory", bound: Bound(max: physical, shown: formatSize((physical >> 20) << 20), why: "this machine's memory"))
         guard memoryBytes >= 256 << 20 else { throw InputError("--memory \(memory): a guest needs at least 256MiB") }
         let pins = try pinVcpus.map { try parseCPUList($0, what: "--pin-vcpus", allowed: allowed) } ?? []

@@ -33,10 +33,20 @@ struct SysinfoCommand: ParsableCommand {
         commandName: "sysinfo",
         abstract: "Print the environment columns as a run would write them.")
 
+    @Option(help: "text (a `column: value` line each) or csv (the header and the row a run writes).")
+    var format = "text"
+
     func run() throws {
         let env = Environment.current()
-        print(csvLine(environmentColumns), terminator: "")
-        print(csvLine(environmentRow(env)), terminator: "")
+        switch format {
+        case "csv":
+            print(csvLine(environmentColumns), terminator: "")
+            print(csvLine(environmentRow(env)), terminator: "")
+        case "text":
+            for (column, value) in zip(environmentColumns, environmentRow(env)) { print("\(column): \(value)") }
+        default:
+            throw InputError("--format \(format): expected text or csv")
+        }
     }
 }
 

@@ -55,6 +55,11 @@ struct PivotCommand: ParsableCommand {
             return
         }
         let file = try CSVFile(creating: output, header: [pivot.title] + pivot.columns)
-        for (label, row) in zip(pivot.rowLabels, pivot.values) { try file.write([label] + row) }
+        do {
+            for (label, row) in zip(pivot.rowLabels, pivot.values) { try file.write([label] + row) }
+        } catch {
+            file.discard()
+            throw error
+        }
     }
 }

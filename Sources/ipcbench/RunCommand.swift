@@ -31,7 +31,13 @@ struct RunCommand: ParsableCommand {
             throw InputError("cannot make the run's private directory: \(error); set TMPDIR to a writable directory")
         }
         defer { directory.remove() }
-        let (casesFile, trialsFile) = try createOutputFiles(paths)
+        let (casesFile, trialsFile): (CSVFile, CSVFile?)
+        do {
+            (casesFile, trialsFile) = try createOutputFiles(paths)
+        } catch let error as ResultsWriteError {
+            printError("ipcbench: error: \(error); the run stopped before its first trial and left no results file")
+            throw ExitCode(3)
+        }
 
         // The table goes where the CSV does not.
         let table = SummaryTable(to: paths.casesPath == nil ? stderr : stdout, enabled: !quiet)

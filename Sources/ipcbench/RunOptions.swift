@@ -9,58 +9,58 @@ struct RunOptions: ParsableArguments {
     @Option(name: [.short, .long], help: ArgumentHelp("Patterns, comma-separated: \(PatternKind.allCases.map(\.rawValue).joined(separator: ",")), or all. A pattern the config has no suite for runs with its [defaults]."))
     var pattern: String?
 
-    @Option(help: "async-request: requests kept outstanding, comma-separated (default 1,4,16,64).")
+    @Option(parsing: .unconditional, help: "async-request: requests kept outstanding, comma-separated (default 1,4,16,64).")
     var depth: String?
 
-    @Option(help: "fanout: readers, comma-separated (default 1,2,4).")
+    @Option(parsing: .unconditional, help: "fanout: readers, comma-separated (default 1,2,4).")
     var receivers: String?
 
-    @Option(help: "pairs: sender/receiver pairs, comma-separated (default 1,2,4,8).")
+    @Option(parsing: .unconditional, help: "pairs: sender/receiver pairs, comma-separated (default 1,2,4,8).")
     var pairs: String?
 
-    @Option(name: .customLong("pipe-size"), help: "pipe, fifo, vmsplice: the pipe's capacity (F_SETPIPE_SZ), for example 1MiB.")
+    @Option(name: .customLong("pipe-size"), parsing: .unconditional, help: "pipe, fifo, vmsplice: the pipe's capacity (F_SETPIPE_SZ), for example 1MiB.")
     var pipeSize: String?
 
-    @Option(help: "Sockets: SO_SNDBUF, for example 256KiB (the kernel doubles it and caps it at net.core.wmem_max).")
+    @Option(parsing: .unconditional, help: "Sockets: SO_SNDBUF, for example 256KiB (the kernel doubles it and caps it at net.core.wmem_max).")
     var sndbuf: String?
 
-    @Option(help: "Sockets: SO_RCVBUF, for example 256KiB (the kernel doubles it and caps it at net.core.rmem_max).")
+    @Option(parsing: .unconditional, help: "Sockets: SO_RCVBUF, for example 256KiB (the kernel doubles it and caps it at net.core.rmem_max).")
     var rcvbuf: String?
 
-    @Option(name: .customLong("busy-poll"), help: "tcp, udp (and IPv6): SO_BUSY_POLL in microseconds.")
+    @Option(name: .customLong("busy-poll"), parsing: .unconditional, help: "tcp, udp (and IPv6): SO_BUSY_POLL in microseconds.")
     var busyPoll: Int?
 
     @Option(help: "tcp, tcp6: TCP_NODELAY on or off (default: on for the patterns that wait for answers).")
     var nodelay: String?
 
-    @Option(name: [.short, .long], help: "Payload sizes, comma-separated: 64,1K,64KiB,1MiB (K/KiB = 1024; kB = 1000).")
+    @Option(name: [.short, .long], parsing: .unconditional, help: "Payload sizes, comma-separated: 64,1K,64KiB,1MiB (K/KiB = 1024; kB = 1000).")
     var size: String?
 
-    @Option(help: "Throughput: bytes the sender moves per trial before calibration (default 10MiB).")
+    @Option(parsing: .unconditional, help: "Throughput: bytes the sender moves per trial before calibration (default 10MiB).")
     var total: String?
 
-    @Option(help: "Latency: round trips per trial before calibration (default 20000).")
+    @Option(parsing: .unconditional, help: "Latency: round trips per trial before calibration (default 20000).")
     var count: Int?
 
-    @Option(name: [.short, .long], help: "Measured trials per case (default 5).")
+    @Option(name: [.short, .long], parsing: .unconditional, help: "Measured trials per case (default 5).")
     var repetitions: Int?
 
-    @Option(help: "Trials run and discarded before the measured ones; the last one calibrates (default 1).")
+    @Option(parsing: .unconditional, help: "Trials run and discarded before the measured ones; the last one calibrates (default 1).")
     var warmup: Int?
 
     @Option(help: "Worker placement: split (round-robin on the last CPUs), same (one CPU), none, a CPU list A,B[,C...] (one per worker, used in turn), or auto (split if there are two CPUs, else same).")
     var cpus: String?
 
-    @Option(name: .customLong("min-trial-time"), help: "Calibrate trials to last at least this long, 0s to turn off (default 200ms).")
+    @Option(name: .customLong("min-trial-time"), parsing: .unconditional, help: "Calibrate trials to last at least this long, 0s to turn off (default 200ms).")
     var minTrialTime: String?
 
     @Option(help: "interleaved (calibrate every case, then rounds of one trial per case in a shuffled order) or sequential (each case's trials back to back). Default interleaved.")
     var schedule: String?
 
-    @Option(help: "Seed for the order of the interleaved rounds (default: random; always recorded in the seed column).")
+    @Option(parsing: .unconditional, help: "Seed for the order of the interleaved rounds (default: random; always recorded in the seed column).")
     var seed: UInt64?
 
-    @Option(help: "Kill a trial that runs longer than this (default 30s).")
+    @Option(parsing: .unconditional, help: "Kill a trial that runs longer than this (default 30s).")
     var timeout: String?
 
     @Flag(help: "Check every byte that arrives (slower; for checking ipcbench, not for numbers).")
@@ -93,7 +93,7 @@ struct RunOptions: ParsableArguments {
         }
         // Every number is checked against its limit (README, Known limits) before any arithmetic.
         if let size {
-            let payload = InputLimits.payload()
+            let payload = InputLimits.payload
             o.sizes = try list(size).map { try parseSize($0, what: "--size", bound: payload) }
         }
         if let total { o.totalBytes = try parseSize(total, what: "--total", bound: InputLimits.total) }

@@ -24,15 +24,30 @@ struct SummaryTable {
     }
 
     func printHeader() {
-        line(cells(["transport", "pattern", "size", "cpus", "status", "MiB/s (95% CI)", "RTT p50 / p99 us"]))
+        line(cells(["transport", "pattern", "size", "cpus", "status", "MiB/s median, interval", "RTT p50 / p99 us"]))
     }
+
+    /// The median and its interval: `ci` for a 95% interval, `range` (min to max) with fewer than 6
+    /// trials, where no pair of trials reaches 95%; digits enough to tell the two ends apart.
+    static func interval(_ t: Summary) -> String {
+        var places = t.median >= 100 ? 0 : t.median >= 10 ? 1 : 2
+        while places < 4 && formatDecimal(t.ci95Low, places: places) == formatDecimal(t.ci95High, places: places) && t.ci95Low != t.ci95High {
+            places += 1
+        }
+        let kind = t.count >= 6 ? "ci" : "range"
+        return "\(formatDecimal(t.median, places: max(places, 1))) \(kind) \(formatDecimal(t.ci95Low, places: places))-\(formatDecimal(t.ci95High, places: places))"
+    }
+
+    /// Each metric's trial values, by the trials file's column.
+    static let trialFigures: [String: KeyPath<TrialRecord, Double?>] = [
+        "mib_per_s": \.mibPerSecond, "rtt_us_p50": \.rttP50Us, "rtt_us_p99": \.rttP99Us, "msgs_per_s": \.messagesPerSecond,
+        "mib_per_s_slowest": \.slowestMibPerSecond,
+    ]
 
     func printRow(_ r: CaseResult) {
         let c = r.benchCase
         var rate = "", rtt = ""
-        if let t = r.throughput {
-            rate = "\(formatDecimal(t.median, places: 1)) (\(formatDecimal(t.ci95Low, places: 0))-\(formatDecimal(t.ci95High, places: 0)))"
-        }
+        if let t = r.throughput { rate = Self.interval(t) }
         if let p = r.roundTrips { rtt = "\(formatDecimal(p.p50, places: 2)) / \(formatDecimal(p.p99, places: 2))" }
         line(cells([c.transport.rawValue, c.pattern.rawValue, formatSize(c.payloadBytes), r.cpuPlacement, r.status.rawValue, rate, rtt]))
         switch r.status {
@@ -42,11 +57,16 @@ struct SummaryTable {
         case .ok where !r.error.isEmpty: line("  warning: \(r.error)")
         case .ok: break
         }
-        if let t = r.throughput, t.count > 1, t.coefficientOfVariation > 0.05 {
+        let varying = c.pattern.metrics.compactMap { m -> String? in
+            guard let path = Self.trialFigures[m.trialColumn], let t = Summary(r.trials.compactMap { $0[keyPath: path] }),
+                  t.count > 1, t.coefficientOfVariation > 0.05 else { return nil }
+            return "\(formatDecimal(t.coefficientOfVariation * 100, places: 1))% in \(m.name)"
+        }
+        if r.status == .ok, !varying.isEmpty {
             let help = r.benchCase.placement == .none
                 ? "pin the workers (--cpus same or split), add trials (-r), or quiet the machine"
                 : "add trials (-r), lengthen them (--min-trial-time), or quiet the machine"
-            line("  warning: trials vary by \(formatDecimal(t.coefficientOfVariation * 100, places: 1))% (CV); \(help)")
+            line("  warning: trials vary by \(varying.joined(separator: ", ")) (CV); \(help)")
         }
         if let d = r.datagrams, d.lost > 0 {
             line("  note: \(d.lost) of \(d.sent) datagrams lost (the receiver fell behind)")

@@ -4,6 +4,7 @@ import IPCBench
 
 /// Runs the command and maps every way it can end onto the documented exit statuses.
 func main() -> Never {
+    ignoreFileSizeSignal()
     do {
         var command = try IPCBenchCommand.parseAsRoot()
         try command.run()
@@ -11,6 +12,9 @@ func main() -> Never {
     } catch let error as InputError {
         printError("ipcbench: error: \(error.message)")
         exit(2)
+    } catch let error as ResultsWriteError {
+        printError("ipcbench: error: \(error)")
+        exit(3)
     } catch let error as ExitCode {
         exit(error.rawValue)
     } catch {

@@ -117,13 +117,15 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(trials.count - 1, ran * 3)
         // The terminal table goes to stdout: its header, a line per case, then where the files went.
         let lines = outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        XCTAssertEqual(lines.first, "transport      pattern    size    cpus        status  MiB/s (95% CI)        RTT p50 / p99 us      ")
+        XCTAssertEqual(lines.first, "transport      pattern    size    cpus        status  MiB/s median, interval RTT p50 / p99 us      ")
         XCTAssertEqual(lines.suffix(2), ["wrote \(output) and \(h.work.appendingPathComponent("quick-trials.csv").path) (interleaved schedule, seed \(column("seed", rows[1])))", ""])
         // One line per case (warnings and skip reasons, indented, may follow one), each with its status in the fifth cell.
         let caseLines = lines.dropFirst().dropLast(2).filter { !$0.hasPrefix(" ") }
         XCTAssertEqual(caseLines.count, rows.count - 1, outcome.stdout)
         XCTAssertEqual(caseLines.filter { $0.dropFirst(46).hasPrefix("ok      ") }.count, ran, outcome.stdout)
         XCTAssertTrue(caseLines.allSatisfy { $0.dropFirst(46).hasPrefix("ok      ") || $0.dropFirst(46).hasPrefix("skipped ") }, outcome.stdout)
+        // Three trials reach no 95% interval for the median: the table says it shows the range.
+        XCTAssertTrue(caseLines.contains { $0.contains(" range ") } && !caseLines.contains { $0.contains(" ci ") }, outcome.stdout)
     }
 
     func testRootHelpIsExact() throws {
@@ -133,13 +135,15 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(outcome.stdout, #"""
 OVERVIEW: Measure how fast the Linux kernel moves bytes between processes.
 
-Forks worker processes that exchange payloads over pipes, FIFOs, AF_UNIX stream
-and datagram sockets and TCP and UDP on 127.0.0.1, and writes one CSV row per
+Forks worker processes that exchange payloads over a transport (pipe, fifo,
+socketpair, unix-stream, unix-dgram, unix-seqpacket, tcp, udp, tcp6, udp6,
+shm-futex, shm-spin, mq, vmsplice) in a pattern (throughput, latency,
+sync-message, async-request, duplex, fanout, pairs), and writes one CSV row per
 case.
 Exit status: 0 every case ok; 1 a case failed (the others still ran and were
 written) or compare found a regression; 2 the command line, a config or a
-results file was wrong (nothing ran); 3 a results file could not be written
-during a run; 128+N stopped by signal N.
+results file was wrong (nothing ran); 3 a results file could not be written (it
+keeps whole rows only); 128+N stopped by signal N.
 
 USAGE: ipcbench <subcommand>
 
@@ -154,6 +158,8 @@ SUBCOMMANDS:
                           %, and whether it is significant.
   pivot                   Write one metric as a chart-ready CSV: a row per
                           payload, a column per transport and placement.
+  check                   Check results files as compare and pivot read them:
+                          exit 0, or 2 with a one-line error.
   list                    Show the transports, the patterns and this machine's
                           limits.
   sysinfo                 Print the environment columns as a run would write
@@ -186,7 +192,7 @@ SUBCOMMANDS:
             (["run", "-s", "0"], "--size '0' must be at least 1 byte"),
             (["run", "-s", "abc"], "--size 'abc' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)"),
             (["run", "--count=-1"], "--count -1: the number of round trips must be at least 1"),
-            (["run", "--count", "-1"], "Missing value for '--count <count>' (see ipcbench --help)"),
+            (["run", "--count", "-1"], "--count -1: the number of round trips must be at least 1"),
             (["run", "--cpus", "9,9"], "--cpus 9,9: CPU 9 is not available to this process (available: \(cpus))"),
             (["run", "--timeout", "soon"], "--timeout 'soon' is not a duration: use a number with a unit, for example 30s, 500ms or 2m"),
             (["run", "no-such.toml"], "no-such.toml: cannot read the config file (does it exist?)"),
@@ -408,9 +414,21 @@ final class CompareAndPlotTests: XCTestCase {
         let plots = h.work.appendingPathComponent("plots")
         let plot = try h.script("plot.py", [same, split, "--ignore", "placement", "-o", plots.path])
         XCTAssertEqual(plot.status, 0, plot.stderr)
-        let pngs = try FileManager.default.contentsOfDirectory(atPath: plots.path).sorted()
-        XCTAssertEqual(pngs, ["same-latency.png", "same-throughput.png", "same-vs-split-change.png",
-                              "split-latency.png", "split-throughput.png"])
+        let written = try FileManager.default.contentsOfDirectory(atPath: plots.path).sorted()
+        // Both sides on one plot per pattern, each with a sidecar of its series, and the change.
+        XCTAssertEqual(written, ["same-vs-split-change.png", "same-vs-split-latency.png", "same-vs-split-latency.png.json",
+                                 "same-vs-split-throughput.png", "same-vs-split-throughput.png.json"])
+        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: plots.appendingPathComponent("same-vs-split-latency.png.json"))) as! [String: Any]
+        let series = sidecar["series"] as! [[String: Any]]
+        // The legend names each side by what differs: the placement.
+        XCTAssertEqual(Set(series.map { $0["side"] as! String }), ["placement same", "placement split"])
+        XCTAssertEqual(Set(series.map { $0["metric"] as! String }), ["rtt_us_p50", "rtt_us_p99"])
+        // Every point has its interval (from the trials file) around its figure.
+        for s in series { for point in s["points"] as! [[Any]] {
+            let (value, low, high) = (point[1] as! Double, point[2] as! Double, point[3] as! Double)
+            XCTAssertTrue(low <= value && value <= high, "\(s)")
+        } }
+        let pngs = written.filter { $0.hasSuffix(".png") }
         for png in pngs {
             let data = try Data(contentsOf: plots.appendingPathComponent(png))
             XCTAssertEqual(Array(data.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "\(png) is not a PNG")

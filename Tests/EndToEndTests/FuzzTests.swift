@@ -131,7 +131,7 @@ final class InputFuzzTests: XCTestCase {
             var overrides = RunOverrides()
             // Options the way `run` parses them, from mutated text; a refused one stays unset.
             let option = { (m: inout Mutator) in String(decoding: m.mutate(Array(m.pick(Mutator.numbers + ["64", "4KiB", "200ms"]).utf8)), as: UTF8.self) }
-            if m.int(3) == 0 { overrides.sizes = (try? parseSize(option(&m), bound: InputLimits.payload())).map { [$0] } }
+            if m.int(3) == 0 { overrides.sizes = (try? parseSize(option(&m), bound: InputLimits.payload)).map { [$0] } }
             if m.int(3) == 0 { overrides.totalBytes = try? parseSize(option(&m), bound: InputLimits.total) }
             if m.int(3) == 0 { overrides.timeoutNs = try? parseDuration(option(&m)) }
             if m.int(3) == 0 { overrides.minTrialNs = try? parseDuration(option(&m), allowZero: true, bound: InputLimits.minTrialTime) }
@@ -229,9 +229,9 @@ final class BinaryFuzzTests: XCTestCase {
     override func setUpWithError() throws { h = try Harness() }
     override func tearDownWithError() throws { try h.finishChecks() }
 
-    /// Runs the binary; one that outlives `seconds` is killed, which fails the test.
-    func runLimited(_ arguments: [String], seconds: Double = 60, _ context: String) throws -> Harness.Outcome {
-        let p = try h.start(arguments)
+    /// Runs the binary (or `executable`); one that outlives `seconds` is killed, which fails the test.
+    func runLimited(_ arguments: [String], executable: String = Harness.binary, seconds: Double = 60, _ context: String) throws -> Harness.Outcome {
+        let p = try h.start(arguments, executable: executable)
         let timer = DispatchWorkItem { kill(p.0.processIdentifier, SIGKILL) }
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: timer)
         let outcome = h.finish(p)
@@ -289,5 +289,64 @@ final class BinaryFuzzTests: XCTestCase {
         print("fuzz seed \(fuzzSeed): 50 result files through compare, exit statuses \(statuses.sorted { $0.key < $1.key })")
         XCTAssertGreaterThan(statuses[0, default: 0], 0, "seed \(fuzzSeed)")
         XCTAssertGreaterThan(statuses[2, default: 0], 0, "seed \(fuzzSeed)")
+    }
+
+    /// A script of scripts/ run like the binary: it too exits 0 or 2 (one line), never with a traceback.
+    func runScript(_ name: String, _ arguments: [String], _ context: String) throws -> Harness.Outcome {
+        let script = Harness.repository.appendingPathComponent("scripts/\(name)").path
+        let outcome = try runLimited(["python3", script] + arguments, executable: "/usr/bin/env", context)
+        XCTAssertTrue([0, 2].contains(outcome.status), "\(context): \(name) exit \(outcome.status): \(outcome.stderr)")
+        return outcome
+    }
+
+    /// Special files and inputs over the size limits, as configs and as results files, to every
+    /// reader: run, compare, pivot, check and the Python scripts. Each is refused at once with exit 2
+    /// and one line, and nothing is written.
+    func testSpecialFilesAndOverLargeInputsToEveryReader() throws {
+        let fifo = h.work.appendingPathComponent("input.fifo").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        var inputs = ["/dev/zero", "/dev/urandom", "/dev/null", fifo, h.work.path]
+        for (name, size) in [("big.toml", configFileLimit + 1), ("big.csv", compareFileLimit + 1)] {
+            let path = h.work.appendingPathComponent(name).path
+            XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: nil))
+            XCTAssertEqual(truncate(path, off_t(size)), 0)
+            inputs.append(path)
+        }
+        for (i, input) in inputs.enumerated() {
+            let output = h.work.appendingPathComponent("out\(i)").path
+            for arguments in [["run", input, "-q", "-o", output + "/"], ["compare", input, input], ["pivot", input, "-o", output],
+                              ["check", input]] {
+                let outcome = try runLimited(arguments, seconds: 30, "\(arguments)")
+                XCTAssertEqual(outcome.status, 2, "\(arguments): \(outcome.stderr)")
+                XCTAssertTrue(outcome.stderr.hasPrefix("ipcbench: error: \(input): "), "\(arguments): \(outcome.stderr)")
+            }
+            for script in ["plot.py", "workbook.py"] {
+                let outcome = try runScript(script, [input, "-o", output + (script == "plot.py" ? "" : ".xlsx")], "\(script) \(input)")
+                XCTAssertEqual(outcome.status, 2, "\(script) \(input): \(outcome.stderr)")
+                XCTAssertEqual(outcome.stderr.split(separator: "\n").count, 1, outcome.stderr)
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(input) left \(output)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output + ".xlsx"), "\(input) left \(output).xlsx")
+        }
+    }
+
+    /// Mutated results files through the scripts: a plot and a workbook, or exit 2 with one line and nothing written.
+    func testMutatedResultFilesThroughTheScripts() throws {
+        var m = Mutator(rng: SeededGenerator(seed: fuzzSeed ^ 0xB3), tokens: Mutator.csvTokens)
+        var statuses: [Int32: Int] = [:]
+        for i in 0..<12 {
+            let context = "seed \(fuzzSeed), script result file \(i)"
+            let path = h.work.appendingPathComponent("r\(i).csv").path
+            try Data(m.mutate(Array(goldenCases.utf8))).write(to: URL(fileURLWithPath: path))
+            let script = i % 2 == 0 ? "plot.py" : "workbook.py"
+            let output = h.work.appendingPathComponent("out\(i)").path + (script == "plot.py" ? "" : ".xlsx")
+            let outcome = try runScript(script, [path, "-o", output], context)
+            statuses[outcome.status, default: 0] += 1
+            if outcome.status == 2 {
+                XCTAssertEqual(outcome.stderr.split(separator: "\n").count, 1, "\(context): \(outcome.stderr)")
+                XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(context): wrote \(output)")
+            }
+        }
+        print("fuzz seed \(fuzzSeed): 12 result files through the scripts, exit statuses \(statuses.sorted { $0.key < $1.key })")
     }
 }

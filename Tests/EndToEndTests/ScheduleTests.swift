@@ -141,7 +141,11 @@ final class ScheduleTests: XCTestCase {
     }
 
     func testSysinfoNamesTheEnvironmentColumns() throws {
-        let outcome = try h.run(["sysinfo"])
+        let text = try h.run(["sysinfo"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.hasPrefix("run_id: "), text.stdout)
+        XCTAssertTrue(text.stdout.contains("\nipcbench_version: \(ipcbenchVersion)\n"), text.stdout)
+        let outcome = try h.run(["sysinfo", "--format", "csv"])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         let rows = parseCSV(outcome.stdout)
         XCTAssertEqual(rows.count, 2)

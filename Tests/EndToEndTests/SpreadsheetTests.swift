@@ -95,7 +95,7 @@ final class SpreadsheetTests: XCTestCase {
         let compare = try h.run(["compare", base, new, "--format", "csv"])
         let table = parseCSV(compare.stdout)
         let cells = book.cells["compare"]!
-        XCTAssertEqual(cells[0].map { $0["v"] as? String ?? "" }, table[0] + ["case"])
+        XCTAssertEqual(cells[0].map { $0["v"] as? String ?? "" }, table[0] + ["case", "interval_above_pct", "interval_below_pct"])
         XCTAssertEqual(cells.count, table.count)
         let header = table[0]
         var coloured = 0
@@ -111,7 +111,8 @@ final class SpreadsheetTests: XCTestCase {
             }
             XCTAssertEqual(row[header.firstIndex(of: "change_pct")!]["number"] as? Bool, true)
         }
-        XCTAssertGreaterThan(coloured, 0)
+        // One run a side: within-run intervals, never a verdict, so never a colour.
+        XCTAssertEqual(coloured, 0)
         let bars = book.charts["compare"]!
         XCTAssertEqual(bars.map(\.type), ["barChart"])
         XCTAssertEqual(bars[0].series.count, 1)
@@ -119,12 +120,53 @@ final class SpreadsheetTests: XCTestCase {
                        table.dropFirst().map { $0[header.firstIndex(of: "change_pct")!] })
     }
 
+    /// Sides of several runs and --ignore, as compare takes them: the metric sheets show each side's
+    /// median of its runs, the compare sheet its verdicts in colour with the intervals as error bars.
+    func testWorkbookOfRunsAsSides() throws {
+        var runs: [String] = []
+        for (i, placement) in ["same", "split", "same", "split"].enumerated() {
+            let path = h.work.appendingPathComponent("\(placement)\(i / 2 + 1).csv").path
+            let run = try h.run(["run", "-q", "-t", "pipe", "-p", "latency", "-s", "64", "-r", "5", "--count", "2000",
+                                 "--min-trial-time", "0s", "--cpus", placement, "-o", path])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            runs.append(path)
+        }
+        let same = runs[0] + "," + runs[2], split = runs[1] + "," + runs[3]
+        let xlsx = h.work.appendingPathComponent("placement.xlsx").path
+        let made = try h.script("workbook.py", [same, split, "--ignore", "placement", "-o", xlsx])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let book = try describe(xlsx)
+        XCTAssertEqual(book.sheets, ["results", "latency p50", "latency p99", "compare"])
+        let p50 = book.cells["latency p50"]!
+        XCTAssertEqual(p50[0].compactMap { $0["v"] as? String }.filter { $0.hasPrefix("pipe") }, ["pipe same (same1+same2)", "pipe split (split1+split2)"])
+        // The median of two runs is their mean.
+        let medians = try [runs[0], runs[2]].map { try XCTUnwrap(Double(column("rtt_us_p50", try h.readCSV($0)[1]))) }
+        XCTAssertEqual(p50[1][1]["v"] as? Double ?? 0, (medians[0] + medians[1]) / 2, accuracy: 0.001)
+
+        let table = parseCSV(try h.run(["compare", same, split, "--ignore", "placement", "--format", "csv"]).stdout).filter { $0 != [""] }
+        let header = table[0]
+        let bars = try XCTUnwrap(book.charts["compare"]?.first)
+        XCTAssertEqual(bars.type, "barChart")
+        let get = { (row: [String], name: String) in Double(row[header.firstIndex(of: name)!]) }
+        XCTAssertEqual(bars.series[0].plus.count, table.count - 1)
+        for (i, row) in table.dropFirst().enumerated() {
+            if let low = get(row, "change_ci95_low_pct"), let high = get(row, "change_ci95_high_pct"), let change = get(row, "change_pct") {
+                XCTAssertEqual(bars.series[0].plus[i] ?? -1, high - change, accuracy: 0.011)
+                XCTAssertEqual(bars.series[0].minus[i] ?? -1, change - low, accuracy: 0.011)
+            }
+        }
+        // A cross-CPU round trip is several times a same-CPU one: the p50 case is marked worse, in red.
+        let p50Row = try XCTUnwrap(table.firstIndex { $0.contains("RTT p50 us") && $0.first == "case" })
+        XCTAssertEqual(table[p50Row][header.firstIndex(of: "significant")!], "1", "\(table[p50Row])")
+        XCTAssertEqual(Set(book.cells["compare"]![p50Row].map { $0["fill"] as? String ?? "" }), ["00FFC7CE"])
+    }
+
     func testWorkbookBadInputExitsTwoAndWritesNothing() throws {
         let notResults = h.work.appendingPathComponent("other.csv")
         try "name,value\r\na,1\r\n".write(to: notResults, atomically: true, encoding: .utf8)
         let output = h.work.appendingPathComponent("never.xlsx").path
         for (arguments, message) in [
-            ([notResults.path], "other.csv: not an ipcbench results file (no transport, pattern, payload_bytes, cpu_placement, status column)"),
+            ([notResults.path], "other.csv: not an ipcbench results file (the header has no run_id and transport columns)"),
             ([h.work.appendingPathComponent("missing.csv").path], "missing.csv: cannot read the file"),
             ([try fixture("pivot-base.csv"), "-o", h.work.appendingPathComponent("book.ods").path], "the output must end in .xlsx"),
         ] {
@@ -223,9 +265,17 @@ final class SpreadsheetTests: XCTestCase {
         let plots = h.work.appendingPathComponent("plots")
         let plot = try h.script("plot.py", [base, faster, "-o", plots.path])
         XCTAssertEqual(plot.status, 0, plot.stderr)
-        let pngs = try FileManager.default.contentsOfDirectory(atPath: plots.path).sorted()
+        let written = try FileManager.default.contentsOfDirectory(atPath: plots.path).sorted()
         let each = ["async-request", "async-request-by-depth", "duplex", "fanout", "fanout-by-receivers", "pairs", "pairs-by-pairs", "sync-message"]
-        XCTAssertEqual(pngs, (each.map { "faster-\($0).png" } + ["pivot-patterns-vs-faster-change.png"] + each.map { "pivot-patterns-\($0).png" }).sorted())
+        XCTAssertEqual(written, (each.flatMap { ["pivot-patterns-vs-faster-\($0).png", "pivot-patterns-vs-faster-\($0).png.json"] }
+                                 + ["pivot-patterns-vs-faster-change.png"]).sorted())
+        for json in written where json.hasSuffix(".json") {
+            let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: plots.appendingPathComponent(json))) as! [String: Any]
+            let sides = (sidecar["sides"] as! [[String: Any]]).map { $0["label"] as! String }
+            XCTAssertEqual(sides, ["pivot-patterns.csv", "faster.csv"], json)
+            XCTAssertEqual(Set((sidecar["series"] as! [[String: Any]]).map { $0["side"] as! String }), Set(sides), json)
+        }
+        let pngs = written.filter { $0.hasSuffix(".png") }
         for png in pngs {
             let data = try Data(contentsOf: plots.appendingPathComponent(png))
             XCTAssertEqual(Array(data.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "\(png) is not a PNG")
@@ -260,7 +310,7 @@ final class SpreadsheetTests: XCTestCase {
 
     // MARK: - helpers
 
-    struct ChartSeries { let title: String; let x: [Double?]; let y: [Double?] }
+    struct ChartSeries { let title: String; let x: [Double?]; let y: [Double?]; var plus: [Double?] = []; var minus: [Double?] = [] }
     struct Chart { let type: String; let series: [ChartSeries] }
     struct Book {
         let sheets: [String]
@@ -280,7 +330,8 @@ final class SpreadsheetTests: XCTestCase {
         let charts = (json["charts"] as? [String: [[String: Any]]] ?? [:]).mapValues { list in
             list.map { chart in
                 Chart(type: chart["type"] as? String ?? "", series: (chart["series"] as? [[String: Any]] ?? []).map {
-                    ChartSeries(title: ($0["title"] as? [Any])?.first as? String ?? "", x: numbers($0["x"]), y: numbers($0["y"]))
+                    ChartSeries(title: ($0["title"] as? [Any])?.first as? String ?? "", x: numbers($0["x"]), y: numbers($0["y"]),
+                                plus: numbers($0["plus"]), minus: numbers($0["minus"]))
                 })
             }
         }

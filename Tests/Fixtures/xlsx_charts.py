@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Describes an .xlsx as JSON for the spreadsheet tests: for each sheet, its charts (read from the
 zip's XML parts, following the relationships sheet -> drawing -> chart), each series with the cells
-its title, x and y values reference, resolved to the values in those cells (openpyxl), and the
+its title, x and y values (and error bars) reference, resolved to the values in those cells (openpyxl), and the
 sheet's frozen pane, autofilter, cell fills and whether each cell is a number.
 
     python3 xlsx_charts.py FILE.xlsx
@@ -62,7 +62,8 @@ def main(path):
                             for ser in chart.findall("c:ser", NS):
                                 refs = {}
                                 for key, tags in (("title", ["c:tx/c:strRef/c:f"]), ("x", ["c:xVal/c:numRef/c:f", "c:cat/c:strRef/c:f", "c:cat/c:numRef/c:f"]),
-                                                  ("y", ["c:yVal/c:numRef/c:f", "c:val/c:numRef/c:f"])):
+                                                  ("y", ["c:yVal/c:numRef/c:f", "c:val/c:numRef/c:f"]),
+                                                  ("plus", ["c:errBars/c:plus/c:numRef/c:f"]), ("minus", ["c:errBars/c:minus/c:numRef/c:f"])):
                                     for tag in tags:
                                         f = ser.find(tag, NS)
                                         if f is not None:

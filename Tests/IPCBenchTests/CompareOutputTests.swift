@@ -162,4 +162,73 @@ final class CompareOutputTests: XCTestCase {
 
         """)
     }
+
+    /// The mail format: fixed-width, under 100 columns, what differs first.
+    func testMailFormat() throws {
+        var a: [String] = [], b: [String] = []
+        for (i, drift) in [1.0, 1.03, 0.98].enumerated() {
+            func scaled(_ cases: [(String, String, Int, [Double])]) -> [(String, String, Int, [Double])] {
+                cases.map { ($0.0, $0.1, $0.2, $0.3.map { $0 * drift }) }
+            }
+            a.append(try FixtureRun(runID: "ra\(i)", kernel: "6.1", cases: scaled(Self.baseCases),
+                                    environment: [("mitigations", "auto")]).write(folder, "a\(i + 1)"))
+            b.append(try FixtureRun(runID: "rb\(i)", kernel: "6.2", cases: scaled(Self.newCases),
+                                    environment: [("mitigations", "off")]).write(folder, "b\(i + 1)"))
+        }
+        let text = try render([a, b], format: .mail)
+        XCTAssertEqual(text, """
+        ipcbench 0.3.0 compare: 95% intervals; better/worse where q < 0.05 (Benjamini-Hochberg)
+
+        base: 3 runs of kernel 6.1 on vm (Test CPU)
+            a1.csv
+            a2.csv
+            a3.csv
+        new: 3 runs of kernel 6.2 on vm (Test CPU)
+            b1.csv
+            b2.csv
+            b3.csv
+        differs: kernel_release: "6.1" vs "6.2"
+        differs: mitigations: "auto" vs "off"
+        spread: sd of the runs, shown where 2% or more
+
+              base    ±sd  %change [95% interval]            new    ±sd verdict  metric
+        pipe throughput 4096 split
+             100.6     3%   +10.0% [+4.5%, +15.7%]         110.6     3%  better  MiB/s
+        pipe latency 64 split
+            10.056     3%    +0.2% [-4.8%, +5.4%]         10.077     3%       ~  RTT p50 us
+            20.113     3%    +0.2% [-4.8%, +5.4%]         20.153     3%       ~  RTT p99 us
+        geomean
+                            +10.0% [+3.9%, +16.4%]                       better  MiB/s over 1 case
+                             +0.2% [-5.3%, +6.0%]                             ~  RTT p50 us over 1 case
+                             +0.2% [-5.3%, +6.0%]                             ~  RTT p99 us over 1 case
+
+        """)
+        XCTAssertTrue(text.split(separator: "\n").allSatisfy { $0.count < 100 }, text)
+    }
+
+    /// The boot is the unit: runs of one boot are averaged into it before boots are compared, and
+    /// one boot a side gives no verdict however many runs it has.
+    func testRunsOfOneBootAreOneUnit() throws {
+        func side(_ name: String, _ kernel: String, _ cases: [(String, String, Int, [Double])], boots: [String]) throws -> [String] {
+            try boots.enumerated().map { i, boot in
+                try FixtureRun(runID: "\(name)\(i)", kernel: kernel, cases: cases.map { ($0.0, $0.1, $0.2, $0.3.map { $0 * (1 + 0.01 * Double(i)) }) },
+                               environment: [("boot_id", boot)]).write(folder, "\(name)\(i + 1)")
+            }
+        }
+        let a = try side("a", "6.1", Self.baseCases, boots: ["ba1", "ba1", "ba2", "ba2"])
+        let b = try side("b", "6.2", Self.newCases, boots: ["bb1", "bb1", "bb2", "bb2"])
+        let report = compareResults([Side(files: try a.map(ResultFile.load)), Side(files: try b.map(ResultFile.load))], ignoring: [], alpha: 0.05)
+        XCTAssertEqual(report.sides[0].boots, [[0, 1], [2, 3]])
+        let throughput = try XCTUnwrap(report.changes.first { $0.metric == .throughput })
+        XCTAssertEqual(throughput.method, .moderatedT)
+        XCTAssertEqual(throughput.baseUnitLogs.count, 2)
+        XCTAssertFalse(report.warnings.contains { $0.contains("boot_id") }, "\(report.warnings)")
+        let text = renderComparison(report, format: .table)
+        XCTAssertTrue(text.contains("units: boots, their runs averaged (2 boots, 4 runs vs 2 boots, 4 runs)"), text)
+
+        let oneBoot = compareResults([Side(files: try a.prefix(2).map(ResultFile.load)), Side(files: try b.prefix(2).map(ResultFile.load))],
+                                     ignoring: [], alpha: 0.05)
+        XCTAssertTrue(oneBoot.oneRunComparison)
+        XCTAssertTrue(oneBoot.changes.allSatisfy { !$0.significant && $0.method == .withinRun })
+    }
 }

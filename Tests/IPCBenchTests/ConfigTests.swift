@@ -193,7 +193,39 @@ final class ConfigTests: XCTestCase {
         XCTAssertNoThrow(try TOMLParser.parse("a = [[[[1]]]]"))
         for depth in [5, 20_000, 50_000] {
             let text = "[[suite]]\npattern = \"latency\"\nsizes = " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n"
-            assertConfigError(text, "bench.toml:3: arrays nested more than 4 deep; a config needs at most 2")
+            assertConfigError(text, "bench.toml:3: arrays nested more than 4 deep; a config needs 1")
         }
+    }
+
+    /// A trial's memory counts every worker's payload buffers and the knobs' kernel buffers on every
+    /// link; the plan refuses a case above the bound before anything runs.
+    func testTrialMemoryCountsEveryWorkerAndLink() throws {
+        func trial(_ pattern: PatternKind, _ value: Int = 1, knobs: TransportKnobs = TransportKnobs()) -> Int {
+            var c = BenchCase(suite: "s", transport: .pipe, pattern: pattern, payloadBytes: 1 << 20, messages: 1, repetitions: 1,
+                              warmup: 0, placement: .none, timeoutNs: 1, minTrialNs: 0, verify: false)
+            c.parameterValue = value
+            c.knobs = knobs
+            return c.trialMemoryBytes
+        }
+        let buffer = (1 << 20) + patternPeriod
+        XCTAssertEqual(trial(.throughput), 2 * buffer)
+        XCTAssertEqual(trial(.latency), 3 * buffer)
+        XCTAssertEqual(trial(.asyncRequest, 16), 3 * buffer)
+        XCTAssertEqual(trial(.syncMessage), 2 * buffer)
+        XCTAssertEqual(trial(.duplex), 4 * buffer)
+        XCTAssertEqual(trial(.fanout, 64), 65 * buffer)
+        XCTAssertEqual(trial(.pairs, 8), 16 * buffer)
+        var pipeSize = TransportKnobs()
+        pipeSize.pipeSize = 1 << 20
+        XCTAssertEqual(trial(.pairs, 8, knobs: pipeSize), 16 * buffer + 8 * (1 << 20))
+
+        let config = try BenchConfig.parse("[[suite]]\npattern = \"fanout\"\ntransports = [\"pipe\"]\nsizes = [\"1MiB\"]\nreceivers = [1, 64]\n", file: "f.toml")
+        let bound = Bound(max: 64 << 20, shown: "64.0 MiB", why: "half of the smaller of MemTotal and MemAvailable in /proc/meminfo")
+        XCTAssertThrowsError(try config.plan(RunOverrides(), allowed: [0, 1], memory: bound)) { error in
+            XCTAssertEqual((error as? InputError)?.message, "suite 'fanout': a trial of pipe fanout 1MiB receivers 64 split needs 65.0 MiB (the buffers of its 65 workers, plus pipe_size, sndbuf and rcvbuf on each link), more than 64.0 MiB, half of the smaller of MemTotal and MemAvailable in /proc/meminfo; lower the size, the workers or the knobs")
+        }
+        var one = RunOverrides()
+        one.parameterValues[.receivers] = [1]
+        XCTAssertEqual(try config.plan(one, allowed: [0, 1], memory: bound).count, 1)
     }
 }

@@ -56,9 +56,9 @@ final class UnitsTests: XCTestCase {
     }
 
     func testBoundsRefuseWithTheLimit() throws {
-        XCTAssertEqual(try parseSize("1GiB", what: "--size", bound: InputLimits.payload(physicalMemory: 64 << 30)), 1 << 30)
+        XCTAssertEqual(try parseSize("1GiB", what: "--size", bound: InputLimits.payload), 1 << 30)
         for bad in ["1073741825", "1048576GiB", "9223372036854775807", "99999999999999999999", "9999999999999999G"] {
-            XCTAssertThrowsError(try parseSize(bad, what: "--size", bound: InputLimits.payload(physicalMemory: 64 << 30))) { error in
+            XCTAssertThrowsError(try parseSize(bad, what: "--size", bound: InputLimits.payload)) { error in
                 XCTAssertEqual((error as? InputError)?.message, "--size '\(bad)' is more than 1GiB, the largest payload ipcbench takes; use 1GiB or less")
             }
         }
@@ -68,18 +68,15 @@ final class UnitsTests: XCTestCase {
         XCTAssertNoThrow(try InputLimits.count.check(1_000_000_000, "--count"))
     }
 
-    func testPayloadLimitFollowsPhysicalMemory() {
-        // 4 GiB of memory: an eighth is 512 MiB, below the 1 GiB cap.
-        let small = InputLimits.payload(physicalMemory: 4 << 30)
-        XCTAssertEqual(small.max, 512 << 20)
-        XCTAssertThrowsError(try parseSize("513MiB", what: "--size", bound: small)) { error in
-            XCTAssertEqual((error as? InputError)?.message, "--size '513MiB' is more than 512MiB, an eighth of this machine's memory (each worker allocates buffers of the payload size); use 512MiB or less")
-        }
-        // Rounded down to whole MiB; the cap when the memory is large or unknown.
-        XCTAssertEqual(InputLimits.payload(physicalMemory: (3 << 30) + 12345).max, 384 << 20)
-        XCTAssertEqual(InputLimits.payload(physicalMemory: 1 << 40).max, 1 << 30)
-        XCTAssertEqual(InputLimits.payload(physicalMemory: 0).max, 1 << 30)
-        XCTAssertGreaterThan(physicalMemoryBytes(), 0)
+    func testTrialMemoryIsHalfOfTheSmallerOfTotalAndAvailable() throws {
+        let meminfo = "MemTotal:       24000000 kB\nMemFree:         1000 kB\nMemAvailable:    8388608 kB\n"
+        let bound = try XCTUnwrap(InputLimits.trialMemory(meminfo: meminfo))
+        XCTAssertEqual(bound.max, 4 << 30)
+        XCTAssertEqual(bound.shown, "4.0 GiB")
+        XCTAssertEqual(InputLimits.trialMemory(meminfo: "MemTotal: 1048576 kB\n")?.max, 512 << 20)
+        XCTAssertNil(InputLimits.trialMemory(meminfo: nil))
+        XCTAssertNil(InputLimits.trialMemory(meminfo: "nothing here"))
+        XCTAssertNotNil(InputLimits.trialMemory())
     }
 
     func testDurationBounds() throws {
@@ -87,7 +84,7 @@ final class UnitsTests: XCTestCase {
         XCTAssertEqual(try parseDuration("1h", bound: InputLimits.minTrialTime), 3_600_000_000_000)
         for bad in ["25h", "1441m", "99999999999999999999999999s", String(repeating: "9", count: 400)] {
             XCTAssertThrowsError(try parseDuration(bad, what: "--timeout")) { error in
-                XCTAssertEqual((error as? InputError)?.message, "--timeout '\(bad)' is more than 24h, the longest a trial may run; use 24h or less")
+                XCTAssertEqual((error as? InputError)?.message, "--timeout \(excerpt("'\(bad)'")) is more than 24h, the longest a trial may run; use 24h or less")
             }
         }
         XCTAssertThrowsError(try parseDuration("0.1ns", what: "--timeout")) { error in

@@ -30,6 +30,7 @@ int cshim_die_with_parent(void);
 
 // SIGINT/SIGTERM set a flag instead of killing the runner, so it can clean up first.
 void cshim_install_stop_handlers(void);
+void cshim_ignore_file_size_signal(void);
 void cshim_restore_default_signals(void);
 int cshim_stop_signal(void);
 

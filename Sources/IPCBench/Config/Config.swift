@@ -26,6 +26,9 @@ public struct SuiteConfig: Equatable, Sendable {
     public var patternParameterValues: [Int] { pattern.parameter.map { parameterValues[$0] ?? [1] } ?? [1] }
 }
 
+/// The largest config file ipcbench reads, in bytes.
+public let configFileLimit = 1 << 20
+
 /// A decoded config file: its suites, in order.
 public struct BenchConfig: Equatable, Sendable {
     public var suites: [SuiteConfig]
@@ -45,7 +48,7 @@ public struct BenchConfig: Equatable, Sendable {
 
     /// Reads and decodes a config file; every error names the file and line.
     public static func load(path: String) throws -> BenchConfig {
-        guard let text = readWholeFile(path) else {
+        guard let text = try readRegularFile(path, limit: configFileLimit, what: "a config file (.toml)") else {
             throw InputError("\(path): cannot read the config file (does it exist?)")
         }
         return try parse(text, file: path)
@@ -64,7 +67,7 @@ public struct BenchConfig: Equatable, Sendable {
         func fail(_ line: Int, _ message: String) -> InputError { InputError("\(file):\(line): \(message)") }
 
         for key in root.keys where key != "defaults" && key != "suite" {
-            throw fail(root[key]!.line, "unknown key '\(key)' (expected [defaults] and [[suite]] tables)")
+            throw fail(root[key]!.line, "unknown key '\(excerpt(key))' (expected [defaults] and [[suite]] tables)")
         }
         var base = Settings.builtIn
         var schedule = Schedule.interleaved
@@ -72,7 +75,7 @@ public struct BenchConfig: Equatable, Sendable {
         if let entry = root["defaults"] {
             guard case let .table(table) = entry.value else { throw fail(entry.line, "'defaults' must be a [defaults] table") }
             for key in table.keys where !settingKeys.contains(key) && !runKeys.contains(key) {
-                throw fail(table[key]!.line, "unknown key '\(key)' in [defaults] (expected one of: \((settingKeys + runKeys).joined(separator: ", ")))")
+                throw fail(table[key]!.line, "unknown key '\(excerpt(key))' in [defaults] (expected one of: \((settingKeys + runKeys).joined(separator: ", ")))")
             }
             if let entry = table["schedule"] {
                 guard case let .string(text) = entry.value else { throw fail(entry.line, "schedule must be \"interleaved\" or \"sequential\"") }
@@ -92,7 +95,7 @@ public struct BenchConfig: Equatable, Sendable {
         var suites: [SuiteConfig] = []
         for table in tables {
             for key in table.keys where !suiteKeys.contains(key) {
-                throw fail(table[key]!.line, "unknown key '\(key)' in [[suite]] (expected one of: \(suiteKeys.joined(separator: ", ")))")
+                throw fail(table[key]!.line, "unknown key '\(excerpt(key))' in [[suite]] (expected one of: \(suiteKeys.joined(separator: ", ")))")
             }
             guard let patternEntry = table["pattern"] else {
                 throw fail(table.line, "[[suite]] needs a pattern (\(PatternKind.allCases.map(\.rawValue).joined(separator: " or ")))")
@@ -158,7 +161,7 @@ public struct BenchConfig: Equatable, Sendable {
                     }
                     if s.transports.isEmpty { throw fail(line, "transports must not be empty") }
                 case let ("sizes", .array(items)):
-                    let payload = InputLimits.payload()
+                    let payload = InputLimits.payload
                     s.sizes = try items.map { item in
                         switch item {
                         case let .string(text): return try wrap { try parseSize(text, what: key, bound: payload) }
@@ -225,7 +228,7 @@ public struct BenchConfig: Equatable, Sendable {
 
     /// The numeric keys' limits (durations are strings, so Int cannot overflow on them).
     static var bounds: [String: Bound] {
-        ["sizes": InputLimits.payload(), "total": InputLimits.total, "count": InputLimits.count,
+        ["sizes": InputLimits.payload, "total": InputLimits.total, "count": InputLimits.count,
          "repetitions": InputLimits.repetitions, "warmup": InputLimits.warmup, "seed": seedBound,
          "depth": InputLimits.depth, "receivers": InputLimits.receivers, "pairs": InputLimits.pairs]
     }

@@ -131,7 +131,7 @@ public struct TOMLParser {
                 }
                 try endOfLine()
                 if root[name] != nil || (isArray ? tables[name] != nil : (tables[name] != nil || tableArrays[name] != nil)) {
-                    throw TOMLError(line: headerLine, message: "[\(name)] is defined twice")
+                    throw TOMLError(line: headerLine, message: "[\(excerpt(name))] is defined twice")
                 }
                 if isArray {
                     if tableArrays[name] == nil { order.append(name) }
@@ -146,14 +146,14 @@ public struct TOMLParser {
             let keyLine = line
             let name = try key()
             skipSpaces()
-            guard !atEnd, current == UInt8(ascii: "=") else { throw fail("expected '=' after key '\(name)'") }
+            guard !atEnd, current == UInt8(ascii: "=") else { throw fail("expected '=' after key '\(excerpt(name))'") }
             i += 1
             skipSpaces()
             currentKey = name
             let value = try self.value(depth: 0)
             try endOfLine()
             func put(_ table: inout TOMLTable) throws {
-                if table[name] != nil { throw TOMLError(line: keyLine, message: "key '\(name)' is set twice") }
+                if table[name] != nil { throw TOMLError(line: keyLine, message: "key '\(excerpt(name))' is set twice") }
                 table.set(name, value, line: keyLine)
             }
             switch target {
@@ -199,7 +199,7 @@ public struct TOMLParser {
             return .string(try string())
         case UInt8(ascii: "["):
             guard depth < Self.maxArrayDepth else {
-                throw fail("arrays nested more than \(Self.maxArrayDepth) deep; a config needs at most 2")
+                throw fail("arrays nested more than \(Self.maxArrayDepth) deep; a config needs 1")
             }
             return try array(depth: depth + 1)
         case UInt8(ascii: "{"):
@@ -265,13 +265,13 @@ public struct TOMLParser {
         if let n = Int(digits) { return .integer(n) }
         let unsigned = digits.hasPrefix("-") || digits.hasPrefix("+") ? digits.dropFirst() : Substring(digits)
         if !unsigned.isEmpty, unsigned.allSatisfy({ $0.isASCII && $0.isNumber }) {
-            var error = fail("\(currentKey) \(word) does not fit a 64-bit integer; use a smaller number")
+            var error = fail("\(currentKey) \(excerpt(word)) does not fit a 64-bit integer; use a smaller number")
             error.key = currentKey
             error.digits = word
             throw error
         }
         if digits.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let d = Double(digits) { return .float(d) }
-        throw fail("'\(word)' is not a TOML value; put text in quotes, for example \"\(word)\"")
+        throw fail("'\(excerpt(word))' is not a TOML value; put text in quotes, for example \"\(excerpt(word))\"")
     }
 }
 

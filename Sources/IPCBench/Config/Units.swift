@@ -28,6 +28,11 @@ public func oneLine(_ text: String) -> String {
     return out
 }
 
+/// At most the first `limit` characters of something the user wrote, to be quoted in a message.
+public func excerpt(_ text: String, limit: Int = 40) -> String {
+    text.count <= limit ? text : text.prefix(limit) + "..."
+}
+
 /// The largest value a setting takes, how users write it, and why: the message that refuses a
 /// larger value names all three.
 public struct Bound: Sendable {
@@ -43,7 +48,7 @@ public struct Bound: Sendable {
 
     /// `what` (an option, or a config key after its file and line) and the value as written.
     func refuse(_ what: String, _ value: String) -> InputError {
-        InputError("\(what) \(value) is more than \(shown), \(why); use \(shown) or less")
+        InputError("\(what) \(excerpt(value)) is more than \(shown), \(why); use \(shown) or less")
     }
 
     /// Throws unless `value` is at most the bound.
@@ -55,15 +60,8 @@ public struct Bound: Sendable {
 /// The largest numbers ipcbench takes from a config or the command line (the README lists them).
 /// Checked before any arithmetic; together they keep every product the runner forms within Int.
 public enum InputLimits {
-    /// Payload bytes: each worker allocates buffers of this size (the latency client two).
-    public static func payload(physicalMemory: Int = physicalMemoryBytes()) -> Bound {
-        let cap = Bound(max: 1 << 30, shown: "1GiB", why: "the largest payload ipcbench takes")
-        // An eighth of the memory, in whole MiB: four payload buffers stay within half of it.
-        let share = physicalMemory / 8 / (1 << 20) * (1 << 20)
-        guard share > 0, share < cap.max else { return cap }
-        return Bound(max: share, shown: formatSize(share),
-                     why: "an eighth of this machine's memory (each worker allocates buffers of the payload size)")
-    }
+    /// Payload bytes; what a whole trial's buffers add up to is bounded by `trialMemory`.
+    public static let payload = Bound(max: 1 << 30, shown: "1GiB", why: "the largest payload ipcbench takes")
     public static let total = Bound(max: 1 << 40, shown: "1024GiB", why: "the most a throughput trial moves before calibration")
     public static let count = Bound(max: 1_000_000_000, shown: "1000000000", why: "the most round trips per latency trial before calibration")
     public static let repetitions = Bound(max: 1000, shown: "1000", why: "the most measured trials per case")
@@ -77,12 +75,26 @@ public enum InputLimits {
     public static let bytesPerTrial = Bound(max: 1 << 40, shown: "1024GiB", why: "the most one trial moves before calibration")
 }
 
-/// Physical memory in bytes (sysconf), or 0 when the kernel does not say.
-public func physicalMemoryBytes() -> Int {
-    let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
-    guard pages > 0, pageSize > 0 else { return 0 }
-    let (bytes, overflow) = pages.multipliedReportingOverflow(by: pageSize)
-    return overflow ? Int.max : bytes
+extension InputLimits {
+    /// The most memory one trial may ask for: half of the smaller of MemTotal and MemAvailable in
+    /// /proc/meminfo; nil when it says neither.
+    public static func trialMemory() -> Bound? { trialMemory(meminfo: readWholeFile("/proc/meminfo")) }
+
+    static func trialMemory(meminfo: String?) -> Bound? {
+        func kibibytes(_ name: String) -> Int? {
+            let line = meminfo?.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+            return line.flatMap { Int($0.dropFirst(name.count + 1).split(separator: " ").first ?? "") }
+        }
+        guard let memory = [kibibytes("MemTotal"), kibibytes("MemAvailable")].compactMap({ $0 }).min() else { return nil }
+        let half = memory / 2 * 1024
+        return Bound(max: half, shown: memoryLabel(half), why: "half of the smaller of MemTotal and MemAvailable in /proc/meminfo")
+    }
+}
+
+/// A byte count for a person: `65.0 GiB`, `512.0 MiB`.
+public func memoryLabel(_ bytes: Int) -> String {
+    bytes >= 1 << 30 ? formatDecimal(Double(bytes) / Double(1 << 30), places: 1) + " GiB"
+        : formatDecimal(Double(bytes) / Double(1 << 20), places: 1) + " MiB"
 }
 
 /// Parses a byte count: `64`, `4K`/`4KiB` (1024), `4kB` (1000), likewise M/MiB/MB and G/GiB/GB.
@@ -98,9 +110,9 @@ public func parseSize(_ text: String, what: String = "size", bound: Bound? = nil
         "G": 1 << 30, "GiB": 1 << 30, "GB": 1_000_000_000,
     ]
     guard !digits.isEmpty, let m = multipliers[String(unit)] else {
-        throw InputError("\(what) '\(text)' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)")
+        throw InputError("\(what) '\(excerpt(text))' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)")
     }
-    let tooLarge = bound.map { $0.refuse(what, "'\(text)'") } ?? InputError("\(what) '\(text)' is too large")
+    let tooLarge = bound.map { $0.refuse(what, "'\(text)'") } ?? InputError("\(what) '\(excerpt(text))' is too large")
     guard let n = Int(digits) else { throw tooLarge }
     let (bytes, overflow) = n.multipliedReportingOverflow(by: m)
     guard !overflow, bytes <= bound?.max ?? Int.max else { throw tooLarge }
@@ -117,7 +129,7 @@ public func parseDuration(_ text: String, what: String = "duration", allowZero: 
     let unit = String(trimmed.dropFirst(number.count))
     let scale: [String: Double] = ["": 1e9, "s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1, "m": 60e9, "min": 60e9, "h": 3600e9]
     guard !number.isEmpty, let value = Double(number), let s = scale[unit] else {
-        throw InputError("\(what) '\(text)' is not a duration: use a number with a unit, for example 30s, 500ms or 2m")
+        throw InputError("\(what) '\(excerpt(text))' is not a duration: use a number with a unit, for example 30s, 500ms or 2m")
     }
     let ns = value * s
     if allowZero && ns == 0 { return 0 }

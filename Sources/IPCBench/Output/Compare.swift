@@ -1,8 +1,5 @@
 import Glibc
 
-/// The largest results or trials file compare reads, in bytes.
-public let compareFileLimit = 256 << 20
-
 /// A results file read back for comparison: its case rows and, when it sits beside it, its trials.
 public struct ResultFile {
     public let path: String
@@ -43,33 +40,10 @@ public struct ResultFile {
         return ResultFile(path: path, header: header, cases: cases, rows: rows, trials: trials)
     }
 
-    static func records(_ text: String, path: String, required: [String], what: String) throws -> ([String], [[String: String]]) {
-        let rows = parseCSV(text).filter { !($0.count == 1 && $0[0].isEmpty) }
-        guard let header = rows.first else { throw InputError("\(path): the file is empty; expected \(what) with a header row") }
-        guard header.contains("run_id") && header.contains("transport") else {
-            throw InputError("\(path): not \(what) (the header has no run_id and transport columns)")
-        }
-        if let missing = required.first(where: { !header.contains($0) }) {
-            throw InputError("\(path): the column \(missing) is missing; was the file written by ipcbench?")
-        }
-        var seen = Set<String>()
-        if let twice = header.first(where: { !seen.insert($0).inserted }) {
-            throw InputError("\(path): the column \(twice) appears twice in the header; was the file written by ipcbench?")
-        }
-        guard rows.count > 1 else { throw InputError("\(path): the file has a header but no rows") }
-        let records = try rows.dropFirst().enumerated().map { index, row in
-            guard row.count == header.count else {
-                throw InputError("\(path): row \(index + 2) has \(row.count) cells but the header has \(header.count)")
-            }
-            return Dictionary(uniqueKeysWithValues: zip(header, row))
-        }
-        return (header, records)
-    }
-
-    /// The environment columns: those before `transport`, less the run's identity, time, version and
-    /// seed (the seed of the shuffled order differs on every run by design).
+    /// The environment columns: those before `transport`, less the run's identity, time, version,
+    /// seed and boot (the seed of the shuffled order and the boot differ on every run by design).
     var environmentColumnNames: [String] {
-        Array(header.prefix { $0 != "transport" }).filter { !["run_id", "timestamp_utc", "ipcbench_version", "seed"].contains($0) }
+        Array(header.prefix { $0 != "transport" }).filter { !["run_id", "timestamp_utc", "ipcbench_version", "seed", "boot_id"].contains($0) }
     }
 }
 
@@ -175,39 +149,6 @@ public struct TrialRow {
     func figure(_ metric: Metric) -> String { figures.first { $0.metric == metric }?.text ?? "" }
 }
 
-/// Reads a regular file of at most `compareFileLimit` bytes; nil when it does not exist. Anything
-/// else (a FIFO, a device, a directory, a file too big) is an `InputError`.
-func readRegularFile(_ path: String) throws -> String? {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer.
-    let fd = Int32(retryingInterrupts { Int(open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) })
-    if fd < 0 {
-        if -fd == ENOENT { return nil }
-        throw InputError("\(path): cannot read the file: \(String(cString: strerror(-fd)))")
-    }
-    defer { close(fd) }
-    var info = stat()
-    let statResult = resultOrErrno { Int(fstat(fd, &info)) }
-    guard statResult >= 0 else { throw InputError("\(path): cannot read the file: \(String(cString: strerror(Int32(-statResult))))") }
-    let type = info.st_mode & S_IFMT
-    guard type == S_IFREG else {
-        let kind = type == S_IFDIR ? "a directory" : type == S_IFIFO ? "a FIFO" : type == S_IFCHR ? "a character device"
-            : type == S_IFBLK ? "a block device" : type == S_IFSOCK ? "a socket" : "not a plain file"
-        throw InputError("\(path): \(kind), not a regular file; compare reads results files (.csv) only")
-    }
-    let tooBig = InputError("\(path): larger than \(compareFileLimit >> 20) MiB, the most compare reads; is it a results file?")
-    guard info.st_size <= compareFileLimit else { throw tooBig }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = retryingInterrupts { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
-        if n < 0 { throw InputError("\(path): cannot read the file: \(String(cString: strerror(Int32(-n))))") }
-        if n == 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-        if bytes.count > compareFileLimit { throw tooBig }
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
 /// One side of a comparison: one results file, or several runs of the same setup (the unit of
 /// replication is then the run).
 public struct Side {
@@ -217,6 +158,23 @@ public struct Side {
 
     /// The side's files joined with commas, as given on the command line.
     public var label: String { files.map(\.path).joined(separator: ",") }
+
+    /// The side's units, the boots: its files' indices grouped by the `boot_id` column (runs of one
+    /// boot share its state); a file without one is a boot of its own.
+    public var boots: [[Int]] {
+        var groups: [[Int]] = [], ids: [String] = []
+        for (i, file) in files.enumerated() {
+            let id = file.cases.first?["boot_id"] ?? ""
+            if !id.isEmpty, let g = ids.firstIndex(of: id) { groups[g].append(i) } else { groups.append([i]); ids.append(id) }
+        }
+        return groups
+    }
+
+    /// "3 runs", or "2 boots, 4 runs" where some boot has several runs.
+    public var unitsLabel: String {
+        let runs = "\(files.count) run\(files.count == 1 ? "" : "s")"
+        return boots.count == files.count ? runs : "\(boots.count) boot\(boots.count == 1 ? "" : "s"), \(runs)"
+    }
 }
 
 /// The fields cases are matched on; `--ignore` drops some.

@@ -36,21 +36,47 @@ public struct Change {
     /// of its trials; under `--within` with one run a unit is one round's trial).
     public let base: Double
     public let new: Double
-    /// For log(new/base); nil when none could be computed (`reason` says why).
-    public var interval: LogInterval?
-    public var method: IntervalMethod
-    public var pValue: Double?
-    /// Benjamini-Hochberg over every case comparison of this new side.
-    public var qValue: Double?
-    /// Minimum detectable effect at 80% power (log ratio), for the unadjusted test at 5%.
-    public var mde: Double?
-    public var reason: String?
+    /// The test; its q-value is adjusted over every case comparison of this new side.
+    public var outcome = TestOutcome()
     /// Per unit, the log figure (used by the geometric mean over units).
     let baseUnitLogs: [Double]
     let newUnitLogs: [Double]
+    /// Each side's spread, the standard deviation of its units' log figures; of its trials' where a
+    /// side has one unit (`spreadOfTrials`). nil where it has neither.
+    public var baseSpread: Double? = nil
+    public var newSpread: Double? = nil
+    public var spreadOfTrials = false
 
     /// new/base − 1, in percent.
     public var percent: Double { (new / base - 1) * 100 }
+}
+
+/// What a test of a change found.
+public struct TestOutcome: Sendable {
+    /// For log(new/base); nil when none could be computed (`reason` says why).
+    public var interval: LogInterval? = nil
+    public var method = IntervalMethod.none
+    public var pValue: Double? = nil
+    /// Benjamini-Hochberg adjusted over the test's family.
+    public var qValue: Double? = nil
+    /// Minimum detectable effect at 80% power (log ratio), for the unadjusted test at 5%.
+    public var mde: Double? = nil
+    public var reason: String? = nil
+}
+
+/// What a case's or a geometric mean's test says.
+public protocol Verdict {
+    var metric: Metric { get }
+    var outcome: TestOutcome { get }
+}
+
+extension Verdict {
+    public var interval: LogInterval? { outcome.interval }
+    public var method: IntervalMethod { outcome.method }
+    public var pValue: Double? { outcome.pValue }
+    public var qValue: Double? { outcome.qValue }
+    public var mde: Double? { outcome.mde }
+    public var reason: String? { outcome.reason }
     public var significant: Bool { method.givesVerdict && (qValue ?? 1) < significanceLevel }
     /// A significant regression whose whole interval lies beyond `pct` percent.
     public func isRegression(beyond pct: Double) -> Bool {
@@ -59,24 +85,17 @@ public struct Change {
     }
 }
 
+extension Change: Verdict {}
+extension GeomeanChange: Verdict {}
+
 /// The geometric mean of new/base over the compared cases of one metric and new side.
 public struct GeomeanChange {
     public let metric: Metric
     public let newSide: Int
     public let cases: Int
     public let percent: Double
-    public var interval: LogInterval?
-    public var method: IntervalMethod
-    public var pValue: Double?
-    /// Benjamini-Hochberg over the geometric means of this new side.
-    public var qValue: Double?
-    public var mde: Double?
-    public var reason: String?
-    public var significant: Bool { method.givesVerdict && (qValue ?? 1) < significanceLevel }
-    public func isRegression(beyond pct: Double) -> Bool {
-        guard significant, let i = interval else { return false }
-        return metric.higherIsBetter ? (exp(i.high) - 1) * 100 < -pct : (exp(i.low) - 1) * 100 > pct
-    }
+    /// The test; its q-value is adjusted over the geometric means of this new side.
+    public var outcome = TestOutcome()
 }
 
 /// `--within KEY=A,B`: two values of one key compared inside the same runs.
@@ -159,7 +178,7 @@ public struct CompareReport {
 
     /// Some new side is compared one run against one run: run-to-run variance is not measured.
     public var oneRunComparison: Bool {
-        within == nil && sides[0].files.count == 1 && sides.dropFirst().contains { $0.files.count == 1 }
+        within == nil && sides[0].boots.count == 1 && sides.dropFirst().contains { $0.boots.count == 1 }
     }
 
     func sideName(_ i: Int) -> String {
@@ -218,6 +237,24 @@ func runFigures(_ file: ResultFile, _ row: CaseRow, _ metric: Metric, caseName: 
 struct CompareWarning: Error {
     let text: String
     init(_ text: String) { self.text = text }
+}
+
+/// The trials of several runs of one boot as one sample (one boot a side: the within-run interval).
+func pooled(_ runs: [RunFigures]) -> RunFigures {
+    guard runs.count > 1 else { return runs[0] }
+    var all: [(value: Double, round: Int?)] = []
+    for run in runs {
+        guard case .trials(let t) = run else { return runs[0] }
+        all += t
+    }
+    return .trials(all)
+}
+
+/// The sample standard deviation; nil for fewer than two values.
+func standardDeviation(_ v: [Double]) -> Double? {
+    guard v.count > 1 else { return nil }
+    let mean = v.reduce(0, +) / Double(v.count)
+    return (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count - 1)).squareRoot()
 }
 
 /// The variance of the log trials within each run, pooled over the runs; nil unless every run has
@@ -323,13 +360,21 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
                     continue
                 }
                 let (b, n) = (figures[0], figures[1])
-                let baseLogs = b.map { log($0.center) }, newLogs = n.map { log($0.center) }
+                // The unit is the boot: the mean of its runs' log figures.
+                let (baseBoots, newBoots) = (sides[0].boots, sides[newIndex].boots)
+                func unitLogs(_ f: [RunFigures], _ boots: [[Int]]) -> [Double] {
+                    boots.map { boot in boot.reduce(0) { $0 + log(f[$1].center) } / Double(boot.count) }
+                }
+                let baseLogs = unitLogs(b, baseBoots), newLogs = unitLogs(n, newBoots)
                 var change = Change(caseName: caseName, key: k, metric: metric, newSide: newIndex,
                                     base: exp(baseLogs.reduce(0, +) / Double(baseLogs.count)),
                                     new: exp(newLogs.reduce(0, +) / Double(newLogs.count)),
-                                    interval: nil, method: .none, pValue: nil, qValue: nil, mde: nil, reason: nil,
                                     baseUnitLogs: baseLogs, newUnitLogs: newLogs)
-                if b.count > 1 || n.count > 1 {
+                change.spreadOfTrials = baseBoots.count == 1 && newBoots.count == 1
+                let (pooledBase, pooledNew) = (pooled(b), pooled(n))
+                change.baseSpread = change.spreadOfTrials ? pooledBase.logTrials.flatMap(standardDeviation) : standardDeviation(baseLogs)
+                change.newSpread = change.spreadOfTrials ? pooledNew.logTrials.flatMap(standardDeviation) : standardDeviation(newLogs)
+                if baseBoots.count > 1 || newBoots.count > 1 {
                     let trialVariance = pooledTrialVariance(b + n)
                     samples.append(UnitSample(base: baseLogs, new: newLogs, paired: false, trialVariance: trialVariance))
                     // The spread of the case's main metric, from each side with two runs or more.
@@ -343,7 +388,7 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
                     }
                 } else {
                     samples.append(nil)
-                    withinRunInterval(&change, b[0], n[0], alpha: alpha, counts: counts)
+                    withinRunInterval(&change, pooledBase, pooledNew, alpha: alpha, counts: counts)
                     if change.method == .withinRunSummary {
                         let lacking = [(sides[0].files[0], baseRows[0]), (sides[newIndex].files[0], newRows[0])].filter { $0.0.trials?[$0.1.key] == nil }.map(\.0.path)
                         let line = "\(caseName): no trials in \(lacking.joined(separator: " or ")); its within-run interval comes from a Welch test on the summary columns"
@@ -359,7 +404,7 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
     }
     let geomeans = sides.indices.dropFirst().flatMap { newIndex in
         geometricMeans(changes, newSide: newIndex, paired: false,
-                       units: sides[0].files.count > 1 || sides[newIndex].files.count > 1, alpha: alpha)
+                       units: sides[0].boots.count > 1 || sides[newIndex].boots.count > 1, alpha: alpha)
     }
     return CompareReport(sides: sides, changes: changes, geomeans: geomeans, unmatched: unmatched, notCompared: notCompared,
                          warnings: warnings, notes: notes, alpha: alpha, within: nil,
@@ -371,12 +416,12 @@ func withinRunInterval(_ change: inout Change, _ b: RunFigures, _ n: RunFigures,
     if case .trials(let x) = b, case .trials(let y) = n {
         let interval = shiftInterval(x.map { log($0.value) }, y.map { log($0.value) }, alpha: alpha, counts: counts)
         if let interval, interval.isBounded, interval.low < interval.high {
-            change.interval = interval
-            change.method = .withinRun
+            change.outcome.interval = interval
+            change.outcome.method = .withinRun
         } else if let interval, interval.isBounded {
-            change.reason = "identical trials on both sides (quantized figures): no interval"
+            change.outcome.reason = "identical trials on both sides (quantized figures): no interval"
         } else {
-            change.reason = "\(x.count) vs \(y.count) trials are too few for a 95% interval: use -r 5 or more"
+            change.outcome.reason = "\(x.count) vs \(y.count) trials are too few for a 95% interval: use -r 5 or more"
         }
         return
     }
@@ -391,11 +436,11 @@ func withinRunInterval(_ change: inout Change, _ b: RunFigures, _ n: RunFigures,
         }
     }
     if let wb = summary(b), let wn = summary(n), let i = summaryWelchInterval(base: wb, new: wn, alpha: alpha) {
-        change.interval = i
-        change.method = .withinRunSummary
+        change.outcome.interval = i
+        change.outcome.method = .withinRunSummary
         return
     }
-    change.reason = "no trials file: no within-run interval for \(change.metric.name)"
+    change.outcome.reason = "no trials file: no within-run interval for \(change.metric.name)"
 }
 
 /// Runs the moderated tests on the changes of one new side that have units, grouped by metric
@@ -415,20 +460,20 @@ func testChanges(_ changes: inout [Change], _ samples: [UnitSample?], newSide: I
         let tests = moderatedTests(group.map { samples[$0]! }, alpha: alpha)
         for (i, test) in zip(group, tests) {
             guard let test else {
-                changes[i].reason = samples[i]!.estimate.variance == 0
+                changes[i].outcome.reason = samples[i]!.estimate.variance == 0
                     ? "identical figures on both sides (quantized data): no interval"
                     : "too few units for an interval: take at least 3 runs a side"
                 continue
             }
-            changes[i].interval = test.interval
-            changes[i].method = method
-            changes[i].pValue = test.pValue
-            changes[i].mde = test.mde
+            changes[i].outcome.interval = test.interval
+            changes[i].outcome.method = method
+            changes[i].outcome.pValue = test.pValue
+            changes[i].outcome.mde = test.mde
         }
     }
     let family = changes.indices.filter { changes[$0].newSide == newSide }
     let q = benjaminiHochberg(family.map { changes[$0].method.givesVerdict ? changes[$0].pValue : nil })
-    for (i, value) in zip(family, q) { changes[i].qValue = value }
+    for (i, value) in zip(family, q) { changes[i].outcome.qValue = value }
 }
 
 /// The geometric mean per metric of one new side. With units (runs, or paired rounds), each unit's
@@ -442,27 +487,27 @@ func geometricMeans(_ changes: [Change], newSide: Int, paired: Bool, units: Bool
         let count = Double(matching.count)
         var g = GeomeanChange(metric: metric, newSide: newSide, cases: matching.count,
                               percent: (exp(matching.reduce(0) { $0 + log($1.new / $1.base) } / count) - 1) * 100,
-                              interval: nil, method: .none, pValue: nil, qValue: nil, mde: nil, reason: nil)
+                              outcome: TestOutcome())
         let baseUnits = matching[0].baseUnitLogs.indices.map { r in matching.reduce(0) { $0 + $1.baseUnitLogs[r] } / count }
         let newUnits = matching[0].newUnitLogs.indices.map { r in matching.reduce(0) { $0 + $1.newUnitLogs[r] } / count }
         let sameUnits = matching.allSatisfy { $0.baseUnitLogs.count == baseUnits.count && $0.newUnitLogs.count == newUnits.count }
         if !units {
-            g.reason = "one run a side: no interval for the geometric mean"
+            g.outcome.reason = "one run a side: no interval for the geometric mean"
         } else if !sameUnits {
-            g.reason = "the cases have different rounds: no interval for the geometric mean"
+            g.outcome.reason = "the cases have different rounds: no interval for the geometric mean"
         } else if let test = paired ? moderatedTests([UnitSample(base: baseUnits, new: newUnits, paired: true)], alpha: alpha)[0]
                                     : welchTest(baseUnits, newUnits, alpha: alpha) {
-            g.interval = test.interval
-            g.method = paired ? .pairedT : .runsWelch
-            g.pValue = test.pValue
-            g.mde = test.mde
+            g.outcome.interval = test.interval
+            g.outcome.method = paired ? .pairedT : .runsWelch
+            g.outcome.pValue = test.pValue
+            g.outcome.mde = test.mde
         } else {
-            g.reason = "identical figures on both sides: no interval"
+            g.outcome.reason = "identical figures on both sides: no interval"
         }
         out.append(g)
     }
     let q = benjaminiHochberg(out.map(\.pValue))
-    for i in out.indices { out[i].qValue = q[i] }
+    for i in out.indices { out[i].outcome.qValue = q[i] }
     return out
 }
 
@@ -551,12 +596,13 @@ public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>
                 }
             }
             if let problem { if !warnings.contains(problem) { warnings.append(problem) }; continue }
-            let change = Change(caseName: k.name, key: k, metric: metric, newSide: 1,
+            var change = Change(caseName: k.name, key: k, metric: metric, newSide: 1,
                                 base: exp(baseUnits.reduce(0, +) / Double(max(baseUnits.count, 1))),
                                 new: exp(newUnits.reduce(0, +) / Double(max(newUnits.count, 1))),
-                                interval: nil, method: .none, pValue: nil, qValue: nil, mde: nil,
-                                reason: baseUnits.count < 2 ? "fewer than 2 paired units: no interval" : nil,
+                                outcome: TestOutcome(reason: baseUnits.count < 2 ? "fewer than 2 paired units: no interval" : nil),
                                 baseUnitLogs: baseUnits, newUnitLogs: newUnits)
+            change.baseSpread = standardDeviation(baseUnits)
+            change.newSpread = standardDeviation(newUnits)
             changes.append(change)
             samples.append(baseUnits.count < 2 ? nil
                            : UnitSample(base: baseUnits, new: newUnits, paired: true, trialVariance: pooledTrialVariance(variances)))
@@ -585,7 +631,7 @@ func environmentDifferences(_ sides: [Side], sideName: (Int) -> String, warnings
         }
         return out
     }
-    let kernel = ["kernel_release", "kernel_version"]
+    let kernel = ["kernel_release", "kernel_version", "proc_version", "kernel_cmdline"]
     for column in columns {
         let perSide = sides.map { values($0, column) }
         for (i, v) in perSide.enumerated() where v.count > 1 {

@@ -2,7 +2,7 @@ import Glibc
 
 /// How `ipcbench compare` writes its report.
 public enum CompareFormat: String, CaseIterable, Sendable {
-    case table, csv, markdown
+    case table, csv, markdown, mail
 }
 
 public let compareCSVColumns = ["kind", "new_file", "transport", "pattern", "payload_bytes", "placement", "options",
@@ -24,6 +24,7 @@ func probability(_ p: Double) -> String {
 
 /// The report as text. For csv only the data (the CLI sends the warnings to stderr).
 public func renderComparison(_ r: CompareReport, format: CompareFormat) -> String {
+    if format == .mail { return renderMail(r) }
     func number(_ v: Double) -> String { formatDecimal(v, places: v >= 100 ? 1 : 3) }
     func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%" }
     func interval(_ i: LogInterval?) -> String {
@@ -119,8 +120,8 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         let units = r.sides[0].files.count == 1 ? "the rounds of one run, paired" : "\(r.sides[0].files.count) runs, each the mean of its paired rounds"
         out += "within: \(w.key)=\(w.base) (base) against \(w.key)=\(w.new) (new), everything else equal; units: \(units)\n"
     } else {
-        let counts = r.sides.map { "\($0.files.count) run\($0.files.count == 1 ? "" : "s")" }
-        out += "units: runs (\(counts.joined(separator: " vs ")))\n"
+        let boots = r.sides.contains { $0.boots.count != $0.files.count }
+        out += "units: \(boots ? "boots, their runs averaged" : "runs") (\(r.sides.map(\.unitsLabel).joined(separator: " vs ")))\n"
     }
     for n in r.notes { out += "note: \(n)\n" }
     for w in r.warnings { out += "warning: \(w)\n" }

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 
 /// The environment group that leads every row.
@@ -81,11 +82,14 @@ func parameterCells(_ c: BenchCase) -> [String] {
 }
 
 /// A CSV file written with plain write(2) calls, so each row is in the kernel's hands (and survives
-/// the runner's death) the moment it is written. Created with O_EXCL: never overwrites.
+/// the runner's death) the moment it is written. Created with O_EXCL: never overwrites. It only ever
+/// holds whole rows: a row that cannot be written whole is cut off again.
 public final class CSVFile {
     public let path: String
     private let fd: Int32
     private let owned: Bool
+    /// Bytes of the whole rows written so far.
+    private var length: off_t = 0
 
     /// Creates `path`, failing if it exists, and writes the header.
     public init(creating path: String, header: [String]) throws {
@@ -118,7 +122,14 @@ public final class CSVFile {
     public func write(_ fields: [String]) throws {
         let bytes = Array(csvLine(fields).utf8)
         let n = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
-        if n < 0 { throw ResultsWriteError(path: path, code: Int32(-n)) }
+        if n < 0 {
+            if owned {
+                _ = ftruncate(fd, length)
+                _ = lseek(fd, length, SEEK_SET)
+            }
+            throw ResultsWriteError(path: path, code: Int32(-n))
+        }
+        length += off_t(n)
     }
 
     deinit { if owned { closeDescriptor(fd) } }
@@ -160,6 +171,10 @@ public struct OutputPaths: Equatable {
         }
     }
 }
+
+/// A write past RLIMIT_FSIZE (`ulimit -f`) then fails with EFBIG, which `CSVFile.write` reports,
+/// instead of SIGXFSZ killing the process with a cut-off row.
+public func ignoreFileSizeSignal() { cshim_ignore_file_size_signal() }
 
 /// Writing a results file failed (for example the disk is full); the run stops.
 public struct ResultsWriteError: Error, CustomStringConvertible {

@@ -13,6 +13,8 @@ enum AsyncRequestPattern: Pattern {
 
     static func topology(_ shape: CaseShape) -> Topology { .pair("client", "server") }
 
+    static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { LatencyPattern.payloadBuffers(worker: index, shape) }
+
     static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
         if shape.depth < 1 { return "depth must be at least 1" }
         if transport.isDatagram && shape.depth > 1 && shape.payloadBytes < datagramHeaderBytes {

@@ -10,6 +10,8 @@ enum DuplexPattern: Pattern {
 
     static func topology(_ shape: CaseShape) -> Topology { .pair("first", "second") }
 
+    static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 2 }
+
     static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
         if transport.semantics == .lossyMessages {
             return "duplex needs every message to arrive (each worker waits for all of its peer's); \(transport.rawValue) may drop them, so its loss is measured by throughput"

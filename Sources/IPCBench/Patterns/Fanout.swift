@@ -13,6 +13,8 @@ enum FanoutPattern: Pattern {
                         links: (1...n).map { Topology.Link(from: 0, to: $0) })
     }
 
+    static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 1 }
+
     static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
         ThroughputPattern.skipReason(transport, shape)
     }

@@ -13,6 +13,8 @@ enum LatencyPattern: Pattern {
 
     static func topology(_ shape: CaseShape) -> Topology { .pair("client", "server") }
 
+    static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { index == 0 ? 2 : 1 }
+
     static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? { nil }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {

@@ -12,6 +12,8 @@ enum PairsPattern: Pattern {
                         links: (0..<n).map { Topology.Link(from: 2 * $0, to: 2 * $0 + 1) })
     }
 
+    static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 1 }
+
     static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
         ThroughputPattern.skipReason(transport, shape)
     }

@@ -15,6 +15,8 @@ protocol Pattern {
     static var sizing: WorkSizing { get }
     /// The trial's workers (by role name) and the connections between them.
     static func topology(_ shape: CaseShape) -> Topology
+    /// How many buffers of the payload's size worker `index` allocates (the trial's memory bound counts them).
+    static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int
     /// Why it cannot run on `transport` with `shape`, or nil.
     static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String?
     /// The timed loop of worker `index`, with one endpoint per link it is on, in link order.

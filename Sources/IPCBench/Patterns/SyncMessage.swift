@@ -12,6 +12,8 @@ enum SyncMessagePattern: Pattern {
 
     static func topology(_ shape: CaseShape) -> Topology { .pair("sender", "receiver") }
 
+    static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 1 }
+
     static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? { nil }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {

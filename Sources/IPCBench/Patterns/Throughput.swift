@@ -10,6 +10,8 @@ enum ThroughputPattern: Pattern {
 
     static func topology(_ shape: CaseShape) -> Topology { .pair("sender", "receiver") }
 
+    static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 1 }
+
     static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
         guard transport.isDatagram && shape.payloadBytes < datagramHeaderBytes else { return nil }
         return "datagram throughput needs at least \(datagramHeaderBytes) bytes per message for the 64-bit trial key and the 64-bit sequence number"

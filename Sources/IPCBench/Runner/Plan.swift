@@ -89,6 +89,15 @@ public struct BenchCase: Equatable, Sendable {
         return renamed == self
     }
 
+    /// The memory one trial needs: every worker's payload buffers, and the kernel buffers that
+    /// pipe_size, sndbuf and rcvbuf ask for on each link.
+    public var trialMemoryBytes: Int {
+        let topology = pattern.implementation.topology(shape)
+        let buffers = topology.roles.indices.reduce(0) { $0 + pattern.implementation.payloadBuffers(worker: $1, shape) }
+        let perLink = (knobs.pipeSize ?? 0) + (knobs.sendBuffer ?? 0) + (knobs.receiveBuffer ?? 0)
+        return buffers * (payloadBytes + patternPeriod) + topology.links.count * perLink
+    }
+
     /// Why this kernel cannot run the case, or nil when it can.
     public func skipReason(limits: Limits = .shared) -> String? {
         if let reason = transport.skipReason(pattern, payloadBytes: payloadBytes, depth: depth, limits: limits) { return reason }
@@ -99,7 +108,9 @@ public struct BenchCase: Equatable, Sendable {
 extension BenchConfig {
     /// The cases to run, in order: suites as written, then transports, sizes and placements.
     /// Throws `InputError` for anything that would make the run fail before it starts.
-    public func plan(_ overrides: RunOverrides, allowed cpus: [Int] = allowedCPUs()) throws -> [BenchCase] {
+    /// `memory` bounds what one trial may allocate (nil: no bound).
+    public func plan(_ overrides: RunOverrides, allowed cpus: [Int] = allowedCPUs(),
+                     memory: Bound? = InputLimits.trialMemory()) throws -> [BenchCase] {
         var chosen = suites
         if let patterns = overrides.patterns {
             chosen = chosen.filter { patterns.contains($0.pattern) }
@@ -142,6 +153,10 @@ extension BenchConfig {
                             next.knobs = suite.knobs.overridden(by: overrides.knobs)
                             next.noDelay = overrides.noDelay ?? suite.noDelay
                             try checkKnobs(next)
+                            if let memory, next.trialMemoryBytes > memory.max {
+                                let workers = next.pattern.implementation.topology(next.shape).roles.count
+                                throw InputError("suite '\(suite.name)': a trial of \(next.name) needs \(memoryLabel(next.trialMemoryBytes)) (the buffers of its \(workers) workers, plus pipe_size, sndbuf and rcvbuf on each link), more than \(memory.shown), \(memory.why); lower the size, the workers or the knobs")
+                            }
                             // Overrides can make two suites ask for the same case: run it once.
                             if !cases.contains(where: { $0.isSameMeasurement(as: next) }) { cases.append(next) }
                         }

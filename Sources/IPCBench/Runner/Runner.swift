@@ -110,6 +110,11 @@ struct CaseState {
         result.seed = seed
         work = LoopWork(payloadBytes: c.payloadBytes, messages: c.messages, verify: c.verify, depth: c.depth)
         topology = c.pattern.implementation.topology(c.shape)
+        if let failure = c.transport.probeFailure() {
+            result.status = .failed
+            result.error = failure
+            return
+        }
         if let reason = c.skipReason() {
             result.status = .skipped
             result.error = reason

@@ -24,14 +24,27 @@ public struct Limits: Sendable {
     /// that two queues stay within the default RLIMIT_MSGQUEUE whatever the sysctl says.
     public var mqQueueDepth: Int { max(1, min(10, mqQueueMax)) }
 
+    /// Probes that failed (a call this process could not make, such as socket() under EMFILE), by
+    /// the transport whose limit they were for: its cases fail with this message rather than read 0.
+    public internal(set) var failedProbes: [TransportKind: String] = [:]
+
     public static let shared = Limits()
 
     init() {
-        ipv6Loopback = Limits.hasIPv6Loopback()
-        udpDatagramMax = Limits.largestDatagram(domain: AF_INET)
-        udp6DatagramMax = ipv6Loopback ? Limits.largestDatagram(domain: AF_INET6) : 0
-        unixDatagramMax = Limits.largestDatagram(domain: AF_UNIX)
-        unixSeqpacketMax = Limits.largestDatagram(domain: AF_UNIX, type: Int32(SOCK_SEQPACKET.rawValue))
+        var failed: [TransportKind: String] = [:]
+        func probe<T>(_ what: String, for kinds: [TransportKind], _ fallback: T, _ body: () throws -> T) -> T {
+            do { return try body() } catch {
+                for kind in kinds where failed[kind] == nil { failed[kind] = "probing this kernel's \(what) failed: \(error)" }
+                return fallback
+            }
+        }
+        ipv6Loopback = probe("IPv6 loopback", for: [.tcp6, .udp6], false) { try Limits.hasIPv6Loopback() }
+        udpDatagramMax = probe("udp message limit", for: [.udp], 0) { try Limits.largestDatagram(domain: AF_INET) }
+        udp6DatagramMax = ipv6Loopback ? probe("udp6 message limit", for: [.udp6], 0) { try Limits.largestDatagram(domain: AF_INET6) } : 0
+        unixDatagramMax = probe("unix-dgram message limit", for: [.unixDgram], 0) { try Limits.largestDatagram(domain: AF_UNIX) }
+        unixSeqpacketMax = probe("unix-seqpacket message limit", for: [.unixSeqpacket], 0) {
+            try Limits.largestDatagram(domain: AF_UNIX, type: Int32(SOCK_SEQPACKET.rawValue))
+        }
         var fds: [Int32] = [-1, -1]
         if cshim_pipe_cloexec(&fds) == 0 {
             pipeCapacity = Int(cshim_get_pipe_size(fds[0]))
@@ -40,30 +53,46 @@ public struct Limits: Sendable {
             pipeCapacity = 0
         }
         pipeMaxSize = Int(readProcValue("/proc/sys/fs/pipe-max-size") ?? "") ?? 0
-        mqMessageMax = Int(readProcValue("/proc/sys/fs/mqueue/msgsize_max") ?? "") ?? 0
-        mqQueueMax = Int(readProcValue("/proc/sys/fs/mqueue/msg_max") ?? "") ?? 0
+        mqMessageMax = probe("mq message limit", for: [.mq], 0) { try Limits.procNumber("/proc/sys/fs/mqueue/msgsize_max") }
+        mqQueueMax = probe("mq queue depth", for: [.mq], 0) { try Limits.procNumber("/proc/sys/fs/mqueue/msg_max") }
+        failedProbes = failed
     }
 
-    /// True when a UDP socket can be bound to ::1 (no IPv6, or IPv6 disabled on lo, fails).
-    static func hasIPv6Loopback() -> Bool {
-        guard let fd = try? makeSocket(AF_INET6, Int32(SOCK_DGRAM.rawValue)) else { return false }
+    /// True when a UDP socket can be bound to ::1; false without IPv6 (EAFNOSUPPORT) or with it
+    /// disabled on lo (EADDRNOTAVAIL). Any other failure is thrown: it says nothing about IPv6.
+    static func hasIPv6Loopback() throws -> Bool {
+        let fd: Int32
+        do {
+            fd = try makeSocket(AF_INET6, Int32(SOCK_DGRAM.rawValue))
+        } catch let error as SystemCallError where error.code == EAFNOSUPPORT {
+            return false
+        }
         defer { closeDescriptor(fd) }
-        return (try? Loopback.ipv6.bind(fd, port: 0)) != nil
+        do {
+            try Loopback.ipv6.bind(fd, port: 0)
+        } catch let error as SystemCallError where error.code == EADDRNOTAVAIL {
+            return false
+        }
+        return true
+    }
+
+    /// A number from a /proc file; 0 where the kernel has no such file.
+    static func procNumber(_ path: String) throws -> Int {
+        Int(try readRegularFile(path, limit: 4096, what: "a /proc value")?.trimmingWhitespace() ?? "") ?? 0
     }
 
     /// Binary search for the largest message a fresh socket sends without EMSGSIZE; 0 if none.
-    static func largestDatagram(domain: Int32, type: Int32 = Int32(SOCK_DGRAM.rawValue)) -> Int {
+    /// Throws when the sockets cannot be made at all.
+    static func largestDatagram(domain: Int32, type: Int32 = Int32(SOCK_DGRAM.rawValue)) throws -> Int {
         var fds: [Int32] = [-1, -1]
         defer { fds.forEach(closeDescriptor) }
         if domain == AF_UNIX {
-            guard cshim_socketpair_cloexec(type, &fds) == 0 else { return 0 }
+            try check("socketpair") { cshim_socketpair_cloexec(type, &fds) }
         } else {
             let loopback: Loopback = domain == AF_INET ? .ipv4 : .ipv6
-            guard let fd = try? makeSocket(domain, type) else { return 0 }
-            fds = [fd, -1]
-            guard (try? loopback.bind(fd, port: 0)) != nil,
-                  let port = try? boundPort(fd),
-                  (try? loopback.connect(fd, port: port)) != nil else { return 0 }
+            fds[0] = try makeSocket(domain, type)
+            try loopback.bind(fds[0], port: 0)
+            try loopback.connect(fds[0], port: try boundPort(fds[0]))
         }
         let sender = fds[0], receiver = fds[1] >= 0 ? fds[1] : fds[0]
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)

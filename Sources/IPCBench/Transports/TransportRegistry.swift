@@ -48,6 +48,9 @@ public enum TransportKind: String, CaseIterable, Sendable {
     /// The knobs this transport applies (`pipe_size` on pipes, `sndbuf`/`rcvbuf` on sockets, ...).
     public var knobs: [Knob] { implementation.knobs }
 
+    /// Why probing this machine's limits for this transport failed, or nil: its cases fail with it.
+    public func probeFailure(limits: Limits = .shared) -> String? { limits.failedProbes[self] }
+
     /// Why this machine cannot run `pattern` with `payloadBytes` (and `depth`) on this transport, or nil.
     public func skipReason(_ pattern: PatternKind, payloadBytes: Int, depth: Int = 1, limits: Limits = .shared) -> String? {
         if implementation.needsIPv6 && !limits.ipv6Loopback {

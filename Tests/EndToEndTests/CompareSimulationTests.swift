@@ -8,20 +8,6 @@ final class CompareSimulationTests: XCTestCase {
     let trialSD = 0.02
     let trials = 10
 
-    struct Normals {
-        var random: SeededGenerator
-        var spare: Double? = nil
-        init(seed: UInt64) { random = SeededGenerator(seed: seed) }
-        /// Box-Muller.
-        mutating func next() -> Double {
-            if let s = spare { spare = nil; return s }
-            let u1 = 1 - random.unit(), u2 = random.unit()
-            let r = (-2 * log(u1)).squareRoot()
-            spare = r * sin(2 * Double.pi * u2)
-            return r * cos(2 * Double.pi * u2)
-        }
-    }
-
     /// The log medians of `runs` runs of `trials` trials each.
     func runLogMedians(_ g: inout Normals, runs: Int, runSD: Double, truth: Double) -> [Double] {
         (0..<runs).map { _ in
@@ -29,8 +15,6 @@ final class CompareSimulationTests: XCTestCase {
             return log(median((0..<trials).map { _ in truth * exp(runEffect + trialSD * g.next()) }))
         }
     }
-
-    func binomialTolerance(_ p: Double, _ n: Int) -> Double { 3 * (p * (1 - p) / Double(n)).squareRoot() }
 
     /// One run a side, trials independent (what interleaved rounds give): the shift interval is
     /// exact, so its false-alarm rate is its attained level 2·P(U <= k-1), just under alpha.

@@ -1,0 +1,83 @@
+import Glibc
+
+/// The comparison as plain fixed-width text for a mail to a kernel list, in the manner of the 0-day
+/// robot's reports: what differs between the sides first, then per case base, its spread, the change
+/// with its interval, new and its spread, the verdict and the case, under 100 columns.
+func renderMail(_ r: CompareReport) -> String {
+    func number(_ v: Double) -> String { formatDecimal(v, places: v >= 100 ? 1 : 3) }
+    // Like the 0-day reports, a spread is shown only where it is 2% or more.
+    func spread(_ sd: Double?) -> String {
+        guard let sd, sd.isFinite else { return "" }
+        let percent = (exp(sd) - 1) * 100
+        return percent >= 2 ? formatDecimal(percent, places: 0) + "%" : ""
+    }
+    func interval(_ i: LogInterval?) -> String {
+        guard let i, i.isBounded else { return "" }
+        return "[\(signedPercent(i.low)), \(signedPercent(i.high))]"
+    }
+    func verdict(_ method: IntervalMethod, _ significant: Bool, _ percent: Double, _ metric: Metric) -> String {
+        switch method {
+        case .none: return "n/a"
+        case .withinRun, .withinRunSummary: return "-"
+        default: return significant ? ((percent >= 0) == metric.higherIsBetter ? "better" : "worse") : "~"
+        }
+    }
+    func wrapped(_ text: String, indent: Int) -> String {
+        var lines: [String] = [], current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            if !current.isEmpty && current.count + word.count + 1 > 99 {
+                lines.append(current)
+                current = String(repeating: " ", count: indent)
+            }
+            current += (current.isEmpty || current.allSatisfy { $0 == " " } ? "" : " ") + word
+        }
+        lines.append(current)
+        return lines.joined(separator: "\n") + "\n"
+    }
+    func cells(_ c: [String]) -> String {
+        let widths = [10, 6, 8, 18, 10, 6, 7]
+        var line = ""
+        for (i, cell) in c.enumerated() {
+            if i < widths.count {
+                let pad = String(repeating: " ", count: max(0, widths[i] - cell.count))
+                line += (i == 3 ? cell + pad : pad + cell) + " "
+            } else {
+                line += " " + cell
+            }
+        }
+        while line.hasSuffix(" ") { line.removeLast() }
+        return line + "\n"
+    }
+
+    var out = "ipcbench \(ipcbenchVersion) compare: 95% intervals; better/worse where q < 0.05 (Benjamini-Hochberg)\n\n"
+    for (i, side) in r.sides.enumerated() where r.within == nil || i == 0 {
+        let first = side.files[0].rows[0]
+        let name = r.within == nil ? r.sideName(i) : "runs"
+        out += "\(name): \(side.unitsLabel) of kernel \(first.kernelRelease) on \(first.hostname) (\(first.cpuModel))\n"
+        for file in side.files { out += "    \(file.path)\n" }
+    }
+    if let w = r.within {
+        out += wrapped("within: \(w.key)=\(w.base) (base) against \(w.key)=\(w.new) (new), paired by round", indent: 4)
+    }
+    for line in r.notes + r.warnings where line.hasPrefix("the sides differ in ") {
+        out += wrapped("differs: " + line.dropFirst("the sides differ in ".count), indent: 4)
+    }
+    let prefix = { (side: Int) in r.within == nil && r.sides.count > 2 ? "\(r.sideName(side)): " : "" }
+    let trials = r.changes.contains { $0.spreadOfTrials }
+    out += "spread: sd of the \(trials ? "trials (one run a side: no verdict)" : r.within != nil && r.sides[0].files.count == 1 ? "rounds" : "runs"), shown where 2% or more\n\n"
+    out += cells(["base", "±sd", "%change", "[95% interval]", "new", "±sd", "verdict", "metric"])
+    var shown = ""
+    for c in r.changes {
+        let name = prefix(c.newSide) + c.caseName
+        if name != shown { out += name + "\n"; shown = name }
+        out += cells([number(c.base), spread(c.baseSpread), signedPercent(log(c.new / c.base)), interval(c.interval),
+                      number(c.new), spread(c.newSpread), verdict(c.method, c.significant, c.percent, c.metric), c.metric.name])
+    }
+    for g in r.geomeans {
+        let name = prefix(g.newSide) + "geomean"
+        if name != shown { out += name + "\n"; shown = name }
+        out += cells(["", "", signedPercent(log(1 + g.percent / 100)), interval(g.interval), "", "",
+                      verdict(g.method, g.significant, g.percent, g.metric), "\(g.metric.name) over \(g.cases) case\(g.cases == 1 ? "" : "s")"])
+    }
+    return out
+}

@@ -1,0 +1,47 @@
+"""What scripts/plot.py and scripts/workbook.py share with the binary: its one validation of results
+files (`ipcbench check`), one-line errors with exit status 2 before anything is written, and output
+files that are created new, never overwritten and never written through a symbolic link."""
+import os, subprocess, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fail(message, status=2):
+    print(f"scripts/{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def ipcbench(*args):
+    """Runs the binary ($IPCBENCH, else .build/release/ipcbench); returns stdout, or fails with its one-line error."""
+    binary = os.environ.get("IPCBENCH", os.path.join(ROOT, ".build", "release", "ipcbench"))
+    if not os.access(binary, os.X_OK):
+        fail(f"{binary} not found: build it with scripts/ipcbench --version, or set $IPCBENCH")
+    result = subprocess.run([binary, *args], capture_output=True, text=True)
+    if result.returncode not in (0, 1):
+        fail(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"ipcbench {args[0]} failed")
+    return result.stdout
+
+
+def check(files):
+    """Fails unless every file (and its trials file) is a results file as compare and pivot read it."""
+    ipcbench("check", *files)
+
+
+def write_new(outputs):
+    """Writes each (path, bytes) to a new file; fails before writing any when one exists (a link
+    counts), and removes the ones written when a write fails (exit 3)."""
+    for path, _ in outputs:
+        if os.path.lexists(path):
+            fail(f"{path} already exists; choose another -o (nothing is overwritten)")
+    written = []
+    for path, data in outputs:
+        try:
+            with open(path, "xb") as f:
+                written.append(path)
+                f.write(data)
+        except OSError as e:
+            for done in written:
+                os.remove(done)
+            if isinstance(e, FileExistsError):
+                fail(f"{path} already exists; choose another -o (nothing is overwritten)")
+            fail(f"cannot write {path}: {e.strerror}; nothing was left", 3)

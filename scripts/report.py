@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""One HTML page that compares ipcbench results: the overlay plots, the change plot and the table.
+
+    scripts/report.py BASE NEW [NEW2 ...] [--ignore KEY] [-o FILE.html]
+
+Each side is a results file or several runs joined with commas, as for `ipcbench compare`. The page
+is one self-contained file (the plots are embedded), made from `scripts/plot.py` and
+`ipcbench compare --format csv`; open it in a browser. It never overwrites a file (exit 2).
+"""
+import argparse
+import base64
+import csv
+import html
+import io
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BINARY = os.environ.get("IPCBENCH", os.path.join(ROOT, ".build", "release", "ipcbench"))
+
+
+def fail(message):
+    print(f"report.py: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def compare(sides, ignore):
+    """The rows of `ipcbench compare --format csv`, and its notes and warnings (stderr)."""
+    command = [BINARY, "compare", *sides, "--format", "csv"] + sum((["--ignore", k] for k in ignore), [])
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        fail(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"ipcbench compare exited {result.returncode}")
+    return list(csv.DictReader(io.StringIO(result.stdout))), [l for l in result.stderr.splitlines() if l.strip()]
+
+
+def plots(sides, ignore, folder):
+    """The PNG files scripts/plot.py writes for the sides, in the order it wrote them."""
+    command = [sys.executable, os.path.join(ROOT, "scripts", "plot.py"), *sides, "-o", folder] + sum((["--ignore", k] for k in ignore), [])
+    result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, IPCBENCH=BINARY))
+    if result.returncode != 0:
+        fail(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "scripts/plot.py failed")
+    pngs = [f for f in os.listdir(folder) if f.endswith(".png")]
+    # The change plots last: the overlays first show what was measured.
+    return sorted(pngs, key=lambda f: (f.endswith("-change.png"), f))
+
+
+def verdict(row):
+    if row["method"] in ("within-run", "within-run-summary"):
+        return "within-run", "plain"
+    if not row["change_ci95_low_pct"]:
+        return "no interval", "plain"
+    if row["significant"] != "1":
+        return "~", "plain"
+    higher_is_better = not row["metric"].startswith("RTT")
+    better = (float(row["change_pct"]) > 0) == higher_is_better
+    return ("better", "better") if better else ("worse", "worse")
+
+
+def page(sides, rows, messages, images):
+    e = html.escape
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           f"<title>ipcbench: {e(' against '.join(os.path.basename(s.split(',')[0]) for s in sides))}</title>",
+           "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}"
+           "table{border-collapse:collapse;font-size:13px}td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
+           "td.name,th.name{text-align:left}tr.better td.verdict{color:#1a7f37;font-weight:bold}"
+           "tr.worse td.verdict{color:#b42318;font-weight:bold}img{max-width:100%;border:1px solid #eee;margin:8px 0}"
+           "pre{background:#f6f8fa;padding:8px;font-size:12px;white-space:pre-wrap}</style></head><body>",
+           "<h1>ipcbench comparison</h1>", "<ul>"]
+    for i, side in enumerate(sides):
+        out.append(f"<li><b>{'base' if i == 0 else 'new' + (str(i) if len(sides) > 2 else '')}</b>: {e(side.replace(',', ', '))}</li>")
+    out.append("</ul>")
+    if messages:
+        out.append("<pre>" + e("\n".join(messages)) + "</pre>")
+    out.append("<h2>Plots</h2>")
+    for name, data in images:
+        out.append(f'<figure><img alt="{e(name)}" src="data:image/png;base64,{data}"><figcaption>{e(name)}</figcaption></figure>')
+    out.append("<h2>Changes</h2>")
+    out.append('<table id="changes"><thead><tr><th class="name">case</th><th class="name">metric</th><th>base</th><th>new</th>'
+               "<th>change</th><th>95% interval</th><th>MDE</th><th>q</th><th>verdict</th></tr></thead><tbody>")
+    for r in rows:
+        word, style = verdict(r)
+        name = "geomean" if r["kind"] == "geomean" else " ".join(
+            x for x in (r["transport"], r["pattern"], r["payload_bytes"], r["placement"], r["options"]) if x)
+        interval = f"[{r['change_ci95_low_pct']}%, {r['change_ci95_high_pct']}%]" if r["change_ci95_low_pct"] else e(r["note"])
+        out.append(f'<tr class="{r["kind"]} {style}"><td class="name">{e(name)}</td><td class="name">{e(r["metric"])}</td>'
+                   f"<td>{e(r['base'])}</td><td>{e(r['new'])}</td><td>{e(r['change_pct'])}%</td><td>{interval}</td>"
+                   f"<td>{e(r['mde_pct'] + '%' if r['mde_pct'] else '')}</td><td>{e(r['q_value'])}</td>"
+                   f'<td class="verdict">{e(word)}</td></tr>')
+    out.append("</tbody></table>")
+    out.append("<p>change: new/base − 1; 95% interval of the change; MDE: the change found 80% of the time; q: Benjamini-Hochberg "
+               "adjusted p-value; better or worse where q &lt; 0.05. One run a side gives within-run intervals and no verdict.</p>")
+    # What the page's own load says (how many images decoded, any script error): tests read it back
+    # from a headless browser's DOM.
+    out.append("<script>let errors = 0; window.addEventListener('error', () => { errors++; document.body.dataset.errors = errors; });"
+               "window.addEventListener('load', () => { const images = [...document.images];"
+               " document.body.dataset.images = images.length;"
+               " document.body.dataset.loaded = images.filter(i => i.complete && i.naturalWidth > 0).length;"
+               " document.body.dataset.errors = errors; });</script>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sides", nargs="+", help="results files; several runs of a side joined with commas")
+    parser.add_argument("--ignore", action="append", default=[], help="passed to ipcbench compare and plot.py (for example placement)")
+    parser.add_argument("-o", "--output", help="the HTML file (default <base stem>-report.html beside the first file)")
+    args = parser.parse_args()
+    if len(args.sides) < 2:
+        fail("give a base side and at least one new side")
+    first = args.sides[0].split(",")[0]
+    output = args.output or (first[:-4] if first.endswith(".csv") else first) + "-report.html"
+    if os.path.lexists(output):
+        fail(f"{output} already exists; choose another -o")
+    rows, messages = compare(args.sides, args.ignore)
+    with tempfile.TemporaryDirectory() as folder:
+        images = []
+        for name in plots(args.sides, args.ignore, folder):
+            with open(os.path.join(folder, name), "rb") as f:
+                images.append((name, base64.b64encode(f.read()).decode("ascii")))
+    text = page(args.sides, rows, messages, images)
+    # O_EXCL: never through a link, never over a file that appeared meanwhile.
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError as error:
+        fail(f"{output}: {error.strerror}")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(output)
+
+
+if __name__ == "__main__":
+    main()
