@@ -156,6 +156,9 @@ SUBCOMMANDS:
                           <stem>-trials.csv.
   compare                 Compare result files case by case: medians, change in
                           %, and whether it is significant.
+  kernels                 Compare kernels: boot each several times in
+                          alternating order (A B A B), run the same suite in
+                          every boot, compare with boots as the unit.
   pivot                   Write one metric as a chart-ready CSV: a row per
                           payload, a column per transport and placement.
   check                   Check results files as compare and pivot read them:
