@@ -53,7 +53,7 @@ struct CompareCommand: ParsableCommand {
             if paths.contains(where: \.isEmpty) { throw InputError("'\(argument)': an empty file name; join a side's files with single commas and no spaces") }
             return Side(files: try paths.map(ResultFile.load))
         }
-        if failOnRegression != nil, spec == nil, let single = loaded.first(where: { $0.boots.count == 1 }) {
+        if failOnRegression != nil, spec == nil, let single = zip(loaded, comparisonUnits(loaded)).first(where: { $0.1.count == 1 })?.0 {
             throw InputError("--fail-on-regression: \(single.label) is one \(single.files.count == 1 ? "run" : "boot"); a gate needs the variance between runs: give at least 2 runs a side (3 or more for power), each from its own boot where you can, joined with commas")
         }
         let report = try spec.map { try compareWithin(loaded[0], spec: $0, ignoring: ignored, alpha: 0.05) }

@@ -129,11 +129,6 @@ final class SpreadsheetTests: XCTestCase {
             let run = try h.run(["run", "-q", "-t", "pipe", "-p", "latency", "-s", "64", "-r", "5", "--count", "2000",
                                  "--min-trial-time", "0s", "--cpus", placement, "-o", path])
             XCTAssertEqual(run.status, 0, run.stderr)
-            // Each run stands for a boot of its own: compare averages the runs of one boot into one unit.
-            var rows = try h.readCSV(path).filter { $0 != [""] }
-            let boot = try XCTUnwrap(rows[0].firstIndex(of: "boot_id"))
-            for r in rows.indices.dropFirst() { rows[r][boot] = "boot-\(i)" }
-            try rows.map(csvLine).joined().write(toFile: path, atomically: true, encoding: .utf8)
             runs.append(path)
         }
         let same = runs[0] + "," + runs[2], split = runs[1] + "," + runs[3]

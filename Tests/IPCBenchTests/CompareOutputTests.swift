@@ -230,5 +230,13 @@ final class CompareOutputTests: XCTestCase {
                                      ignoring: [], alpha: 0.05)
         XCTAssertTrue(oneBoot.oneRunComparison)
         XCTAssertTrue(oneBoot.changes.allSatisfy { !$0.significant && $0.method == .withinRun })
+
+        // Both sides in one boot (an A/A, or two settings run one after the other): the boot is
+        // common to them, so the run is the unit.
+        let c = try side("c", "6.1", Self.baseCases, boots: ["bc", "bc", "bc"])
+        let d = try side("d", "6.1", Self.newCases, boots: ["bc", "bc", "bc"])
+        let together = compareResults([Side(files: try c.map(ResultFile.load)), Side(files: try d.map(ResultFile.load))], ignoring: [], alpha: 0.05)
+        XCTAssertEqual(together.units[0], [[0], [1], [2]])
+        XCTAssertEqual(together.changes.first { $0.metric == .throughput }?.method, .moderatedT)
     }
 }

@@ -170,11 +170,20 @@ public struct Side {
         return groups
     }
 
-    /// "3 runs", or "2 boots, 4 runs" where some boot has several runs.
-    public var unitsLabel: String {
+    /// "3 runs", or "2 boots, 4 runs" where some unit has several runs.
+    public func unitsLabel(_ units: [[Int]]) -> String {
         let runs = "\(files.count) run\(files.count == 1 ? "" : "s")"
-        return boots.count == files.count ? runs : "\(boots.count) boot\(boots.count == 1 ? "" : "s"), \(runs)"
+        return units.count == files.count ? runs : "\(units.count) boot\(units.count == 1 ? "" : "s"), \(runs)"
     }
+}
+
+/// The units of each side: its boots where the sides share no boot (a kernel comparison crosses
+/// boots, so the runs of one boot are one unit); its runs where one boot holds runs of several
+/// sides (the comparison is then inside that boot, and the run is the unit).
+public func comparisonUnits(_ sides: [Side]) -> [[[Int]]] {
+    let ids = sides.map { Set($0.files.compactMap { $0.cases.first?["boot_id"] }.filter { !$0.isEmpty }) }
+    let shared = ids.indices.contains { i in ids.indices.contains { j in j > i && !ids[i].isDisjoint(with: ids[j]) } }
+    return sides.map { side in shared ? side.files.indices.map { [$0] } : side.boots }
 }
 
 /// The fields cases are matched on; `--ignore` drops some.

@@ -175,10 +175,12 @@ public struct CompareReport {
     /// Set for `--within`: both "sides" are cases of the same files.
     public let within: WithinSpec?
     public let spread: SpreadEstimate?
+    /// Each side's units: groups of its files' indices (`comparisonUnits`).
+    public let units: [[[Int]]]
 
     /// Some new side is compared one run against one run: run-to-run variance is not measured.
     public var oneRunComparison: Bool {
-        within == nil && sides[0].boots.count == 1 && sides.dropFirst().contains { $0.boots.count == 1 }
+        within == nil && units[0].count == 1 && units.dropFirst().contains { $0.count == 1 }
     }
 
     func sideName(_ i: Int) -> String {
@@ -272,8 +274,9 @@ func pooledTrialVariance(_ runs: [RunFigures]) -> Double? {
 
 /// Compares each new side with the base side (sides[0]), case by case, with 1 − alpha intervals.
 public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Double) -> CompareReport {
+    let units = comparisonUnits(sides)
     let names = CompareReport(sides: sides, changes: [], geomeans: [], unmatched: [], notCompared: [], warnings: [], notes: [],
-                              alpha: alpha, within: nil, spread: nil)
+                              alpha: alpha, within: nil, spread: nil, units: units)
     func place(_ side: Int, _ file: Int) -> String {
         sides[side].files.count > 1 ? "\(names.sideName(side)) run \(file + 1)" : names.sideName(side)
     }
@@ -360,8 +363,8 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
                     continue
                 }
                 let (b, n) = (figures[0], figures[1])
-                // The unit is the boot: the mean of its runs' log figures.
-                let (baseBoots, newBoots) = (sides[0].boots, sides[newIndex].boots)
+                // A unit's figure: the mean of its runs' log figures (a boot's runs, or one run).
+                let (baseBoots, newBoots) = (units[0], units[newIndex])
                 func unitLogs(_ f: [RunFigures], _ boots: [[Int]]) -> [Double] {
                     boots.map { boot in boot.reduce(0) { $0 + log(f[$1].center) } / Double(boot.count) }
                 }
@@ -404,11 +407,11 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
     }
     let geomeans = sides.indices.dropFirst().flatMap { newIndex in
         geometricMeans(changes, newSide: newIndex, paired: false,
-                       units: sides[0].boots.count > 1 || sides[newIndex].boots.count > 1, alpha: alpha)
+                       units: units[0].count > 1 || units[newIndex].count > 1, alpha: alpha)
     }
     return CompareReport(sides: sides, changes: changes, geomeans: geomeans, unmatched: unmatched, notCompared: notCompared,
                          warnings: warnings, notes: notes, alpha: alpha, within: nil,
-                         spread: spreadEstimate(spreadCases, files: sides.flatMap(\.files)))
+                         spread: spreadEstimate(spreadCases, files: sides.flatMap(\.files)), units: units)
 }
 
 /// One run a side: the within-run interval of the trials, never a verdict, or the reason there is none.
@@ -611,7 +614,8 @@ public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>
     testChanges(&changes, samples, newSide: 1, method: .pairedModeratedT, alpha: alpha)
     let geomeans = geometricMeans(changes, newSide: 1, paired: true, units: true, alpha: alpha)
     return CompareReport(sides: [side, side], changes: changes, geomeans: geomeans, unmatched: [], notCompared: [],
-                         warnings: warnings, notes: notes, alpha: alpha, within: spec, spread: nil)
+                         warnings: warnings, notes: notes, alpha: alpha, within: spec, spread: nil,
+                         units: [side, side].map { $0.files.indices.map { [$0] } })
 }
 
 /// Warns about every environment column (and the placement modes) that differs between or within

@@ -120,8 +120,8 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         let units = r.sides[0].files.count == 1 ? "the rounds of one run, paired" : "\(r.sides[0].files.count) runs, each the mean of its paired rounds"
         out += "within: \(w.key)=\(w.base) (base) against \(w.key)=\(w.new) (new), everything else equal; units: \(units)\n"
     } else {
-        let boots = r.sides.contains { $0.boots.count != $0.files.count }
-        out += "units: \(boots ? "boots, their runs averaged" : "runs") (\(r.sides.map(\.unitsLabel).joined(separator: " vs ")))\n"
+        let boots = zip(r.units, r.sides).contains { $0.count != $1.files.count }
+        out += "units: \(boots ? "boots, their runs averaged" : "runs") (\(zip(r.sides, r.units).map { $0.unitsLabel($1) }.joined(separator: " vs ")))\n"
     }
     for n in r.notes { out += "note: \(n)\n" }
     for w in r.warnings { out += "warning: \(w)\n" }

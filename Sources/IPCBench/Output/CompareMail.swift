@@ -53,7 +53,7 @@ func renderMail(_ r: CompareReport) -> String {
     for (i, side) in r.sides.enumerated() where r.within == nil || i == 0 {
         let first = side.files[0].rows[0]
         let name = r.within == nil ? r.sideName(i) : "runs"
-        out += "\(name): \(side.unitsLabel) of kernel \(first.kernelRelease) on \(first.hostname) (\(first.cpuModel))\n"
+        out += "\(name): \(side.unitsLabel(r.units[i])) of kernel \(first.kernelRelease) on \(first.hostname) (\(first.cpuModel))\n"
         for file in side.files { out += "    \(file.path)\n" }
     }
     if let w = r.within {
