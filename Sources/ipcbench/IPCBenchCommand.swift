@@ -25,6 +25,6 @@ struct IPCBenchCommand: ParsableCommand {
 func printError(_ text: String) {
     var line = text
     if !line.hasSuffix("\n") { line += "\n" }
-    _ = line.withCString { fputs($0, stderr) }
+    _ = line.withCString { fputs($0, standardError) }
 }
 

@@ -71,7 +71,7 @@ struct KernelsCommand: ParsableCommand {
         let comparison = try KernelComparison(plan: plan, folder: folder, driver: driver, binary: binary, timeoutNs: timeoutNs)
         printHeader(comparison, driver)
         do {
-            try comparison.runMissing(report: { print($0); fflush(stdout) })
+            try comparison.runMissing(report: { print($0); fflush(standardOutput) })
         } catch let stop as RunStopped {
             let done = plan.order.count - comparison.missingSlots.count
             printError("ipcbench: stopped by signal \(stop.signal) with \(done) of \(plan.order.count) boots finished; the journal is \(comparison.journal.path): run the same command again to resume")
@@ -150,7 +150,7 @@ struct KernelsCommand: ParsableCommand {
         print("\(plan.boots) boots each, in the order \(order); the \(driver.name) driver (virtme-ng): \(plan.guest.vcpus) vCPUs, \(plan.guest.memoryMiB) MiB, accel \(driver.accel?.rawValue ?? "auto (KVM is tried on the first boot)")")
         let missing = c.missingSlots.count
         print(missing == plan.order.count ? "folder \(c.folder)" : "folder \(c.folder): resuming, \(plan.order.count - missing) of \(plan.order.count) boots done, \(missing) to go")
-        fflush(stdout)
+        fflush(standardOutput)
     }
 
     /// scripts/plot.py on the sides, when the repository's script and matplotlib are there.
@@ -167,7 +167,7 @@ struct KernelsCommand: ParsableCommand {
             return
         }
         setenv("IPCBENCH", binary, 1)
-        fflush(stdout)
+        fflush(standardOutput)
         let pid = spawnGroup(["python3", script] + sides.map(\.label) + ["-o", folder + "/plots"], output: 1)
         let status = pid > 0 ? reap(pid) : "not started"
         print(status == "exit status 0" ? "plots: \(folder)/plots" : "plots: scripts/plot.py failed (\(status))")
@@ -193,7 +193,7 @@ private func executablePath() throws -> String {
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     guard n > 0 else { throw InputError("cannot find this binary's path (/proc/self/exe); is /proc mounted?") }
-    return String(cString: buffer)
+    return cString(buffer)
 }
 
 /// `path` made absolute against the working folder, with `.` and `..` resolved.
@@ -202,7 +202,7 @@ private func absolute(_ path: String, what: String) throws -> String {
     if !path.hasPrefix("/") {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buffer, buffer.count) != nil else { throw InputError("\(what) \(path): cannot read the working folder") }
-        full = String(cString: buffer) + "/" + path
+        full = cString(buffer) + "/" + path
     }
     var parts: [Substring] = []
     for part in full.split(separator: "/") where part != "." {

@@ -21,7 +21,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let (suite, cases, schedule) = try options.resolve(config: config)
-        let env = Environment.current()
+        var env = Environment.current()
+        env.command = runCommand(CommandLine.arguments, configSHA256: suite.sha256)
         let paths = try OutputPaths(output: output, stem: env.defaultStem)
         // Everything that can fail before measuring comes before the output files exist.
         let directory: RunDirectory
@@ -40,7 +41,7 @@ struct RunCommand: ParsableCommand {
         }
 
         // The table goes where the CSV does not.
-        let table = SummaryTable(to: paths.casesPath == nil ? stderr : stdout, enabled: !quiet)
+        let table = SummaryTable(to: paths.casesPath == nil ? standardError : standardOutput, enabled: !quiet)
         let progress = ProgressLine(enabled: !quiet && isatty(2) == 1)
         let runner = Runner(cases: cases, schedule: schedule, seed: options.seed ?? suite.seed ?? randomSeed())
         table.printHeader()

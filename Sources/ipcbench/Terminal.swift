@@ -38,11 +38,17 @@ struct SummaryTable {
         return "\(formatDecimal(t.median, places: max(places, 1))) \(kind) \(formatDecimal(t.ci95Low, places: places))-\(formatDecimal(t.ci95High, places: places))"
     }
 
-    /// Each metric's trial values, by the trials file's column.
-    static let trialFigures: [String: KeyPath<TrialRecord, Double?>] = [
-        "mib_per_s": \.mibPerSecond, "rtt_us_p50": \.rttP50Us, "rtt_us_p99": \.rttP99Us, "msgs_per_s": \.messagesPerSecond,
-        "mib_per_s_slowest": \.slowestMibPerSecond,
-    ]
+    /// A metric's value in one trial, by the trials file's column.
+    static func trialFigure(_ column: String, _ t: TrialRecord) -> Double? {
+        switch column {
+        case "mib_per_s": return t.mibPerSecond
+        case "rtt_us_p50": return t.rttP50Us
+        case "rtt_us_p99": return t.rttP99Us
+        case "msgs_per_s": return t.messagesPerSecond
+        case "mib_per_s_slowest": return t.slowestMibPerSecond
+        default: return nil
+        }
+    }
 
     func printRow(_ r: CaseResult) {
         let c = r.benchCase
@@ -58,7 +64,7 @@ struct SummaryTable {
         case .ok: break
         }
         let varying = c.pattern.metrics.compactMap { m -> String? in
-            guard let path = Self.trialFigures[m.trialColumn], let t = Summary(r.trials.compactMap { $0[keyPath: path] }),
+            guard let t = Summary(r.trials.compactMap { Self.trialFigure(m.trialColumn, $0) }),
                   t.count > 1, t.coefficientOfVariation > 0.05 else { return nil }
             return "\(formatDecimal(t.coefficientOfVariation * 100, places: 1))% in \(m.name)"
         }
@@ -89,13 +95,13 @@ final class ProgressLine {
         let elapsed = Double(monotonicNanoseconds() - start) / 1e9
         let done = Double(p.trial - 1) / Double(max(p.trialCount, 1))
         let left = done > 0.01 ? " ~\(clock(elapsed / done - elapsed)) left" : ""
-        fputs("\r\u{1B}[K[trial \(p.trial)/\(p.trialCount)] \(p.stage)  \(p.caseName)  \(clock(elapsed)) elapsed\(left)", stderr)
+        fputs("\r\u{1B}[K[trial \(p.trial)/\(p.trialCount)] \(p.stage)  \(p.caseName)  \(clock(elapsed)) elapsed\(left)", standardError)
         shown = true
     }
 
     func clear() {
         guard shown else { return }
-        fputs("\r\u{1B}[K", stderr)
+        fputs("\r\u{1B}[K", standardError)
         shown = false
     }
 

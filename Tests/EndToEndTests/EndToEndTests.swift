@@ -86,6 +86,9 @@ final class EndToEndTests: XCTestCase {
         let rows = try h.readCSV(output)
         XCTAssertEqual(rows.first, caseColumns)
         XCTAssertEqual(rows.count - 1, TransportKind.allCases.count * 2 * 2)
+        // How to make the run again: the arguments as given and the config's SHA-256.
+        let config = try Data(contentsOf: Harness.repository.appendingPathComponent("bench-configs/quick.toml"))
+        XCTAssertEqual(column("command", rows[1]), "ipcbench run bench-configs/quick.toml -o \(output) (config sha256 \(sha256Hex(Array(config))))")
         var ran = 0
         for row in rows.dropFirst() {
             XCTAssertEqual(row.count, caseColumns.count)

@@ -152,7 +152,7 @@ final class ScheduleTests: XCTestCase {
         XCTAssertEqual(rows[0], ["run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version", "arch",
                                  "cpu_model", "cpus_online", "ipcbench_version", "mitigations",
                                  "kernel_cmdline_mitigations", "kernel_cmdline_preempt", "smt", "clocksource", "cpu_governor",
-                                 "boot_id", "proc_version", "kernel_cmdline", "virtualization"])
+                                 "boot_id", "proc_version", "kernel_cmdline", "virtualization", "command"])
         XCTAssertEqual(rows[1][15], try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines))
         XCTAssertTrue(rows[1][16].hasPrefix("Linux version "), rows[1][16])

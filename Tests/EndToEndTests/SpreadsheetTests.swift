@@ -295,7 +295,7 @@ final class SpreadsheetTests: XCTestCase {
             XCTAssertEqual(converted.status, 0, converted.stderr)
             let file = folder.appendingPathComponent("\(stem).\(format)").path
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-            XCTAssertGreaterThan(size ?? 0, 1000, "LibreOffice wrote \(file): \(converted.stdout) \(converted.stderr)")
+            XCTAssertGreaterThan(size, 1000, "LibreOffice wrote \(file): \(converted.stdout) \(converted.stderr)")
             if format == "xlsx" {
                 let back = try describe(file)
                 XCTAssertEqual(back.sheets, book.sheets)

@@ -296,23 +296,23 @@ final class FlowPatternTests: XCTestCase {
     }
 
     /// The pids of the children of this thread (the one that forks the workers), in fork order.
-    func children(of thread: pid_t) -> [pid_t] {
+    static func children(of thread: pid_t) -> [pid_t] {
         let text = (try? String(contentsOfFile: "/proc/self/task/\(thread)/children", encoding: .utf8)) ?? ""
         return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
     func testFanoutTimeoutKillsEveryWorker() throws {
         let thread = try currentThread()
-        XCTAssertEqual(children(of: thread), [])
+        XCTAssertEqual(Self.children(of: thread), [])
         XCTAssertThrowsError(try trial(.pipe, .fanout, CaseShape(payloadBytes: 64, receivers: 3),
                                        messages: 100_000_000, timeoutNs: 300_000_000)) { error in
             XCTAssertTrue("\(error)".contains("timed out after 300ms"), "\(error)")
         }
-        XCTAssertEqual(children(of: thread), [], "a worker outlived the trial or was not reaped")
+        XCTAssertEqual(Self.children(of: thread), [], "a worker outlived the trial or was not reaped")
     }
 
     /// Bytes `pid` has written so far (wchar in /proc/<pid>/io), 0 if it cannot be read.
-    func bytesWritten(_ pid: pid_t) -> UInt64 {
+    static func bytesWritten(_ pid: pid_t) -> UInt64 {
         let text = (try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8)) ?? ""
         let line = text.split(separator: "\n").first { $0.hasPrefix("wchar:") } ?? ""
         return UInt64(line.dropFirst("wchar:".count).trimmingCharacters(in: .whitespaces)) ?? 0
@@ -326,16 +326,16 @@ final class FlowPatternTests: XCTestCase {
 
     func testFanoutWithADeadReceiverFailsNamingIt() throws {
         let thread = try currentThread()
-        XCTAssertEqual(children(of: thread), [])
+        XCTAssertEqual(Self.children(of: thread), [])
         let receivers = 3
         // A helper thread waits until every worker exists and the sender has written more than the
         // pipes hold (so the timed loop is running), then kills receiver 2 (the third fork).
         let sighting = Sighting()
-        let killer = Thread { [self] in
+        let killer = Thread {
             let giveUp = monotonicNanoseconds() + 30_000_000_000
             while monotonicNanoseconds() < giveUp {
-                sighting.pids = children(of: thread)
-                if sighting.pids.count == receivers + 1 && bytesWritten(sighting.pids[0]) > 4 << 20 {
+                sighting.pids = Self.children(of: thread)
+                if sighting.pids.count == receivers + 1 && Self.bytesWritten(sighting.pids[0]) > 4 << 20 {
                     kill(sighting.pids[2], SIGKILL)
                     break
                 }
@@ -350,7 +350,7 @@ final class FlowPatternTests: XCTestCase {
         }
         sighting.done.wait()
         XCTAssertEqual(sighting.pids.count, receivers + 1)
-        XCTAssertEqual(children(of: thread), [], "a worker outlived the trial or was not reaped")
+        XCTAssertEqual(Self.children(of: thread), [], "a worker outlived the trial or was not reaped")
         for pid in sighting.pids { XCTAssertEqual(kill(pid, 0), -1, "worker \(pid) is still alive") }
     }
 }

@@ -3,7 +3,12 @@
 // Only what Swift cannot import from Glibc: macros, _GNU_SOURCE calls and signal-handler state.
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
+
+// The standard streams, which Swift 6 will not let a program read as global variables.
+static inline FILE *cshim_stderr(void) { return stderr; }
+static inline FILE *cshim_stdout(void) { return stdout; }
 
 int cshim_set_pipe_size(int fd, int bytes);
 int cshim_get_pipe_size(int fd);

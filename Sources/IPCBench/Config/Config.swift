@@ -35,6 +35,8 @@ public struct BenchConfig: Equatable, Sendable {
     /// Run-wide, from [defaults]: the order of the trials and the seed of the interleaved rounds.
     public var schedule = Schedule.interleaved
     public var seed: UInt64?
+    /// The SHA-256 of the config's text: which config a run read (the `command` column).
+    public var sha256 = ""
     /// [defaults] with the built-in values filled in: a pattern the command line asks for that no
     /// suite has runs with these.
     var defaults = Settings.builtIn
@@ -116,7 +118,7 @@ public struct BenchConfig: Equatable, Sendable {
             }
             suites.append(try base.applying(table, fail).suite(name: name, pattern: pattern))
         }
-        return BenchConfig(suites: suites, schedule: schedule, seed: seed, defaults: base)
+        return BenchConfig(suites: suites, schedule: schedule, seed: seed, sha256: sha256Hex(Array(text.utf8)), defaults: base)
     }
 
     /// The keys a suite may inherit from [defaults].

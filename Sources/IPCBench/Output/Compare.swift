@@ -41,9 +41,9 @@ public struct ResultFile {
     }
 
     /// The environment columns: those before `transport`, less the run's identity, time, version,
-    /// seed and boot (the seed of the shuffled order and the boot differ on every run by design).
+    /// seed, boot and command (which differ on every run by design).
     var environmentColumnNames: [String] {
-        Array(header.prefix { $0 != "transport" }).filter { !["run_id", "timestamp_utc", "ipcbench_version", "seed", "boot_id"].contains($0) }
+        Array(header.prefix { $0 != "transport" }).filter { !["run_id", "timestamp_utc", "ipcbench_version", "seed", "boot_id", "command"].contains($0) }
     }
 }
 

@@ -31,6 +31,7 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         guard let i, i.isBounded else { return "" }
         return "[\(signedPercent(i.low)), \(signedPercent(i.high))]"
     }
+    func q(_ v: Double?) -> String { v.map { $0 < 0.001 ? "<0.001" : formatDecimal($0, places: 3) } ?? "" }
     func mde(_ m: Double?) -> String { m.map { formatDecimal((exp($0) - 1) * 100, places: 1) + "%" } ?? "" }
     func verdict(_ method: IntervalMethod, _ significant: Bool, _ percent: Double, _ metric: Metric) -> String {
         switch method {
@@ -84,7 +85,7 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         var row = [name, metric.name, number(matching[0].base)]
         for n in newSides {
             if let x = matching.first(where: { $0.newSide == n }) {
-                row += [number(x.new), percent(x.percent), interval(x.interval), mde(x.mde), x.qValue.map(probability) ?? "",
+                row += [number(x.new), percent(x.percent), interval(x.interval), mde(x.mde), q(x.qValue),
                         verdict(x.method, x.significant, x.percent, x.metric)]
             } else {
                 row += ["", "", "", "", "", ""]
@@ -98,7 +99,7 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         var row = ["geomean", m.name, ""]
         for n in newSides {
             if let g = matching.first(where: { $0.newSide == n }) {
-                row += ["", percent(g.percent), interval(g.interval), mde(g.mde), g.qValue.map(probability) ?? "",
+                row += ["", percent(g.percent), interval(g.interval), mde(g.mde), q(g.qValue),
                         g.method == .none ? "no interval" : verdict(g.method, g.significant, g.percent, g.metric)]
             } else {
                 row += ["", "", "", "", "", ""]
@@ -130,12 +131,12 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
     }
     if let s = r.spread {
         let best = s.bestRounds
-        let advice = best.isFinite ? "about \(max(1, Int(best.rounded()))) rounds a run (-r) give the smallest MDE for the machine time"
-                                   : "the runs vary no more than their trials explain: more rounds a run still help"
+        let advice = best.isFinite
+            ? "about \(max(1, Int(best.rounded()))) rounds a run (-r) give the smallest MDE for the machine time (these runs had \(s.rounds))"
+            : "the runs vary no more than their trials explain, so more rounds a run (-r; these runs had \(s.rounds)) shrink the MDE for less machine time than more runs"
         out += "spread (median over cases, sd on the log scale): between runs \(formatDecimal(s.runVariance.squareRoot() * 100, places: 1))%, "
             + "between trials \(formatDecimal(s.trialVariance.squareRoot() * 100, places: 1))%; a run costs \(formatDecimal(s.runCost, places: 1)) s "
-            + "before its first measured trial and \(formatDecimal(s.roundCost, places: 1)) s a round: \(advice) (these runs had \(s.rounds)); "
-            + "more runs shrink the MDE more than more rounds do\n"
+            + "before its first measured trial and \(formatDecimal(s.roundCost, places: 1)) s a round: \(advice)\n"
     }
     out += "\n"
     if format == .markdown {

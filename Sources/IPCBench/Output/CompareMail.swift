@@ -22,14 +22,17 @@ func renderMail(_ r: CompareReport) -> String {
         default: return significant ? ((percent >= 0) == metric.higherIsBetter ? "better" : "worse") : "~"
         }
     }
-    func wrapped(_ text: String, indent: Int) -> String {
-        var lines: [String] = [], current = ""
-        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
-            if !current.isEmpty && current.count + word.count + 1 > 99 {
+    // Words on lines of at most 99 columns; lines after the first indented by `indent`.
+    func wrapped(_ text: String, lead: String = "", indent: Int) -> String {
+        var lines: [String] = [], current = lead, empty = true
+        for word in text.split(separator: " ") {
+            if !empty && current.count + 1 + word.count > 99 {
                 lines.append(current)
                 current = String(repeating: " ", count: indent)
+                empty = true
             }
-            current += (current.isEmpty || current.allSatisfy { $0 == " " } ? "" : " ") + word
+            current += (empty ? "" : " ") + word
+            empty = false
         }
         lines.append(current)
         return lines.joined(separator: "\n") + "\n"
@@ -54,7 +57,11 @@ func renderMail(_ r: CompareReport) -> String {
         let first = side.files[0].rows[0]
         let name = r.within == nil ? r.sideName(i) : "runs"
         out += "\(name): \(side.unitsLabel(r.units[i])) of kernel \(first.kernelRelease) on \(first.hostname) (\(first.cpuModel))\n"
-        for file in side.files { out += "    \(file.path)\n" }
+        for file in side.files {
+            out += "    \(file.path)\n"
+            // How the run was made, where the file records it (0.3.0 and later).
+            if let command = file.cases.first?["command"], !command.isEmpty { out += wrapped(command, lead: "      ", indent: 8) }
+        }
     }
     if let w = r.within {
         out += wrapped("within: \(w.key)=\(w.base) (base) against \(w.key)=\(w.new) (new), paired by round", indent: 4)

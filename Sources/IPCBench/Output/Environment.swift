@@ -32,6 +32,9 @@ public struct Environment: Sendable, Equatable {
     public var kernelCmdline: String
     /// From CPUID's hypervisor vendor: none, kvm, tcg, hyperv, vmware, xen, or the vendor lowercased.
     public var virtualization: String
+    /// The command that made the run, its arguments quoted for a shell, and the config's SHA-256;
+    /// empty outside a run.
+    public var command = ""
     /// The median cost of one clock read, measured at start-up.
     public var clockOverheadNs: Double
 
@@ -147,7 +150,7 @@ func virtualizationName() -> String {
     var vendor = [CChar](repeating: 0, count: 13)
     switch cshim_hypervisor_vendor(&vendor) {
     case 0: return "none"
-    case 1: return hypervisorName(vendor: String(cString: vendor))
+    case 1: return hypervisorName(vendor: cString(vendor))
     default: return ""
     }
 }

@@ -5,7 +5,7 @@ import Glibc
 public let environmentColumns = [
     "run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version", "arch", "cpu_model", "cpus_online", "ipcbench_version",
     "mitigations", "kernel_cmdline_mitigations", "kernel_cmdline_preempt", "smt", "clocksource", "cpu_governor",
-    "boot_id", "proc_version", "kernel_cmdline", "virtualization",
+    "boot_id", "proc_version", "kernel_cmdline", "virtualization", "command",
 ]
 
 /// The columns of `<stem>.csv`, in the README's order. Never rename one; add at a group's end.
@@ -28,11 +28,21 @@ public let trialColumns = [
     "depth", "receivers", "pairs", "msgs_per_s", "mib_per_s_slowest",
 ]
 
+/// `ipcbench run ARGS (config sha256 HEX)`: how to make the run again, each argument quoted for a
+/// shell where it needs it.
+public func runCommand(_ arguments: [String], configSHA256: String) -> String {
+    let plain = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./,=:+%@")
+    let quoted = arguments.dropFirst().map { a in
+        !a.isEmpty && a.allSatisfy(plain.contains) ? a : "'" + a.replacing("'", with: "'\\''") + "'"
+    }
+    return (["ipcbench"] + quoted).joined(separator: " ") + " (config sha256 \(configSHA256))"
+}
+
 public func environmentRow(_ env: Environment) -> [String] {
     [env.runID, env.timestampUTC, env.hostname, env.kernelRelease, env.kernelVersion, env.arch, env.cpuModel,
      String(env.cpusOnline), env.version,
      env.mitigations, env.cmdlineMitigations, env.cmdlinePreempt, env.smt, env.clocksource, env.cpuGovernor,
-     env.bootID, env.procVersion, env.kernelCmdline, env.virtualization]
+     env.bootID, env.procVersion, env.kernelCmdline, env.virtualization, env.command]
 }
 
 /// The cells of one case row, matching `caseColumns`.

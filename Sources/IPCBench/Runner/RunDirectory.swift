@@ -14,7 +14,7 @@ public final class RunDirectory {
         let prefix = "\(base)/ipcbench-\(getpid())-"
         var template = Array((prefix + "XXXXXX").utf8CString)
         try check("mkdtemp(\(prefix)XXXXXX)") { mkdtemp(&template) == nil ? -1 : 0 }
-        path = String(cString: template)
+        path = cString(template)
     }
 
     public func remove() { Self.removeContents(path) }

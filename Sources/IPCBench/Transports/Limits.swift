@@ -116,7 +116,7 @@ func readProcValue(_ path: String) -> String? {
     defer { fclose(file) }
     var line = [CChar](repeating: 0, count: 4096)
     guard fgets(&line, Int32(line.count), file) != nil else { return nil }
-    return String(cString: line).trimmingWhitespace()
+    return cString(line).trimmingWhitespace()
 }
 
 extension String {

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 
 /// A failed system call: which call, on what, and errno.
@@ -134,3 +135,10 @@ func readRegularFile(_ path: String, limit: Int, what: String) throws -> String?
     }
     return String(decoding: bytes, as: UTF8.self)
 }
+
+/// The standard error and output streams, for the command's table and messages.
+public var standardError: UnsafeMutablePointer<FILE> { cshim_stderr() }
+public var standardOutput: UnsafeMutablePointer<FILE> { cshim_stdout() }
+
+/// The text of a NUL-terminated C buffer.
+public func cString(_ buffer: [CChar]) -> String { buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }

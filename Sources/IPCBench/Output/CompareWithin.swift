@@ -1,0 +1,117 @@
+import Glibc
+
+/// `--within KEY=A,B`: two values of one key compared inside the same runs.
+public struct WithinSpec: Sendable, Equatable {
+    /// A join key's name (placement, transport, ...) or a knob's name as the options column writes it.
+    public let key: String
+    public let base: String
+    public let new: String
+
+    /// Parses `KEY=A,B`.
+    public init(_ text: String) throws {
+        guard let eq = text.firstIndex(of: "="), case let values = text[text.index(after: eq)...].split(separator: ",", omittingEmptySubsequences: false),
+              values.count == 2, !values[0].isEmpty, !values[1].isEmpty, eq != text.startIndex else {
+            throw InputError("--within \(text): expected KEY=A,B, for example placement=same,split or sndbuf=131072,262144")
+        }
+        key = String(text[..<eq])
+        base = String(values[0])
+        new = String(values[1])
+        guard base != new else { throw InputError("--within \(text): the two values are the same; name two different values") }
+    }
+
+    public var label: String { "\(key)=\(base),\(new)" }
+
+    /// The row's value of the key and the row's key without it; nil when the row has no such value.
+    func split(_ key: CaseKey) -> (value: String, rest: CaseKey)? {
+        if let join = JoinKey(rawValue: self.key) {
+            let value = key[keyPath: join.keyPath]
+            return value.isEmpty ? nil : (value, key.ignoring([join]))
+        }
+        let entries = key.options.split(separator: " ").map(String.init)
+        guard let entry = entries.first(where: { $0.hasPrefix(self.key + "=") }) else { return nil }
+        var rest = key
+        rest.options = entries.filter { $0 != entry }.joined(separator: " ")
+        return (String(entry.dropFirst(self.key.count + 1)), rest)
+    }
+}
+
+/// `--within`: the cases whose `spec.key` is `spec.base` against those where it is `spec.new`, all
+/// else equal, inside the same files. One file: its rounds are the paired units; several: its runs.
+public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>, alpha: Double) throws -> CompareReport {
+    for file in side.files {
+        guard let trials = file.trials else {
+            throw InputError("\(file.path): --within pairs the trials of one round: the trials file <stem>-trials.csv must be beside it")
+        }
+        if trials.values.contains(where: { $0.contains { $0.round == nil } }) {
+            throw InputError("\(file.path): its trials have no rounds (the sequential schedule); --within needs a run with --schedule interleaved")
+        }
+    }
+    var warnings: [String] = [], notes: [String] = []
+    environmentDifferences([side], sideName: { _ in "the side" }, warnings: &warnings, notes: &notes)
+    // Per file, the ok rows by their key without the compared field.
+    var pairs: [[CaseKey: (base: CaseRow, new: CaseRow)]] = []
+    var order: [CaseKey] = []
+    var seen = Set<CaseKey>()
+    var valuesSeen = Set<String>()
+    for file in side.files {
+        var halves: [CaseKey: (base: CaseRow?, new: CaseRow?)] = [:]
+        for row in file.rows where row.status == "ok" {
+            guard let (value, rest) = spec.split(row.key) else { continue }
+            valuesSeen.insert(value)
+            let k = rest.ignoring(ignoring)
+            if value == spec.base, halves[k]?.base == nil { halves[k, default: (nil, nil)].base = row }
+            if value == spec.new, halves[k]?.new == nil { halves[k, default: (nil, nil)].new = row }
+        }
+        var complete: [CaseKey: (base: CaseRow, new: CaseRow)] = [:]
+        for (k, h) in halves { if let b = h.base, let n = h.new { complete[k] = (b, n) } }
+        for row in file.rows { if let (_, rest) = spec.split(row.key), complete[rest.ignoring(ignoring)] != nil, seen.insert(rest.ignoring(ignoring)).inserted { order.append(rest.ignoring(ignoring)) } }
+        pairs.append(complete)
+    }
+    let common = order.filter { k in pairs.allSatisfy { $0[k] != nil } }
+    guard !common.isEmpty else {
+        let found = valuesSeen.sorted().joined(separator: ", ")
+        throw InputError("--within \(spec.label): no case has both values in \(side.label) (values of \(spec.key) found: \(found.isEmpty ? "none" : found))")
+    }
+    var changes: [Change] = []
+    var samples: [UnitSample?] = []
+    for k in common {
+        for metric in Metric.of(pattern: k.pattern) {
+            var baseUnits: [Double] = [], newUnits: [Double] = [], variances: [RunFigures] = []
+            var problem: String? = nil
+            for (file, pair) in zip(side.files, pairs.map { $0[k]! }) {
+                guard case .success(let b) = runFigures(file, pair.base, metric, caseName: k.name),
+                      case .success(let n) = runFigures(file, pair.new, metric, caseName: k.name),
+                      case .trials(let x) = b, case .trials(let y) = n else {
+                    problem = "\(file.path): \(k.name): \(metric.trialColumn) has figures that are not positive numbers; the case is skipped"
+                    break
+                }
+                variances += [b, n]
+                // Pair the two cases' trials by round.
+                let byRound = Dictionary(y.map { ($0.round!, log($0.value)) }, uniquingKeysWith: { a, _ in a })
+                let matched = x.compactMap { t in byRound[t.round!].map { (log(t.value), $0) } }
+                if side.files.count == 1 {
+                    baseUnits += matched.map(\.0); newUnits += matched.map(\.1)
+                } else if !matched.isEmpty {
+                    baseUnits.append(matched.reduce(0) { $0 + $1.0 } / Double(matched.count))
+                    newUnits.append(matched.reduce(0) { $0 + $1.1 } / Double(matched.count))
+                }
+            }
+            if let problem { if !warnings.contains(problem) { warnings.append(problem) }; continue }
+            var change = Change(caseName: k.name, key: k, metric: metric, newSide: 1,
+                                base: exp(baseUnits.reduce(0, +) / Double(max(baseUnits.count, 1))),
+                                new: exp(newUnits.reduce(0, +) / Double(max(newUnits.count, 1))),
+                                outcome: TestOutcome(reason: baseUnits.count < 2 ? "fewer than 2 paired units: no interval" : nil),
+                                baseUnitLogs: baseUnits, newUnitLogs: newUnits)
+            change.baseSpread = standardDeviation(baseUnits)
+            change.newSpread = standardDeviation(newUnits)
+            changes.append(change)
+            samples.append(baseUnits.count < 2 ? nil
+                           : UnitSample(base: baseUnits, new: newUnits, paired: true, trialVariance: pooledTrialVariance(variances)))
+        }
+    }
+    testChanges(&changes, samples, newSide: 1, method: .pairedModeratedT, alpha: alpha)
+    let geomeans = geometricMeans(changes, newSide: 1, paired: true, units: true, alpha: alpha)
+    return CompareReport(sides: [side, side], changes: changes, geomeans: geomeans, unmatched: [], notCompared: [],
+                         warnings: warnings, notes: notes, alpha: alpha, within: spec, spread: nil,
+                         units: [side, side].map { $0.files.indices.map { [$0] } })
+}
