@@ -203,7 +203,9 @@ def draw(ax, sides, labels, payloads, ylabel, heading, parameter, column, sideca
         for (transport, placement, value), points in data.items():
             xs = [p[0] for p in points]
             payloads.update(xs)
-            label = f"{transport} ({placement})" + (f" {parameter} {value}" if value else "") + (f", {labels[s]}" if len(sides) > 1 else "")
+            # The placement once: where it is what tells the sides apart, the side's label says it.
+            where = "" if len(sides) > 1 and labels[s].startswith("placement ") else f" ({placement})"
+            label = f"{transport}{where}" + (f" {parameter} {value}" if value else "") + (f", {labels[s]}" if len(sides) > 1 else "")
             look = style(transport, placement, values.index(value) if value else 0)
             if len(sides) > 1:
                 look["linestyle"] = SIDE_STYLES[s % len(SIDE_STYLES)]
