@@ -79,7 +79,7 @@ PATTERNS = {
     "pairs": ("pairs", [("mib_per_s_median", "MiB/s, all pairs (median of trials)", "pairs MiB/s")]),
 }
 # Metric names as `ipcbench compare` writes them (Metric in Pattern.swift), by which way is better.
-HIGHER_IS_BETTER = {"MiB/s": True, "msgs/s": True, "slowest MiB/s": True, "RTT p50 us": False, "RTT p99 us": False}
+HIGHER_IS_BETTER = {"MiB/s": True, "msgs/s": True, "slowest MiB/s": True, "forward MiB/s": True, "backward MiB/s": True, "RTT p50 us": False, "RTT p99 us": False}
 
 
 def higher_is_better(metric):
@@ -94,7 +94,8 @@ def positive(row, column):
 
 # The trials file's column for each case column a plot shows.
 TRIAL_COLUMN = {"mib_per_s_median": "mib_per_s", "msgs_per_s_median": "msgs_per_s", "rtt_us_p50": "rtt_us_p50",
-                "rtt_us_p99": "rtt_us_p99", "mib_per_s_slowest_median": "mib_per_s_slowest"}
+                "rtt_us_p99": "rtt_us_p99", "mib_per_s_slowest_median": "mib_per_s_slowest",
+                "mib_per_s_forward_median": "mib_per_s_forward", "mib_per_s_backward_median": "mib_per_s_backward"}
 def median_interval(values):
     """The median and its distribution-free 95% interval (two order statistics, as ipcbench's case
     file has them; min to max below 6 values)."""

@@ -310,7 +310,7 @@ def compare_sheet(ws, sides, ignore):
 
 
 # Metric names as `ipcbench compare` writes them (Metric in Pattern.swift), by which way is better.
-HIGHER_IS_BETTER = {"MiB/s": True, "msgs/s": True, "slowest MiB/s": True, "RTT p50 us": False, "RTT p99 us": False}
+HIGHER_IS_BETTER = {"MiB/s": True, "msgs/s": True, "slowest MiB/s": True, "forward MiB/s": True, "backward MiB/s": True, "RTT p50 us": False, "RTT p99 us": False}
 
 
 def higher_is_better(metric):

@@ -46,6 +46,8 @@ struct SummaryTable {
         case "rtt_us_p99": return t.rttP99Us
         case "msgs_per_s": return t.messagesPerSecond
         case "mib_per_s_slowest": return t.slowestMibPerSecond
+        case "mib_per_s_forward": return t.forwardMibPerSecond
+        case "mib_per_s_backward": return t.backwardMibPerSecond
         default: return nil
         }
     }

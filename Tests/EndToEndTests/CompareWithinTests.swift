@@ -70,4 +70,28 @@ final class CompareWithinTests: XCTestCase {
         XCTAssertEqual(refused.status, 2)
         XCTAssertTrue(refused.stderr.contains("no rounds (the sequential schedule)"), refused.stderr)
     }
+
+    /// duplex: each direction is a metric of its own, per trial, so compare says whether each changed.
+    func testDuplexDirectionsAreCompared() throws {
+        var runs: [String] = []
+        for i in 1...4 {
+            let path = h.work.appendingPathComponent("duplex\(i).csv").path
+            let run = try h.run(["run", "-q", "-t", "pipe,unix-stream", "-p", "duplex", "-s", "4KiB", "-r", "3", "--total", "1MiB",
+                                 "--min-trial-time", "0s", "-o", path])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            runs.append(path)
+        }
+        let trials = parseCSV(try String(contentsOfFile: runs[0].replacingOccurrences(of: ".csv", with: "-trials.csv"), encoding: .utf8))
+        let forward = try XCTUnwrap(trials[0].firstIndex(of: "mib_per_s_forward"))
+        XCTAssertTrue(trials.dropFirst().filter { $0.count > forward }.allSatisfy { Double($0[forward]) ?? 0 > 0 }, "\(trials)")
+        let csv = try h.run(["compare", runs[0] + "," + runs[2], runs[1] + "," + runs[3], "--format", "csv"])
+        XCTAssertEqual(csv.status, 0, csv.stderr)
+        let rows = parseCSV(csv.stdout).filter { $0.first == "case" }
+        let metric = compareCSVColumns.firstIndex(of: "metric")!, method = compareCSVColumns.firstIndex(of: "method")!
+        for transport in ["pipe", "unix-stream"] {
+            let mine = rows.filter { $0[2] == transport }
+            XCTAssertEqual(mine.map { $0[metric] }, ["MiB/s", "forward MiB/s", "backward MiB/s"], "\(rows)")
+            XCTAssertTrue(mine.allSatisfy { $0[method] == "moderated-t" }, "\(mine)")
+        }
+    }
 }

@@ -276,7 +276,7 @@ final class FlowPatternTests: XCTestCase {
         XCTAssertNil(DuplexPattern.parameter)
         XCTAssertEqual(FanoutPattern.parameter, .receivers)
         XCTAssertEqual(PairsPattern.parameter, .pairs)
-        XCTAssertEqual(PatternKind.duplex.metrics, [.throughput])
+        XCTAssertEqual(PatternKind.duplex.metrics, [.throughput, .forward, .backward])
         XCTAssertEqual(PatternKind.fanout.metrics, [.throughput, .slowest])
         XCTAssertEqual(PatternKind.pairs.metrics, [.throughput, .messagesPerSecond, .slowest])
         XCTAssertEqual(DuplexPattern.skipReason(.udp, CaseShape(payloadBytes: 1000)),

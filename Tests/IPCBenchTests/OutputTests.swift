@@ -7,7 +7,7 @@ final class OutputTests: XCTestCase {
     }
 
     func testTrialsHeader() {
-        XCTAssertEqual(csvLine(trialColumns), "run_id,transport,pattern,payload_bytes,cpu_placement,options,trial,duration_ns,bytes,messages,mib_per_s,rtt_us_p50,rtt_us_p99,round,start_ns,depth,receivers,pairs,msgs_per_s,mib_per_s_slowest\r\n")
+        XCTAssertEqual(csvLine(trialColumns), "run_id,transport,pattern,payload_bytes,cpu_placement,options,trial,duration_ns,bytes,messages,mib_per_s,rtt_us_p50,rtt_us_p99,round,start_ns,depth,receivers,pairs,msgs_per_s,mib_per_s_slowest,mib_per_s_forward,mib_per_s_backward\r\n")
     }
 
     func testQuoting() {
@@ -57,7 +57,7 @@ final class OutputTests: XCTestCase {
         r.datagrams = d
         r.allocatedBytesInLoop = 0
         XCTAssertEqual(csvLine(caseRow(r, env)), "20261121-120000-host,2026-11-21T12:00:00Z,host,6.1.0,\"#1 SMP, PREEMPT\",x86_64,Test CPU,2,0.2.0,spectre_v2: Mitigation: Retpolines; STIBP: disabled,auto,,notsupported,tsc,,0f6c0c9e-1b39-4a5e-9d1e-2f6b7a1c3d4e,Linux version 6.1.0 (gcc 12) #1 SMP,BOOT_IMAGE=/vmlinuz root=/dev/vda mitigations=auto,tcg,ipcbench run -t udp -o 'it'\\''s here.csv' (config sha256 ab12),udp,throughput,1024,10,10240,2,1,\"split:0,1\",,interleaved,42,,,,ok,,150.000,100.000,200.000,150.000,70.711,100.000,200.000,150000,,,,,,,,,,,,0.2500,0.7500,0.0000,0.0000,20,19,1,0,0,0,20.0,3\r\n")
-        XCTAssertEqual(csvLine(trialRow(r, r.trials[0], env)), "20261121-120000-host,udp,throughput,1024,\"split:0,1\",,1,1000000,10240,10,100.000,,,2,1500000,,,,,\r\n")
+        XCTAssertEqual(csvLine(trialRow(r, r.trials[0], env)), "20261121-120000-host,udp,throughput,1024,\"split:0,1\",,1,1000000,10240,10,100.000,,,2,1500000,,,,,,,\r\n")
         let skipped = CaseResult(c, status: .skipped, error: "too big")
         XCTAssertEqual(caseRow(skipped, env).count, caseColumns.count)
         XCTAssertEqual(caseRow(skipped, env)[caseColumns.firstIndex(of: "status")!], "skipped")

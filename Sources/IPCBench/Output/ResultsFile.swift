@@ -25,7 +25,7 @@ public let caseColumns = environmentColumns + [
 public let trialColumns = [
     "run_id", "transport", "pattern", "payload_bytes", "cpu_placement", "options", "trial",
     "duration_ns", "bytes", "messages", "mib_per_s", "rtt_us_p50", "rtt_us_p99", "round", "start_ns",
-    "depth", "receivers", "pairs", "msgs_per_s", "mib_per_s_slowest",
+    "depth", "receivers", "pairs", "msgs_per_s", "mib_per_s_slowest", "mib_per_s_forward", "mib_per_s_backward",
 ]
 
 /// `ipcbench run ARGS (config sha256 HEX)`: how to make the run again, each argument quoted for a
@@ -83,7 +83,9 @@ public func trialRow(_ r: CaseResult, _ t: TrialRecord, _ env: Environment) -> [
             t.rttP99Us.map { formatDecimal($0, places: 3) } ?? "",
             t.round.map(String.init) ?? "", String(t.startNs)] + parameterCells(c) + [
             t.messagesPerSecond.map { formatDecimal($0, places: 0) } ?? "",
-            t.slowestMibPerSecond.map { formatDecimal($0, places: 3) } ?? ""]
+            t.slowestMibPerSecond.map { formatDecimal($0, places: 3) } ?? "",
+            t.forwardMibPerSecond.map { formatDecimal($0, places: 3) } ?? "",
+            t.backwardMibPerSecond.map { formatDecimal($0, places: 3) } ?? ""]
 }
 
 /// depth, receivers, pairs: the value of the one the case's pattern takes, empty for the others.

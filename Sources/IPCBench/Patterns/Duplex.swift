@@ -6,7 +6,7 @@ import Glibc
 enum DuplexPattern: Pattern {
     static let summary = "two-way transfer (asynchronous messages both ways at once); combined MiB/s, and each direction's"
     static let sizing = WorkSizing.totalBytes
-    static let metrics = [Metric.throughput]
+    static let metrics = [Metric.throughput, .forward, .backward]
 
     static func topology(_ shape: CaseShape) -> Topology { .pair("first", "second") }
 

@@ -115,6 +115,8 @@ public struct Metric: Equatable, Sendable {
     public static let throughput = Metric(name: "MiB/s", caseColumn: "mib_per_s_median", trialColumn: "mib_per_s", higherIsBetter: true)
     public static let messagesPerSecond = Metric(name: "msgs/s", caseColumn: "msgs_per_s_median", trialColumn: "msgs_per_s", higherIsBetter: true)
     public static let slowest = Metric(name: "slowest MiB/s", caseColumn: "mib_per_s_slowest_median", trialColumn: "mib_per_s_slowest", higherIsBetter: true)
+    public static let forward = Metric(name: "forward MiB/s", caseColumn: "mib_per_s_forward_median", trialColumn: "mib_per_s_forward", higherIsBetter: true)
+    public static let backward = Metric(name: "backward MiB/s", caseColumn: "mib_per_s_backward_median", trialColumn: "mib_per_s_backward", higherIsBetter: true)
     public static let rttP50 = Metric(name: "RTT p50 us", caseColumn: "rtt_us_p50", trialColumn: "rtt_us_p50", higherIsBetter: false)
     public static let rttP99 = Metric(name: "RTT p99 us", caseColumn: "rtt_us_p99", trialColumn: "rtt_us_p99", higherIsBetter: false)
 

@@ -12,6 +12,9 @@ public struct TrialRecord: Sendable, Equatable {
     public var messagesPerSecond: Double?
     /// fanout and pairs: the slowest receiver's (or pair's) MiB/s.
     public var slowestMibPerSecond: Double?
+    /// duplex: each direction's MiB/s (worker 0 to 1, and back).
+    public var forwardMibPerSecond: Double?
+    public var backwardMibPerSecond: Double?
     /// The round it ran in (interleaved schedule); nil for the sequential schedule.
     public var round: Int?
     /// When it started, in ns since the run started (the runner's CLOCK_MONOTONIC).

@@ -169,6 +169,8 @@ struct CaseState {
         record.mibPerSecond = figures.mibPerSecond
         record.messagesPerSecond = figures.messagesPerSecond
         record.slowestMibPerSecond = figures.slowestMibPerSecond
+        record.forwardMibPerSecond = figures.forwardMibPerSecond
+        record.backwardMibPerSecond = figures.backwardMibPerSecond
         figures.mibPerSecond.map { rates.append($0) }
         figures.messagesPerSecond.map { messageRates.append($0) }
         figures.slowestMibPerSecond.map { slowestRates.append($0) }
