@@ -11,14 +11,17 @@ def fail(message, status=2):
     sys.exit(status)
 
 
-def ipcbench(*args):
-    """Runs the binary ($IPCBENCH, else .build/release/ipcbench); returns stdout, or fails with its one-line error."""
+def ipcbench(*args, messages=None):
+    """Runs the binary ($IPCBENCH, else .build/release/ipcbench); returns stdout, or fails with its one-line error.
+    Its stderr lines (compare's notes and warnings) are added to `messages` when one is given."""
     binary = os.environ.get("IPCBENCH", os.path.join(ROOT, ".build", "release", "ipcbench"))
     if not os.access(binary, os.X_OK):
         fail(f"{binary} not found: build it with scripts/ipcbench --version, or set $IPCBENCH")
     result = subprocess.run([binary, *args], capture_output=True, text=True)
     if result.returncode not in (0, 1):
         fail(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"ipcbench {args[0]} failed")
+    if messages is not None:
+        messages += [line for line in result.stderr.splitlines() if line.strip()]
     return result.stdout
 
 

@@ -7,38 +7,22 @@ Each side is a results file or several runs joined with commas, as for `ipcbench
 is one self-contained file (the plots are embedded), made from `scripts/plot.py` and
 `ipcbench compare --format csv`; open it in a browser. It never overwrites a file (exit 2).
 """
-import argparse
-import base64
-import csv
-import html
-import io
-import os
-import subprocess
-import sys
-import tempfile
+import argparse, base64, csv, html, io, os, subprocess, sys, tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BINARY = os.environ.get("IPCBENCH", os.path.join(ROOT, ".build", "release", "ipcbench"))
-
-
-def fail(message):
-    print(f"report.py: error: {message}", file=sys.stderr)
-    sys.exit(2)
+from ipcbench_files import check, fail, ipcbench, write_new
 
 
 def compare(sides, ignore):
-    """The rows of `ipcbench compare --format csv`, and its notes and warnings (stderr)."""
-    command = [BINARY, "compare", *sides, "--format", "csv"] + sum((["--ignore", k] for k in ignore), [])
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        fail(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"ipcbench compare exited {result.returncode}")
-    return list(csv.DictReader(io.StringIO(result.stdout))), [l for l in result.stderr.splitlines() if l.strip()]
+    """The rows of `ipcbench compare --format csv`, and its notes and warnings."""
+    messages = []
+    output = ipcbench("compare", *sides, "--format", "csv", *sum((["--ignore", k] for k in ignore), []), messages=messages)
+    return list(csv.DictReader(io.StringIO(output))), messages
 
 
 def plots(sides, ignore, folder):
     """The PNG files scripts/plot.py writes for the sides, in the order it wrote them."""
-    command = [sys.executable, os.path.join(ROOT, "scripts", "plot.py"), *sides, "-o", folder] + sum((["--ignore", k] for k in ignore), [])
-    result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, IPCBENCH=BINARY))
+    command = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "plot.py"), *sides, "-o", folder]
+    result = subprocess.run(command + sum((["--ignore", k] for k in ignore), []), capture_output=True, text=True)
     if result.returncode != 0:
         fail(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "scripts/plot.py failed")
     pngs = [f for f in os.listdir(folder) if f.endswith(".png")]
@@ -113,21 +97,15 @@ def main():
     first = args.sides[0].split(",")[0]
     output = args.output or (first[:-4] if first.endswith(".csv") else first) + "-report.html"
     if os.path.lexists(output):
-        fail(f"{output} already exists; choose another -o")
+        fail(f"{output} already exists; choose another -o (nothing is overwritten)")
+    check(list(dict.fromkeys(f for side in args.sides for f in side.split(","))))
     rows, messages = compare(args.sides, args.ignore)
     with tempfile.TemporaryDirectory() as folder:
         images = []
         for name in plots(args.sides, args.ignore, folder):
             with open(os.path.join(folder, name), "rb") as f:
                 images.append((name, base64.b64encode(f.read()).decode("ascii")))
-    text = page(args.sides, rows, messages, images)
-    # O_EXCL: never through a link, never over a file that appeared meanwhile.
-    try:
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except OSError as error:
-        fail(f"{output}: {error.strerror}")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+    write_new([(output, page(args.sides, rows, messages, images).encode("utf-8"))])
     print(output)
 
 

@@ -38,20 +38,6 @@ struct SummaryTable {
         return "\(formatDecimal(t.median, places: max(places, 1))) \(kind) \(formatDecimal(t.ci95Low, places: places))-\(formatDecimal(t.ci95High, places: places))"
     }
 
-    /// A metric's value in one trial, by the trials file's column.
-    static func trialFigure(_ column: String, _ t: TrialRecord) -> Double? {
-        switch column {
-        case "mib_per_s": return t.mibPerSecond
-        case "rtt_us_p50": return t.rttP50Us
-        case "rtt_us_p99": return t.rttP99Us
-        case "msgs_per_s": return t.messagesPerSecond
-        case "mib_per_s_slowest": return t.slowestMibPerSecond
-        case "mib_per_s_forward": return t.forwardMibPerSecond
-        case "mib_per_s_backward": return t.backwardMibPerSecond
-        default: return nil
-        }
-    }
-
     func printRow(_ r: CaseResult) {
         let c = r.benchCase
         var rate = "", rtt = ""
@@ -66,7 +52,7 @@ struct SummaryTable {
         case .ok: break
         }
         let varying = c.pattern.metrics.compactMap { m -> String? in
-            guard let t = Summary(r.trials.compactMap { Self.trialFigure(m.trialColumn, $0) }),
+            guard let t = Summary(r.trials.compactMap { $0.value(of: m) }),
                   t.count > 1, t.coefficientOfVariation > 0.05 else { return nil }
             return "\(formatDecimal(t.coefficientOfVariation * 100, places: 1))% in \(m.name)"
         }

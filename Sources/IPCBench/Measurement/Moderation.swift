@@ -126,12 +126,10 @@ func fitVariancePrior(_ samples: [UnitSample], _ estimates: [(difference: Double
     var best = fit(nil)
     var coefficients = 1.0
     if usable.count >= 5, w.allSatisfy({ $0 != nil }) {
+        // 0, then 10^-3 to 10^2.9 times the typical trial variance, in tenths of a decade.
         let typical = median(w.map { $0! })
-        for step in 0...60 {
-            let candidate = step == 0 ? 0 : typical * pow(10, Double(step - 31) / 10)
-            let f = fit(candidate)
-            if f.squares < best.squares || offset == nil { best = f; offset = candidate }
-        }
+        let candidates = [0.0] + (1...60).map { typical * pow(10, Double($0 - 31) / 10) }
+        (offset, best) = candidates.map { ($0, fit($0)) }.min { $0.1.squares < $1.1.squares }!
         coefficients = 2
     }
     let spread = best.squares / (Double(usable.count) - coefficients)

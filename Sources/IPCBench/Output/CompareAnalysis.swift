@@ -68,6 +68,8 @@ public struct TestOutcome: Sendable {
 public protocol Verdict {
     var metric: Metric { get }
     var outcome: TestOutcome { get }
+    /// new/base − 1, in percent.
+    var percent: Double { get }
 }
 
 extension Verdict {
@@ -78,6 +80,16 @@ extension Verdict {
     public var mde: Double? { outcome.mde }
     public var reason: String? { outcome.reason }
     public var significant: Bool { method.givesVerdict && (qValue ?? 1) < significanceLevel }
+    /// `better` or `worse` (by the metric's direction) where significant, `~` where not,
+    /// `within-run` (short: `-`) and `no interval` (short: `n/a`) where there is no verdict to give.
+    public func verdictWord(short: Bool = false) -> String {
+        switch method {
+        case .none: return short ? "n/a" : "no interval"
+        case .withinRun, .withinRunSummary: return short ? "-" : "within-run"
+        default: return significant ? ((percent >= 0) == metric.higherIsBetter ? "better" : "worse") : "~"
+        }
+    }
+
     /// A significant regression whose whole interval lies beyond `pct` percent.
     public func isRegression(beyond pct: Double) -> Bool {
         guard significant, let i = interval else { return false }
@@ -373,9 +385,8 @@ func withinRunInterval(_ change: inout Change, _ b: RunFigures, _ n: RunFigures,
         switch f {
         case .summary(_, let w): return w
         case .trials(let t):
-            guard change.metric == .throughput, t.count > 1 else { return nil }
-            let mean = t.reduce(0) { $0 + $1.value } / Double(t.count)
-            return (mean, (t.reduce(0) { $0 + ($1.value - mean) * ($1.value - mean) } / Double(t.count - 1)).squareRoot(), Double(t.count))
+            guard change.metric == .throughput, t.count > 1, let s = Summary(t.map(\.value)) else { return nil }
+            return (s.mean, s.standardDeviation, Double(s.count))
         }
     }
     if let wb = summary(b), let wn = summary(n), let i = summaryWelchInterval(base: wb, new: wn, alpha: alpha) {

@@ -16,6 +16,15 @@ func signedPercent(_ logRatio: Double) -> String {
     return (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%"
 }
 
+/// A base or new figure: one decimal from 100 up, three below.
+func figureText(_ v: Double) -> String { formatDecimal(v, places: v >= 100 ? 1 : 3) }
+
+/// `[-1.8%, +2.2%]`, or empty without a bounded interval.
+func intervalText(_ i: LogInterval?) -> String {
+    guard let i, i.isBounded else { return "" }
+    return "[\(signedPercent(i.low)), \(signedPercent(i.high))]"
+}
+
 /// A probability with three significant digits and no exponent.
 func probability(_ p: Double) -> String {
     if p >= 0.001 { return formatDecimal(p, places: 3) }
@@ -25,21 +34,10 @@ func probability(_ p: Double) -> String {
 /// The report as text. For csv only the data (the CLI sends the warnings to stderr).
 public func renderComparison(_ r: CompareReport, format: CompareFormat) -> String {
     if format == .mail { return renderMail(r) }
-    func number(_ v: Double) -> String { formatDecimal(v, places: v >= 100 ? 1 : 3) }
+    let (number, interval) = (figureText, intervalText)
     func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%" }
-    func interval(_ i: LogInterval?) -> String {
-        guard let i, i.isBounded else { return "" }
-        return "[\(signedPercent(i.low)), \(signedPercent(i.high))]"
-    }
     func q(_ v: Double?) -> String { v.map { $0 < 0.001 ? "<0.001" : formatDecimal($0, places: 3) } ?? "" }
     func mde(_ m: Double?) -> String { m.map { formatDecimal((exp($0) - 1) * 100, places: 1) + "%" } ?? "" }
-    func verdict(_ method: IntervalMethod, _ significant: Bool, _ percent: Double, _ metric: Metric) -> String {
-        switch method {
-        case .none: return "no interval"
-        case .withinRun, .withinRunSummary: return "within-run"
-        default: return significant ? ((percent >= 0) == metric.higherIsBetter ? "better" : "worse") : "~"
-        }
-    }
     let newSides = Array(r.sides.indices.dropFirst())
 
     if format == .csv {
@@ -86,7 +84,7 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         for n in newSides {
             if let x = matching.first(where: { $0.newSide == n }) {
                 row += [number(x.new), percent(x.percent), interval(x.interval), mde(x.mde), q(x.qValue),
-                        verdict(x.method, x.significant, x.percent, x.metric)]
+                        x.verdictWord()]
             } else {
                 row += ["", "", "", "", "", ""]
             }
@@ -100,7 +98,7 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         for n in newSides {
             if let g = matching.first(where: { $0.newSide == n }) {
                 row += ["", percent(g.percent), interval(g.interval), mde(g.mde), q(g.qValue),
-                        g.method == .none ? "no interval" : verdict(g.method, g.significant, g.percent, g.metric)]
+                        g.verdictWord()]
             } else {
                 row += ["", "", "", "", "", ""]
             }

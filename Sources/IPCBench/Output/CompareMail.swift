@@ -4,23 +4,12 @@ import Glibc
 /// robot's reports: what differs between the sides first, then per case base, its spread, the change
 /// with its interval, new and its spread, the verdict and the case, under 100 columns.
 func renderMail(_ r: CompareReport) -> String {
-    func number(_ v: Double) -> String { formatDecimal(v, places: v >= 100 ? 1 : 3) }
+    let (number, interval) = (figureText, intervalText)
     // Like the 0-day reports, a spread is shown only where it is 2% or more.
     func spread(_ sd: Double?) -> String {
         guard let sd, sd.isFinite else { return "" }
         let percent = (exp(sd) - 1) * 100
         return percent >= 2 ? formatDecimal(percent, places: 0) + "%" : ""
-    }
-    func interval(_ i: LogInterval?) -> String {
-        guard let i, i.isBounded else { return "" }
-        return "[\(signedPercent(i.low)), \(signedPercent(i.high))]"
-    }
-    func verdict(_ method: IntervalMethod, _ significant: Bool, _ percent: Double, _ metric: Metric) -> String {
-        switch method {
-        case .none: return "n/a"
-        case .withinRun, .withinRunSummary: return "-"
-        default: return significant ? ((percent >= 0) == metric.higherIsBetter ? "better" : "worse") : "~"
-        }
     }
     // Words on lines of at most 99 columns; lines after the first indented by `indent`.
     func wrapped(_ text: String, lead: String = "", indent: Int) -> String {
@@ -78,13 +67,13 @@ func renderMail(_ r: CompareReport) -> String {
         let name = prefix(c.newSide) + c.caseName
         if name != shown { out += name + "\n"; shown = name }
         out += cells([number(c.base), spread(c.baseSpread), signedPercent(log(c.new / c.base)), interval(c.interval),
-                      number(c.new), spread(c.newSpread), verdict(c.method, c.significant, c.percent, c.metric), c.metric.name])
+                      number(c.new), spread(c.newSpread), c.verdictWord(short: true), c.metric.name])
     }
     for g in r.geomeans {
         let name = prefix(g.newSide) + "geomean"
         if name != shown { out += name + "\n"; shown = name }
         out += cells(["", "", signedPercent(log(1 + g.percent / 100)), interval(g.interval), "", "",
-                      verdict(g.method, g.significant, g.percent, g.metric), "\(g.metric.name) over \(g.cases) case\(g.cases == 1 ? "" : "s")"])
+                      g.verdictWord(short: true), "\(g.metric.name) over \(g.cases) case\(g.cases == 1 ? "" : "s")"])
     }
     return out
 }

@@ -64,7 +64,11 @@ public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>
         }
         var complete: [CaseKey: (base: CaseRow, new: CaseRow)] = [:]
         for (k, h) in halves { if let b = h.base, let n = h.new { complete[k] = (b, n) } }
-        for row in file.rows { if let (_, rest) = spec.split(row.key), complete[rest.ignoring(ignoring)] != nil, seen.insert(rest.ignoring(ignoring)).inserted { order.append(rest.ignoring(ignoring)) } }
+        // The cases in the file's order, each once.
+        for row in file.rows {
+            guard let k = spec.split(row.key)?.rest.ignoring(ignoring), complete[k] != nil, seen.insert(k).inserted else { continue }
+            order.append(k)
+        }
         pairs.append(complete)
     }
     let common = order.filter { k in pairs.allSatisfy { $0[k] != nil } }

@@ -21,6 +21,22 @@ public struct TrialRecord: Sendable, Equatable {
     public var startNs: UInt64 = 0
 }
 
+extension TrialRecord {
+    /// The trial's figure for `metric` (its trials-file column), nil where the trial has none.
+    public func value(of metric: Metric) -> Double? {
+        switch metric {
+        case .throughput: return mibPerSecond
+        case .messagesPerSecond: return messagesPerSecond
+        case .slowest: return slowestMibPerSecond
+        case .forward: return forwardMibPerSecond
+        case .backward: return backwardMibPerSecond
+        case .rttP50: return rttP50Us
+        case .rttP99: return rttP99Us
+        default: return nil
+        }
+    }
+}
+
 /// How a case ended.
 public enum CaseStatus: String, Sendable {
     case ok
