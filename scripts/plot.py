@@ -405,14 +405,16 @@ def plot_change(base, new, path, ignore, heading):
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([label(r) for r in rows], fontsize=7)
-    ax.invert_yaxis()
+    # The first case on top, and no empty band above or below the rows.
+    ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.axvline(1, color="black", linewidth=0.8)
     ax.set_xlabel("change against the base, % with its 95% interval, log scale")
-    ax.set_title(heading, fontsize=10)
+    ax.set_title(heading, fontsize=10, pad=16)
     ax.grid(True, axis="x", alpha=0.3)
     handles = [matplotlib.lines.Line2D([], [], color=c, marker="o", linestyle="", label=t) for c, t in
                (("#2a9d3a", "better (q < 0.05)"), ("#d1495b", "worse (q < 0.05)"), ("#999999", "not significant, or within-run (one run a side)"))]
-    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.02 + 0.5 / max(4, 0.28 * len(rows) + 1.5)), ncol=3, frameon=False)
+    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False,
+              borderaxespad=0.1)
     return [(path, png(fig))]
 
 
