@@ -1,7 +1,7 @@
 """What scripts/plot.py and scripts/workbook.py share with the binary: its one validation of results
 files (`ipcbench check`), one-line errors with exit status 2 before anything is written, and output
 files that are created new, never overwritten and never written through a symbolic link."""
-import os, subprocess, sys
+import csv, io, os, subprocess, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -28,6 +28,17 @@ def ipcbench(*args, messages=None):
 def check(files):
     """Fails unless every file (and its trials file) is a results file as compare and pivot read it."""
     ipcbench("check", *files)
+
+
+def metrics():
+    """Each pattern's metrics as the binary defines them (`ipcbench list --format csv`), a dict per
+    pattern and metric, each pattern's main metric first: the one table the scripts plot and colour by."""
+    return list(csv.DictReader(io.StringIO(ipcbench("list", "--format", "csv"))))
+
+
+def higher_is_better(table):
+    """Metric name (as compare writes it) -> True where a higher value is better."""
+    return {m["metric"]: m["higher_is_better"] == "true" for m in table}
 
 
 def write_new(outputs):

@@ -29,6 +29,7 @@ Needs matplotlib: `python3 -m pip install matplotlib` (scripts/setup --test inst
 """
 import argparse, csv, io, json, math, os, sys
 
+import ipcbench_files
 from ipcbench_files import check, fail, ipcbench, write_new
 
 try:
@@ -65,26 +66,37 @@ def mode(row):
     return row["cpu_placement"].split(":")[0]
 
 
-# What each pattern is plotted by, mirroring Sources/IPCBench/Patterns/PatternRegistry.swift (each
-# pattern's `metrics` and `parameter`): pattern -> (parameter column or None, [(case column, axis
-# label, panel title)]); the first panel is the main metric, the one the parameter plot shows.
-PATTERNS = {
-    "throughput": (None, [("mib_per_s_median", "MiB/s (median of trials)", "Throughput")]),
-    "latency": (None, [("rtt_us_p50", "round-trip time, µs", "RTT p50"), ("rtt_us_p99", "", "RTT p99")]),
-    "sync-message": (None, [("mib_per_s_median", "MiB/s (median of trials)", "sync-message MiB/s"),
-                            ("rtt_us_p50", "send to acknowledgement, µs", "sync-message send-to-ack p50")]),
-    "async-request": ("depth", [("msgs_per_s_median", "requests/s (median of trials)", "async-request requests/s")]),
-    "duplex": (None, [("mib_per_s_median", "MiB/s, both directions (median of trials)", "duplex MiB/s")]),
-    "fanout": ("receivers", [("mib_per_s_median", "MiB/s, all receivers (median of trials)", "fanout MiB/s")]),
-    "pairs": ("pairs", [("mib_per_s_median", "MiB/s, all pairs (median of trials)", "pairs MiB/s")]),
+# Axis labels and panel titles for the patterns' metrics, by pattern: [(case column, axis label, panel
+# title)], the first panel the main metric (the one the parameter plot shows). Which patterns exist,
+# their parameters, their metrics' trial columns and which way is better come from the binary
+# (`ipcbench list --format csv`, read in main); a pattern missing here gets one panel, its main metric.
+PANELS = {
+    "throughput": [("mib_per_s_median", "MiB/s (median of trials)", "Throughput")],
+    "latency": [("rtt_us_p50", "round-trip time, µs", "RTT p50"), ("rtt_us_p99", "", "RTT p99")],
+    "sync-message": [("mib_per_s_median", "MiB/s (median of trials)", "sync-message MiB/s"),
+                     ("rtt_us_p50", "send to acknowledgement, µs", "sync-message send-to-ack p50")],
+    "async-request": [("msgs_per_s_median", "requests/s (median of trials)", "async-request requests/s")],
+    "duplex": [("mib_per_s_median", "MiB/s, both directions (median of trials)", "duplex MiB/s")],
+    "fanout": [("mib_per_s_median", "MiB/s, all receivers (median of trials)", "fanout MiB/s")],
+    "pairs": [("mib_per_s_median", "MiB/s, all pairs (median of trials)", "pairs MiB/s")],
 }
-# Metric names as `ipcbench compare` writes them (Metric in Pattern.swift), by which way is better.
-HIGHER_IS_BETTER = {"MiB/s": True, "msgs/s": True, "slowest MiB/s": True, "forward MiB/s": True, "backward MiB/s": True, "RTT p50 us": False, "RTT p99 us": False}
+# Filled in main from the binary's table: pattern -> (parameter column or None, panels); case column ->
+# trials column; metric name -> higher is better.
+PATTERNS, TRIAL_COLUMN, HIGHER_IS_BETTER = {}, {}, {}
+
+
+def load_metrics():
+    table = ipcbench_files.metrics()
+    for m in table:
+        TRIAL_COLUMN[m["case_column"]] = m["trial_column"]
+        if m["pattern"] not in PATTERNS:
+            main = [(m["case_column"], f"{m['unit']} (median of trials)", f"{m['pattern']} {m['metric']}")]
+            PATTERNS[m["pattern"]] = (m["parameter"] or None, PANELS.get(m["pattern"], main))
+    HIGHER_IS_BETTER.update(ipcbench_files.higher_is_better(table))
 
 
 def higher_is_better(metric):
-    # A name this table does not know: times (in us) are better lower, rates higher.
-    return HIGHER_IS_BETTER.get(metric, not metric.endswith(" us"))
+    return HIGHER_IS_BETTER[metric]
 
 
 def positive(row, column):
@@ -92,10 +104,6 @@ def positive(row, column):
     return bool(row.get(column)) and float(row[column]) > 0
 
 
-# The trials file's column for each case column a plot shows.
-TRIAL_COLUMN = {"mib_per_s_median": "mib_per_s", "msgs_per_s_median": "msgs_per_s", "rtt_us_p50": "rtt_us_p50",
-                "rtt_us_p99": "rtt_us_p99", "mib_per_s_slowest_median": "mib_per_s_slowest",
-                "mib_per_s_forward_median": "mib_per_s_forward", "mib_per_s_backward_median": "mib_per_s_backward"}
 def median_interval(values):
     """The median and its distribution-free 95% interval (two order statistics, as ipcbench's case
     file has them; min to max below 6 values)."""
@@ -426,6 +434,7 @@ def main():
     args = parser.parse_args()
     folder = args.output or os.path.dirname(os.path.abspath(args.files[0].split(",")[0]))
     check(list(dict.fromkeys(f for side in args.files for f in side.split(","))))
+    load_metrics()
     sides = [[Run(p) for p in dict.fromkeys(side.split(","))] for side in args.files]
     written = []
 

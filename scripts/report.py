@@ -9,6 +9,7 @@ is one self-contained file (the plots are embedded), made from `scripts/plot.py`
 """
 import argparse, base64, csv, html, io, os, subprocess, sys, tempfile
 
+import ipcbench_files
 from ipcbench_files import check, fail, ipcbench, write_new
 
 
@@ -30,19 +31,19 @@ def plots(sides, ignore, folder):
     return sorted(pngs, key=lambda f: (f.endswith("-change.png"), f))
 
 
-def verdict(row):
+def verdict(row, higher_is_better):
     if row["method"] in ("within-run", "within-run-summary"):
         return "within-run", "plain"
     if not row["change_ci95_low_pct"]:
         return "no interval", "plain"
     if row["significant"] != "1":
         return "~", "plain"
-    higher_is_better = not row["metric"].startswith("RTT")
-    better = (float(row["change_pct"]) > 0) == higher_is_better
+    better = (float(row["change_pct"]) > 0) == higher_is_better[row["metric"]]
     return ("better", "better") if better else ("worse", "worse")
 
 
 def page(sides, rows, messages, images):
+    better = ipcbench_files.higher_is_better(ipcbench_files.metrics())
     e = html.escape
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            f"<title>ipcbench: {e(' against '.join(os.path.basename(s.split(',')[0]) for s in sides))}</title>",
@@ -64,7 +65,7 @@ def page(sides, rows, messages, images):
     out.append('<table id="changes"><thead><tr><th class="name">case</th><th class="name">metric</th><th>base</th><th>new</th>'
                "<th>change</th><th>95% interval</th><th>MDE</th><th>q</th><th>verdict</th></tr></thead><tbody>")
     for r in rows:
-        word, style = verdict(r)
+        word, style = verdict(r, better)
         name = "geomean" if r["kind"] == "geomean" else " ".join(
             x for x in (r["transport"], r["pattern"], r["payload_bytes"], r["placement"], r["options"]) if x)
         interval = f"[{r['change_ci95_low_pct']}%, {r['change_ci95_high_pct']}%]" if r["change_ci95_low_pct"] else e(r["note"])

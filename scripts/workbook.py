@@ -33,6 +33,7 @@ ipcbench binary: $IPCBENCH, else .build/release/ipcbench (build it with scripts/
 """
 import argparse, csv, io, os, re, sys
 
+import ipcbench_files
 from ipcbench_files import check, fail, ipcbench, write_new
 
 try:
@@ -54,8 +55,9 @@ TEXT = {"run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version
         "boot_id", "proc_version", "kernel_cmdline", "virtualization", "command",
         "kind", "new_file", "placement", "metric", "test", "file", "method", "note", "case"}
 # (sheet name, pattern, metric column, chart title, y axis title, parameter or None): the patterns'
-# main metrics (Sources/IPCBench/Patterns/PatternRegistry.swift); with a parameter, the sheet's rows
-# are its values (`ipcbench pivot --rows parameter`), else the payloads.
+# main metrics with their titles; with a parameter, the sheet's rows are its values (`ipcbench pivot
+# --rows parameter`), else the payloads. A pattern of the binary's table (`ipcbench list --format
+# csv`) that is missing here gets a sheet of its main metric.
 METRICS = [("throughput", "throughput", "mib_per_s_median", "Throughput, MiB/s median", "MiB/s (median of the trials)", None),
            ("latency p50", "latency", "rtt_us_p50", "Round-trip time p50, us", "round-trip time p50, us", None),
            ("latency p99", "latency", "rtt_us_p99", "Round-trip time p99, us", "round-trip time p99, us", None),
@@ -309,13 +311,24 @@ def compare_sheet(ws, sides, ignore):
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
 
 
-# Metric names as `ipcbench compare` writes them (Metric in Pattern.swift), by which way is better.
-HIGHER_IS_BETTER = {"MiB/s": True, "msgs/s": True, "slowest MiB/s": True, "forward MiB/s": True, "backward MiB/s": True, "RTT p50 us": False, "RTT p99 us": False}
+# Metric names as `ipcbench compare` writes them -> higher is better; from the binary's table.
+HIGHER_IS_BETTER = {}
+
+
+def sheets():
+    """METRICS, and a sheet of the main metric of each pattern of the binary's table that it lacks."""
+    table = ipcbench_files.metrics()
+    HIGHER_IS_BETTER.update(ipcbench_files.higher_is_better(table))
+    named = {m[1] for m in METRICS}
+    main = {}
+    for m in table:
+        main.setdefault(m["pattern"], m)
+    return METRICS + [(p[:31], p, m["case_column"], f"{p}, {m['metric']} median", f"{m['unit']} (median of the trials)",
+                       m["parameter"] or None) for p, m in main.items() if p not in named]
 
 
 def higher_is_better(metric):
-    # A name this table does not know: times (in us) are better lower, rates higher.
-    return HIGHER_IS_BETTER.get(metric, not metric.endswith(" us"))
+    return HIGHER_IS_BETTER[metric]
 
 
 def size_label(n):
@@ -379,7 +392,7 @@ def pivots(files, tables, sides):
     """(sheet name, pivot table, chart title, y title, parameter) for each pattern and metric the files have."""
     patterns = {r[t[0].index("pattern")] for t in tables for r in t[1:]}
     out = []
-    for name, pattern, metric, what, y_title, parameter in METRICS:
+    for name, pattern, metric, what, y_title, parameter in sheets():
         has_value = any(metric in t[0] and r[t[0].index(metric)] and r[t[0].index("status")] == "ok"
                         and r[t[0].index("pattern")] == pattern for t in tables for r in t[1:])
         if pattern in patterns and has_value:

@@ -6,7 +6,18 @@ struct ListCommand: ParsableCommand {
         commandName: "list",
         abstract: "Show the transports, the patterns and this machine's limits.")
 
+    @Option(help: "text, or csv: each pattern's metrics (a row per pattern and metric, the main one first), for scripts.")
+    var format = "text"
+
     func run() throws {
+        switch format {
+        case "text": break
+        case "csv":
+            print(csvLine(metricTableColumns), terminator: "")
+            for row in metricTable() { print(csvLine(row), terminator: "") }
+            return
+        default: throw InputError("--format \(format): expected text or csv")
+        }
         let limits = Limits.shared
         print("transports:")
         for kind in TransportKind.allCases {

@@ -41,7 +41,7 @@ struct SummaryTable {
     func printRow(_ r: CaseResult) {
         let c = r.benchCase
         var rate = "", rtt = ""
-        if let t = r.throughput { rate = Self.interval(t) }
+        if let t = r.summaries[.throughput] { rate = Self.interval(t) }
         if let p = r.roundTrips { rtt = "\(formatDecimal(p.p50, places: 2)) / \(formatDecimal(p.p99, places: 2))" }
         line(cells([c.transport.rawValue, c.pattern.rawValue, formatSize(c.payloadBytes), r.cpuPlacement, r.status.rawValue, rate, rtt]))
         switch r.status {

@@ -27,7 +27,7 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(again.status, 2, "never overwrites: \(again.stderr)")
 
         let compared = parseCSV(try h.run(["compare"] + sides + ["--format", "csv"]).stdout).filter { $0.first == "case" }.count
-        XCTAssertEqual(compared, 12)
+        XCTAssertEqual(compared, 20, "8 cases: their own metrics and CPU us/msg each")
 
         let browser = try h.finish(h.start(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
                                              "--enable-logging=stderr", "--v=0", "--dump-dom", "file://" + page], executable: "/usr/bin/env"))

@@ -62,8 +62,8 @@ final class FlowPatternTests: XCTestCase {
                 }
                 let f = DuplexPattern.figures(r, shape)
                 XCTAssertEqual(f.bytes, UInt64(2 * messages * size), label)
-                XCTAssertGreaterThan(f.forwardMibPerSecond ?? 0, 0, label)
-                XCTAssertGreaterThan(f.backwardMibPerSecond ?? 0, 0, label)
+                XCTAssertGreaterThan(f.values[.forward] ?? 0, 0, label)
+                XCTAssertGreaterThan(f.values[.backward] ?? 0, 0, label)
             }
         }
     }
@@ -99,7 +99,7 @@ final class FlowPatternTests: XCTestCase {
                 }
                 let f = FanoutPattern.figures(r, shape)
                 XCTAssertEqual(f.bytes, r.dropFirst().reduce(0) { $0 + $1.bytes }, label)
-                XCTAssertLessThanOrEqual(f.slowestMibPerSecond!, f.mibPerSecond!, label)
+                XCTAssertLessThanOrEqual(f.values[.slowest]!, f.values[.throughput]!, label)
             }
         }
     }
@@ -132,8 +132,8 @@ final class FlowPatternTests: XCTestCase {
                 }
                 let f = PairsPattern.figures(r, shape)
                 XCTAssertEqual(f.messages, UInt64(pairs * messages), label)
-                let each = (0..<pairs).map { oneWayFigures(sender: r[2 * $0], receiver: r[2 * $0 + 1]).mibPerSecond! }
-                XCTAssertEqual(f.slowestMibPerSecond, each.min(), label)
+                let each = (0..<pairs).map { oneWayFigures(sender: r[2 * $0], receiver: r[2 * $0 + 1]).values[.throughput]! }
+                XCTAssertEqual(f.values[.slowest], each.min(), label)
             }
         }
     }
@@ -217,11 +217,11 @@ final class FlowPatternTests: XCTestCase {
         XCTAssertEqual(f.durationNs, 4_000_000_000)
         XCTAssertEqual(f.bytes, 6 * mib)
         XCTAssertEqual(f.messages, 6)
-        XCTAssertEqual(f.mibPerSecond, 1.5)
-        XCTAssertEqual(f.forwardMibPerSecond, 1)  // 4 MiB from 1 s to 5 s
-        XCTAssertEqual(f.backwardMibPerSecond, 2)  // 2 MiB from 2 s to 3 s
-        XCTAssertNil(f.slowestMibPerSecond)
-        XCTAssertNil(f.messagesPerSecond)
+        XCTAssertEqual(f.values[.throughput], 1.5)
+        XCTAssertEqual(f.values[.forward], 1)  // 4 MiB from 1 s to 5 s
+        XCTAssertEqual(f.values[.backward], 2)  // 2 MiB from 2 s to 3 s
+        XCTAssertNil(f.values[.slowest])
+        XCTAssertNil(f.values[.messagesPerSecond])
         XCTAssertEqual(f.datagrams?.sent, 6)
         XCTAssertEqual(f.datagrams?.received, 4)
         XCTAssertEqual(f.datagrams?.lost, 2)
@@ -240,9 +240,9 @@ final class FlowPatternTests: XCTestCase {
         XCTAssertEqual(f.durationNs, 3_000_000_000)
         XCTAssertEqual(f.bytes, 7 * mib)
         XCTAssertEqual(f.messages, 4)
-        XCTAssertEqual(f.mibPerSecond!, 7.0 / 3, accuracy: 1e-12)
-        XCTAssertEqual(f.slowestMibPerSecond, 1)
-        XCTAssertNil(f.messagesPerSecond)
+        XCTAssertEqual(f.values[.throughput]!, 7.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(f.values[.slowest], 1)
+        XCTAssertNil(f.values[.messagesPerSecond])
         XCTAssertEqual(f.datagrams?.sent, 8)
         XCTAssertEqual(f.datagrams?.received, 7)
         XCTAssertEqual(f.datagrams?.lost, 1)
@@ -264,9 +264,9 @@ final class FlowPatternTests: XCTestCase {
         XCTAssertEqual(f.durationNs, 3_000_000_000)
         XCTAssertEqual(f.bytes, 5 * mib)
         XCTAssertEqual(f.messages, 6)
-        XCTAssertEqual(f.mibPerSecond!, 5.0 / 3, accuracy: 1e-12)
-        XCTAssertEqual(f.messagesPerSecond!, 5.0 / 3, accuracy: 1e-12)
-        XCTAssertEqual(f.slowestMibPerSecond, 0.5)
+        XCTAssertEqual(f.values[.throughput]!, 5.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(f.values[.messagesPerSecond]!, 5.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(f.values[.slowest], 0.5)
         XCTAssertEqual(f.datagrams?.sent, 6)
         XCTAssertEqual(f.datagrams?.received, 5)
         XCTAssertEqual(f.datagrams?.lost, 1)
@@ -276,9 +276,9 @@ final class FlowPatternTests: XCTestCase {
         XCTAssertNil(DuplexPattern.parameter)
         XCTAssertEqual(FanoutPattern.parameter, .receivers)
         XCTAssertEqual(PairsPattern.parameter, .pairs)
-        XCTAssertEqual(PatternKind.duplex.metrics, [.throughput, .forward, .backward])
-        XCTAssertEqual(PatternKind.fanout.metrics, [.throughput, .slowest])
-        XCTAssertEqual(PatternKind.pairs.metrics, [.throughput, .messagesPerSecond, .slowest])
+        XCTAssertEqual(PatternKind.duplex.metrics, [.throughput, .forward, .backward, .cpuPerMessage])
+        XCTAssertEqual(PatternKind.fanout.metrics, [.throughput, .slowest, .cpuPerMessage])
+        XCTAssertEqual(PatternKind.pairs.metrics, [.throughput, .messagesPerSecond, .slowest, .cpuPerMessage])
         XCTAssertEqual(DuplexPattern.skipReason(.udp, CaseShape(payloadBytes: 1000)),
                        "duplex needs every message to arrive (each worker waits for all of its peer's); udp may drop them, so its loss is measured by throughput")
         for pattern in [PatternKind.duplex, .fanout, .pairs] {

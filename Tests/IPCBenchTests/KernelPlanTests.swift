@@ -167,7 +167,7 @@ final class KernelJournalTests: XCTestCase {
                                   warmup: 0, placement: .split, timeoutNs: 1, minTrialNs: 0, verify: false)
                 let r = CaseResult(c, status: .ok, error: "")
                 try! CSVFile(creating: staged, header: caseColumns).write(caseRow(r, env))
-                let trial = TrialRecord(trial: 1, durationNs: 1_000_000, bytes: 640, messages: 10, mibPerSecond: 1, round: 1, startNs: 0)
+                let trial = TrialRecord(trial: 1, durationNs: 1_000_000, bytes: 640, messages: 10, values: [.throughput: 1], round: 1, startNs: 0)
                 try! CSVFile(creating: String(staged.dropLast(4)) + "-trials.csv", header: trialColumns).write(trialRow(r, trial, env))
             }
             return BootOutcome(result: result, seconds: 1, accel: .tcg, consoleTail: ["Probing EDD", "last line"], decision: nil)

@@ -3,11 +3,11 @@ import XCTest
 
 final class OutputTests: XCTestCase {
     func testCaseHeaderIsDesignsColumns() {
-        XCTAssertEqual(csvLine(caseColumns), "run_id,timestamp_utc,hostname,kernel_release,kernel_version,arch,cpu_model,cpus_online,ipcbench_version,mitigations,kernel_cmdline_mitigations,kernel_cmdline_preempt,smt,clocksource,cpu_governor,boot_id,proc_version,kernel_cmdline,virtualization,command,transport,pattern,payload_bytes,messages_per_trial,bytes_per_trial,repetitions,warmup,cpu_placement,options,schedule,seed,depth,receivers,pairs,status,error,mib_per_s_median,mib_per_s_ci95_low,mib_per_s_ci95_high,mib_per_s_mean,mib_per_s_stddev,mib_per_s_min,mib_per_s_max,msgs_per_s_median,mib_per_s_slowest_median,mib_per_s_forward_median,mib_per_s_backward_median,rtt_us_min,rtt_us_p50,rtt_us_p90,rtt_us_p99,rtt_us_p999,rtt_us_max,rtt_us_mean,rtt_us_stddev,cpu_user_us_per_msg,cpu_sys_us_per_msg,ctxsw_voluntary_per_msg,ctxsw_involuntary_per_msg,msgs_sent,msgs_received,msgs_lost,msgs_reordered,msgs_duplicated,alloc_bytes_in_loop,clock_overhead_ns,peers_rejected\r\n")
+        XCTAssertEqual(csvLine(caseColumns), "run_id,timestamp_utc,hostname,kernel_release,kernel_version,arch,cpu_model,cpus_online,ipcbench_version,mitigations,kernel_cmdline_mitigations,kernel_cmdline_preempt,smt,clocksource,cpu_governor,boot_id,proc_version,kernel_cmdline,virtualization,command,transport,pattern,payload_bytes,messages_per_trial,bytes_per_trial,repetitions,warmup,cpu_placement,options,schedule,seed,depth,receivers,pairs,status,error,mib_per_s_median,mib_per_s_ci95_low,mib_per_s_ci95_high,mib_per_s_mean,mib_per_s_stddev,mib_per_s_min,mib_per_s_max,msgs_per_s_median,mib_per_s_slowest_median,mib_per_s_forward_median,mib_per_s_backward_median,cpu_us_per_msg_median,rtt_us_min,rtt_us_p50,rtt_us_p90,rtt_us_p99,rtt_us_p999,rtt_us_max,rtt_us_mean,rtt_us_stddev,cpu_user_us_per_msg,cpu_sys_us_per_msg,ctxsw_voluntary_per_msg,ctxsw_involuntary_per_msg,msgs_sent,msgs_received,msgs_lost,msgs_reordered,msgs_duplicated,alloc_bytes_in_loop,clock_overhead_ns,peers_rejected\r\n")
     }
 
     func testTrialsHeader() {
-        XCTAssertEqual(csvLine(trialColumns), "run_id,transport,pattern,payload_bytes,cpu_placement,options,trial,duration_ns,bytes,messages,mib_per_s,rtt_us_p50,rtt_us_p99,round,start_ns,depth,receivers,pairs,msgs_per_s,mib_per_s_slowest,mib_per_s_forward,mib_per_s_backward\r\n")
+        XCTAssertEqual(csvLine(trialColumns), "run_id,transport,pattern,payload_bytes,cpu_placement,options,trial,duration_ns,bytes,messages,mib_per_s,rtt_us_p50,rtt_us_p99,round,start_ns,depth,receivers,pairs,msgs_per_s,mib_per_s_slowest,mib_per_s_forward,mib_per_s_backward,cpu_us_per_msg\r\n")
     }
 
     func testQuoting() {
@@ -46,9 +46,9 @@ final class OutputTests: XCTestCase {
         r.cpuPlacement = "split:0,1"
         r.seed = 42
         r.peersRejected = 3
-        r.throughput = Summary([100, 200])
-        r.messagesPerSecondMedian = 150_000
-        r.trials = [TrialRecord(trial: 1, durationNs: 1_000_000, bytes: 10240, messages: 10, mibPerSecond: 100, round: 2, startNs: 1_500_000)]
+        r.summaries = [.throughput: Summary([100, 200])!, .messagesPerSecond: Summary([150_000])!, .cpuPerMessage: Summary([1, 1.5])!]
+        r.trials = [TrialRecord(trial: 1, durationNs: 1_000_000, bytes: 10240, messages: 10, values: [.throughput: 100, .cpuPerMessage: 1.25],
+                                round: 2, startNs: 1_500_000)]
         r.usage.userMicroseconds = 5
         r.usage.systemMicroseconds = 15
         r.measuredMessages = 20
@@ -56,8 +56,8 @@ final class OutputTests: XCTestCase {
         d.sent = 20; d.received = 19; d.lost = 1
         r.datagrams = d
         r.allocatedBytesInLoop = 0
-        XCTAssertEqual(csvLine(caseRow(r, env)), "20261121-120000-host,2026-11-21T12:00:00Z,host,6.1.0,\"#1 SMP, PREEMPT\",x86_64,Test CPU,2,0.2.0,spectre_v2: Mitigation: Retpolines; STIBP: disabled,auto,,notsupported,tsc,,0f6c0c9e-1b39-4a5e-9d1e-2f6b7a1c3d4e,Linux version 6.1.0 (gcc 12) #1 SMP,BOOT_IMAGE=/vmlinuz root=/dev/vda mitigations=auto,tcg,ipcbench run -t udp -o 'it'\\''s here.csv' (config sha256 ab12),udp,throughput,1024,10,10240,2,1,\"split:0,1\",,interleaved,42,,,,ok,,150.000,100.000,200.000,150.000,70.711,100.000,200.000,150000,,,,,,,,,,,,0.2500,0.7500,0.0000,0.0000,20,19,1,0,0,0,20.0,3\r\n")
-        XCTAssertEqual(csvLine(trialRow(r, r.trials[0], env)), "20261121-120000-host,udp,throughput,1024,\"split:0,1\",,1,1000000,10240,10,100.000,,,2,1500000,,,,,,,\r\n")
+        XCTAssertEqual(csvLine(caseRow(r, env)), "20261121-120000-host,2026-11-21T12:00:00Z,host,6.1.0,\"#1 SMP, PREEMPT\",x86_64,Test CPU,2,0.2.0,spectre_v2: Mitigation: Retpolines; STIBP: disabled,auto,,notsupported,tsc,,0f6c0c9e-1b39-4a5e-9d1e-2f6b7a1c3d4e,Linux version 6.1.0 (gcc 12) #1 SMP,BOOT_IMAGE=/vmlinuz root=/dev/vda mitigations=auto,tcg,ipcbench run -t udp -o 'it'\\''s here.csv' (config sha256 ab12),udp,throughput,1024,10,10240,2,1,\"split:0,1\",,interleaved,42,,,,ok,,150.000,100.000,200.000,150.000,70.711,100.000,200.000,150000,,,,1.2500,,,,,,,,,0.2500,0.7500,0.0000,0.0000,20,19,1,0,0,0,20.0,3\r\n")
+        XCTAssertEqual(csvLine(trialRow(r, r.trials[0], env)), "20261121-120000-host,udp,throughput,1024,\"split:0,1\",,1,1000000,10240,10,100.000,,,2,1500000,,,,,,,,1.2500\r\n")
         let skipped = CaseResult(c, status: .skipped, error: "too big")
         XCTAssertEqual(caseRow(skipped, env).count, caseColumns.count)
         XCTAssertEqual(caseRow(skipped, env)[caseColumns.firstIndex(of: "status")!], "skipped")

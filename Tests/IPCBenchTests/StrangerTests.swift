@@ -308,15 +308,27 @@ final class StrangerTests: XCTestCase {
         XCTAssertEqual(a.datagramKey, a.bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
     }
 
-    func testReportCarriesRejected() throws {
+    func testReportCodecRoundTripsEveryField() throws {
         var report = WorkerReport()
-        report.rejected = 7
-        report.datagrams.duplicated = 3
-        report.allocatedBytes = 5
+        report.error = "write: Broken pipe, é"
+        for (i, counter) in WorkerReport.counters.enumerated() { report[keyPath: counter] = UInt64(1000 + i) << 40 | UInt64(i) }
+        report.cpu = -1
+        report.roundTrips = [(5_000, 3), (UInt64.max, 1)]
+        report.knobsInForce = "pipe_size=1048576"
         let decoded = try WorkerReport(decoding: report.encoded())
-        XCTAssertEqual(decoded.rejected, 7)
-        XCTAssertEqual(decoded.datagrams.duplicated, 3)
-        XCTAssertEqual(decoded.allocatedBytes, 5)
+        XCTAssertEqual(decoded.error, report.error)
+        for counter in WorkerReport.counters { XCTAssertEqual(decoded[keyPath: counter], report[keyPath: counter]) }
+        XCTAssertEqual(Set(WorkerReport.counters.map { decoded[keyPath: $0] }).count, WorkerReport.counters.count, "each counter travels in its own place")
+        XCTAssertEqual(decoded.rejected, report.rejected)
+        XCTAssertEqual(decoded.cpu, -1)
+        XCTAssertEqual(decoded.roundTrips.map(\.0), [5_000, UInt64.max])
+        XCTAssertEqual(decoded.roundTrips.map(\.1), [3, 1])
+        XCTAssertEqual(decoded.knobsInForce, report.knobsInForce)
+        XCTAssertEqual(decoded.encoded(), report.encoded())
+        // A cut-off or overlong report is refused, not half read.
+        let bytes = report.encoded()
+        XCTAssertThrowsError(try WorkerReport(decoding: Array(bytes.dropLast())))
+        XCTAssertThrowsError(try WorkerReport(decoding: bytes + [0]))
     }
 
     func testDatagramThroughputNeedsRoomForTheHeader() {

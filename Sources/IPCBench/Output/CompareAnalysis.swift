@@ -175,7 +175,11 @@ func runFigures(_ file: ResultFile, _ row: CaseRow, _ metric: Metric, caseName: 
     func bad(_ column: String, _ text: String, trial: String? = nil) -> CompareWarning {
         CompareWarning("\(file.path): \(caseName): \(column) is '\(text)'\(trial.map { " in trial \($0)" } ?? ""), not a positive number up to 1e15; the case is skipped")
     }
-    if let trials = file.trials?[row.key] {
+    let trials = file.trials?[row.key]
+    if (trials ?? []).allSatisfy({ $0.figure(metric).isEmpty }) && row.figure(metric).isEmpty {
+        return .failure(.absent)  // a file from before the metric's version, or a case without it
+    }
+    if let trials {
         var values: [(Double, Int?)] = []
         for t in trials {
             guard let v = positiveFigure(t.figure(metric)) else { return .failure(bad(metric.trialColumn, t.figure(metric), trial: t.trial)) }
@@ -191,6 +195,9 @@ func runFigures(_ file: ResultFile, _ row: CaseRow, _ metric: Metric, caseName: 
 struct CompareWarning: Error {
     let text: String
     init(_ text: String) { self.text = text }
+
+    /// The metric has no figure at all: it is not compared, and nothing is said.
+    static let absent = CompareWarning("")
 }
 
 /// The trials of several runs of one boot as one sample (one boot a side: the within-run interval).
@@ -311,7 +318,7 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
                     }
                 }
                 if let problem {
-                    if !warnings.contains(problem) { warnings.append(problem) }
+                    if !problem.isEmpty && !warnings.contains(problem) { warnings.append(problem) }
                     continue
                 }
                 let (b, n) = (figures[0], figures[1])

@@ -44,17 +44,9 @@ public func payloadLabel(_ bytes: Int) -> String {
     return "\(digits) \(unit.isEmpty ? "B" : unit)"
 }
 
-/// The unit of a case column, from its name; nil when the name gives none.
+/// The unit of a case column (the results file's own definition); nil for text and unknown names.
 public func columnUnit(_ column: String) -> String? {
-    if column.hasPrefix("mib_per_s") { return "MiB/s" }
-    if column.hasPrefix("msgs_per_s") { return "messages/s" }
-    if column.hasSuffix("_us_per_msg") { return "us per message" }
-    if column.hasSuffix("_per_msg") { return "per message" }
-    if column.hasPrefix("rtt_us") { return "us" }
-    if column.hasSuffix("_ns") { return "ns" }
-    if column.contains("bytes") { return "bytes" }
-    if column.hasPrefix("msgs_") || column.hasPrefix("messages") { return "messages" }
-    return nil
+    caseSchema.first { $0.name == column }?.unit
 }
 
 /// The metric a pattern is charted by when none is asked for: its main metric (PatternRegistry).

@@ -1,32 +1,123 @@
 import CShims
 import Glibc
 
-/// The environment group that leads every row.
-public let environmentColumns = [
-    "run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version", "arch", "cpu_model", "cpus_online", "ipcbench_version",
-    "mitigations", "kernel_cmdline_mitigations", "kernel_cmdline_preempt", "smt", "clocksource", "cpu_governor",
-    "boot_id", "proc_version", "kernel_cmdline", "virtualization", "command",
+/// A column of a results file: its name, and how a row's cell is written. The header and the rows
+/// are both made from one list of these, so they cannot disagree.
+struct Column<Row>: Sendable {
+    let name: String
+    /// The minor version (0.N.0) whose files first carry it (the trials file is ordered by it).
+    let version: Int
+    /// What its numbers count, as pivot titles name it; nil for text.
+    let unit: String?
+    let cell: @Sendable (Row) -> String
+
+    init(_ name: String, version: Int = 1, unit: String? = nil, _ cell: @escaping @Sendable (Row) -> String) {
+        self.name = name
+        self.version = version
+        self.unit = unit
+        self.cell = cell
+    }
+}
+
+/// The environment group that leads every case row.
+let environmentSchema: [Column<Environment>] = [
+    Column("run_id") { $0.runID }, Column("timestamp_utc") { $0.timestampUTC }, Column("hostname") { $0.hostname },
+    Column("kernel_release") { $0.kernelRelease }, Column("kernel_version") { $0.kernelVersion }, Column("arch") { $0.arch },
+    Column("cpu_model") { $0.cpuModel }, Column("cpus_online") { String($0.cpusOnline) }, Column("ipcbench_version") { $0.version },
+    Column("mitigations") { $0.mitigations }, Column("kernel_cmdline_mitigations") { $0.cmdlineMitigations },
+    Column("kernel_cmdline_preempt") { $0.cmdlinePreempt }, Column("smt") { $0.smt }, Column("clocksource") { $0.clocksource },
+    Column("cpu_governor") { $0.cpuGovernor }, Column("boot_id") { $0.bootID }, Column("proc_version") { $0.procVersion },
+    Column("kernel_cmdline") { $0.kernelCmdline }, Column("virtualization") { $0.virtualization }, Column("command") { $0.command },
 ]
 
-/// The columns of `<stem>.csv`, in the README's order. Never rename one; add at a group's end.
-public let caseColumns = environmentColumns + [
-    "transport", "pattern", "payload_bytes", "messages_per_trial", "bytes_per_trial", "repetitions", "warmup", "cpu_placement", "options",
-    "schedule", "seed", "depth", "receivers", "pairs",
-    "status", "error",
-    "mib_per_s_median", "mib_per_s_ci95_low", "mib_per_s_ci95_high", "mib_per_s_mean", "mib_per_s_stddev", "mib_per_s_min", "mib_per_s_max", "msgs_per_s_median",
-    "mib_per_s_slowest_median", "mib_per_s_forward_median", "mib_per_s_backward_median",
-    "rtt_us_min", "rtt_us_p50", "rtt_us_p90", "rtt_us_p99", "rtt_us_p999", "rtt_us_max", "rtt_us_mean", "rtt_us_stddev",
-    "cpu_user_us_per_msg", "cpu_sys_us_per_msg", "ctxsw_voluntary_per_msg", "ctxsw_involuntary_per_msg",
-    "msgs_sent", "msgs_received", "msgs_lost", "msgs_reordered", "msgs_duplicated",
-    "alloc_bytes_in_loop", "clock_overhead_ns", "peers_rejected",
-]
+public let environmentColumns = environmentSchema.map(\.name)
+
+public func environmentRow(_ env: Environment) -> [String] { environmentSchema.map { $0.cell(env) } }
+
+/// One case row's sources.
+typealias CaseRowSource = (result: CaseResult, env: Environment)
+
+/// The case file's columns after the environment, in the README's order: the case, its status,
+/// every metric's summary of the trials (`Metric.summaryColumns`), the round trips, the CPU, the
+/// datagrams and the proofs. Never rename one; add at a group's end.
+let caseSchema: [Column<CaseRowSource>] = {
+    typealias C = Column<CaseRowSource>
+    @Sendable func decimal(_ v: Double?, _ places: Int = 3) -> String { v.map { formatDecimal($0, places: places) } ?? "" }
+    @Sendable func count(_ v: UInt64?) -> String { v.map(String.init) ?? "" }
+    @Sendable func perMessage(_ r: CaseResult, _ v: UInt64) -> String {
+        r.measuredMessages > 0 ? formatDecimal(Double(v) / Double(r.measuredMessages), places: 4) : ""
+    }
+    let key: [C] = [
+        C("transport") { $0.result.benchCase.transport.rawValue }, C("pattern") { $0.result.benchCase.pattern.rawValue },
+        C("payload_bytes", unit: "bytes") { String($0.result.benchCase.payloadBytes) },
+        C("messages_per_trial", unit: "messages") { String($0.result.messagesPerTrial) },
+        C("bytes_per_trial", unit: "bytes") { String($0.result.bytesPerTrial) }, C("repetitions") { String($0.result.benchCase.repetitions) },
+        C("warmup") { String($0.result.benchCase.warmup) }, C("cpu_placement") { $0.result.cpuPlacement },
+        C("options") { $0.result.benchCase.optionsLabel(knobsInForce: $0.result.knobsInForce) },
+        C("schedule") { $0.result.schedule.rawValue }, C("seed") { String($0.result.seed) },
+    ] + CaseParameter.allCases.map { p in C(p.rawValue) { parameterCell($0.result.benchCase, p) } } + [
+        C("status") { $0.result.status.rawValue }, C("error") { $0.result.error },
+    ]
+    let metrics: [C] = Metric.all.flatMap { m in
+        m.summaryColumns.indices.map { i in C(m.summaryColumns[i], unit: m.unit) { m.summaryCells($0.result.summaries[m])[i] } }
+    }
+    let rtt: [(String, @Sendable (RoundTripSummary) -> Double)] = [("min", \.min), ("p50", \.p50), ("p90", \.p90), ("p99", \.p99),
+                                                        ("p999", \.p999), ("max", \.max), ("mean", \.mean), ("stddev", \.stddev)]
+    let roundTrips: [C] = rtt.map { name, value in C("rtt_us_" + name, unit: "us") { decimal($0.result.roundTrips.map(value)) } }
+    let cpu: [C] = [
+        C("cpu_user_us_per_msg", unit: "us per message") { perMessage($0.result, $0.result.usage.userMicroseconds) },
+        C("cpu_sys_us_per_msg", unit: "us per message") { perMessage($0.result, $0.result.usage.systemMicroseconds) },
+        C("ctxsw_voluntary_per_msg", unit: "per message") { perMessage($0.result, $0.result.usage.voluntarySwitches) },
+        C("ctxsw_involuntary_per_msg", unit: "per message") { perMessage($0.result, $0.result.usage.involuntarySwitches) },
+    ]
+    let datagrams: [C] = [
+        C("msgs_sent", unit: "messages") { count($0.result.datagrams?.sent) }, C("msgs_received", unit: "messages") { count($0.result.datagrams?.received) },
+        C("msgs_lost", unit: "messages") { count($0.result.datagrams?.lost) }, C("msgs_reordered", unit: "messages") { count($0.result.datagrams?.reordered) },
+        C("msgs_duplicated", unit: "messages") { count($0.result.datagrams?.duplicated) },
+    ]
+    let proofs: [C] = [
+        C("alloc_bytes_in_loop", unit: "bytes") { count($0.result.allocatedBytesInLoop) },
+        C("clock_overhead_ns", unit: "ns") { $0.result.status != .skipped ? formatDecimal($0.env.clockOverheadNs, places: 1) : "" },
+        C("peers_rejected", unit: "connections and datagrams") { $0.result.status != .skipped ? String($0.result.peersRejected) : "" },
+    ]
+    return key + metrics + roundTrips + cpu + datagrams + proofs
+}()
+
+/// The columns of `<stem>.csv`, in the README's order.
+public let caseColumns = environmentColumns + caseSchema.map(\.name)
+
+/// The cells of one case row, matching `caseColumns`.
+public func caseRow(_ r: CaseResult, _ env: Environment) -> [String] {
+    environmentRow(env) + caseSchema.map { $0.cell((r, env)) }
+}
+
+/// One trial row's sources.
+typealias TrialRowSource = (result: CaseResult, trial: TrialRecord, env: Environment)
+
+/// The trials file's columns: the case and the trial, then one per metric. Each version's columns
+/// follow the earlier versions', its plain columns before its metrics (that is how they were added).
+let trialSchema: [Column<TrialRowSource>] = {
+    typealias C = Column<TrialRowSource>
+    let plain: [C] = [
+        C("run_id") { $0.env.runID }, C("transport") { $0.result.benchCase.transport.rawValue },
+        C("pattern") { $0.result.benchCase.pattern.rawValue }, C("payload_bytes") { String($0.result.benchCase.payloadBytes) },
+        C("cpu_placement") { $0.result.cpuPlacement }, C("options") { $0.result.benchCase.optionsLabel(knobsInForce: $0.result.knobsInForce) },
+        C("trial") { String($0.trial.trial) }, C("duration_ns") { String($0.trial.durationNs) }, C("bytes") { String($0.trial.bytes) },
+        C("messages") { String($0.trial.messages) },
+        C("round", version: 2) { $0.trial.round.map(String.init) ?? "" }, C("start_ns", version: 2) { String($0.trial.startNs) },
+    ] + CaseParameter.allCases.map { p in C(p.rawValue, version: 2) { parameterCell($0.result.benchCase, p) } }
+    let metrics = Metric.all.map { m in C(m.trialColumn, version: m.version) { m.text($0.trial.value(of: m)) } }
+    let versions = Set((plain + metrics).map(\.version)).sorted()
+    return versions.flatMap { v in plain.filter { $0.version == v } + metrics.filter { $0.version == v } }
+}()
 
 /// The columns of `<stem>-trials.csv`.
-public let trialColumns = [
-    "run_id", "transport", "pattern", "payload_bytes", "cpu_placement", "options", "trial",
-    "duration_ns", "bytes", "messages", "mib_per_s", "rtt_us_p50", "rtt_us_p99", "round", "start_ns",
-    "depth", "receivers", "pairs", "msgs_per_s", "mib_per_s_slowest", "mib_per_s_forward", "mib_per_s_backward",
-]
+public let trialColumns = trialSchema.map(\.name)
+
+/// One row of the trials file: trial `t` of case `r`.
+public func trialRow(_ r: CaseResult, _ t: TrialRecord, _ env: Environment) -> [String] {
+    trialSchema.map { $0.cell((r, t, env)) }
+}
 
 /// `ipcbench run ARGS (config sha256 HEX)`: how to make the run again, each argument quoted for a
 /// shell where it needs it.
@@ -38,59 +129,9 @@ public func runCommand(_ arguments: [String], configSHA256: String) -> String {
     return (["ipcbench"] + quoted).joined(separator: " ") + " (config sha256 \(configSHA256))"
 }
 
-public func environmentRow(_ env: Environment) -> [String] {
-    [env.runID, env.timestampUTC, env.hostname, env.kernelRelease, env.kernelVersion, env.arch, env.cpuModel,
-     String(env.cpusOnline), env.version,
-     env.mitigations, env.cmdlineMitigations, env.cmdlinePreempt, env.smt, env.clocksource, env.cpuGovernor,
-     env.bootID, env.procVersion, env.kernelCmdline, env.virtualization, env.command]
-}
-
-/// The cells of one case row, matching `caseColumns`.
-public func caseRow(_ r: CaseResult, _ env: Environment) -> [String] {
-    let c = r.benchCase
-    let measured = r.status != .skipped
-    func mib(_ v: Double?) -> String { v.map { formatDecimal($0, places: 3) } ?? "" }
-    func us(_ v: Double?) -> String { v.map { formatDecimal($0, places: 3) } ?? "" }
-    func perMessage(_ v: UInt64) -> String {
-        r.measuredMessages > 0 ? formatDecimal(Double(v) / Double(r.measuredMessages), places: 4) : ""
-    }
-    func count(_ v: UInt64?) -> String { v.map(String.init) ?? "" }
-    let t = r.throughput, rtt = r.roundTrips, d = r.datagrams
-    return environmentRow(env) + [
-        c.transport.rawValue, c.pattern.rawValue, String(c.payloadBytes), String(r.messagesPerTrial),
-        String(r.bytesPerTrial), String(c.repetitions), String(c.warmup), r.cpuPlacement, c.optionsLabel(knobsInForce: r.knobsInForce),
-        r.schedule.rawValue, String(r.seed)] + parameterCells(c) + [
-        r.status.rawValue, r.error,
-        mib(t?.median), mib(t?.ci95Low), mib(t?.ci95High), mib(t?.mean), mib(t?.standardDeviation), mib(t?.min), mib(t?.max),
-        r.messagesPerSecondMedian.map { formatDecimal($0, places: 0) } ?? "",
-        mib(r.slowestMedian), mib(r.forwardMedian), mib(r.backwardMedian),
-        us(rtt?.min), us(rtt?.p50), us(rtt?.p90), us(rtt?.p99), us(rtt?.p999), us(rtt?.max), us(rtt?.mean), us(rtt?.stddev),
-        perMessage(r.usage.userMicroseconds), perMessage(r.usage.systemMicroseconds),
-        perMessage(r.usage.voluntarySwitches), perMessage(r.usage.involuntarySwitches),
-        count(d?.sent), count(d?.received), count(d?.lost), count(d?.reordered), count(d?.duplicated),
-        count(r.allocatedBytesInLoop), measured ? formatDecimal(env.clockOverheadNs, places: 1) : "",
-        measured ? String(r.peersRejected) : "",
-    ]
-}
-
-/// One row of the trials file: trial `t` of case `r`.
-public func trialRow(_ r: CaseResult, _ t: TrialRecord, _ env: Environment) -> [String] {
-    let c = r.benchCase
-    return [env.runID, c.transport.rawValue, c.pattern.rawValue, String(c.payloadBytes), r.cpuPlacement, c.optionsLabel(knobsInForce: r.knobsInForce),
-            String(t.trial), String(t.durationNs), String(t.bytes), String(t.messages),
-            t.mibPerSecond.map { formatDecimal($0, places: 3) } ?? "",
-            t.rttP50Us.map { formatDecimal($0, places: 3) } ?? "",
-            t.rttP99Us.map { formatDecimal($0, places: 3) } ?? "",
-            t.round.map(String.init) ?? "", String(t.startNs)] + parameterCells(c) + [
-            t.messagesPerSecond.map { formatDecimal($0, places: 0) } ?? "",
-            t.slowestMibPerSecond.map { formatDecimal($0, places: 3) } ?? "",
-            t.forwardMibPerSecond.map { formatDecimal($0, places: 3) } ?? "",
-            t.backwardMibPerSecond.map { formatDecimal($0, places: 3) } ?? ""]
-}
-
 /// depth, receivers, pairs: the value of the one the case's pattern takes, empty for the others.
-func parameterCells(_ c: BenchCase) -> [String] {
-    CaseParameter.allCases.map { $0 == c.pattern.parameter ? String(c.parameterValue ?? 1) : "" }
+func parameterCell(_ c: BenchCase, _ p: CaseParameter) -> String {
+    p == c.pattern.parameter ? String(c.parameterValue ?? 1) : ""
 }
 
 /// A CSV file written with plain write(2) calls, so each row is in the kernel's hands (and survives

@@ -15,7 +15,7 @@ let wholeNumberColumns: Set<String> = [
 
 /// The columns that hold figures: plain decimals (digits, an optional `-` and `.`, no exponent).
 let decimalColumns = Set(caseColumns.drop(while: { $0 != "mib_per_s_median" })).subtracting(wholeNumberColumns)
-    .union(["mib_per_s", "rtt_us_p50", "rtt_us_p99", "msgs_per_s", "mib_per_s_slowest"])
+    .union(Metric.all.map(\.trialColumn))
 
 extension ResultFile {
     /// The one validation of a results or trials file, used by compare, pivot and `ipcbench check`:

@@ -42,7 +42,7 @@ enum AsyncRequestPattern: Pattern {
 
     static func figures(_ reports: [WorkerReport], _ shape: CaseShape) -> TrialFigures {
         var f = LatencyPattern.figures(reports, shape)
-        f.messagesPerSecond = f.durationNs > 0 ? Double(f.messages) / (Double(f.durationNs) / 1e9) : 0
+        f.values[.messagesPerSecond] = f.durationNs > 0 ? Double(f.messages) / (Double(f.durationNs) / 1e9) : 0
         return f
     }
 }

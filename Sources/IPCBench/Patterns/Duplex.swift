@@ -31,9 +31,9 @@ enum DuplexPattern: Pattern {
         f.durationNs = max(a.endNs, b.endNs) &- min(a.startNs, b.startNs)
         f.bytes = a.bytes + b.bytes
         f.messages = a.messages + b.messages
-        f.mibPerSecond = mibPerSecond(f.bytes, f.durationNs)
-        f.forwardMibPerSecond = mibPerSecond(b.bytes, b.endNs &- a.startNs)
-        f.backwardMibPerSecond = mibPerSecond(a.bytes, a.endNs &- b.startNs)
+        f.values[.throughput] = mibPerSecond(f.bytes, f.durationNs)
+        f.values[.forward] = mibPerSecond(b.bytes, b.endNs &- a.startNs)
+        f.values[.backward] = mibPerSecond(a.bytes, a.endNs &- b.startNs)
         var d = DatagramCounts()
         d.sent = a.datagrams.sent + b.datagrams.sent
         d.received = a.datagrams.received + b.datagrams.received

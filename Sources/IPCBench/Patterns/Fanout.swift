@@ -33,8 +33,8 @@ enum FanoutPattern: Pattern {
         f.durationNs = receivers.map(\.endNs).max()! &- sender.startNs
         f.bytes = receivers.reduce(0) { $0 + $1.bytes }
         f.messages = sender.messages
-        f.mibPerSecond = mibPerSecond(f.bytes, f.durationNs)
-        f.slowestMibPerSecond = receivers.map { mibPerSecond($0.bytes, $0.endNs &- sender.startNs) }.min()
+        f.values[.throughput] = mibPerSecond(f.bytes, f.durationNs)
+        f.values[.slowest] = receivers.map { mibPerSecond($0.bytes, $0.endNs &- sender.startNs) }.min()
         var d = DatagramCounts()
         d.sent = sender.datagrams.sent  // every copy
         for r in receivers {

@@ -32,9 +32,9 @@ enum PairsPattern: Pattern {
         f.bytes = pairs.reduce(0) { $0 + $1.receiver.bytes }
         f.messages = pairs.reduce(0) { $0 + $1.sender.messages }
         let delivered = pairs.reduce(0) { $0 + $1.receiver.messages }
-        f.mibPerSecond = mibPerSecond(f.bytes, f.durationNs)
-        f.messagesPerSecond = f.durationNs > 0 ? Double(delivered) / (Double(f.durationNs) / 1e9) : 0
-        f.slowestMibPerSecond = each.compactMap(\.mibPerSecond).min()
+        f.values[.throughput] = mibPerSecond(f.bytes, f.durationNs)
+        f.values[.messagesPerSecond] = f.durationNs > 0 ? Double(delivered) / (Double(f.durationNs) / 1e9) : 0
+        f.values[.slowest] = each.compactMap { $0.values[.throughput] }.min()
         var d = DatagramCounts()
         for p in each {
             let c = p.datagrams!

@@ -80,20 +80,15 @@ struct Topology: Equatable {
 }
 
 /// One trial's figures. Time runs from `startNs` to `endNs` (CLOCK_MONOTONIC, shared by all the
-/// workers); the rates are nil where the pattern does not report them.
+/// workers).
 struct TrialFigures {
     var durationNs: UInt64 = 0
     /// Bytes delivered (all receivers together).
     var bytes: UInt64 = 0
     /// Messages sent, round trips or requests answered: the unit of the per-message columns.
     var messages: UInt64 = 0
-    var mibPerSecond: Double?
-    var messagesPerSecond: Double?
-    /// fanout and pairs: the slowest receiver's (or pair's) MiB/s.
-    var slowestMibPerSecond: Double?
-    /// duplex: each direction on its own (worker 0 to 1, and 1 to 0).
-    var forwardMibPerSecond: Double?
-    var backwardMibPerSecond: Double?
+    /// The values of the pattern's own metrics (`Metric.Source.pattern`), where it has them.
+    var values: [Metric: Double] = [:]
     /// (nanoseconds, count) pairs for the latency histogram, where the pattern times each message.
     var latencies: [(UInt64, UInt64)] = []
     /// Message transports: what was sent, received, lost, reordered and duplicated.
@@ -103,32 +98,6 @@ struct TrialFigures {
 /// MiB/s for `bytes` over `ns` nanoseconds; 0 for an empty interval.
 func mibPerSecond(_ bytes: UInt64, _ ns: UInt64) -> Double {
     ns > 0 ? Double(bytes) / 1_048_576 / (Double(ns) / 1e9) : 0
-}
-
-/// A figure a pattern reports per case: the columns that hold it and which way is better.
-public struct Metric: Equatable, Sendable {
-    public let name: String
-    public let caseColumn: String
-    public let trialColumn: String
-    public let higherIsBetter: Bool
-
-    public static let throughput = Metric(name: "MiB/s", caseColumn: "mib_per_s_median", trialColumn: "mib_per_s", higherIsBetter: true)
-    public static let messagesPerSecond = Metric(name: "msgs/s", caseColumn: "msgs_per_s_median", trialColumn: "msgs_per_s", higherIsBetter: true)
-    public static let slowest = Metric(name: "slowest MiB/s", caseColumn: "mib_per_s_slowest_median", trialColumn: "mib_per_s_slowest", higherIsBetter: true)
-    public static let forward = Metric(name: "forward MiB/s", caseColumn: "mib_per_s_forward_median", trialColumn: "mib_per_s_forward", higherIsBetter: true)
-    public static let backward = Metric(name: "backward MiB/s", caseColumn: "mib_per_s_backward_median", trialColumn: "mib_per_s_backward", higherIsBetter: true)
-    public static let rttP50 = Metric(name: "RTT p50 us", caseColumn: "rtt_us_p50", trialColumn: "rtt_us_p50", higherIsBetter: false)
-    public static let rttP99 = Metric(name: "RTT p99 us", caseColumn: "rtt_us_p99", trialColumn: "rtt_us_p99", higherIsBetter: false)
-
-    /// Every metric of every pattern, each once, in the order the patterns list them.
-    public static var all: [Metric] {
-        var list: [Metric] = []
-        for kind in PatternKind.allCases { for m in kind.metrics where !list.contains(m) { list.append(m) } }
-        return list
-    }
-
-    /// The metrics of the pattern named in a results file; none for a name this version does not know.
-    static func of(pattern: String) -> [Metric] { PatternKind(rawValue: pattern)?.metrics ?? [] }
 }
 
 /// What one trial's loop moves.

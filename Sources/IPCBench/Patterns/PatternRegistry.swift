@@ -23,6 +23,7 @@ public enum PatternKind: String, CaseIterable, Sendable {
 
     public var summary: String { implementation.summary }
     public var parameter: CaseParameter? { implementation.parameter }
-    public var metrics: [Metric] { implementation.metrics }
+    /// Its own metrics, first the main one, then those every pattern has.
+    public var metrics: [Metric] { implementation.metrics + Metric.everyPattern }
     public var sizing: WorkSizing { implementation.sizing }
 }

@@ -26,8 +26,8 @@ enum SyncMessagePattern: Pattern {
         f.durationNs = sender.endNs &- sender.startNs
         f.bytes = receiver.bytes
         f.messages = sender.messages
-        f.mibPerSecond = mibPerSecond(receiver.bytes, f.durationNs)
-        f.messagesPerSecond = f.durationNs > 0 ? Double(sender.messages) / (Double(f.durationNs) / 1e9) : 0
+        f.values[.throughput] = mibPerSecond(receiver.bytes, f.durationNs)
+        f.values[.messagesPerSecond] = f.durationNs > 0 ? Double(sender.messages) / (Double(f.durationNs) / 1e9) : 0
         f.latencies = sender.roundTrips
         var d = DatagramCounts()
         d.sent = sender.datagrams.sent

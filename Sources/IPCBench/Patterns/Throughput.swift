@@ -44,8 +44,8 @@ func oneWayFigures(sender: WorkerReport, receiver: WorkerReport) -> TrialFigures
     f.durationNs = receiver.endNs &- sender.startNs
     f.bytes = receiver.bytes
     f.messages = sender.messages
-    f.mibPerSecond = mibPerSecond(receiver.bytes, f.durationNs)
-    f.messagesPerSecond = f.durationNs > 0 ? Double(receiver.messages) / (Double(f.durationNs) / 1e9) : 0
+    f.values[.throughput] = mibPerSecond(receiver.bytes, f.durationNs)
+    f.values[.messagesPerSecond] = f.durationNs > 0 ? Double(receiver.messages) / (Double(f.durationNs) / 1e9) : 0
     var d = DatagramCounts()
     d.sent = sender.datagrams.sent
     d.received = receiver.datagrams.received

@@ -6,35 +6,26 @@ public struct TrialRecord: Sendable, Equatable {
     public var durationNs: UInt64
     public var bytes: UInt64
     public var messages: UInt64
-    public var mibPerSecond: Double?
-    public var rttP50Us: Double?
-    public var rttP99Us: Double?
-    public var messagesPerSecond: Double?
-    /// fanout and pairs: the slowest receiver's (or pair's) MiB/s.
-    public var slowestMibPerSecond: Double?
-    /// duplex: each direction's MiB/s (worker 0 to 1, and back).
-    public var forwardMibPerSecond: Double?
-    public var backwardMibPerSecond: Double?
+    /// Its value of each metric it has (`Metric.all` lists them).
+    public var values: [Metric: Double] = [:]
     /// The round it ran in (interleaved schedule); nil for the sequential schedule.
     public var round: Int?
     /// When it started, in ns since the run started (the runner's CLOCK_MONOTONIC).
     public var startNs: UInt64 = 0
-}
 
-extension TrialRecord {
-    /// The trial's figure for `metric` (its trials-file column), nil where the trial has none.
-    public func value(of metric: Metric) -> Double? {
-        switch metric {
-        case .throughput: return mibPerSecond
-        case .messagesPerSecond: return messagesPerSecond
-        case .slowest: return slowestMibPerSecond
-        case .forward: return forwardMibPerSecond
-        case .backward: return backwardMibPerSecond
-        case .rttP50: return rttP50Us
-        case .rttP99: return rttP99Us
-        default: return nil
-        }
+    public init(trial: Int, durationNs: UInt64, bytes: UInt64, messages: UInt64, values: [Metric: Double] = [:],
+                round: Int? = nil, startNs: UInt64 = 0) {
+        self.trial = trial
+        self.durationNs = durationNs
+        self.bytes = bytes
+        self.messages = messages
+        self.values = values
+        self.round = round
+        self.startNs = startNs
     }
+
+    /// The trial's figure for `metric` (its trials-file column), nil where the trial has none.
+    public func value(of metric: Metric) -> Double? { values[metric] }
 }
 
 /// How a case ended.
@@ -75,13 +66,8 @@ public struct CaseResult: Sendable {
     /// `mode:A,B` with the CPUs the workers were on when their loops ended.
     public var cpuPlacement: String
     public var trials: [TrialRecord] = []
-    public var throughput: Summary?
-    public var messagesPerSecondMedian: Double?
-    /// fanout and pairs: the median over the trials of the slowest receiver's (or pair's) MiB/s.
-    public var slowestMedian: Double?
-    /// duplex: each direction's MiB/s, median over the trials (worker 0 to 1, and back).
-    public var forwardMedian: Double?
-    public var backwardMedian: Double?
+    /// Per metric, the summary of the measured trials' values (metrics no trial has are absent).
+    public var summaries: [Metric: Summary] = [:]
     public var roundTrips: RoundTripSummary?
     /// Both workers' getrusage deltas over the measured trials' loops, summed.
     public var usage = ResourceUsage()

@@ -121,6 +121,8 @@ struct ByteReader {
 
     mutating func int64() throws -> Int64 { Int64(bitPattern: try uint64()) }
 
+    var isAtEnd: Bool { offset == bytes.count }
+
     mutating func string() throws -> String {
         let count = Int(try uint64())
         guard count >= 0, offset + count <= bytes.count else { throw ControlChannel.Failure.malformed }

@@ -95,11 +95,6 @@ struct CaseState {
     private let topology: Topology
     private var asked: [Int?] = []
     private var histogram = makeRoundTripHistogram()
-    private var rates: [Double] = []
-    private var messageRates: [Double] = []
-    private var slowestRates: [Double] = []
-    private var forwardRates: [Double] = []
-    private var backwardRates: [Double] = []
     private var warnings: [String] = []
     /// Trials run so far, warmup included.
     private var trialsRun = 0
@@ -166,23 +161,16 @@ struct CaseState {
         var record = TrialRecord(trial: trial - c.warmup, durationNs: durationNs, bytes: figures.bytes, messages: figures.messages)
         record.round = round
         record.startNs = startNs
-        record.mibPerSecond = figures.mibPerSecond
-        record.messagesPerSecond = figures.messagesPerSecond
-        record.slowestMibPerSecond = figures.slowestMibPerSecond
-        record.forwardMibPerSecond = figures.forwardMibPerSecond
-        record.backwardMibPerSecond = figures.backwardMibPerSecond
-        figures.mibPerSecond.map { rates.append($0) }
-        figures.messagesPerSecond.map { messageRates.append($0) }
-        figures.slowestMibPerSecond.map { slowestRates.append($0) }
-        figures.forwardMibPerSecond.map { forwardRates.append($0) }
-        figures.backwardMibPerSecond.map { backwardRates.append($0) }
+        var trialHistogram: Histogram<UInt64>? = nil
         if !figures.latencies.isEmpty {
-            var trialHistogram = makeRoundTripHistogram()
+            var h = makeRoundTripHistogram()
             // The pairs come from a histogram with this one's range, so every one fits.
-            for (value, count) in figures.latencies { _ = trialHistogram.record(value, count: count) }
-            histogram.add(trialHistogram)
-            record.rttP50Us = Double(trialHistogram.valueAtPercentile(50)) / 1000
-            record.rttP99Us = Double(trialHistogram.valueAtPercentile(99)) / 1000
+            for (value, count) in figures.latencies { _ = h.record(value, count: count) }
+            histogram.add(h)
+            trialHistogram = h
+        }
+        for metric in Metric.all {
+            record.values[metric] = metric.value(figures, reports.workers, roundTrips: trialHistogram)
         }
         result.trials.append(record)
         result.measuredMessages &+= figures.messages
@@ -225,12 +213,10 @@ struct CaseState {
         var r = result
         guard r.status == .ok || r.status == .stopped else { return r }
         r.error = warnings.joined(separator: "; ")
-        r.throughput = Summary(rates)
         if histogram.totalCount > 0 { r.roundTrips = RoundTripSummary(histogram) }
-        r.messagesPerSecondMedian = Summary(messageRates)?.median
-        r.slowestMedian = Summary(slowestRates)?.median
-        r.forwardMedian = Summary(forwardRates)?.median
-        r.backwardMedian = Summary(backwardRates)?.median
+        for metric in Metric.all {
+            r.summaries[metric] = Summary(r.trials.compactMap { $0.value(of: metric) })
+        }
         return r
     }
 }

@@ -21,14 +21,17 @@ struct WorkerReport {
     /// The knobs its endpoints put in force, as the options column writes them (`pipe_size=1048576`).
     var knobsInForce = ""
 
+    /// The counters, in the order the codec writes them: one list for both directions.
+    static var counters: [WritableKeyPath<WorkerReport, UInt64>] {
+        [\.startNs, \.endNs, \.bytes, \.messages, \.datagrams.sent, \.datagrams.received, \.datagrams.lost,
+         \.datagrams.reordered, \.datagrams.duplicated, \.rejected, \.allocatedBytes, \.usage.userMicroseconds,
+         \.usage.systemMicroseconds, \.usage.voluntarySwitches, \.usage.involuntarySwitches]
+    }
+
     func encoded() -> [UInt8] {
         var w = ByteWriter()
         w.put(error)
-        for v in [startNs, endNs, bytes, messages, datagrams.sent, datagrams.received, datagrams.lost,
-                  datagrams.reordered, datagrams.duplicated, rejected, allocatedBytes, usage.userMicroseconds,
-                  usage.systemMicroseconds, usage.voluntarySwitches, usage.involuntarySwitches] {
-            w.put(v)
-        }
+        for counter in Self.counters { w.put(self[keyPath: counter]) }
         w.put(cpu)
         w.put(UInt64(roundTrips.count))
         for (value, count) in roundTrips {
@@ -44,26 +47,13 @@ struct WorkerReport {
     init(decoding bytes: [UInt8]) throws {
         var r = ByteReader(bytes)
         error = try r.string()
-        startNs = try r.uint64()
-        endNs = try r.uint64()
-        self.bytes = try r.uint64()
-        messages = try r.uint64()
-        datagrams.sent = try r.uint64()
-        datagrams.received = try r.uint64()
-        datagrams.lost = try r.uint64()
-        datagrams.reordered = try r.uint64()
-        datagrams.duplicated = try r.uint64()
-        rejected = try r.uint64()
-        allocatedBytes = try r.uint64()
-        usage.userMicroseconds = try r.uint64()
-        usage.systemMicroseconds = try r.uint64()
-        usage.voluntarySwitches = try r.uint64()
-        usage.involuntarySwitches = try r.uint64()
+        for counter in Self.counters { self[keyPath: counter] = try r.uint64() }
         cpu = try r.int64()
         let pairs = Int(try r.uint64())
-        roundTrips.reserveCapacity(pairs)
+        roundTrips.reserveCapacity(min(pairs, bytes.count / 16))
         for _ in 0..<pairs { roundTrips.append((try r.uint64(), try r.uint64())) }
         knobsInForce = try r.string()
+        guard r.isAtEnd else { throw ControlChannel.Failure.malformed }
     }
 }
 

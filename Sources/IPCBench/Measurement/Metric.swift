@@ -1,0 +1,129 @@
+import Histogram
+
+/// A figure ipcbench measures per trial and sums up per case: its name (as compare writes it), its
+/// unit, its columns, which way is better and how a trial's value is taken. The trials and case
+/// files, the runner, compare, pivot, the run table and the scripts (through `ipcbench list --format
+/// csv`) all read these definitions.
+///
+/// A new metric is its definition here (a `static let` and a place in `all`) and, where the pattern
+/// computes it, a line in the pattern's `figures` and its `metrics`; one every pattern has goes in
+/// `everyPattern` instead.
+public struct Metric: Hashable, Sendable, CustomStringConvertible {
+    public let name: String
+    public let unit: String
+    /// Its column in the trials file: the trial's value.
+    public let trialColumn: String
+    /// Its column in the case file: the median of the trials' values, or for the round-trip
+    /// percentiles that percentile of all the case's round trips.
+    public let caseColumn: String
+    public let higherIsBetter: Bool
+    /// The minor version (0.N.0) whose files first carry it; the trials file orders columns by it.
+    let version: Int
+    let places: Int
+    let source: Source
+
+    /// How the case row sums up the trials' values.
+    enum Source: Sendable {
+        /// The pattern's `figures` set it; the case file has its median (`<trial column>_median`).
+        case pattern
+        /// As `pattern`, and the case file also has its 95% interval, mean, stddev, min and max.
+        case patternWithSpread
+        /// A percentile of the trial's round trips; the case file's round-trip columns hold it.
+        case roundTripPercentile(Double)
+        /// All the workers' CPU time (user and system) per message; the case file has its median.
+        case cpuPerMessage
+    }
+
+    init(_ name: String, unit: String, trialColumn: String, caseColumn: String? = nil, higherIsBetter: Bool,
+         version: Int, places: Int = 3, source: Source = .pattern) {
+        self.name = name
+        self.unit = unit
+        self.trialColumn = trialColumn
+        self.caseColumn = caseColumn ?? trialColumn + "_median"
+        self.higherIsBetter = higherIsBetter
+        self.version = version
+        self.places = places
+        self.source = source
+    }
+
+    public static let throughput = Metric("MiB/s", unit: "MiB/s", trialColumn: "mib_per_s", higherIsBetter: true, version: 1, source: .patternWithSpread)
+    public static let rttP50 = Metric("RTT p50 us", unit: "us", trialColumn: "rtt_us_p50", caseColumn: "rtt_us_p50", higherIsBetter: false,
+                                      version: 1, source: .roundTripPercentile(50))
+    public static let rttP99 = Metric("RTT p99 us", unit: "us", trialColumn: "rtt_us_p99", caseColumn: "rtt_us_p99", higherIsBetter: false,
+                                      version: 1, source: .roundTripPercentile(99))
+    public static let messagesPerSecond = Metric("msgs/s", unit: "messages/s", trialColumn: "msgs_per_s", higherIsBetter: true, version: 2, places: 0)
+    /// fanout and pairs: the slowest receiver's (or pair's) MiB/s.
+    public static let slowest = Metric("slowest MiB/s", unit: "MiB/s", trialColumn: "mib_per_s_slowest", higherIsBetter: true, version: 2)
+    /// duplex: each direction on its own (worker 0 to 1, and 1 to 0).
+    public static let forward = Metric("forward MiB/s", unit: "MiB/s", trialColumn: "mib_per_s_forward", higherIsBetter: true, version: 3)
+    public static let backward = Metric("backward MiB/s", unit: "MiB/s", trialColumn: "mib_per_s_backward", higherIsBetter: true, version: 3)
+    /// The kernel's and the loops' CPU cost of a message (netperf's service demand): every worker's
+    /// user and system time over the trial, per message, round trip or request.
+    public static let cpuPerMessage = Metric("CPU us/msg", unit: "us per message", trialColumn: "cpu_us_per_msg", higherIsBetter: false,
+                                             version: 3, places: 4, source: .cpuPerMessage)
+
+    /// Every metric, each once, in the order of their columns.
+    public static let all: [Metric] = [.throughput, .rttP50, .rttP99, .messagesPerSecond, .slowest, .forward, .backward, .cpuPerMessage]
+
+    /// The metrics every pattern has, after its own.
+    static let everyPattern: [Metric] = [.cpuPerMessage]
+
+    /// The metrics of the pattern named in a results file; none for a name this version does not know.
+    static func of(pattern: String) -> [Metric] { PatternKind(rawValue: pattern)?.metrics ?? [] }
+
+    /// Its value in one trial, from what the pattern made of the workers' reports.
+    func value(_ figures: TrialFigures, _ reports: [WorkerReport], roundTrips: Histogram<UInt64>?) -> Double? {
+        switch source {
+        case .pattern, .patternWithSpread:
+            return figures.values[self]
+        case .roundTripPercentile(let p):
+            guard let h = roundTrips, h.totalCount > 0 else { return nil }
+            return Double(h.valueAtPercentile(p)) / 1000
+        case .cpuPerMessage:
+            guard figures.messages > 0 else { return nil }
+            let us = reports.reduce(UInt64(0)) { $0 &+ $1.usage.userMicroseconds &+ $1.usage.systemMicroseconds }
+            return Double(us) / Double(figures.messages)
+        }
+    }
+
+    /// The case file's columns that sum up its trials' values (none for the round-trip percentiles,
+    /// whose columns the round-trip group holds).
+    var summaryColumns: [String] {
+        switch source {
+        case .patternWithSpread:
+            return ["median", "ci95_low", "ci95_high", "mean", "stddev", "min", "max"].map { trialColumn + "_" + $0 }
+        case .pattern, .cpuPerMessage: return [caseColumn]
+        case .roundTripPercentile: return []
+        }
+    }
+
+    /// The cells of `summaryColumns` for the trials' values.
+    func summaryCells(_ s: Summary?) -> [String] {
+        func text(_ v: Double?) -> String { v.map { formatDecimal($0, places: places) } ?? "" }
+        switch source {
+        case .patternWithSpread:
+            return [s?.median, s?.ci95Low, s?.ci95High, s?.mean, s?.standardDeviation, s?.min, s?.max].map(text)
+        case .pattern, .cpuPerMessage: return [text(s?.median)]
+        case .roundTripPercentile: return []
+        }
+    }
+
+    func text(_ value: Double?) -> String { value.map { formatDecimal($0, places: places) } ?? "" }
+
+    public var description: String { name }
+
+    public static func == (a: Metric, b: Metric) -> Bool { a.trialColumn == b.trialColumn }
+    public func hash(into hasher: inout Hasher) { hasher.combine(trialColumn) }
+}
+
+/// `ipcbench list --format csv`: the columns of the table of each pattern's metrics.
+public let metricTableColumns = ["pattern", "parameter", "metric", "unit", "higher_is_better", "trial_column", "case_column"]
+
+/// A row per pattern and metric, each pattern's main metric first: what the scripts plot and colour.
+public func metricTable() -> [[String]] {
+    PatternKind.allCases.flatMap { p in
+        p.metrics.map { m in
+            [p.rawValue, p.parameter?.rawValue ?? "", m.name, m.unit, m.higherIsBetter ? "true" : "false", m.trialColumn, m.caseColumn]
+        }
+    }
+}
