@@ -24,6 +24,7 @@ let package = Package(
             dependencies: [
                 "CShims",
                 "CJemalloc",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

@@ -94,8 +94,8 @@ final class EndToEndTests: XCTestCase {
             XCTAssertEqual(row.count, caseColumns.count)
             let name = "\(column("transport", row)) \(column("pattern", row)) \(column("payload_bytes", row))"
             let kind = TransportKind(rawValue: column("transport", row))!
-            if let reason = kind.skipReason(PatternKind(rawValue: column("pattern", row))!,
-                                            payloadBytes: Int(column("payload_bytes", row))!) {
+            if let reason = skipReason(kind, PatternKind(rawValue: column("pattern", row))!,
+                                       CaseShape(payloadBytes: Int(column("payload_bytes", row))!)) {
                 XCTAssertEqual(column("status", row), "skipped", name)
                 XCTAssertEqual(column("error", row), reason, name)
                 continue
@@ -197,8 +197,8 @@ SUBCOMMANDS:
             (["run", "-p", "bandwidth"], "unknown pattern 'bandwidth': expected one of throughput, latency, sync-message, async-request, duplex, fanout, pairs"),
             (["run", "-s", "0"], "--size '0' must be at least 1 byte"),
             (["run", "-s", "abc"], "--size 'abc' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)"),
-            (["run", "--count=-1"], "--count -1: the number of round trips must be at least 1"),
-            (["run", "--count", "-1"], "--count -1: the number of round trips must be at least 1"),
+            (["run", "--count=-1"], "--count -1 is out of range; expected a whole number of round trips, at least 1"),
+            (["run", "--count", "-1"], "--count -1 is out of range; expected a whole number of round trips, at least 1"),
             (["run", "--cpus", "9,9"], "--cpus 9,9: CPU 9 is not available to this process (available: \(cpus))"),
             (["run", "--timeout", "soon"], "--timeout 'soon' is not a duration: use a number with a unit, for example 30s, 500ms or 2m"),
             (["run", "no-such.toml"], "no-such.toml: cannot read the config file (does it exist?)"),

@@ -128,14 +128,12 @@ final class InputFuzzTests: XCTestCase {
                 continue
             }
             parsed += 1
-            var overrides = RunOverrides()
-            // Options the way `run` parses them, from mutated text; a refused one stays unset.
+            var overrides = SettingLayer()
+            // Options the way `run` reads them (the table of settings), from mutated text; a refused one stays unset.
             let option = { (m: inout Mutator) in String(decoding: m.mutate(Array(m.pick(Mutator.numbers + ["64", "4KiB", "200ms"]).utf8)), as: UTF8.self) }
-            if m.int(3) == 0 { overrides.sizes = (try? parseSize(option(&m), bound: InputLimits.payload)).map { [$0] } }
-            if m.int(3) == 0 { overrides.totalBytes = try? parseSize(option(&m), bound: InputLimits.total) }
-            if m.int(3) == 0 { overrides.timeoutNs = try? parseDuration(option(&m)) }
-            if m.int(3) == 0 { overrides.minTrialNs = try? parseDuration(option(&m), allowZero: true, bound: InputLimits.minTrialTime) }
-            if m.int(3) == 0, let n = Int(option(&m)), n > 0, (try? InputLimits.count.check(n, "--count")) != nil { overrides.roundTrips = n }
+            for key in ["sizes", "total", "timeout", "min_trial_time", "count"] where m.int(3) == 0 {
+                try? overrides.read(key, option: option(&m))
+            }
             do {
                 for c in try config.plan(overrides, allowed: [0, 1]) {
                     // What the runner multiplies must fit: × 10,000 for calibration, summed over the repetitions.

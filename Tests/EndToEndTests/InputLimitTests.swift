@@ -104,7 +104,7 @@ final class InputLimitTests: XCTestCase {
         XCTAssertTrue(outcome.stderr.hasPrefix("ipcbench: error: \(config.path):2: unknown key '\(String(repeating: "k", count: 40))...' in [defaults] (expected one of: "), outcome.stderr)
         XCTAssertLessThan(outcome.stderr.count, 1000)
         try assertRefused(["run", "-s", "-1", "-q"], "--size '-1' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)")
-        try assertRefused(["run", "--count", "-1", "-q"], "--count -1: the number of round trips must be at least 1")
+        try assertRefused(["run", "--count", "-1", "-q"], "--count -1 is out of range; expected a whole number of round trips, at least 1")
     }
 
     /// Numbers too large for 64-bit integers in a results file (they once trapped the number

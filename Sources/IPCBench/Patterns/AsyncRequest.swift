@@ -15,24 +15,10 @@ enum AsyncRequestPattern: Pattern {
 
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { LatencyPattern.payloadBuffers(worker: index, shape) }
 
-    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
-        if shape.depth < 1 { return "depth must be at least 1" }
-        if transport.isDatagram && shape.depth > 1 && shape.payloadBytes < datagramHeaderBytes {
-            return "pipelined datagram requests need at least \(datagramHeaderBytes) bytes each for the 64-bit trial key and the 64-bit request number"
-        }
-        if transport.semantics == .lossyMessages, let buffer = Int(readProcValue("/proc/sys/net/core/rmem_default") ?? ""),
-           shape.depth * chargedBytes(shape.payloadBytes) > buffer {
-            return "\(shape.depth) requests of \(shape.payloadBytes) bytes in flight overflow the receiving socket's buffer (net.core.rmem_default = \(buffer) bytes), so \(transport.rawValue) would drop them; raise it with sysctl or lower the depth"
-        }
-        return nil
-    }
-
-    /// What the kernel charges a socket's receive buffer for one datagram: its data in a
-    /// power-of-two allocation plus the buffer head (about 512 bytes), an estimate on the safe side.
-    static func chargedBytes(_ payload: Int) -> Int {
-        var allocation = 512
-        while allocation < payload + 512 { allocation *= 2 }
-        return allocation + 512
+    static func requirements(_ shape: CaseShape) -> Requirements {
+        // Deeper than 1, requests are numbered so that replies can be matched, and the client waits in poll(2).
+        let pipelined = shape.depth > 1
+        return Requirements(bothWays: true, polling: pipelined, numberedMessages: pipelined ? "request number" : nil, inFlight: shape.depth)
     }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
@@ -58,9 +44,7 @@ final class PipelineClient: TimedLoop {
     private let work: LoopWork
     private let readFD: Int32
     private let writeFD: Int32
-    private let writesToSocket: Bool
-    /// errno of the fcntl that makes a pipe's write end non-blocking, or 0.
-    private let nonblockingFailure: Int32
+    private let writer: NonWaitingWriter
     private let sendBuffer: UnsafeMutableRawPointer
     private let replyBuffer: UnsafeMutableRawPointer
     /// When each outstanding request started, a ring of `depth` slots.
@@ -72,17 +56,7 @@ final class PipelineClient: TimedLoop {
         self.endpoint = endpoint
         self.work = work
         (readFD, writeFD) = endpoint.pollDescriptors
-        var type: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        writesToSocket = getsockopt(writeFD, SOL_SOCKET, SO_TYPE, &type, &length) == 0
-        if writesToSocket {
-            nonblockingFailure = 0
-        } else {
-            // A pipe's or FIFO's write end is its own open file: the read end stays blocking.
-            let fd = writeFD
-            let r = resultOrErrno { Int(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)) }
-            nonblockingFailure = r < 0 ? Int32(-r) : 0
-        }
+        writer = NonWaitingWriter(endpoint)
         sendBuffer = makePatternBuffer(work.payloadBytes)
         replyBuffer = makePatternBuffer(work.payloadBytes)
         starts = UnsafeMutablePointer<UInt64>.allocate(capacity: work.depth)
@@ -98,13 +72,6 @@ final class PipelineClient: TimedLoop {
         waits.deallocate()
     }
 
-    /// One write that never waits: the bytes the kernel took, or -errno (-EAGAIN when none).
-    @inline(__always)
-    private func writeWithoutWaiting(_ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-        if writesToSocket { return retryingInterrupts { Glibc.send(writeFD, buffer, count, Int32(MSG_DONTWAIT)) } }
-        return endpoint.writeOnce(buffer, count)
-    }
-
     func run(_ result: inout LoopResult) {
         let size = work.payloadBytes
         let total = UInt64(work.messages)
@@ -115,7 +82,7 @@ final class PipelineClient: TimedLoop {
         var written = 0  // bytes of request `sent` written so far
         var done: UInt64 = 0  // replies received whole
         var phase = 0  // stream offset of request `sent` modulo the pattern period
-        if nonblockingFailure != 0 { result.failure = .system("fcntl(O_NONBLOCK)", nonblockingFailure); return }
+        if writer.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK)", writer.failure); return }
         result.startNs = monotonicNanoseconds()
         while done < total {
             var blocked = false
@@ -125,7 +92,7 @@ final class PipelineClient: TimedLoop {
                     if datagrams { writeDatagramHeader(sendBuffer, key: key, number: sent) }
                     starts[Int(sent % depth)] = monotonicNanoseconds()
                 }
-                let n = writeWithoutWaiting(request + written, size - written)
+                let n = writer.write(request + written, size - written)
                 if n == -Int(EAGAIN) { blocked = true; break }
                 if n < 0 { result.failure = .system(datagrams ? "send" : "write", Int32(-n)); return }
                 written += n

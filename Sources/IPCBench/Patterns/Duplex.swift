@@ -12,11 +12,8 @@ enum DuplexPattern: Pattern {
 
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 2 }
 
-    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
-        if transport.semantics == .lossyMessages {
-            return "duplex needs every message to arrive (each worker waits for all of its peer's); \(transport.rawValue) may drop them, so its loss is measured by throughput"
-        }
-        return ThroughputPattern.skipReason(transport, shape)
+    static func requirements(_ shape: CaseShape) -> Requirements {
+        Requirements(bothWays: true, polling: true, noLoss: "each worker waits for all of its peer's", numberedMessages: "sequence number")
     }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
@@ -65,12 +62,8 @@ final class DuplexLoop: TimedLoop {
         waiting = UnsafeMutablePointer<pollfd>.allocate(capacity: 2)
         waiting.initialize(repeating: pollfd(), count: 2)
         tally = DatagramTally(key: endpoint.datagramKey, work)
-        let fds = endpoint.pollDescriptors
-        for fd in Set([fds.read, fds.write]) {
-            let flags = resultOrErrno { Int(fcntl(fd, F_GETFL)) }
-            let set = flags < 0 ? flags : resultOrErrno { Int(fcntl(fd, F_SETFL, Int32(flags) | O_NONBLOCK)) }
-            if set < 0 { setupFailure = .system("fcntl(O_NONBLOCK)", Int32(-set)) }
-        }
+        let failure = endpoint.makeNonBlocking()
+        if failure != 0 { setupFailure = .system("fcntl(O_NONBLOCK)", failure) }
     }
 
     deinit {

@@ -15,9 +15,7 @@ enum FanoutPattern: Pattern {
 
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 1 }
 
-    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
-        ThroughputPattern.skipReason(transport, shape)
-    }
+    static func requirements(_ shape: CaseShape) -> Requirements { ThroughputPattern.requirements(shape) }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
         index == 0 ? senderLoop(endpoints, work) : oneWayLoop(sending: false, endpoints[0], work)

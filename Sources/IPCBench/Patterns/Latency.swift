@@ -15,7 +15,7 @@ enum LatencyPattern: Pattern {
 
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { index == 0 ? 2 : 1 }
 
-    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? { nil }
+    static func requirements(_ shape: CaseShape) -> Requirements { Requirements(bothWays: true) }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
         index == 0 ? PingClient(endpoints[0], work) : EchoServer(endpoints[0], work)

@@ -14,9 +14,7 @@ enum PairsPattern: Pattern {
 
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 1 }
 
-    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
-        ThroughputPattern.skipReason(transport, shape)
-    }
+    static func requirements(_ shape: CaseShape) -> Requirements { ThroughputPattern.requirements(shape) }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
         oneWayLoop(sending: index % 2 == 0, endpoints[0], work)

@@ -17,8 +17,8 @@ protocol Pattern {
     static func topology(_ shape: CaseShape) -> Topology
     /// How many buffers of the payload's size worker `index` allocates (the trial's memory bound counts them).
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int
-    /// Why it cannot run on `transport` with `shape`, or nil.
-    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String?
+    /// What it needs of a transport for `shape` (Compatibility.swift decides whether a case runs).
+    static func requirements(_ shape: CaseShape) -> Requirements
     /// The timed loop of worker `index`, with one endpoint per link it is on, in link order.
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop
     /// One trial's figures from every worker's report, in worker order.

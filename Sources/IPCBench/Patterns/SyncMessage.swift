@@ -14,7 +14,9 @@ enum SyncMessagePattern: Pattern {
 
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 1 }
 
-    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? { nil }
+    static func requirements(_ shape: CaseShape) -> Requirements {
+        Requirements(bothWays: true, otherSizedMessage: "a 16-byte acknowledgement")
+    }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
         index == 0 ? AckedSender(endpoints[0], work) : AckingReceiver(endpoints[0], work)

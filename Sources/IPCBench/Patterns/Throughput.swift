@@ -12,10 +12,7 @@ enum ThroughputPattern: Pattern {
 
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 1 }
 
-    static func skipReason(_ transport: TransportKind, _ shape: CaseShape) -> String? {
-        guard transport.isDatagram && shape.payloadBytes < datagramHeaderBytes else { return nil }
-        return "datagram throughput needs at least \(datagramHeaderBytes) bytes per message for the 64-bit trial key and the 64-bit sequence number"
-    }
+    static func requirements(_ shape: CaseShape) -> Requirements { Requirements(numberedMessages: "sequence number") }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
         oneWayLoop(sending: index == 0, endpoints[0], work)

@@ -1,25 +1,3 @@
-/// Command-line options that override a config; nil leaves the config's value.
-public struct RunOverrides: Sendable {
-    public var transports: [TransportKind]?
-    public var patterns: [PatternKind]?
-    public var sizes: [Int]?
-    public var totalBytes: Int?
-    public var roundTrips: Int?
-    public var repetitions: Int?
-    public var warmup: Int?
-    public var placement: CPUPlacement?
-    public var timeoutNs: UInt64?
-    public var minTrialNs: UInt64?
-    public var verify = false
-    /// Values for the pattern parameters (depth, receivers, pairs); only suites whose pattern takes one use it.
-    public var parameterValues: [CaseParameter: [Int]] = [:]
-    /// Knobs from the command line; each replaces the config's value.
-    public var knobs = TransportKnobs()
-    public var noDelay: Bool?
-
-    public init() {}
-}
-
 /// One row of results: a transport, a pattern, a payload size and a CPU placement.
 public struct BenchCase: Equatable, Sendable {
     public var suite: String
@@ -28,20 +6,46 @@ public struct BenchCase: Equatable, Sendable {
     public var payloadBytes: Int
     /// Messages (throughput) or round trips (latency) per trial, before calibration.
     public var messages: Int
-    public var repetitions: Int
-    public var warmup: Int
     public var placement: CPUPlacement
-    public var timeoutNs: UInt64
-    public var minTrialNs: UInt64
     public var verify: Bool
     /// The pattern's parameter (see `CaseParameter`); 1 where the pattern takes none.
     public var depth = 1
     public var receivers = 1
     public var pairs = 1
+    /// The case's settings, every layer merged; the lists a suite runs over (transports, sizes,
+    /// placements, parameters) are left out, since the case is one of each (the fields above).
+    public var settings = SettingLayer.builtIn.caseSettings
+
+    public init(suite: String, transport: TransportKind, pattern: PatternKind, payloadBytes: Int, messages: Int,
+                repetitions: Int, warmup: Int, placement: CPUPlacement, timeoutNs: UInt64, minTrialNs: UInt64, verify: Bool) {
+        self.suite = suite
+        self.transport = transport
+        self.pattern = pattern
+        self.payloadBytes = payloadBytes
+        self.messages = messages
+        self.placement = placement
+        self.verify = verify
+        settings.repetitions = repetitions
+        settings.warmup = warmup
+        settings.timeoutNs = timeoutNs
+        settings.minTrialNs = minTrialNs
+    }
+
+    // The settings the runner and the CSV read, by name.
+    public var repetitions: Int { settings.repetitions! }
+    public var warmup: Int { settings.warmup! }
+    public var timeoutNs: UInt64 { settings.timeoutNs! }
+    public var minTrialNs: UInt64 { settings.minTrialNs! }
     /// Kernel settings the case asks for (pipe_size, sndbuf, rcvbuf, busy_poll).
-    public var knobs = TransportKnobs()
+    public var knobs: TransportKnobs {
+        get { settings.knobs }
+        set { settings.knobs = newValue }
+    }
     /// TCP_NODELAY as the config or command line set it; nil: on for the patterns that wait for answers.
-    public var noDelay: Bool?
+    public var noDelay: Bool? {
+        get { settings.noDelay }
+        set { settings.noDelay = newValue }
+    }
 
     public var shape: CaseShape { CaseShape(payloadBytes: payloadBytes, depth: depth, receivers: receivers, pairs: pairs) }
 
@@ -67,7 +71,7 @@ public struct BenchCase: Equatable, Sendable {
 
     public var transportOptions: TransportOptions {
         // Patterns counted in round trips wait for an answer to every message: Nagle would hold it back.
-        TransportOptions(noDelay: (transport == .tcp || transport == .tcp6) && (noDelay ?? (pattern.sizing == .count)),
+        TransportOptions(noDelay: transport.takesNoDelay && (noDelay ?? (pattern.sizing == .count)),
                          payloadBytes: payloadBytes, verify: verify, knobs: knobs)
     }
 
@@ -94,41 +98,39 @@ public struct BenchCase: Equatable, Sendable {
     public var trialMemoryBytes: Int {
         let topology = pattern.implementation.topology(shape)
         let buffers = topology.roles.indices.reduce(0) { $0 + pattern.implementation.payloadBuffers(worker: $1, shape) }
-        let perLink = (knobs.pipeSize ?? 0) + (knobs.sendBuffer ?? 0) + (knobs.receiveBuffer ?? 0)
+        let perLink = [Knob.pipeSize, .sendBuffer, .receiveBuffer].reduce(0) { $0 + (knobs[$1] ?? 0) }
         return buffers * (payloadBytes + patternPeriod) + topology.links.count * perLink
     }
 
     /// Why this kernel cannot run the case, or nil when it can.
-    public func skipReason(limits: Limits = .shared) -> String? {
-        if let reason = transport.skipReason(pattern, payloadBytes: payloadBytes, depth: depth, limits: limits) { return reason }
-        return pattern.implementation.skipReason(transport, shape)
-    }
+    public func skipReason(limits: Limits = .shared) -> String? { IPCBench.skipReason(transport, pattern, shape, limits: limits) }
 }
 
 extension BenchConfig {
     /// The cases to run, in order: suites as written, then transports, sizes and placements.
     /// Throws `InputError` for anything that would make the run fail before it starts.
     /// `memory` bounds what one trial may allocate (nil: no bound).
-    public func plan(_ overrides: RunOverrides, allowed cpus: [Int] = allowedCPUs(),
-                     memory: Bound? = InputLimits.trialMemory()) throws -> [BenchCase] {
+    public func plan(_ commandLine: SettingLayer = SettingLayer(), patterns: [PatternKind]? = nil, verify: Bool = false,
+                     allowed cpus: [Int] = allowedCPUs(), memory: Bound? = InputLimits.trialMemory()) throws -> [BenchCase] {
         var chosen = suites
-        if let patterns = overrides.patterns {
+        if let patterns {
             chosen = chosen.filter { patterns.contains($0.pattern) }
             // A pattern no suite has runs with the config's [defaults].
             for pattern in patterns where !suites.contains(where: { $0.pattern == pattern }) {
-                chosen.append(defaults.suite(name: pattern.rawValue, pattern: pattern))
+                chosen.append(SuiteConfig(name: pattern.rawValue, pattern: pattern, settings: defaults))
             }
         }
         var cases: [BenchCase] = []
         for suite in chosen {
-            let placements = (overrides.placement.map { [$0] } ?? suite.placements).map { $0.resolved(allowed: cpus) }
+            let s = commandLine.over(suite.settings)
+            let placements = s.placements!.map { $0.resolved(allowed: cpus) }
             for placement in placements { _ = try placement.cpus(workers: 2, allowed: cpus) }
-            for transport in overrides.transports ?? suite.transports {
-                for size in overrides.sizes ?? suite.sizes {
+            for transport in s.transports! {
+                for size in s.sizes! {
                     let messages: Int
                     switch suite.pattern.sizing {
-                    case .totalBytes: messages = max(1, (overrides.totalBytes ?? suite.totalBytes) / size)
-                    case .count: messages = overrides.roundTrips ?? suite.roundTrips
+                    case .totalBytes: messages = max(1, s.total! / size)
+                    case .count: messages = s.count!
                     }
                     // Parsing bounded size (2^30), total (2^40) and count (< 2^30), so the product
                     // fits. Refusing trials over 2^40 bytes keeps the calibrated trial (× 10,000 <
@@ -140,18 +142,14 @@ extension BenchConfig {
                         let what = suite.pattern.sizing == .count ? "round trips" : "messages"
                         throw InputError("suite '\(suite.name)': \(messages) \(what) of \(formatSize(size)) are more than \(bound.shown), \(bound.why); lower count or the size")
                     }
-                    let values = suite.pattern.parameter.flatMap { overrides.parameterValues[$0] } ?? suite.patternParameterValues
-                    for value in values {
+                    for value in s.values(of: suite.pattern.parameter) {
                         for placement in placements {
                             var next = BenchCase(
                                 suite: suite.name, transport: transport, pattern: suite.pattern, payloadBytes: size,
-                                messages: messages, repetitions: overrides.repetitions ?? suite.repetitions,
-                                warmup: overrides.warmup ?? suite.warmup, placement: placement,
-                                timeoutNs: overrides.timeoutNs ?? suite.timeoutNs,
-                                minTrialNs: overrides.minTrialNs ?? suite.minTrialNs, verify: overrides.verify)
+                                messages: messages, repetitions: s.repetitions!, warmup: s.warmup!, placement: placement,
+                                timeoutNs: s.timeoutNs!, minTrialNs: s.minTrialNs!, verify: verify)
+                            next.settings = s.caseSettings
                             next.parameterValue = value
-                            next.knobs = suite.knobs.overridden(by: overrides.knobs)
-                            next.noDelay = overrides.noDelay ?? suite.noDelay
                             try checkKnobs(next)
                             if let memory, next.trialMemoryBytes > memory.max {
                                 let workers = next.pattern.implementation.topology(next.shape).roles.count
@@ -169,13 +167,26 @@ extension BenchConfig {
     }
 }
 
+extension SettingLayer {
+    /// The settings one case keeps: without the lists its suite runs over (one case is one of each).
+    var caseSettings: SettingLayer {
+        var s = self
+        s.transports = nil
+        s.sizes = nil
+        s.placements = nil
+        s.parameters = [:]
+        return s
+    }
+}
+
 /// A knob or nodelay set for a transport that does not take it is an error naming both, before anything runs.
 func checkKnobs(_ c: BenchCase) throws {
-    for knob in c.knobs.set where !c.transport.knobs.contains(knob) {
+    for knob in c.knobs.present where !c.transport.knobs.contains(knob) {
         let takers = TransportKind.allCases.filter { $0.knobs.contains(knob) }.map(\.rawValue)
         throw InputError("\(knob.rawValue) does not apply to \(c.transport.rawValue) (only to \(takers.joined(separator: ", "))); set it in a suite whose transports take it")
     }
-    if c.noDelay != nil && c.transport != .tcp && c.transport != .tcp6 {
-        throw InputError("nodelay does not apply to \(c.transport.rawValue) (only to tcp, tcp6); set it in a suite whose transports take it")
+    if c.noDelay != nil && !c.transport.takesNoDelay {
+        let takers = TransportKind.allCases.filter(\.takesNoDelay).map(\.rawValue)
+        throw InputError("nodelay does not apply to \(c.transport.rawValue) (only to \(takers.joined(separator: ", "))); set it in a suite whose transports take it")
     }
 }

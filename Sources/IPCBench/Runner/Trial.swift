@@ -23,11 +23,11 @@ struct TrialReports {
 /// transports are prepared and before any worker exists: tests use it to play a stranger who gets
 /// there first.
 func runTrial(transport kind: TransportKind, options: TransportOptions, pattern: PatternKind,
-              shape: CaseShape? = nil, work: LoopWork, cpus: [Int?], directory: String,
+              shape: CaseShape, work: LoopWork, cpus: [Int?], directory: String,
               timeoutNs: UInt64, beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
     let deadline = monotonicNanoseconds() &+ timeoutNs
     let secret = try TrialSecret.random()
-    let topology = pattern.implementation.topology(shape ?? CaseShape(payloadBytes: work.payloadBytes, depth: work.depth))
+    let topology = pattern.implementation.topology(shape)
     let count = topology.roles.count
 
     // One transport per link, each in its own folder so that paths never collide.

@@ -1,49 +1,10 @@
 import CShims
 import Glibc
 
-/// A kernel setting a case may change beyond the transport's defaults, by the name users type.
-public enum Knob: String, CaseIterable, Sendable {
-    /// F_SETPIPE_SZ on the pipes (pipe, fifo, vmsplice).
-    case pipeSize = "pipe_size"
-    /// SO_SNDBUF and SO_RCVBUF on the sockets.
-    case sendBuffer = "sndbuf"
-    case receiveBuffer = "rcvbuf"
-    /// SO_BUSY_POLL on the tcp and udp sockets: how long a blocking receive polls the device queue
-    /// before it sleeps, in µs (loopback has no device queue to poll: it shows the cost of asking).
-    case busyPoll = "busy_poll"
-}
-
-/// Values for the knobs: what a case asks for (in `TransportOptions`), or what the kernel put in
-/// force (in `Endpoint`, read back with F_GETPIPE_SZ or getsockopt). nil leaves the default.
-public struct TransportKnobs: Sendable, Equatable {
-    /// Bytes; the kernel rounds a pipe up to a power-of-two number of pages.
-    public var pipeSize: Int?
-    /// Bytes; Linux doubles what it is given, for its bookkeeping, and caps it at
-    /// net.core.wmem_max / rmem_max.
-    public var sendBuffer: Int?
-    public var receiveBuffer: Int?
-    /// Microseconds; above net.core.busy_read only with CAP_NET_ADMIN.
-    public var busyPollMicroseconds: Int?
-
-    public init(pipeSize: Int? = nil, sendBuffer: Int? = nil, receiveBuffer: Int? = nil, busyPollMicroseconds: Int? = nil) {
-        self.pipeSize = pipeSize
-        self.sendBuffer = sendBuffer
-        self.receiveBuffer = receiveBuffer
-        self.busyPollMicroseconds = busyPollMicroseconds
-    }
-
-    /// The knobs that have a value, with it: `pipe_size=1048576 sndbuf=262144`.
-    public var label: String {
-        let pairs: [(Knob, Int?)] = [(.pipeSize, pipeSize), (.sendBuffer, sendBuffer),
-                                     (.receiveBuffer, receiveBuffer), (.busyPoll, busyPollMicroseconds)]
-        return pairs.compactMap { knob, value in value.map { "\(knob.rawValue)=\($0)" } }.joined(separator: " ")
-    }
-}
-
 /// Pipes: sets the asked-for size on every pipe `fds` lead to and reads back the size in force.
 func applyPipeKnobs(_ fds: [Int32], _ wanted: TransportKnobs) throws -> TransportKnobs {
     var inForce = TransportKnobs()
-    guard let size = wanted.pipeSize else { return inForce }
+    guard let size = wanted[.pipeSize] else { return inForce }
     for fd in fds where fd >= 0 {
         let set = retryingInterrupts { Int(cshim_set_pipe_size(fd, Int32(clamping: size))) }
         if set == -Int(EPERM) {
@@ -51,25 +12,18 @@ func applyPipeKnobs(_ fds: [Int32], _ wanted: TransportKnobs) throws -> Transpor
         }
         if set < 0 { throw SystemCallError("fcntl(F_SETPIPE_SZ, \(size))", code: Int32(-set)) }
     }
-    inForce.pipeSize = Int(try check("fcntl(F_GETPIPE_SZ)") { cshim_get_pipe_size(fds[0]) })
+    inForce[.pipeSize] = Int(try check("fcntl(F_GETPIPE_SZ)") { cshim_get_pipe_size(fds[0]) })
     return inForce
 }
 
-/// Sockets: sets the asked-for buffer sizes (and busy polling where `busyPoll`: tcp and udp) on
-/// `fd` and reads back what is in force.
-func applySocketKnobs(_ fd: Int32, _ wanted: TransportKnobs, busyPoll: Bool = false) throws -> TransportKnobs {
+/// Sockets: sets every asked-for knob that the transport takes (`taking`) and that is a socket
+/// option (`Knob.socketOption`) on `fd`, and reads back what is in force.
+func applySocketKnobs(_ fd: Int32, _ wanted: TransportKnobs, taking: [Knob]) throws -> TransportKnobs {
     var inForce = TransportKnobs()
-    if let bytes = wanted.sendBuffer {
-        try setSocketOption(fd, SOL_SOCKET, SO_SNDBUF, Int32(clamping: bytes), "SO_SNDBUF \(bytes)")
-        inForce.sendBuffer = try socketOption(fd, SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF")
-    }
-    if let bytes = wanted.receiveBuffer {
-        try setSocketOption(fd, SOL_SOCKET, SO_RCVBUF, Int32(clamping: bytes), "SO_RCVBUF \(bytes)")
-        inForce.receiveBuffer = try socketOption(fd, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF")
-    }
-    if busyPoll, let microseconds = wanted.busyPollMicroseconds {
-        try setSocketOption(fd, SOL_SOCKET, SO_BUSY_POLL, Int32(clamping: microseconds), "SO_BUSY_POLL \(microseconds)")
-        inForce.busyPollMicroseconds = try socketOption(fd, SOL_SOCKET, SO_BUSY_POLL, "SO_BUSY_POLL")
+    for knob in wanted.present where taking.contains(knob) {
+        guard let option = knob.socketOption, let value = wanted[knob] else { continue }
+        try setSocketOption(fd, option.level, option.name, Int32(clamping: value), "\(option.call) \(value)")
+        inForce[knob] = try socketOption(fd, option.level, option.name, option.call)
     }
     return inForce
 }

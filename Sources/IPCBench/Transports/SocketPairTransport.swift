@@ -20,7 +20,7 @@ final class SocketPairTransport: Transport {
         let mine = Int(role.rawValue)
         closeDescriptor(sockets[1 - mine])
         var endpoint = Endpoint(.readWrite(read: sockets[mine], write: sockets[mine]), .stream)
-        endpoint.knobsInForce = try applySocketKnobs(sockets[mine], options.knobs)
+        endpoint.knobsInForce = try applySocketKnobs(sockets[mine], options.knobs, taking: Self.knobs)
         return endpoint
     }
 

@@ -8,6 +8,7 @@ class TCPTransport: Transport {
     class var loopback: Loopback { .ipv4 }
     class var needsIPv6: Bool { loopback == .ipv6 }
     static let knobs: [Knob] = [.sendBuffer, .receiveBuffer, .busyPoll]
+    static let takesNoDelay = true
     private let options: TransportOptions
     private var listener: Int32 = -1
     private(set) var port: UInt16 = 0
@@ -20,7 +21,7 @@ class TCPTransport: Transport {
         try loopback.bind(listener, port: 0)
         // Buffer sizes before listen() and connect(): TCP picks its window scale from them then,
         // and an accepted socket inherits the listener's.
-        _ = try applySocketKnobs(listener, options.knobs)
+        _ = try applySocketKnobs(listener, options.knobs, taking: Self.knobs)
         // Room for a few strangers' connections ahead of the peer's.
         try check("listen") { Glibc.listen(listener, Int32(maxPendingConnections)) }
         port = try boundPort(listener)
@@ -33,7 +34,7 @@ class TCPTransport: Transport {
         case .a:
             closeDescriptor(listener)
             fd = try makeSocket(Self.loopback.domain, Int32(SOCK_STREAM.rawValue))
-            _ = try applySocketKnobs(fd, options.knobs)
+            _ = try applySocketKnobs(fd, options.knobs, taking: Self.knobs)
             try Self.loopback.connect(fd, port: port)
             let sent = peer.secret.bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
             if sent < 0 { throw SystemCallError("write(trial secret)", code: Int32(-sent)) }
@@ -47,7 +48,7 @@ class TCPTransport: Transport {
             try setSocketOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "TCP_NODELAY")
         }
         var endpoint = Endpoint(.readWrite(read: fd, write: fd), .stream, rejected: rejected)
-        endpoint.knobsInForce = try applySocketKnobs(fd, options.knobs, busyPoll: true)
+        endpoint.knobsInForce = try applySocketKnobs(fd, options.knobs, taking: Self.knobs)
         return endpoint
     }
 

@@ -147,6 +147,18 @@ public struct Endpoint: Sendable {
         }
     }
 
+    /// Makes both directions non-blocking, for a worker that waits for either in poll(2): 0, or the
+    /// errno of the fcntl that failed.
+    func makeNonBlocking() -> Int32 {
+        let fds = pollDescriptors
+        for fd in Set([fds.read, fds.write]) where fd >= 0 {
+            let flags = resultOrErrno { Int(fcntl(fd, F_GETFL)) }
+            let set = flags < 0 ? flags : resultOrErrno { Int(fcntl(fd, F_SETFL, Int32(flags) | O_NONBLOCK)) }
+            if set < 0 { return Int32(-set) }
+        }
+        return 0
+    }
+
     public func close() {
         switch io {
         case let .readWrite(read, write):
@@ -168,6 +180,35 @@ public struct Endpoint: Sendable {
             closeDescriptor(pipe)
             closeDescriptor(null)
         }
+    }
+}
+
+/// The write side of an endpoint made never to wait while its reads still block: MSG_DONTWAIT on a
+/// socket (one open file for both directions), O_NONBLOCK on a pipe's or FIFO's write end (an open
+/// file of its own).
+struct NonWaitingWriter {
+    private let endpoint: Endpoint
+    private let fd: Int32
+    private let socket: Bool
+    /// errno of the fcntl that makes a pipe's write end non-blocking, or 0.
+    let failure: Int32
+
+    init(_ endpoint: Endpoint) {
+        self.endpoint = endpoint
+        fd = endpoint.pollDescriptors.write
+        var type: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0
+        let descriptor = fd
+        let r = socket ? 0 : resultOrErrno { Int(fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)) }
+        failure = r < 0 ? Int32(-r) : 0
+    }
+
+    /// One write that never waits: the bytes the kernel took, or -errno (-EAGAIN when none).
+    @inline(__always)
+    func write(_ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+        if socket { return retryingInterrupts { Glibc.send(fd, buffer, count, Int32(MSG_DONTWAIT)) } }
+        return endpoint.writeOnce(buffer, count)
     }
 }
 
@@ -216,6 +257,8 @@ public protocol Transport: AnyObject {
     static var payloadSizedMessagesOnly: Bool { get }
     /// The knobs this transport applies; it ignores the others.
     static var knobs: [Knob] { get }
+    /// It has Nagle's algorithm, which the `nodelay` setting turns off (TCP_NODELAY).
+    static var takesNoDelay: Bool { get }
     init(_ options: TransportOptions)
     /// In the runner: make what both workers share (pipes, FIFOs, bound sockets) inside `directory`.
     func prepare(in directory: String) throws
@@ -234,6 +277,7 @@ extension Transport {
     public static var pollable: Bool { true }
     public static var payloadSizedMessagesOnly: Bool { false }
     public static var knobs: [Knob] { [] }
+    public static var takesNoDelay: Bool { false }
 }
 
 // MARK: - Socket helpers shared by the socket transports

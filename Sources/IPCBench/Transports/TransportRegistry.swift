@@ -48,27 +48,9 @@ public enum TransportKind: String, CaseIterable, Sendable {
     /// The knobs this transport applies (`pipe_size` on pipes, `sndbuf`/`rcvbuf` on sockets, ...).
     public var knobs: [Knob] { implementation.knobs }
 
+    /// Whether the `nodelay` setting applies (TCP_NODELAY).
+    public var takesNoDelay: Bool { implementation.takesNoDelay }
+
     /// Why probing this machine's limits for this transport failed, or nil: its cases fail with it.
     public func probeFailure(limits: Limits = .shared) -> String? { limits.failedProbes[self] }
-
-    /// Why this machine cannot run `pattern` with `payloadBytes` (and `depth`) on this transport, or nil.
-    public func skipReason(_ pattern: PatternKind, payloadBytes: Int, depth: Int = 1, limits: Limits = .shared) -> String? {
-        if implementation.needsIPv6 && !limits.ipv6Loopback {
-            return "this machine has no IPv6 loopback: a socket cannot be bound to ::1"
-        }
-        if implementation.oneWay && pattern != .throughput && pattern != .fanout && pattern != .pairs {
-            return "\(rawValue) is one-way (a pipe fed by vmsplice): \(pattern.rawValue) sends both ways; use it for throughput, fanout or pairs"
-        }
-        if implementation.payloadSizedMessagesOnly && pattern == .syncMessage {
-            return "sync-message's acknowledgement is 16 bytes, and \(rawValue) carries only messages of the payload's size"
-        }
-        if !implementation.pollable && (pattern == .duplex || (pattern == .asyncRequest && depth > 1)) {
-            return "\(pattern.rawValue) waits for either direction in poll(2), and \(rawValue)'s rings have no descriptor to poll"
-        }
-        if let max = maxPayloadBytes(), payloadBytes > max {
-            let hint = implementation.limitHint.map { "; \($0)" } ?? ""
-            return "payload of \(payloadBytes) bytes exceeds this kernel's \(rawValue) message limit of \(max) bytes\(hint)"
-        }
-        return nil
-    }
 }

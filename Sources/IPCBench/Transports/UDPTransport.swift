@@ -33,7 +33,7 @@ class UDPTransport: Transport {
         try setReceiveTimeout(sockets[mine], nanoseconds: options.receiveTimeoutNs)
         var endpoint = Endpoint(.sendReceive(sockets[mine]), Self.semantics,
                                 datagramKey: peer.secret.datagramKey, rejected: rejected)
-        endpoint.knobsInForce = try applySocketKnobs(sockets[mine], options.knobs, busyPoll: true)
+        endpoint.knobsInForce = try applySocketKnobs(sockets[mine], options.knobs, taking: Self.knobs)
         return endpoint
     }
 

@@ -29,7 +29,7 @@ final class UnixDatagramTransport: Transport {
         try setReceiveTimeout(sockets[mine], nanoseconds: options.receiveTimeoutNs)
         var endpoint = Endpoint(.sendReceive(sockets[mine]), Self.semantics,
                                 datagramKey: peer.secret.datagramKey, rejected: rejected)
-        endpoint.knobsInForce = try applySocketKnobs(sockets[mine], options.knobs)
+        endpoint.knobsInForce = try applySocketKnobs(sockets[mine], options.knobs, taking: Self.knobs)
         return endpoint
     }
 

@@ -44,7 +44,7 @@ class UnixStreamTransport: Transport {
             rejected = accepted.rejected
         }
         var endpoint = try endpoint(fd, peer, rejected: rejected)
-        endpoint.knobsInForce = try applySocketKnobs(fd, options.knobs)
+        endpoint.knobsInForce = try applySocketKnobs(fd, options.knobs, taking: Self.knobs)
         return endpoint
     }
 

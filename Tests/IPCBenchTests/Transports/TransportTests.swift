@@ -3,28 +3,13 @@ import XCTest
 
 /// Real bytes through this machine's kernel: every transport, both patterns, every byte checked by
 /// the receiving worker (`verify`), every count checked here.
-final class TransportTests: XCTestCase {
-    var directory: RunDirectory!
-
-    override func setUpWithError() throws { directory = try RunDirectory() }
-    override func tearDown() {
-        directory.remove()
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path))
-    }
-
-    func trial(_ kind: TransportKind, _ pattern: PatternKind, size: Int, messages: Int) throws -> TrialReports {
-        try runTrial(transport: kind, options: TransportOptions(noDelay: kind == .tcp || kind == .tcp6, payloadBytes: size, verify: true),
-                     pattern: pattern,
-                     work: LoopWork(payloadBytes: size, messages: messages, verify: true),
-                     cpus: [], directory: directory.path, timeoutNs: 20_000_000_000)
-    }
-
+final class TransportTests: TrialTestCase {
     func testThroughputDeliversEveryByte() throws {
         for kind in TransportKind.allCases {
             // Sizes that do not divide the pipe buffer, so short reads and writes happen; the smallest
             // datagram holds just the header (key and sequence number).
             for size in [kind.isDatagram ? datagramHeaderBytes : 8, 1000, 4096, 65_000]
-            where kind.skipReason(.throughput, payloadBytes: size) == nil {
+            where skipReason(kind, .throughput, CaseShape(payloadBytes: size)) == nil {
                 let messages = max(1, (1 << 20) / size)
                 let r = try trial(kind, .throughput, size: size, messages: messages)
                 let label = "\(kind.rawValue) \(size)"
@@ -53,7 +38,7 @@ final class TransportTests: XCTestCase {
 
     func testLatencyEchoesEveryByte() throws {
         for kind in TransportKind.allCases {
-            for size in [1, 64, 4096, 60_000] where kind.skipReason(.latency, payloadBytes: size) == nil {
+            for size in [1, 64, 4096, 60_000] where skipReason(kind, .latency, CaseShape(payloadBytes: size)) == nil {
                 let r = try trial(kind, .latency, size: size, messages: 300)
                 let label = "\(kind.rawValue) \(size)"
                 XCTAssertEqual(r.a.messages, 300, label)
@@ -75,7 +60,7 @@ final class TransportTests: XCTestCase {
     func testTimeoutKillsTheTrial() throws {
         let start = monotonicNanoseconds()
         XCTAssertThrowsError(try runTrial(
-            transport: .pipe, options: TransportOptions(), pattern: .latency,
+            transport: .pipe, options: TransportOptions(), pattern: .latency, shape: CaseShape(payloadBytes: 64),
             work: LoopWork(payloadBytes: 64, messages: 100_000_000, verify: false), cpus: [],
             directory: directory.path, timeoutNs: 300_000_000)) { error in
             XCTAssertTrue("\(error)".contains("timed out after 300ms"), "\(error)")

@@ -1,7 +1,7 @@
 import XCTest
 @testable import IPCBench
 
-final class OutputTests: XCTestCase {
+final class ResultsFileTests: XCTestCase {
     func testCaseHeaderIsDesignsColumns() {
         XCTAssertEqual(csvLine(caseColumns), "run_id,timestamp_utc,hostname,kernel_release,kernel_version,arch,cpu_model,cpus_online,ipcbench_version,mitigations,kernel_cmdline_mitigations,kernel_cmdline_preempt,smt,clocksource,cpu_governor,boot_id,proc_version,kernel_cmdline,virtualization,command,transport,pattern,payload_bytes,messages_per_trial,bytes_per_trial,repetitions,warmup,cpu_placement,options,schedule,seed,depth,receivers,pairs,status,error,mib_per_s_median,mib_per_s_ci95_low,mib_per_s_ci95_high,mib_per_s_mean,mib_per_s_stddev,mib_per_s_min,mib_per_s_max,msgs_per_s_median,mib_per_s_slowest_median,mib_per_s_forward_median,mib_per_s_backward_median,cpu_us_per_msg_median,rtt_us_min,rtt_us_p50,rtt_us_p90,rtt_us_p99,rtt_us_p999,rtt_us_max,rtt_us_mean,rtt_us_stddev,cpu_user_us_per_msg,cpu_sys_us_per_msg,ctxsw_voluntary_per_msg,ctxsw_involuntary_per_msg,msgs_sent,msgs_received,msgs_lost,msgs_reordered,msgs_duplicated,alloc_bytes_in_loop,clock_overhead_ns,peers_rejected\r\n")
     }

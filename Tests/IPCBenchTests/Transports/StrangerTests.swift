@@ -8,24 +8,7 @@ import XCTest
 /// the workers exist, so the stranger always gets there first: its connection is first in the
 /// accept queue, its datagrams are already queued. The trial must still move and check every
 /// byte of the peer's (`verify`), never count a stranger's, and count what it refused.
-final class StrangerTests: XCTestCase {
-    var directory: RunDirectory!
-    var strangers: [Int32] = []
-
-    override func setUpWithError() throws { directory = try RunDirectory() }
-    override func tearDown() {
-        strangers.forEach(closeDescriptor)
-        strangers = []
-        directory.remove()
-    }
-
-    func trial(_ kind: TransportKind, _ pattern: PatternKind, size: Int, messages: Int,
-               stranger: (Transport) throws -> Void) throws -> TrialReports {
-        try runTrial(transport: kind, options: TransportOptions(noDelay: kind == .tcp && pattern == .latency),
-                     pattern: pattern, work: LoopWork(payloadBytes: size, messages: messages, verify: true),
-                     cpus: [], directory: directory.path, timeoutNs: 60_000_000_000, beforeFork: stranger)
-    }
-
+final class StrangerTests: TrialTestCase {
     // MARK: - The stranger
 
     func stranger(_ domain: Int32, _ type: Int32) throws -> Int32 {
@@ -336,7 +319,7 @@ final class StrangerTests: XCTestCase {
             BenchCase(suite: "s", transport: .udp, pattern: pattern, payloadBytes: size, messages: 1, repetitions: 1,
                       warmup: 0, placement: .none, timeoutNs: 1, minTrialNs: 0, verify: false).skipReason()
         }
-        XCTAssertEqual(reason(15, .throughput), "datagram throughput needs at least 16 bytes per message for the 64-bit trial key and the 64-bit sequence number")
+        XCTAssertEqual(reason(15, .throughput), "throughput on udp needs at least 16 bytes per message for the 64-bit trial key and the 64-bit sequence number")
         XCTAssertNil(reason(16, .throughput))
         XCTAssertNil(reason(1, .latency))
     }

@@ -7,25 +7,7 @@ import XCTest
 /// The transports beyond the first six, on this machine's kernel: what each leaves behind (nothing),
 /// why a case is skipped (golden strings), the paths TransportTests does not take (vmsplice into
 /// /dev/null, rings that wrap, end of stream), and strangers at the new sockets.
-final class MoreTransportsTests: XCTestCase {
-    var directory: RunDirectory!
-    var strangers: [Int32] = []
-
-    override func setUpWithError() throws { directory = try RunDirectory() }
-    override func tearDown() {
-        strangers.forEach(closeDescriptor)
-        strangers = []
-        directory.remove()
-    }
-
-    func trial(_ kind: TransportKind, _ pattern: PatternKind, size: Int, messages: Int, verify: Bool = true,
-               timeoutNs: UInt64 = 20_000_000_000,
-               beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
-        try runTrial(transport: kind, options: TransportOptions(noDelay: kind == .tcp6, payloadBytes: size, verify: verify),
-                     pattern: pattern, work: LoopWork(payloadBytes: size, messages: messages, verify: verify),
-                     cpus: [], directory: directory.path, timeoutNs: timeoutNs, beforeFork: beforeFork)
-    }
-
+final class TransportCapabilityTests: TrialTestCase {
     func benchCase(_ kind: TransportKind, _ pattern: PatternKind, _ size: Int) -> BenchCase {
         BenchCase(suite: "s", transport: kind, pattern: pattern, payloadBytes: size, messages: 1, repetitions: 1,
                   warmup: 0, placement: .none, timeoutNs: 1, minTrialNs: 0, verify: false)
@@ -45,7 +27,7 @@ final class MoreTransportsTests: XCTestCase {
 
     func testMessageQueueSyncMessageIsSkipped() {
         XCTAssertEqual(benchCase(.mq, .syncMessage, 64).skipReason(),
-                       "sync-message's acknowledgement is 16 bytes, and mq carries only messages of the payload's size")
+                       "sync-message sends a 16-byte acknowledgement, and mq carries only messages of the payload's size")
         for pattern in PatternKind.allCases where pattern != .syncMessage {
             XCTAssertNil(benchCase(.mq, pattern, 64).skipReason(), pattern.rawValue)
         }
@@ -53,9 +35,9 @@ final class MoreTransportsTests: XCTestCase {
 
     func testVmspliceLatencyIsSkipped() {
         XCTAssertEqual(benchCase(.vmsplice, .latency, 64).skipReason(),
-                       "vmsplice is one-way (a pipe fed by vmsplice): latency sends both ways; use it for throughput, fanout or pairs")
+                       "vmsplice is one-way: latency sends both ways; use it for throughput, fanout or pairs")
         XCTAssertEqual(benchCase(.vmsplice, .duplex, 64).skipReason(),
-                       "vmsplice is one-way (a pipe fed by vmsplice): duplex sends both ways; use it for throughput, fanout or pairs")
+                       "vmsplice is one-way: duplex sends both ways; use it for throughput, fanout or pairs")
         for pattern in [PatternKind.throughput, .fanout, .pairs] { XCTAssertNil(benchCase(.vmsplice, pattern, 64).skipReason()) }
         for pattern in [PatternKind.syncMessage, .asyncRequest] { XCTAssertNotNil(benchCase(.vmsplice, pattern, 64).skipReason()) }
     }
@@ -63,11 +45,11 @@ final class MoreTransportsTests: XCTestCase {
     func testSharedMemoryDuplexAndPipelinesAreSkipped() {
         for kind in [TransportKind.shmFutex, .shmSpin] {
             XCTAssertEqual(benchCase(kind, .duplex, 64).skipReason(),
-                           "duplex waits for either direction in poll(2), and \(kind.rawValue)'s rings have no descriptor to poll")
+                           "duplex waits for either direction in poll(2), and \(kind.rawValue) has no descriptor to poll")
             var pipelined = benchCase(kind, .asyncRequest, 64)
             pipelined.depth = 4
             XCTAssertEqual(pipelined.skipReason(),
-                           "async-request waits for either direction in poll(2), and \(kind.rawValue)'s rings have no descriptor to poll")
+                           "async-request waits for either direction in poll(2), and \(kind.rawValue) has no descriptor to poll")
             for pattern in [PatternKind.throughput, .latency, .syncMessage, .asyncRequest, .fanout, .pairs] {
                 XCTAssertNil(benchCase(kind, pattern, 64).skipReason(), "\(kind.rawValue) \(pattern.rawValue)")
             }

@@ -3,7 +3,7 @@ import XCTest
 
 final class ConfigTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func testEmbeddedDefaultIsDefaultToml() throws {
         let file = try String(contentsOf: Self.repository.appendingPathComponent("bench-configs/default.toml"), encoding: .utf8)
@@ -22,28 +22,27 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.suites.map(\.name), ["throughput", "throughput-64k", "latency"])
         let latency = config.suites[2]
         let classic: [TransportKind] = [.pipe, .fifo, .unixStream, .unixDgram, .tcp, .udp]
-        XCTAssertEqual(latency.transports, classic)
-        XCTAssertEqual(latency.sizes, [1, 64, 1024, 4096])
-        XCTAssertEqual(latency.roundTrips, 20000)
-        XCTAssertEqual(latency.repetitions, 5)
-        XCTAssertEqual(latency.placements, [.auto])
-        XCTAssertEqual(config.suites[0].totalBytes, 10 << 20)
-        let cases = try config.plan(RunOverrides(), allowed: [0, 1])
+        XCTAssertEqual(latency.settings.transports, classic)
+        XCTAssertEqual(latency.settings.sizes, [1, 64, 1024, 4096])
+        XCTAssertEqual(latency.settings.count, 20000)
+        XCTAssertEqual(latency.settings.repetitions, 5)
+        XCTAssertEqual(latency.settings.placements, [.auto])
+        XCTAssertEqual(config.suites[0].settings.total, 10 << 20)
+        let cases = try config.plan(SettingLayer(), allowed: [0, 1])
         XCTAssertEqual(cases.count, 4 * classic.count + 5 + 4 * classic.count)
         XCTAssertTrue(cases.allSatisfy { $0.placement == .split }, "auto is split with two CPUs")
-        XCTAssertTrue(try config.plan(RunOverrides(), allowed: [3]).allSatisfy { $0.placement == .same }, "and same with one")
+        XCTAssertTrue(try config.plan(SettingLayer(), allowed: [3]).allSatisfy { $0.placement == .same }, "and same with one")
         XCTAssertTrue(cases.allSatisfy { $0.skipReason() == nil }, "the default suite runs everything on Linux")
     }
 
     func testOverridesReplaceConfigValues() throws {
         let config = try BenchConfig.parse(embeddedDefaultConfig, file: "default")
-        var o = RunOverrides()
+        var o = SettingLayer()
         o.transports = [.pipe]
-        o.patterns = [.latency]
         o.sizes = [8]
-        o.roundTrips = 10
-        o.placement = CPUPlacement.none
-        let cases = try config.plan(o, allowed: [0])
+        o.count = 10
+        o.placements = [CPUPlacement.none]
+        let cases = try config.plan(o, patterns: [.latency], allowed: [0])
         XCTAssertEqual(cases.count, 1)
         XCTAssertEqual(cases[0].messages, 10)
         XCTAssertEqual(cases[0].placement, CPUPlacement.none)
@@ -57,7 +56,7 @@ final class ConfigTests: XCTestCase {
         sizes = [64]
         cpus = ["same", "split"]
         """
-        let cases = try BenchConfig.parse(text, file: "x.toml").plan(RunOverrides(), allowed: [0, 1])
+        let cases = try BenchConfig.parse(text, file: "x.toml").plan(SettingLayer(), allowed: [0, 1])
         XCTAssertEqual(cases.map(\.placement), [.same, .split])
     }
 
@@ -174,16 +173,16 @@ final class ConfigTests: XCTestCase {
         timeout = "24h"
         min_trial_time = "1h"
         """, file: "bench.toml")
-        let c = try config.plan(RunOverrides(), allowed: [0, 1])[0]
+        let c = try config.plan(SettingLayer(), allowed: [0, 1])[0]
         XCTAssertEqual([c.payloadBytes, c.messages, c.repetitions, c.warmup], [1 << 30, 1024, 1000, 100])
         XCTAssertEqual([c.timeoutNs, c.minTrialNs], [86_400_000_000_000, 3_600_000_000_000])
     }
 
     func testTrialBytesAreBounded() throws {
         let config = try BenchConfig.parse("[[suite]]\npattern = \"latency\"\nsizes = [\"1GiB\"]\ncount = 1024\n", file: "b.toml")
-        XCTAssertEqual(try config.plan(RunOverrides(), allowed: [0]).first?.messages, 1024)
-        var o = RunOverrides()
-        o.roundTrips = 1025
+        XCTAssertEqual(try config.plan(SettingLayer(), allowed: [0]).first?.messages, 1024)
+        var o = SettingLayer()
+        o.count = 1025
         XCTAssertThrowsError(try config.plan(o, allowed: [0])) { error in
             XCTAssertEqual((error as? InputError)?.message, "suite 'latency': 1025 round trips of 1GiB are more than 1024GiB, the most one trial moves before calibration; lower count or the size")
         }
@@ -215,17 +214,16 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(trial(.duplex), 4 * buffer)
         XCTAssertEqual(trial(.fanout, 64), 65 * buffer)
         XCTAssertEqual(trial(.pairs, 8), 16 * buffer)
-        var pipeSize = TransportKnobs()
-        pipeSize.pipeSize = 1 << 20
+        let pipeSize = TransportKnobs([.pipeSize: 1 << 20])
         XCTAssertEqual(trial(.pairs, 8, knobs: pipeSize), 16 * buffer + 8 * (1 << 20))
 
         let config = try BenchConfig.parse("[[suite]]\npattern = \"fanout\"\ntransports = [\"pipe\"]\nsizes = [\"1MiB\"]\nreceivers = [1, 64]\n", file: "f.toml")
         let bound = Bound(max: 64 << 20, shown: "64.0 MiB", why: "half of the smaller of MemTotal and MemAvailable in /proc/meminfo")
-        XCTAssertThrowsError(try config.plan(RunOverrides(), allowed: [0, 1], memory: bound)) { error in
+        XCTAssertThrowsError(try config.plan(SettingLayer(), allowed: [0, 1], memory: bound)) { error in
             XCTAssertEqual((error as? InputError)?.message, "suite 'fanout': a trial of pipe fanout 1MiB receivers 64 split needs 65.0 MiB (the buffers of its 65 workers, plus pipe_size, sndbuf and rcvbuf on each link), more than 64.0 MiB, half of the smaller of MemTotal and MemAvailable in /proc/meminfo; lower the size, the workers or the knobs")
         }
-        var one = RunOverrides()
-        one.parameterValues[.receivers] = [1]
+        var one = SettingLayer()
+        one.parameters[.receivers] = [1]
         XCTAssertEqual(try config.plan(one, allowed: [0, 1], memory: bound).count, 1)
     }
 }

@@ -58,7 +58,7 @@ final class KnobTests: XCTestCase {
             XCTAssertEqual(kind.knobs, [.sendBuffer, .receiveBuffer, .busyPoll], kind.rawValue)
         }
         for kind in [TransportKind.shmFutex, .shmSpin, .mq] { XCTAssertEqual(kind.knobs, [], kind.rawValue) }
-        XCTAssertEqual(TransportKnobs(pipeSize: 1 << 20, receiveBuffer: 4096).label, "pipe_size=1048576 rcvbuf=4096")
+        XCTAssertEqual(TransportKnobs([.pipeSize: 1 << 20, .receiveBuffer: 4096]).label, "pipe_size=1048576 rcvbuf=4096")
         XCTAssertEqual(TransportKnobs().label, "")
     }
 
@@ -66,8 +66,8 @@ final class KnobTests: XCTestCase {
         for kind in [TransportKind.pipe, .vmsplice] {
             // The kernel rounds up to a power-of-two number of pages.
             for (asked, inForce) in [(1 << 20, 1 << 20), (5000, 8192)] {
-                try openA(kind, TransportKnobs(pipeSize: asked)) { endpoint in
-                    XCTAssertEqual(endpoint.knobsInForce, TransportKnobs(pipeSize: inForce), kind.rawValue)
+                try openA(kind, TransportKnobs([.pipeSize: asked])) { endpoint in
+                    XCTAssertEqual(endpoint.knobsInForce, TransportKnobs([.pipeSize: inForce]), kind.rawValue)
                     guard case let .readWrite(read, write) = endpoint.io, kind == .pipe else { return }
                     XCTAssertEqual(Int(cshim_get_pipe_size(read)), inForce)
                     XCTAssertEqual(Int(cshim_get_pipe_size(write)), inForce)
@@ -79,7 +79,7 @@ final class KnobTests: XCTestCase {
 
     func testAnImpossiblePipeSizeIsAClearError() throws {
         // Above 2^31 bytes (as the unsigned int fcntl takes) no pipe can be, for root either.
-        XCTAssertThrowsError(try openA(.pipe, TransportKnobs(pipeSize: -1)) { _ in }) { error in
+        XCTAssertThrowsError(try openA(.pipe, TransportKnobs([.pipeSize: -1])) { _ in }) { error in
             XCTAssertEqual("\(error)", "fcntl(F_SETPIPE_SZ, -1): Invalid argument")
         }
     }
@@ -89,8 +89,8 @@ final class KnobTests: XCTestCase {
             + (Limits.shared.ipv6Loopback ? [.tcp6, .udp6] : [])
         for kind in kinds {
             // Linux doubles the value it is given (the other half is for its bookkeeping).
-            try openA(kind, TransportKnobs(sendBuffer: 65536, receiveBuffer: 32768)) { endpoint in
-                XCTAssertEqual(endpoint.knobsInForce, TransportKnobs(sendBuffer: 131_072, receiveBuffer: 65536), kind.rawValue)
+            try openA(kind, TransportKnobs([.sendBuffer: 65536, .receiveBuffer: 32768])) { endpoint in
+                XCTAssertEqual(endpoint.knobsInForce, TransportKnobs([.sendBuffer: 131_072, .receiveBuffer: 65536]), kind.rawValue)
             }
         }
     }
@@ -99,24 +99,24 @@ final class KnobTests: XCTestCase {
         try XCTSkipUnless(geteuid() == 0 || readProcValue("/proc/sys/net/core/busy_read").flatMap { Int($0) } ?? 0 >= 50,
                           "raising SO_BUSY_POLL above net.core.busy_read needs CAP_NET_ADMIN")
         for kind in [TransportKind.tcp, .udp] {
-            try openA(kind, TransportKnobs(busyPollMicroseconds: 50)) { endpoint in
-                XCTAssertEqual(endpoint.knobsInForce, TransportKnobs(busyPollMicroseconds: 50), kind.rawValue)
+            try openA(kind, TransportKnobs([.busyPoll: 50])) { endpoint in
+                XCTAssertEqual(endpoint.knobsInForce, TransportKnobs([.busyPoll: 50]), kind.rawValue)
             }
         }
-        try openA(.unixStream, TransportKnobs(busyPollMicroseconds: 50)) { XCTAssertEqual($0.knobsInForce, TransportKnobs()) }
-        try openA(.pipe, TransportKnobs(sendBuffer: 65536)) { XCTAssertEqual($0.knobsInForce, TransportKnobs()) }
+        try openA(.unixStream, TransportKnobs([.busyPoll: 50])) { XCTAssertEqual($0.knobsInForce, TransportKnobs()) }
+        try openA(.pipe, TransportKnobs([.sendBuffer: 65536])) { XCTAssertEqual($0.knobsInForce, TransportKnobs()) }
     }
 
     func testTrialsWithKnobsDeliverEveryByte() throws {
         let cases: [(TransportKind, TransportKnobs)] = [
-            (.pipe, TransportKnobs(pipeSize: 1 << 20)), (.fifo, TransportKnobs(pipeSize: 4096)),
-            (.vmsplice, TransportKnobs(pipeSize: 1 << 20)), (.unixStream, TransportKnobs(sendBuffer: 8192)),
-            (.tcp, TransportKnobs(sendBuffer: 16384, receiveBuffer: 16384)), (.unixDgram, TransportKnobs(receiveBuffer: 1 << 20)),
+            (.pipe, TransportKnobs([.pipeSize: 1 << 20])), (.fifo, TransportKnobs([.pipeSize: 4096])),
+            (.vmsplice, TransportKnobs([.pipeSize: 1 << 20])), (.unixStream, TransportKnobs([.sendBuffer: 8192])),
+            (.tcp, TransportKnobs([.sendBuffer: 16384, .receiveBuffer: 16384])), (.unixDgram, TransportKnobs([.receiveBuffer: 1 << 20])),
         ]
         for (kind, knobs) in cases {
-            for pattern in PatternKind.allCases where kind.skipReason(pattern, payloadBytes: 1000) == nil {
+            for pattern in PatternKind.allCases where skipReason(kind, pattern, CaseShape(payloadBytes: 1000)) == nil {
                 let r = try runTrial(transport: kind, options: TransportOptions(payloadBytes: 1000, verify: true, knobs: knobs),
-                                     pattern: pattern, work: LoopWork(payloadBytes: 1000, messages: 2000, verify: true),
+                                     pattern: pattern, shape: CaseShape(payloadBytes: 1000), work: LoopWork(payloadBytes: 1000, messages: 2000, verify: true),
                                      cpus: [], directory: directory.path, timeoutNs: 20_000_000_000)
                 let label = "\(kind.rawValue) \(pattern) \(knobs.label)"
                 XCTAssertEqual(r.b.messages, 2000, label)

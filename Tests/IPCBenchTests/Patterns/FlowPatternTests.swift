@@ -5,27 +5,7 @@ import XCTest
 /// duplex, fanout and pairs: real bytes through this machine's kernel on every transport, every byte
 /// checked by the receiving worker (`verify`), every count checked here; their figures from synthetic
 /// reports; and the K-worker trial's timeout and dead-worker paths.
-final class FlowPatternTests: XCTestCase {
-    var directory: RunDirectory!
-
-    override func setUpWithError() throws {
-        directory = try RunDirectory()
-        signal(SIGPIPE, SIG_IGN)  // as the runner does: a write to a dead reader fails with EPIPE
-    }
-
-    override func tearDown() {
-        directory.remove()
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path))
-    }
-
-    func trial(_ kind: TransportKind, _ pattern: PatternKind, _ shape: CaseShape, messages: Int,
-               timeoutNs: UInt64 = 30_000_000_000) throws -> [WorkerReport] {
-        try runTrial(transport: kind, options: TransportOptions(payloadBytes: shape.payloadBytes, verify: true),
-                     pattern: pattern, shape: shape,
-                     work: LoopWork(payloadBytes: shape.payloadBytes, messages: messages, verify: true),
-                     cpus: [], directory: directory.path, timeoutNs: timeoutNs).workers
-    }
-
+final class FlowPatternTests: TrialTestCase {
     /// Sizes that do not divide the pipe buffer (so short reads and writes happen) and one above 64 KiB
     /// where the transport takes it; the smallest datagram holds just the header.
     func sizes(_ kind: TransportKind) -> [Int] {
@@ -36,17 +16,17 @@ final class FlowPatternTests: XCTestCase {
 
     func testDuplexDeliversEveryByteBothWays() throws {
         for kind in TransportKind.allCases {
-            for size in sizes(kind) where kind.skipReason(.duplex, payloadBytes: size) == nil {
+            for size in sizes(kind) {
                 let shape = CaseShape(payloadBytes: size)
                 let label = "\(kind.rawValue) \(size)"
                 if kind.semantics == .lossyMessages {
-                    XCTAssertNotNil(DuplexPattern.skipReason(kind, shape), label)
+                    XCTAssertNotNil(skipReason(kind, .duplex, shape), label)
                     continue
                 }
-                XCTAssertNil(DuplexPattern.skipReason(kind, shape), label)
+                if skipReason(kind, .duplex, shape) != nil { continue }  // one-way, no poll(2), no IPv6 loopback
                 // Enough bytes each way to fill both directions' buffers many times over.
                 let messages = max(64, (1 << 20) / size)
-                let r = try trial(kind, .duplex, shape, messages: messages)
+                let r = try trial(kind, .duplex, shape, messages: messages).workers
                 XCTAssertEqual(r.count, 2, label)
                 for w in r {
                     XCTAssertEqual(w.error, "", label)
@@ -75,9 +55,9 @@ final class FlowPatternTests: XCTestCase {
                 let messages = 300
                 let shape = CaseShape(payloadBytes: size, receivers: receivers)
                 let label = "\(kind.rawValue) receivers \(receivers)"
-                if kind.skipReason(.fanout, payloadBytes: size) != nil { continue }  // no IPv6 loopback
-                XCTAssertNil(FanoutPattern.skipReason(kind, shape), label)
-                let r = try trial(kind, .fanout, shape, messages: messages)
+                if kind.implementation.needsIPv6 && !Limits.shared.ipv6Loopback { continue }
+                XCTAssertNil(skipReason(kind, .fanout, shape), label)
+                let r = try trial(kind, .fanout, shape, messages: messages).workers
                 XCTAssertEqual(r.count, receivers + 1, label)
                 XCTAssertEqual(r.map(\.allocatedBytes), Array(repeating: 0, count: receivers + 1), label)
                 XCTAssertEqual(r.map(\.error), Array(repeating: "", count: receivers + 1), label)
@@ -111,9 +91,9 @@ final class FlowPatternTests: XCTestCase {
                 let messages = 300
                 let shape = CaseShape(payloadBytes: size, pairs: pairs)
                 let label = "\(kind.rawValue) pairs \(pairs)"
-                if kind.skipReason(.pairs, payloadBytes: size) != nil { continue }  // no IPv6 loopback
-                XCTAssertNil(PairsPattern.skipReason(kind, shape), label)
-                let r = try trial(kind, .pairs, shape, messages: messages)
+                if kind.implementation.needsIPv6 && !Limits.shared.ipv6Loopback { continue }
+                XCTAssertNil(skipReason(kind, .pairs, shape), label)
+                let r = try trial(kind, .pairs, shape, messages: messages).workers
                 XCTAssertEqual(r.count, 2 * pairs, label)
                 XCTAssertEqual(r.map(\.allocatedBytes), Array(repeating: 0, count: 2 * pairs), label)
                 XCTAssertEqual(r.map(\.error), Array(repeating: "", count: 2 * pairs), label)
@@ -279,11 +259,11 @@ final class FlowPatternTests: XCTestCase {
         XCTAssertEqual(PatternKind.duplex.metrics, [.throughput, .forward, .backward, .cpuPerMessage])
         XCTAssertEqual(PatternKind.fanout.metrics, [.throughput, .slowest, .cpuPerMessage])
         XCTAssertEqual(PatternKind.pairs.metrics, [.throughput, .messagesPerSecond, .slowest, .cpuPerMessage])
-        XCTAssertEqual(DuplexPattern.skipReason(.udp, CaseShape(payloadBytes: 1000)),
+        XCTAssertEqual(skipReason(.udp, .duplex, CaseShape(payloadBytes: 1000)),
                        "duplex needs every message to arrive (each worker waits for all of its peer's); udp may drop them, so its loss is measured by throughput")
         for pattern in [PatternKind.duplex, .fanout, .pairs] {
-            XCTAssertNotNil(pattern.implementation.skipReason(.unixDgram, CaseShape(payloadBytes: datagramHeaderBytes - 1)), pattern.rawValue)
-            XCTAssertNil(pattern.implementation.skipReason(.pipe, CaseShape(payloadBytes: 1)), pattern.rawValue)
+            XCTAssertNotNil(skipReason(.unixDgram, pattern, CaseShape(payloadBytes: datagramHeaderBytes - 1)), pattern.rawValue)
+            XCTAssertNil(skipReason(.pipe, pattern, CaseShape(payloadBytes: 1)), pattern.rawValue)
         }
     }
 

@@ -4,7 +4,7 @@ import XCTest
 
 /// `ipcbench pivot`'s table, golden, on the two small results files in Tests/Fixtures.
 final class PivotTests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
     let base = PivotTests.fixtures.appendingPathComponent("pivot-base.csv").path
     let new = PivotTests.fixtures.appendingPathComponent("pivot-new.csv").path

@@ -1,0 +1,64 @@
+/// What a pattern needs of a transport for one case's shape. Each pattern declares its own
+/// (`Pattern.requirements`); each transport declares what it offers (`Transport`: semantics, one-way,
+/// pollable, payload-sized messages, limits); `skipReason` below weighs one against the other, once,
+/// for the plan.
+struct Requirements {
+    /// Messages go both ways (a one-way transport cannot serve it).
+    var bothWays = false
+    /// It waits for either direction in poll(2) (a transport without descriptors cannot serve it).
+    var polling = false
+    /// Why every message must arrive, where it must (a lossy transport cannot serve it).
+    var noLoss: String?
+    /// A message it sends that is not the payload's size (a transport that carries only
+    /// payload-sized messages cannot serve it).
+    var otherSizedMessage: String?
+    /// On a message transport each message carries the trial's 64-bit key and this 64-bit number,
+    /// so a payload must hold 16 bytes.
+    var numberedMessages: String?
+    /// Messages in flight toward one receiver at once: on a lossy transport they must fit its
+    /// socket's receive buffer.
+    var inFlight = 1
+}
+
+/// Why `pattern` with `shape` cannot run on `transport` on this machine, or nil: the one decision
+/// whether a case runs, with the reason its row gives.
+public func skipReason(_ transport: TransportKind, _ pattern: PatternKind, _ shape: CaseShape, limits: Limits = .shared) -> String? {
+    let t = transport.implementation, name = transport.rawValue
+    let needs = pattern.implementation.requirements(shape)
+    if t.needsIPv6 && !limits.ipv6Loopback {
+        return "this machine has no IPv6 loopback: a socket cannot be bound to ::1"
+    }
+    if t.oneWay && needs.bothWays {
+        let oneWay = PatternKind.allCases.filter { !$0.implementation.requirements(shape).bothWays }.map(\.rawValue)
+        return "\(name) is one-way: \(pattern.rawValue) sends both ways; use it for \(oneWay.dropLast().joined(separator: ", ")) or \(oneWay.last!)"
+    }
+    if t.payloadSizedMessagesOnly, let other = needs.otherSizedMessage {
+        return "\(pattern.rawValue) sends \(other), and \(name) carries only messages of the payload's size"
+    }
+    if !t.pollable && needs.polling {
+        return "\(pattern.rawValue) waits for either direction in poll(2), and \(name) has no descriptor to poll"
+    }
+    if t.semantics == .lossyMessages, let why = needs.noLoss {
+        return "\(pattern.rawValue) needs every message to arrive (\(why)); \(name) may drop them, so its loss is measured by throughput"
+    }
+    if let number = needs.numberedMessages, transport.isDatagram && shape.payloadBytes < datagramHeaderBytes {
+        return "\(pattern.rawValue) on \(name) needs at least \(datagramHeaderBytes) bytes per message for the 64-bit trial key and the 64-bit \(number)"
+    }
+    if let max = t.maxMessageBytes(), shape.payloadBytes > max {
+        let hint = t.limitHint.map { "; \($0)" } ?? ""
+        return "payload of \(shape.payloadBytes) bytes exceeds this kernel's \(name) message limit of \(max) bytes\(hint)"
+    }
+    if t.semantics == .lossyMessages && needs.inFlight > 1, let buffer = Int(readProcValue("/proc/sys/net/core/rmem_default") ?? ""),
+       needs.inFlight * chargedBytes(shape.payloadBytes) > buffer {
+        return "\(needs.inFlight) messages of \(shape.payloadBytes) bytes in flight overflow the receiving socket's buffer (net.core.rmem_default = \(buffer) bytes), so \(name) would drop them; raise it with sysctl or lower the depth"
+    }
+    return nil
+}
+
+/// What the kernel charges a socket's receive buffer for one datagram: its data in a
+/// power-of-two allocation plus the buffer head (about 512 bytes), an estimate on the safe side.
+func chargedBytes(_ payload: Int) -> Int {
+    var allocation = 512
+    while allocation < payload + 512 { allocation *= 2 }
+    return allocation + 512
+}
