@@ -35,6 +35,7 @@ struct ListCommand: ParsableCommand {
         print("  unix-dgram datagram max      \(limits.unixDatagramMax) bytes")
         print("  unix-seqpacket message max   \(limits.unixSeqpacketMax) bytes")
         print("  udp6 datagram max            " + (limits.ipv6Loopback ? "\(limits.udp6DatagramMax) bytes" : "none: no IPv6 loopback (tcp6 and udp6 are skipped)"))
+        print("  IP multicast on lo           " + (limits.multicastLoopback ? "delivers (tried at start-up)" : "does not deliver (udp-multicast is skipped)"))
         print("  mq message max               \(limits.mqMessageMax) bytes (fs.mqueue.msgsize_max), \(limits.mqQueueDepth) messages per queue")
     }
 }

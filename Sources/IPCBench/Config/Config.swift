@@ -134,19 +134,6 @@ public func directoryNames(_ path: String) -> [String]? {
     return names
 }
 
-func readWholeFile(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, file)
-        if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-        if n < chunk.count { break }
-    }
-    if ferror(file) != 0 { return nil }
-    return String(decoding: bytes, as: UTF8.self)
-}
 
 extension SettingLayer {
     /// This layer with the settings of a [defaults] or [[suite]] table over it; errors name the line.

@@ -1,12 +1,5 @@
 import Glibc
 
-/// A value the user wrote that ipcbench cannot use; the message names it and says what is accepted.
-/// It is one line whatever the user wrote: control characters in it are shown escaped.
-public struct InputError: Error, Equatable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = oneLine(message) }
-    public var description: String { message }
-}
 
 /// `text` with line breaks and other control characters written as escapes (`\n`, `\u{1B}`).
 public func oneLine(_ text: String) -> String {

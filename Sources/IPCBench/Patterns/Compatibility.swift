@@ -15,6 +15,9 @@ struct Requirements {
     /// On a message transport each message carries the trial's 64-bit key and this 64-bit number,
     /// so a payload must hold 16 bytes.
     var numberedMessages: String?
+    /// Its sender's messages go to every receiver alike, so one send may reach them all (a
+    /// one-to-many transport serves only such patterns).
+    var broadcast = false
     /// Messages in flight toward one receiver at once: on a lossy transport they must fit its
     /// socket's receive buffer.
     var inFlight = 1
@@ -27,6 +30,13 @@ public func skipReason(_ transport: TransportKind, _ pattern: PatternKind, _ sha
     let needs = pattern.implementation.requirements(shape)
     if t.needsIPv6 && !limits.ipv6Loopback {
         return "this machine has no IPv6 loopback: a socket cannot be bound to ::1"
+    }
+    if t.needsMulticastLoopback && !limits.multicastLoopback {
+        return "IP multicast does not deliver on this machine's loopback (a datagram sent to a 239.0.0.0/8 group joined on 127.0.0.1 did not arrive)"
+    }
+    if t.oneToMany && !needs.broadcast {
+        let takers = PatternKind.allCases.filter { $0.implementation.requirements(shape).broadcast }.map(\.rawValue)
+        return "\(name) delivers one send to every receiver of a group: it serves \(takers.joined(separator: ", ")), not \(pattern.rawValue)'s point-to-point links"
     }
     if t.oneWay && needs.bothWays {
         let oneWay = PatternKind.allCases.filter { !$0.implementation.requirements(shape).bothWays }.map(\.rawValue)

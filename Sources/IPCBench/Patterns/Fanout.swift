@@ -1,6 +1,8 @@
-/// fanout (one writer, N readers): a broadcast over point-to-point links. The sender writes every
-/// message once to each receiver's link (N copies through the kernel); each receiver is throughput's
-/// receiver. Time runs from the sender's first write to the last receiver's last byte.
+/// fanout (one writer, N readers): a broadcast. Over point-to-point links the sender writes every
+/// message once to each receiver's link (N copies through the kernel); over a one-to-many transport
+/// (udp-multicast) it sends each message once and the kernel delivers a copy to every receiver. Each
+/// receiver is throughput's receiver. Time runs from the sender's first write to the last receiver's
+/// last byte.
 enum FanoutPattern: Pattern {
     static let summary = "one writer to N readers (broadcast as one copy per reader); delivered MiB/s and the slowest reader's MiB/s"
     static let parameter: CaseParameter? = .receivers
@@ -15,7 +17,11 @@ enum FanoutPattern: Pattern {
 
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 1 }
 
-    static func requirements(_ shape: CaseShape) -> Requirements { ThroughputPattern.requirements(shape) }
+    static func requirements(_ shape: CaseShape) -> Requirements {
+        var r = ThroughputPattern.requirements(shape)
+        r.broadcast = true
+        return r
+    }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
         index == 0 ? senderLoop(endpoints, work) : oneWayLoop(sending: false, endpoints[0], work)
@@ -34,7 +40,7 @@ enum FanoutPattern: Pattern {
         f.values[.throughput] = mibPerSecond(f.bytes, f.durationNs)
         f.values[.slowest] = receivers.map { mibPerSecond($0.bytes, $0.endNs &- sender.startNs) }.min()
         var d = DatagramCounts()
-        d.sent = sender.datagrams.sent  // every copy
+        d.sent = sender.messages * UInt64(receivers.count)  // the copies due: one per message and receiver
         for r in receivers {
             d.received += r.datagrams.received
             d.reordered += r.datagrams.reordered

@@ -30,7 +30,8 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
     let topology = pattern.implementation.topology(shape)
     let count = topology.roles.count
 
-    // One transport per link, each in its own folder so that paths never collide.
+    // One transport per link, each in its own folder so that paths never collide; a one-to-many
+    // transport is one for all the links from a worker (one send reaches every receiver).
     var transports: [Transport] = []
     var folders: [String] = []
     var transportsOpen = true
@@ -38,7 +39,11 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
         if transportsOpen { transports.forEach { $0.close() } }
         folders.forEach { _ = rmdir($0) }
     }
-    for index in topology.links.indices {
+    for (index, link) in topology.links.enumerated() {
+        if kind.oneToMany, let shared = topology.links.firstIndex(where: { $0.from == link.from }), shared < index {
+            transports.append(transports[shared])
+            continue
+        }
         let folder = directory + "/\(index)"
         try check("mkdir(\(folder))") { Glibc.mkdir(folder, 0o700) }
         folders.append(folder)
@@ -68,6 +73,8 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
         // Links run from a lower to a higher worker, so a link's connecting worker already has its pid.
         let links = topology.links.enumerated().compactMap { i, link -> WorkerLink? in
             guard link.from == index || link.to == index else { return nil }
+            // The sender of a one-to-many transport has one endpoint for all its links.
+            if link.from == index, let first = transports.firstIndex(where: { $0 === transports[i] }), first < i { return nil }
             let peer = PeerCheck(secret: secret, connectorPid: link.to == index ? pids[link.from] : 0,
                                  listenerPid: getpid(), deadlineNs: deadline)
             return WorkerLink(transport: transports[i], role: link.from == index ? .a : .b, peer: peer)

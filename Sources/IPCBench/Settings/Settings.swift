@@ -245,6 +245,9 @@ public enum Knob: String, CaseIterable, Sendable {
     /// SO_BUSY_POLL on the tcp and udp sockets: how long a blocking receive polls the device queue
     /// before it sleeps, in µs (loopback has no device queue to poll: it shows the cost of asking).
     case busyPoll = "busy_poll"
+    /// TCP_NOTSENT_LOWAT on the tcp sockets: how many unsent bytes the socket holds before a writer
+    /// waits (and poll(2) stops saying writable), instead of the whole send buffer.
+    case notSentLowat = "notsent_lowat"
 
     /// A size in bytes (`1MiB`), else a plain number.
     var isSize: Bool { self != .busyPoll }
@@ -253,6 +256,7 @@ public enum Knob: String, CaseIterable, Sendable {
         switch self {
         case .pipeSize, .sendBuffer, .receiveBuffer: return Bound(max: 1 << 30, shown: "1GiB", why: "the largest buffer ipcbench asks for")
         case .busyPoll: return Bound(max: 1_000_000, shown: "1000000", why: "the longest busy poll (1 s)")
+        case .notSentLowat: return Bound(max: 1 << 30, shown: "1GiB", why: "the largest buffer ipcbench asks for")
         }
     }
 
@@ -261,6 +265,7 @@ public enum Knob: String, CaseIterable, Sendable {
         case .pipeSize: return "expected a size such as \"1MiB\""
         case .sendBuffer, .receiveBuffer: return "expected a size such as \"256KiB\""
         case .busyPoll: return "expected a whole number of microseconds"
+        case .notSentLowat: return "expected a size such as \"16KiB\""
         }
     }
 
@@ -272,6 +277,7 @@ public enum Knob: String, CaseIterable, Sendable {
         case .sendBuffer: return (SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF")
         case .receiveBuffer: return (SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF")
         case .busyPoll: return (SOL_SOCKET, SO_BUSY_POLL, "SO_BUSY_POLL")
+        case .notSentLowat: return (Int32(IPPROTO_TCP), TCP_NOTSENT_LOWAT, "TCP_NOTSENT_LOWAT")
         }
     }
 }
@@ -327,6 +333,9 @@ public struct RunOptions: ParsableArguments {
     @Option(name: .customLong("busy-poll"), parsing: .unconditional, help: "tcp, udp (and IPv6): SO_BUSY_POLL in microseconds.")
     var busyPoll: String?
 
+    @Option(name: .customLong("notsent-lowat"), parsing: .unconditional, help: "tcp, tcp6: TCP_NOTSENT_LOWAT, the unsent bytes a socket holds before a writer waits, for example 16KiB.")
+    var notSentLowat: String?
+
     @Option(help: "tcp, tcp6: TCP_NODELAY on or off (default: on for the patterns that wait for answers).")
     var nodelay: String?
 
@@ -368,7 +377,7 @@ public struct RunOptions: ParsableArguments {
         [("transports", transport), ("sizes", size), ("total", total), ("count", count), ("repetitions", repetitions),
          ("warmup", warmup), ("cpus", cpus), ("timeout", timeout), ("min_trial_time", minTrialTime),
          ("depth", depth), ("receivers", receivers), ("pairs", pairs),
-         ("pipe_size", pipeSize), ("sndbuf", sndbuf), ("rcvbuf", rcvbuf), ("busy_poll", busyPoll), ("nodelay", nodelay)]
+         ("pipe_size", pipeSize), ("sndbuf", sndbuf), ("rcvbuf", rcvbuf), ("busy_poll", busyPoll), ("notsent_lowat", notSentLowat), ("nodelay", nodelay)]
     }
 
     /// The command line's layer of settings; every value checked against its bound.

@@ -16,6 +16,9 @@ public struct Limits: Sendable {
     public internal(set) var pipeMaxSize: Int
     /// socket(AF_INET6) and bind(::1) work: tcp6 and udp6 can run.
     public internal(set) var ipv6Loopback: Bool
+    /// A datagram sent to a 239.0.0.0/8 group out of 127.0.0.1 with TTL 0 arrives at a socket that
+    /// joined the group on 127.0.0.1: udp-multicast can run (tried, not read from lo's flags or routes).
+    public internal(set) var multicastLoopback: Bool
     /// POSIX message queues: the largest message (fs.mqueue.msgsize_max) and the most messages
     /// one queue may hold (fs.mqueue.msg_max) for a user without CAP_SYS_RESOURCE; 0 if unknown.
     public internal(set) var mqMessageMax: Int
@@ -39,6 +42,7 @@ public struct Limits: Sendable {
             }
         }
         ipv6Loopback = probe("IPv6 loopback", for: [.tcp6, .udp6], false) { try Limits.hasIPv6Loopback() }
+        multicastLoopback = probe("IP multicast on the loopback", for: [.udpMulticast], false) { try Limits.multicastDelivers() }
         udpDatagramMax = probe("udp message limit", for: [.udp], 0) { try Limits.largestDatagram(domain: AF_INET) }
         udp6DatagramMax = ipv6Loopback ? probe("udp6 message limit", for: [.udp6], 0) { try Limits.largestDatagram(domain: AF_INET6) } : 0
         unixDatagramMax = probe("unix-dgram message limit", for: [.unixDgram], 0) { try Limits.largestDatagram(domain: AF_UNIX) }
@@ -76,6 +80,34 @@ public struct Limits: Sendable {
         return true
     }
 
+    /// Sends one datagram to a random group in 239.0.0.0/8 through a sender set up as udp-multicast's
+    /// and waits up to a second for it at a member of the group. False when it does not come (or the
+    /// kernel refuses to join); other failures are thrown.
+    static func multicastDelivers() throws -> Bool {
+        var low: UInt32 = 0
+        try check("getrandom") { withUnsafeMutableBytes(of: &low) { cshim_random_bytes($0.baseAddress, 3) } }
+        let sender = try makeMulticastSender()
+        defer { closeDescriptor(sender) }
+        let holder = try makeSocket(AF_INET, Int32(SOCK_DGRAM.rawValue))
+        defer { closeDescriptor(holder) }
+        try Loopback.ipv4.bind(holder, port: 0)
+        let group = multicastGroup(low, port: try boundPort(holder))
+        let receiver: Int32
+        do {
+            receiver = try joinGroup(group)
+        } catch let error as SystemCallError where [ENODEV, EADDRNOTAVAIL, EINVAL].contains(error.code) {
+            return false
+        }
+        defer { closeDescriptor(receiver) }
+        try connect(sender, group, describe(group))
+        var token = low
+        guard Glibc.send(sender, &token, 4, 0) == 4 else { return false }
+        var waiting = pollfd(fd: receiver, events: Int16(POLLIN), revents: 0)
+        guard poll(&waiting, 1, 1000) == 1 else { return false }
+        var got: UInt32 = 0
+        return Glibc.recv(receiver, &got, 4, Int32(MSG_DONTWAIT)) == 4 && got == low
+    }
+
     /// A number from a /proc file; 0 where the kernel has no such file.
     static func procNumber(_ path: String) throws -> Int {
         Int(try readRegularFile(path, limit: 4096, what: "a /proc value")?.trimmingWhitespace() ?? "") ?? 0
@@ -111,13 +143,6 @@ public struct Limits: Sendable {
     }
 }
 
-func readProcValue(_ path: String) -> String? {
-    guard let file = fopen(path, "r") else { return nil }
-    defer { fclose(file) }
-    var line = [CChar](repeating: 0, count: 4096)
-    guard fgets(&line, Int32(line.count), file) != nil else { return nil }
-    return cString(line).trimmingWhitespace()
-}
 
 extension String {
     func trimmingWhitespace() -> String {

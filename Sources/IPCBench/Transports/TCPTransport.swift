@@ -7,7 +7,7 @@ class TCPTransport: Transport {
     static let semantics = MessageSemantics.stream
     class var loopback: Loopback { .ipv4 }
     class var needsIPv6: Bool { loopback == .ipv6 }
-    static let knobs: [Knob] = [.sendBuffer, .receiveBuffer, .busyPoll]
+    static let knobs: [Knob] = [.sendBuffer, .receiveBuffer, .busyPoll, .notSentLowat]
     static let takesNoDelay = true
     private let options: TransportOptions
     private var listener: Int32 = -1

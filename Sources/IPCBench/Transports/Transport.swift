@@ -259,6 +259,11 @@ public protocol Transport: AnyObject {
     static var knobs: [Knob] { get }
     /// It has Nagle's algorithm, which the `nodelay` setting turns off (TCP_NODELAY).
     static var takesNoDelay: Bool { get }
+    /// One send reaches every receiver (IP multicast): the links from one worker share one
+    /// transport, and that worker has one endpoint for them all.
+    static var oneToMany: Bool { get }
+    /// It needs IP multicast to deliver on the loopback (`Limits.multicastLoopback`).
+    static var needsMulticastLoopback: Bool { get }
     init(_ options: TransportOptions)
     /// In the runner: make what both workers share (pipes, FIFOs, bound sockets) inside `directory`.
     func prepare(in directory: String) throws
@@ -278,6 +283,8 @@ extension Transport {
     public static var payloadSizedMessagesOnly: Bool { false }
     public static var knobs: [Knob] { [] }
     public static var takesNoDelay: Bool { false }
+    public static var oneToMany: Bool { false }
+    public static var needsMulticastLoopback: Bool { false }
 }
 
 // MARK: - Socket helpers shared by the socket transports

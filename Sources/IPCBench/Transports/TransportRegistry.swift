@@ -15,6 +15,7 @@ public enum TransportKind: String, CaseIterable, Sendable {
     case shmSpin = "shm-spin"
     case mq
     case vmsplice
+    case udpMulticast = "udp-multicast"
 
     var implementation: Transport.Type {
         switch self {
@@ -32,6 +33,7 @@ public enum TransportKind: String, CaseIterable, Sendable {
         case .shmSpin: return SharedMemorySpinTransport.self
         case .mq: return MessageQueueTransport.self
         case .vmsplice: return VmspliceTransport.self
+        case .udpMulticast: return UDPMulticastTransport.self
         }
     }
 
@@ -47,6 +49,9 @@ public enum TransportKind: String, CaseIterable, Sendable {
 
     /// The knobs this transport applies (`pipe_size` on pipes, `sndbuf`/`rcvbuf` on sockets, ...).
     public var knobs: [Knob] { implementation.knobs }
+
+    /// One send reaches every receiver (IP multicast).
+    public var oneToMany: Bool { implementation.oneToMany }
 
     /// Whether the `nodelay` setting applies (TCP_NODELAY).
     public var takesNoDelay: Bool { implementation.takesNoDelay }

@@ -71,7 +71,7 @@ final class ConfigTests: XCTestCase {
         [defaults]
         repetitions = 5
         sise = 3
-        """, "bench.toml:3: unknown key 'sise' in [defaults] (expected one of: transports, sizes, total, count, repetitions, warmup, cpus, timeout, min_trial_time, depth, receivers, pairs, pipe_size, sndbuf, rcvbuf, busy_poll, nodelay, schedule, seed)")
+        """, "bench.toml:3: unknown key 'sise' in [defaults] (expected one of: transports, sizes, total, count, repetitions, warmup, cpus, timeout, min_trial_time, depth, receivers, pairs, pipe_size, sndbuf, rcvbuf, busy_poll, notsent_lowat, nodelay, schedule, seed)")
         assertConfigError("""
         [[suite]]
         pattern = "latency"
@@ -87,7 +87,7 @@ final class ConfigTests: XCTestCase {
         [[suite]]
         pattern = "latency"
         transports = ["pipe", "shm"]
-        """, "bench.toml:3: unknown transport 'shm': expected one of pipe, fifo, socketpair, unix-stream, unix-dgram, unix-seqpacket, tcp, udp, tcp6, udp6, shm-futex, shm-spin, mq, vmsplice, or all")
+        """, "bench.toml:3: unknown transport 'shm': expected one of pipe, fifo, socketpair, unix-stream, unix-dgram, unix-seqpacket, tcp, udp, tcp6, udp6, shm-futex, shm-spin, mq, vmsplice, udp-multicast, or all")
         assertConfigError("""
         [[suite]]
         pattern = "bandwidth"

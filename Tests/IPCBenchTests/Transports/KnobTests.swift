@@ -54,9 +54,13 @@ final class KnobTests: XCTestCase {
         for kind in [TransportKind.socketpair, .unixStream, .unixSeqpacket, .unixDgram] {
             XCTAssertEqual(kind.knobs, [.sendBuffer, .receiveBuffer], kind.rawValue)
         }
-        for kind in [TransportKind.tcp, .tcp6, .udp, .udp6] {
+        for kind in [TransportKind.tcp, .tcp6] {
+            XCTAssertEqual(kind.knobs, [.sendBuffer, .receiveBuffer, .busyPoll, .notSentLowat], kind.rawValue)
+        }
+        for kind in [TransportKind.udp, .udp6] {
             XCTAssertEqual(kind.knobs, [.sendBuffer, .receiveBuffer, .busyPoll], kind.rawValue)
         }
+        XCTAssertEqual(TransportKind.udpMulticast.knobs, [.sendBuffer, .receiveBuffer])
         for kind in [TransportKind.shmFutex, .shmSpin, .mq] { XCTAssertEqual(kind.knobs, [], kind.rawValue) }
         XCTAssertEqual(TransportKnobs([.pipeSize: 1 << 20, .receiveBuffer: 4096]).label, "pipe_size=1048576 rcvbuf=4096")
         XCTAssertEqual(TransportKnobs().label, "")
@@ -93,6 +97,16 @@ final class KnobTests: XCTestCase {
                 XCTAssertEqual(endpoint.knobsInForce, TransportKnobs([.sendBuffer: 131_072, .receiveBuffer: 65536]), kind.rawValue)
             }
         }
+    }
+
+    func testNotSentLowatIsSetOnTCPOnly() throws {
+        for kind in [TransportKind.tcp] + (Limits.shared.ipv6Loopback ? [.tcp6] : []) {
+            try openA(kind, TransportKnobs([.notSentLowat: 16384])) { endpoint in
+                XCTAssertEqual(endpoint.knobsInForce, TransportKnobs([.notSentLowat: 16384]), kind.rawValue)
+            }
+        }
+        try openA(.udp, TransportKnobs([.notSentLowat: 16384])) { XCTAssertEqual($0.knobsInForce, TransportKnobs()) }
+        XCTAssertEqual(TransportKind.allCases.filter { $0.knobs.contains(.notSentLowat) }, [.tcp, .tcp6])
     }
 
     func testBusyPollIsSetOnInternetSocketsOnly() throws {

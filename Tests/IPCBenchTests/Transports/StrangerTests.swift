@@ -239,6 +239,37 @@ final class StrangerTests: TrialTestCase {
         XCTAssertEqual(got.bytes, 640)
     }
 
+    /// A group takes anyone's datagrams: a stranger's to the group reaches every member, and each
+    /// receiver drops and counts what does not carry the trial's key, while the sender's one send
+    /// still reaches both receivers whole.
+    func testMulticastReceiversDropAndCountStrangersInTheGroup() throws {
+        XCTAssertTrue(Limits.shared.multicastLoopback, "IP multicast delivers on this machine's loopback")
+        let transport = UDPMulticastTransport(TransportOptions(payloadBytes: 64, verify: true))
+        try transport.prepare(in: directory.path)
+        defer { transport.close() }
+        let secret = try TrialSecret.random()
+        let peer = PeerCheck(secret: secret, connectorPid: getpid(), listenerPid: getpid(), deadlineNs: monotonicNanoseconds() + 10_000_000_000)
+        let sender = try transport.open(.a, peer)
+        let receivers = [try transport.open(.b, peer), try transport.open(.b, peer)]
+        defer { ([sender] + receivers).forEach { $0.close() } }
+        let fd = try makeMulticastSender()
+        strangers.append(fd)
+        let strangersSent = sendStrangerDatagrams(fd, size: 64, to: transport.group)
+        let work = LoopWork(payloadBytes: 64, messages: 10, verify: true)
+        var sent = LoopResult()
+        DatagramSender([sender], work).run(&sent)
+        XCTAssertFalse(sent.failure.isFailure, sent.failure.message ?? "")
+        XCTAssertEqual(sent.datagrams.sent, 10, "one send per message")
+        for (i, receiver) in receivers.enumerated() {
+            var got = LoopResult()
+            DatagramReceiver(receiver, work).run(&got)
+            XCTAssertFalse(got.failure.isFailure, got.failure.message ?? "")
+            XCTAssertEqual(got.rejected, strangersSent, "receiver \(i)")
+            XCTAssertEqual(got.datagrams.received, 10, "receiver \(i)")
+            XCTAssertEqual(got.bytes, 640, "receiver \(i)")
+        }
+    }
+
     func testEchoServerEchoesOnlyPingsWithTheKey() throws {
         for size in [4, 64] {
             let (client, server) = try datagramPair()

@@ -1,0 +1,114 @@
+import CShims
+import Glibc
+
+/// udp-multicast: IP multicast on the loopback, the kernel's own one-to-many delivery. The sender's
+/// socket (made by the runner: bound to 127.0.0.1, IP_MULTICAST_IF 127.0.0.1, IP_MULTICAST_LOOP on,
+/// TTL 0 so that nothing leaves the host) is connected to a group in 239.0.0.0/8 chosen at random per
+/// trial; each receiver makes its own socket in its worker, binds the group's address and port
+/// (SO_REUSEADDR, so that every receiver of the group gets a copy) and joins the group on 127.0.0.1.
+/// One send reaches every receiver. A group takes anyone's datagrams: what strangers sent before the
+/// trial is drained and counted, and during it every datagram must carry the trial's key, else the
+/// receiver drops and counts it (`peers_rejected`).
+final class UDPMulticastTransport: Transport {
+    static let semantics = MessageSemantics.lossyMessages
+    static let oneToMany = true
+    static let needsMulticastLoopback = true
+    static let knobs: [Knob] = [.sendBuffer, .receiveBuffer]
+    static func maxMessageBytes() -> Int? { Limits.shared.udpDatagramMax }
+    private let options: TransportOptions
+    private var sender: Int32 = -1
+    /// Held by the runner so that no other socket takes the group's port on 127.0.0.1 meanwhile.
+    private var portHolder: Int32 = -1
+    private(set) var group = sockaddr_in()
+
+    init(_ options: TransportOptions) { self.options = options }
+
+    func prepare(in directory: String) throws {
+        portHolder = try makeSocket(AF_INET, Int32(SOCK_DGRAM.rawValue))
+        try Loopback.ipv4.bind(portHolder, port: 0)
+        var low: UInt32 = 0
+        try check("getrandom") { withUnsafeMutableBytes(of: &low) { cshim_random_bytes($0.baseAddress, 3) } }
+        group = multicastGroup(low, port: try boundPort(portHolder))
+        sender = try makeMulticastSender()
+        try connect(sender, group, "the group \(describe(group))")
+    }
+
+    func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
+        let fd: Int32
+        var rejected: UInt64 = 0
+        if role == .a {
+            fd = sender
+            sender = -1  // the endpoint owns it now
+        } else {
+            closeDescriptor(sender)
+            sender = -1
+            fd = try joinGroup(group)
+            rejected = drainQueuedDatagrams(fd)
+            try setReceiveTimeout(fd, nanoseconds: options.receiveTimeoutNs)
+        }
+        closeDescriptor(portHolder)
+        portHolder = -1
+        var endpoint = Endpoint(.sendReceive(fd), Self.semantics, datagramKey: peer.secret.datagramKey, rejected: rejected)
+        endpoint.knobsInForce = try applySocketKnobs(fd, options.knobs, taking: Self.knobs)
+        return endpoint
+    }
+
+    func close() {
+        closeDescriptor(sender)
+        closeDescriptor(portHolder)
+        sender = -1
+        portHolder = -1
+    }
+}
+
+/// 239.x.y.z (the low 24 bits of `low`) and `port`.
+func multicastGroup(_ low: UInt32, port: UInt16) -> sockaddr_in {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = (UInt32(239) << 24 | low & 0xff_ffff).bigEndian
+    return address
+}
+
+func describe(_ address: sockaddr_in) -> String {
+    let a = UInt32(bigEndian: address.sin_addr.s_addr)
+    return "\(a >> 24).\(a >> 16 & 255).\(a >> 8 & 255).\(a & 255):\(UInt16(bigEndian: address.sin_port))"
+}
+
+/// A UDP socket on 127.0.0.1 that sends multicast out of the loopback only: IP_MULTICAST_IF
+/// 127.0.0.1, IP_MULTICAST_LOOP on (the receivers are on this host), TTL 0 (nothing leaves it).
+func makeMulticastSender() throws -> Int32 {
+    let fd = try makeSocket(AF_INET, Int32(SOCK_DGRAM.rawValue))
+    do {
+        try Loopback.ipv4.bind(fd, port: 0)
+        var interface = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
+        try check("setsockopt(IP_MULTICAST_IF 127.0.0.1)") {
+            Glibc.setsockopt(fd, Int32(IPPROTO_IP), IP_MULTICAST_IF, &interface, socklen_t(MemoryLayout<in_addr>.size))
+        }
+        try setSocketOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_LOOP, 1, "IP_MULTICAST_LOOP 1")
+        try setSocketOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_TTL, 0, "IP_MULTICAST_TTL 0")
+        return fd
+    } catch {
+        closeDescriptor(fd)
+        throw error
+    }
+}
+
+/// A receiving socket bound to `group` (shared with the group's other receivers), a member of it on
+/// 127.0.0.1 and of no other group (IP_MULTICAST_ALL off).
+func joinGroup(_ group: sockaddr_in) throws -> Int32 {
+    let fd = try makeSocket(AF_INET, Int32(SOCK_DGRAM.rawValue))
+    do {
+        try setSocketOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR 1")
+        try bind(fd, group, describe(group))
+        var membership = ip_mreq(imr_multiaddr: group.sin_addr, imr_interface: in_addr(s_addr: UInt32(0x7f00_0001).bigEndian))
+        try check("setsockopt(IP_ADD_MEMBERSHIP \(describe(group)) on 127.0.0.1)") {
+            Glibc.setsockopt(fd, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &membership, socklen_t(MemoryLayout<ip_mreq>.size))
+        }
+        try setSocketOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_ALL, 0, "IP_MULTICAST_ALL 0")
+        return fd
+    } catch {
+        closeDescriptor(fd)
+        throw error
+    }
+}
