@@ -68,6 +68,12 @@ public struct CaseKey: Hashable, Sendable {
             .joined(separator: " ")
     }
 
+    /// The value of parameter `p` (depth, receivers, pairs) as the files write it; empty where the case has none.
+    func value(of p: CaseParameter) -> String {
+        let words = parameter.split(separator: " ")
+        return words.indices.first { $0 % 2 == 0 && words[$0] == p.rawValue && $0 + 1 < words.count }.map { String(words[$0 + 1]) } ?? ""
+    }
+
     /// The key with the `ignored` fields left empty.
     func ignoring(_ ignored: Set<JoinKey>) -> CaseKey {
         var key = self

@@ -8,7 +8,7 @@ public enum CompareFormat: String, CaseIterable, Sendable {
 public let compareCSVColumns = ["kind", "new_file", "transport", "pattern", "payload_bytes", "placement", "options",
                                 "metric", "base", "new", "change_pct", "significant",
                                 "change_ci95_low_pct", "change_ci95_high_pct", "detectable_pct", "method",
-                                "p_value", "q_value", "mde_pct", "note"]
+                                "p_value", "q_value", "mde_pct", "note"] + CaseParameter.allCases.map(\.rawValue)
 
 /// A log-ratio as a change in % with its sign.
 func signedPercent(_ logRatio: Double) -> String {
@@ -57,12 +57,14 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
                             c.key.payloadBytes, c.key.placement, c.key.options, c.metric.name,
                             formatDecimal(c.base, places: 3), formatDecimal(c.new, places: 3),
                             formatDecimal(c.percent, places: 2), c.significant ? "1" : "0"]
-                           + cells(c.interval, c.method, c.pValue, c.qValue, c.mde, c.reason))
+                           + cells(c.interval, c.method, c.pValue, c.qValue, c.mde, c.reason)
+                           + CaseParameter.allCases.map { c.key.value(of: $0) })
         }
         for g in r.geomeans {
             out += csvLine(["geomean", sideLabel(g.newSide), "", "", "", "", "", g.metric.name, "", "",
                             formatDecimal(g.percent, places: 2), g.significant ? "1" : "0"]
-                           + cells(g.interval, g.method, g.pValue, g.qValue, g.mde, g.reason))
+                           + cells(g.interval, g.method, g.pValue, g.qValue, g.mde, g.reason)
+                           + CaseParameter.allCases.map { _ in "" })
         }
         return out
     }
