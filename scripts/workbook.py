@@ -52,7 +52,7 @@ except ImportError:
 NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 TEXT = {"run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version", "arch", "cpu_model",
         "ipcbench_version", "transport", "pattern", "cpu_placement", "options", "status", "error",
-        "boot_id", "proc_version", "kernel_cmdline", "virtualization", "command",
+        "boot_id", "proc_version", "kernel_cmdline", "virtualization", "command", "workers",
         "kind", "new_file", "placement", "metric", "test", "file", "method", "note", "case"}
 # (sheet name, pattern, metric column, chart title, y axis title, parameter or None): the patterns'
 # main metrics with their titles; with a parameter, the sheet's rows are its values (`ipcbench pivot

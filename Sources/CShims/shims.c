@@ -9,7 +9,10 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <stdlib.h>
 #include <time.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -49,6 +52,33 @@ int cshim_wifsignaled(int status) { return WIFSIGNALED(status); }
 int cshim_wtermsig(int status) { return WTERMSIG(status); }
 
 pid_t cshim_fork(void) { return fork(); }
+
+struct thread_start { void (*body)(void *); void *context; };
+
+static void *thread_main(void *argument) {
+    struct thread_start start = *(struct thread_start *)argument;
+    free(argument);
+    start.body(start.context);
+    return NULL;
+}
+
+int cshim_thread_start(unsigned long *thread, void (*body)(void *), void *context) {
+    struct thread_start *start = malloc(sizeof *start);
+    if (!start) return ENOMEM;
+    start->body = body;
+    start->context = context;
+    pthread_t t;
+    int r = pthread_create(&t, NULL, thread_main, start);
+    if (r != 0) { free(start); return r; }
+    *thread = (unsigned long)t;
+    return 0;
+}
+
+int cshim_thread_join(unsigned long thread) { return pthread_join((pthread_t)thread, NULL); }
+
+int cshim_own_descriptor_table(void) { return unshare(CLONE_FILES); }
+
+int cshim_thread_usage(struct rusage *usage) { return getrusage(RUSAGE_THREAD, usage); }
 int cshim_die_with_parent(void) { return prctl(PR_SET_PDEATHSIG, SIGKILL); }
 
 static volatile sig_atomic_t stop_signal = 0;

@@ -1,6 +1,7 @@
 #ifndef IPCBENCH_CSHIMS_H
 #define IPCBENCH_CSHIMS_H
 // Only what Swift cannot import from Glibc: macros, _GNU_SOURCE calls and signal-handler state.
+#include <sys/resource.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -30,6 +31,14 @@ int cshim_wifsignaled(int status);
 int cshim_wtermsig(int status);
 
 pid_t cshim_fork(void);
+// Threads as workers: start `body(context)` on a new thread (0, or the error number); wait for it.
+int cshim_thread_start(unsigned long *thread, void (*body)(void *), void *context);
+int cshim_thread_join(unsigned long thread);
+// This thread gets a file-descriptor table of its own (unshare(CLONE_FILES)): what it opens and
+// closes from now on is its own, as a process's would be, while its memory stays shared.
+int cshim_own_descriptor_table(void);
+// getrusage of the calling thread only (RUSAGE_THREAD): 0, or -1 with errno set.
+int cshim_thread_usage(struct rusage *usage);
 // The worker dies with the runner, whatever kills the runner.
 int cshim_die_with_parent(void);
 

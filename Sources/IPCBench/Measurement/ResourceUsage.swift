@@ -1,6 +1,8 @@
+import CShims
 import Glibc
 
-/// getrusage(RUSAGE_SELF) figures that matter per message: CPU time and context switches.
+/// getrusage figures that matter per message: CPU time and context switches, of the process
+/// (RUSAGE_SELF) or, for a worker that is a thread, of the thread (RUSAGE_THREAD).
 public struct ResourceUsage: Sendable, Equatable {
     public var userMicroseconds: UInt64 = 0
     public var systemMicroseconds: UInt64 = 0
@@ -10,9 +12,9 @@ public struct ResourceUsage: Sendable, Equatable {
     public init() {}
 
     @inline(__always)
-    public static func now() -> ResourceUsage {
+    public static func now(thread: Bool = false) -> ResourceUsage {
         var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
+        if thread { _ = cshim_thread_usage(&usage) } else { getrusage(RUSAGE_SELF.rawValue, &usage) }
         var r = ResourceUsage()
         r.userMicroseconds = UInt64(usage.ru_utime.tv_sec) * 1_000_000 + UInt64(usage.ru_utime.tv_usec)
         r.systemMicroseconds = UInt64(usage.ru_stime.tv_sec) * 1_000_000 + UInt64(usage.ru_stime.tv_usec)

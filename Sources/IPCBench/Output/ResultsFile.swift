@@ -56,6 +56,7 @@ let caseSchema: [Column<CaseRowSource>] = {
         C("options") { $0.result.benchCase.optionsLabel(knobsInForce: $0.result.knobsInForce) },
         C("schedule") { $0.result.schedule.rawValue }, C("seed") { String($0.result.seed) },
     ] + CaseParameter.allCases.map { p in C(p.rawValue) { parameterCell($0.result.benchCase, p) } } + [
+        C("workers", version: 3) { $0.result.benchCase.workers.rawValue },
         C("status") { $0.result.status.rawValue }, C("error") { $0.result.error },
     ]
     let metrics: [C] = Metric.all.flatMap { m in

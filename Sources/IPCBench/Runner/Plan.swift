@@ -41,6 +41,7 @@ public struct BenchCase: Equatable, Sendable {
         get { settings.knobs }
         set { settings.knobs = newValue }
     }
+    public var workers: Workers { settings.workers ?? .process }
     /// TCP_NODELAY as the config or command line set it; nil: on for the patterns that wait for answers.
     public var noDelay: Bool? {
         get { settings.noDelay }
@@ -78,7 +79,8 @@ public struct BenchCase: Equatable, Sendable {
     /// The options column: what this case set beyond the transport's defaults, with the knobs' values
     /// as the kernel put them in force (`knobsInForce`, read back by a worker) once a trial has run.
     public func optionsLabel(knobsInForce: String? = nil) -> String {
-        [transportOptions.noDelay ? "nodelay" : "", knobsInForce ?? knobs.label].filter { !$0.isEmpty }.joined(separator: " ")
+        [workers == .thread ? "threads" : "", transportOptions.noDelay ? "nodelay" : "", knobsInForce ?? knobs.label]
+            .filter { !$0.isEmpty }.joined(separator: " ")
     }
 
     public var name: String {

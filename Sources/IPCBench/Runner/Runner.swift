@@ -136,7 +136,8 @@ struct CaseState {
         let reports: TrialReports
         do {
             reports = try runTrial(transport: c.transport, options: c.transportOptions, pattern: c.pattern,
-                                   shape: c.shape, work: work, cpus: asked, directory: directory, timeoutNs: c.timeoutNs)
+                                   shape: c.shape, work: work, cpus: asked, directory: directory, timeoutNs: c.timeoutNs,
+                                   workers: c.workers)
         } catch let stop as RunStopped {
             throw stop  // the trial did not happen: the case is cut short, not failed
         } catch {

@@ -24,7 +24,7 @@ struct TrialReports {
 /// there first.
 func runTrial(transport kind: TransportKind, options: TransportOptions, pattern: PatternKind,
               shape: CaseShape, work: LoopWork, cpus: [Int?], directory: String,
-              timeoutNs: UInt64, beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
+              timeoutNs: UInt64, workers: Workers = .process, beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
     let deadline = monotonicNanoseconds() &+ timeoutNs
     let secret = try TrialSecret.random()
     let topology = pattern.implementation.topology(shape)
@@ -63,35 +63,56 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
     defer {
         // Every exit path: kill what is left of the group and reap it.
         if group > 0 {
-            let running = pids.filter { reaped[$0] == nil }
+            let running = Set(pids).filter { reaped[$0] == nil }
             if !running.isEmpty { _ = kill(-group, SIGKILL) }
             for pid in running { var status: Int32 = 0; _ = waitUntilReaped(pid, &status) }
         }
     }
 
-    for index in 0..<count {
-        // Links run from a lower to a higher worker, so a link's connecting worker already has its pid.
+    let runnerPid = getpid()  // made the listeners; read here, before a fork
+    /// Worker `index`'s setup; `pid` gives each worker's process (a unix-stream acceptor takes only
+    /// its connector's).
+    func setup(_ index: Int, pid: (Int) -> pid_t) -> WorkerSetup {
         let links = topology.links.enumerated().compactMap { i, link -> WorkerLink? in
             guard link.from == index || link.to == index else { return nil }
             // The sender of a one-to-many transport has one endpoint for all its links.
             if link.from == index, let first = transports.firstIndex(where: { $0 === transports[i] }), first < i { return nil }
-            let peer = PeerCheck(secret: secret, connectorPid: link.to == index ? pids[link.from] : 0,
-                                 listenerPid: getpid(), deadlineNs: deadline)
+            let peer = PeerCheck(secret: secret, connectorPid: link.to == index ? pid(link.from) : 0,
+                                 listenerPid: runnerPid, deadlineNs: deadline)
             return WorkerLink(transport: transports[i], role: link.from == index ? .a : .b, peer: peer)
         }
         let foreign = channels.indices.flatMap { i in i == index ? [channels[i].runner.fd] : [channels[i].runner.fd, channels[i].worker.fd] }
-        let setup = WorkerSetup(index: index, pattern: pattern, work: work, cpu: index < cpus.count ? cpus[index] : nil,
-                                links: links, control: channels[index].worker, foreignDescriptors: foreign)
+        return WorkerSetup(index: index, pattern: pattern, work: work, cpu: index < cpus.count ? cpus[index] : nil,
+                           links: links, control: channels[index].worker, foreignDescriptors: foreign)
+    }
+
+    switch workers {
+    case .process:
+        for index in 0..<count {
+            // Links run from a lower to a higher worker, so a link's connecting worker already has its pid.
+            let worker = setup(index) { pids[$0] }
+            let pid = pid_t(try check("fork") { Int(cshim_fork()) })
+            if pid == 0 {
+                _ = setpgid(0, index == 0 ? 0 : group)
+                runWorker(worker)
+            }
+            if index == 0 { group = pid }
+            _ = setpgid(pid, group)  // also done by the child: whichever runs first wins the race
+            pids.append(pid)
+        }
+    case .thread:
+        // One process, every worker a thread of it: each worker's peer is that process.
         let pid = pid_t(try check("fork") { Int(cshim_fork()) })
         if pid == 0 {
-            _ = setpgid(0, index == 0 ? 0 : group)
-            runWorker(setup)
+            _ = setpgid(0, 0)
+            let me = getpid()
+            runWorkerThreads((0..<count).map { setup($0) { _ in me } })
         }
-        if index == 0 { group = pid }
-        _ = setpgid(pid, group)  // also done by the child: whichever runs first wins the race
-        pids.append(pid)
-        channels[index].worker.close()
+        group = pid
+        _ = setpgid(pid, group)
+        pids = Array(repeating: pid, count: count)
     }
+    channels.forEach { $0.worker.close() }
 
     let runners = channels.map(\.runner)
     let names = topology.roles
@@ -124,7 +145,7 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
             // A worker that fails while setting up sends its report instead of ready.
             if kind == .report, let report = try? WorkerReport(decoding: frames[i]!), !report.error.isEmpty {
                 // A peer that was killed shows up first as an error here (EOF, EPIPE): name the cause.
-                for other in pids.indices where other != i && reaped[pids[other]] == nil {
+                for other in pids.indices where pids[other] != pids[i] && reaped[pids[other]] == nil {
                     var status: Int32 = 0
                     if exitedSoon(pids[other], &status) {
                         reaped[pids[other]] = status
@@ -148,7 +169,7 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
     }
     let frames = try collect(.report, "during the timed loop")
     let reports = try frames.map { try WorkerReport(decoding: $0) }
-    for pid in pids {
+    for pid in Set(pids) {
         var status: Int32 = 0
         if waitUntilReaped(pid, &status) { reaped[pid] = status }
     }

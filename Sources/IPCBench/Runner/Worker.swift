@@ -64,7 +64,7 @@ struct WorkerLink {
     let peer: PeerCheck
 }
 
-/// Everything a forked worker needs; it inherits this from the runner's memory.
+/// Everything a worker needs; it inherits this from the runner's memory.
 struct WorkerSetup {
     /// Its place in the pattern's topology.
     let index: Int
@@ -74,16 +74,61 @@ struct WorkerSetup {
     /// The links it is on, in link order.
     let links: [WorkerLink]
     let control: ControlChannel
-    /// Descriptors of the runner and of the other workers, closed first thing after the fork.
+    /// Descriptors of the runner and of the other workers, closed first thing.
     let foreignDescriptors: [Int32]
 }
 
-/// The body of a forked worker: set up, say ready, wait for go, run the timed loop, report, exit.
-/// It never returns: a forked child must not run the runner's code after it.
+/// A worker that is a process of its own: set up, say ready, wait for go, run the timed loop,
+/// report, exit. It never returns: a forked child must not run the runner's code after it.
 func runWorker(_ setup: WorkerSetup) -> Never {
     cshim_restore_default_signals()
     _ = cshim_die_with_parent()
     setup.foreignDescriptors.forEach(closeDescriptor)
+    runWorkerBody(setup, thread: false)
+    _exit(0)
+}
+
+/// Workers that are threads: the trial's one forked process runs every worker on a thread of its
+/// own, then exits. Each thread first takes a descriptor table of its own (unshare(CLONE_FILES)), so
+/// that it opens, closes and keeps its endpoints exactly as a worker process would, while the
+/// memory, the address space and the pid are shared: what a thread switch saves over a process
+/// switch is all that differs.
+func runWorkerThreads(_ setups: [WorkerSetup]) -> Never {
+    cshim_restore_default_signals()
+    _ = cshim_die_with_parent()
+    var threads: [UInt] = []
+    for setup in setups {
+        let context = Unmanaged.passRetained(WorkerThread(setup)).toOpaque()
+        var thread: UInt = 0
+        guard cshim_thread_start(&thread, { context in
+            Unmanaged<WorkerThread>.fromOpaque(context!).takeRetainedValue().run()
+        }, context) == 0 else { _exit(4) }
+        threads.append(thread)
+    }
+    threads.forEach { _ = cshim_thread_join($0) }
+    _exit(0)
+}
+
+/// One worker thread's setup, handed to the new thread.
+final class WorkerThread {
+    let setup: WorkerSetup
+    init(_ setup: WorkerSetup) { self.setup = setup }
+
+    func run() {
+        guard cshim_own_descriptor_table() == 0 else {
+            var report = WorkerReport()
+            report.error = "\(SystemCallError("unshare(CLONE_FILES)", code: errno))"
+            _ = setup.control.send(.report, report.encoded())
+            return
+        }
+        setup.foreignDescriptors.forEach(closeDescriptor)
+        runWorkerBody(setup, thread: true)
+    }
+}
+
+/// Set up, say ready, wait for go, run the timed loop, report. `thread`: the worker is a thread, so
+/// its CPU time is the thread's.
+func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
     var report = WorkerReport()
     do {
         if let cpu = setup.cpu {
@@ -105,9 +150,9 @@ func runWorker(_ setup: WorkerSetup) -> Never {
         guard kind == .go else { _exit(3) }
 
         let allocatedBefore = counter.allocatedBytes
-        let usageBefore = ResourceUsage.now()
+        let usageBefore = ResourceUsage.now(thread: thread)
         loop.run(&result)
-        let usageAfter = ResourceUsage.now()
+        let usageAfter = ResourceUsage.now(thread: thread)
         let allocatedAfter = counter.allocatedBytes
 
         report.cpu = Int64(cshim_current_cpu())
@@ -131,5 +176,4 @@ func runWorker(_ setup: WorkerSetup) -> Never {
         report.error = "\(error)"
     }
     _ = setup.control.send(.report, report.encoded())
-    _exit(0)
 }

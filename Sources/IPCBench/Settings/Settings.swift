@@ -28,6 +28,8 @@ public struct SettingLayer: Equatable, Sendable {
     public var knobs = TransportKnobs()
     /// TCP_NODELAY where set; unset in every layer: on for the patterns that wait for answers.
     public var noDelay: Bool?
+    /// Whether a trial's workers are processes or threads of one process.
+    public var workers: Workers?
 
     public init() {}
 
@@ -44,6 +46,7 @@ public struct SettingLayer: Equatable, Sendable {
         s.timeoutNs = 30_000_000_000
         s.minTrialNs = 200_000_000
         s.parameters = [.depth: [1, 4, 16, 64], .receivers: [1, 2, 4], .pairs: [1, 2, 4, 8]]
+        s.workers = .process
         return s
     }()
 
@@ -69,6 +72,14 @@ public struct SettingLayer: Equatable, Sendable {
 enum SettingText {
     case toml(TOMLValue)
     case option(String)
+}
+
+/// What a trial's workers are: processes (each its own address space, the default) or threads of
+/// one forked process (one address space), so that the two side by side show what a process switch
+/// costs over a thread switch.
+public enum Workers: String, Sendable {
+    case process
+    case thread
 }
 
 /// A row of the table of settings.
@@ -154,6 +165,11 @@ struct Setting {
                     },
                     merge: { merged, upper in if let v = upper.knobs[k] { merged.knobs[k] = v } })
         } + [
+            .field("workers", \.workers, expected: "expected \"process\" or \"thread\"") { value, what, expected in
+                let word = try text(value, what, expected)
+                guard let workers = Workers(rawValue: word.trimmingWhitespace()) else { throw InputError("\(what) '\(excerpt(word))': \(expected)") }
+                return workers
+            },
             .field("nodelay", \.noDelay, expected: "expected true or false") { value, what, expected in
                 switch value {
                 case .toml(.boolean(let on)): return on
@@ -336,6 +352,9 @@ public struct RunOptions: ParsableArguments {
     @Option(name: .customLong("notsent-lowat"), parsing: .unconditional, help: "tcp, tcp6: TCP_NOTSENT_LOWAT, the unsent bytes a socket holds before a writer waits, for example 16KiB.")
     var notSentLowat: String?
 
+    @Option(help: "process (each worker a process, the default) or thread (the workers are threads of one process).")
+    var workers: String?
+
     @Option(help: "tcp, tcp6: TCP_NODELAY on or off (default: on for the patterns that wait for answers).")
     var nodelay: String?
 
@@ -377,7 +396,7 @@ public struct RunOptions: ParsableArguments {
         [("transports", transport), ("sizes", size), ("total", total), ("count", count), ("repetitions", repetitions),
          ("warmup", warmup), ("cpus", cpus), ("timeout", timeout), ("min_trial_time", minTrialTime),
          ("depth", depth), ("receivers", receivers), ("pairs", pairs),
-         ("pipe_size", pipeSize), ("sndbuf", sndbuf), ("rcvbuf", rcvbuf), ("busy_poll", busyPoll), ("notsent_lowat", notSentLowat), ("nodelay", nodelay)]
+         ("pipe_size", pipeSize), ("sndbuf", sndbuf), ("rcvbuf", rcvbuf), ("busy_poll", busyPoll), ("notsent_lowat", notSentLowat), ("nodelay", nodelay), ("workers", workers)]
     }
 
     /// The command line's layer of settings; every value checked against its bound.

@@ -34,20 +34,17 @@ final class UDPMulticastTransport: Transport {
     }
 
     func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
+        // Nothing here changes the transport: workers that are threads share it. The sender's socket
+        // and the port holder stay open in the receivers until they exit.
         let fd: Int32
         var rejected: UInt64 = 0
         if role == .a {
             fd = sender
-            sender = -1  // the endpoint owns it now
         } else {
-            closeDescriptor(sender)
-            sender = -1
             fd = try joinGroup(group)
             rejected = drainQueuedDatagrams(fd)
             try setReceiveTimeout(fd, nanoseconds: options.receiveTimeoutNs)
         }
-        closeDescriptor(portHolder)
-        portHolder = -1
         var endpoint = Endpoint(.sendReceive(fd), Self.semantics, datagramKey: peer.secret.datagramKey, rejected: rejected)
         endpoint.knobsInForce = try applySocketKnobs(fd, options.knobs, taking: Self.knobs)
         return endpoint

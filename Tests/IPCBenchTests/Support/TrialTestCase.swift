@@ -24,17 +24,19 @@ class TrialTestCase: XCTestCase {
 
     /// One trial of `pattern` over `kind` with `shape`, TCP_NODELAY where a run would set it.
     func trial(_ kind: TransportKind, _ pattern: PatternKind, _ shape: CaseShape, messages: Int, verify: Bool = true,
-               timeoutNs: UInt64 = 30_000_000_000, beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
+               timeoutNs: UInt64 = 30_000_000_000, workers: Workers = .process,
+               beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
         let options = TransportOptions(noDelay: kind.takesNoDelay && pattern.sizing == .count, payloadBytes: shape.payloadBytes, verify: verify)
         return try runTrial(transport: kind, options: options, pattern: pattern, shape: shape,
                             work: LoopWork(payloadBytes: shape.payloadBytes, messages: messages, verify: verify, depth: shape.depth),
-                            cpus: [], directory: directory.path, timeoutNs: timeoutNs, beforeFork: beforeFork)
+                            cpus: [], directory: directory.path, timeoutNs: timeoutNs, workers: workers, beforeFork: beforeFork)
     }
 
     /// One trial with a payload of `size` bytes (and `depth` requests outstanding).
     func trial(_ kind: TransportKind, _ pattern: PatternKind, size: Int, messages: Int, depth: Int = 1, verify: Bool = true,
-               timeoutNs: UInt64 = 30_000_000_000, beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
+               timeoutNs: UInt64 = 30_000_000_000, workers: Workers = .process,
+               beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
         try trial(kind, pattern, CaseShape(payloadBytes: size, depth: depth), messages: messages, verify: verify,
-                  timeoutNs: timeoutNs, beforeFork: beforeFork)
+                  timeoutNs: timeoutNs, workers: workers, beforeFork: beforeFork)
     }
 }

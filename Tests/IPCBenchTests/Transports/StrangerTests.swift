@@ -102,14 +102,17 @@ final class StrangerTests: TrialTestCase {
         checkNothingAllocated(r, "tcp")
     }
 
+    /// With the workers as threads the connector is the trial's one process: the test process, a
+    /// stranger to it, is still refused.
     func testUnixStreamKeepsOnlyTheOtherWorkersConnection() throws {
         for pattern in PatternKind.allCases {
-            let r = try trial(.unixStream, pattern, size: 1000, messages: 200) { transport in
+          for workers in [Workers.process, .thread] {
+            let r = try trial(.unixStream, pattern, size: 1000, messages: 200, workers: workers) { transport in
                 let eager = try stranger(AF_UNIX, Int32(SOCK_STREAM.rawValue))
                 try IPCBench.connect(eager, unixAddress((transport as! UnixStreamTransport).path), "stranger")
                 send(eager, plausibleBytes(4096))
             }
-            let label = "unix-stream \(pattern)"
+            let label = "unix-stream \(pattern) \(workers)"
             XCTAssertEqual(r.b.rejected, 1, label)
             XCTAssertEqual(r.a.rejected, 0, label)
             XCTAssertEqual(r.b.messages, 200, label)
@@ -117,6 +120,7 @@ final class StrangerTests: TrialTestCase {
             checkNothingAllocated(r, label)
             strangers.forEach(closeDescriptor)
             strangers = []
+          }
         }
     }
 
