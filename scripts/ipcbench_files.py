@@ -41,6 +41,24 @@ def higher_is_better(table):
     return {m["metric"]: m["higher_is_better"] == "true" for m in table}
 
 
+def size_text(n):
+    """A byte count as ipcbench writes sizes: 64, 4KiB, 1MiB."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift}{unit}"
+    return str(n)
+
+
+def case_name(row):
+    """A row of `ipcbench compare --format csv` by its case: transport, pattern, the pattern's
+    parameter, payload, placement and options ("geomean" for a geometric mean's row)."""
+    if row["kind"] == "geomean":
+        return "geomean"
+    parameter = [f"{k} {row[k]}" for k in ("depth", "receivers", "pairs") if row.get(k)]
+    payload = size_text(int(row["payload_bytes"])) if row.get("payload_bytes") else ""
+    return " ".join(x for x in (row["transport"], row["pattern"], *parameter, payload, row["placement"], row["options"]) if x)
+
+
 def write_new(outputs):
     """Writes each (path, bytes) to a new file; fails before writing any when one exists (a link
     counts), and removes the ones written when a write fails (exit 3)."""

@@ -370,12 +370,7 @@ def plot_change(base, new, path, ignore, heading):
               "if they differ in placement, options or parameter on purpose, give --ignore placement (or options, parameter)", file=sys.stderr)
         return None
     def label(r):
-        if r["kind"] == "geomean":
-            return f"geomean {r['metric']}"
-        payload = size_label(int(r["payload_bytes"])) if r["payload_bytes"] else ""
-        # The parameter columns, where this version of compare writes them.
-        values = [f"{k} {r[k]}" for k in ("depth", "receivers", "pairs") if r.get(k)]
-        return " ".join(x for x in (r["transport"], r["pattern"], *values, payload, r["placement"], r["metric"]) if x)
+        return f"{ipcbench_files.case_name(r)} {r['metric']}"
     # Ratios on a log axis, labelled as changes in %: -50% and +100% sit at the same distance from 0.
     fig, ax = plt.subplots(figsize=(10, max(4, 0.28 * len(rows) + 1.5)))
     ratio = lambda pct: max(1e-3, 1 + pct / 100)

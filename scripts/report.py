@@ -66,9 +66,7 @@ def page(sides, rows, messages, images):
                "<th>change</th><th>95% interval</th><th>MDE</th><th>q</th><th>verdict</th></tr></thead><tbody>")
     for r in rows:
         word, style = verdict(r, better)
-        parameter = [f"{k} {r[k]}" for k in ("depth", "receivers", "pairs") if r.get(k)]
-        name = "geomean" if r["kind"] == "geomean" else " ".join(
-            x for x in (r["transport"], r["pattern"], r["payload_bytes"], *parameter, r["placement"], r["options"]) if x)
+        name = ipcbench_files.case_name(r)
         interval = f"[{r['change_ci95_low_pct']}%, {r['change_ci95_high_pct']}%]" if r["change_ci95_low_pct"] else e(r["note"])
         out.append(f'<tr class="{r["kind"]} {style}"><td class="name">{e(name)}</td><td class="name">{e(r["metric"])}</td>'
                    f"<td>{e(r['base'])}</td><td>{e(r['new'])}</td><td>{e(r['change_pct'])}%</td><td>{interval}</td>"

@@ -243,18 +243,11 @@ def compare_sheet(ws, sides, ignore):
     several = len(sides) > 2
 
     def label(r):
-        get = lambda k: r[col[k]] if k in col else ""
-        if get("kind") != "case":
-            parts = [get("kind"), get("metric")]
-        else:
-            size = get("payload_bytes")
-            # The parameter columns, where this version of compare writes them.
-            values = [f"{k} {get(k)}" for k in ("depth", "receivers", "pairs") if get(k)]
-            parts = [get("transport"), get("pattern"), *values, size_label(int(size)) if size else "", get("placement"),
-                     get("options"), get("metric")]
+        row = dict(zip(header, r))
+        parts = [ipcbench_files.case_name(row), row["metric"]]
         if several:
-            parts.append("(" + os.path.splitext(os.path.basename(get("new_file")))[0] + ")")
-        return " ".join(p for p in parts if p)
+            parts.append("(" + os.path.splitext(os.path.basename(row["new_file"]))[0] + ")")
+        return " ".join(parts)
 
     def arms(r):
         """How far the interval reaches above and below the change, for the error bars."""
@@ -329,13 +322,6 @@ def sheets():
 
 def higher_is_better(metric):
     return HIGHER_IS_BETTER[metric]
-
-
-def size_label(n):
-    for unit, shift in (("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift and n % (1 << shift) == 0:
-            return f"{n >> shift} {unit}"
-    return f"{n} B"
 
 
 def load(files):

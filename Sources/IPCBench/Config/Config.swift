@@ -6,9 +6,6 @@ public struct SuiteConfig: Equatable, Sendable {
     public var name: String
     public var pattern: PatternKind
     public var settings: SettingLayer
-
-    /// The values this suite's pattern runs with: its parameter's list, or one case where it takes none.
-    public var patternParameterValues: [Int] { settings.values(of: pattern.parameter) }
 }
 
 /// The largest config file ipcbench reads, in bytes.

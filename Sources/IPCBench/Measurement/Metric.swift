@@ -86,24 +86,17 @@ public struct Metric: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The case file's columns that sum up its trials' values (none for the round-trip percentiles,
-    /// whose columns the round-trip group holds).
-    var summaryColumns: [String] {
+    /// The case file's columns that sum up its trials' values, each with the statistic it holds
+    /// (none for the round-trip percentiles, whose columns the round-trip group holds).
+    var summaryColumns: [(column: String, statistic: @Sendable (Summary) -> Double)] {
         switch source {
         case .patternWithSpread:
-            return ["median", "ci95_low", "ci95_high", "mean", "stddev", "min", "max"].map { trialColumn + "_" + $0 }
-        case .pattern, .cpuPerMessage: return [caseColumn]
-        case .roundTripPercentile: return []
-        }
-    }
-
-    /// The cells of `summaryColumns` for the trials' values.
-    func summaryCells(_ s: Summary?) -> [String] {
-        func text(_ v: Double?) -> String { v.map { formatDecimal($0, places: places) } ?? "" }
-        switch source {
-        case .patternWithSpread:
-            return [s?.median, s?.ci95Low, s?.ci95High, s?.mean, s?.standardDeviation, s?.min, s?.max].map(text)
-        case .pattern, .cpuPerMessage: return [text(s?.median)]
+            let statistics: [(String, @Sendable (Summary) -> Double)] = [
+                ("median", { $0.median }), ("ci95_low", { $0.ci95Low }), ("ci95_high", { $0.ci95High }), ("mean", { $0.mean }),
+                ("stddev", { $0.standardDeviation }), ("min", { $0.min }), ("max", { $0.max }),
+            ]
+            return statistics.map { (trialColumn + "_" + $0.0, $0.1) }
+        case .pattern, .cpuPerMessage: return [(caseColumn, { $0.median })]
         case .roundTripPercentile: return []
         }
     }

@@ -170,16 +170,18 @@ enum RunFigures {
     }
 }
 
+/// Whether `row` in `file` has any figure for `metric`: a file from before the metric's version, or
+/// a case without it, has none, and the metric is then not compared (nothing is said).
+func hasFigures(_ file: ResultFile, _ row: CaseRow, _ metric: Metric) -> Bool {
+    !row.figure(metric).isEmpty || (file.trials?[row.key] ?? []).contains { !$0.figure(metric).isEmpty }
+}
+
 /// The figures of `row` in `file` for `metric`, or a warning naming what is wrong with them.
 func runFigures(_ file: ResultFile, _ row: CaseRow, _ metric: Metric, caseName: String) -> Result<RunFigures, CompareWarning> {
     func bad(_ column: String, _ text: String, trial: String? = nil) -> CompareWarning {
         CompareWarning("\(file.path): \(caseName): \(column) is '\(text)'\(trial.map { " in trial \($0)" } ?? ""), not a positive number up to 1e15; the case is skipped")
     }
-    let trials = file.trials?[row.key]
-    if (trials ?? []).allSatisfy({ $0.figure(metric).isEmpty }) && row.figure(metric).isEmpty {
-        return .failure(.absent)  // a file from before the metric's version, or a case without it
-    }
-    if let trials {
+    if let trials = file.trials?[row.key] {
         var values: [(Double, Int?)] = []
         for t in trials {
             guard let v = positiveFigure(t.figure(metric)) else { return .failure(bad(metric.trialColumn, t.figure(metric), trial: t.trial)) }
@@ -195,9 +197,6 @@ func runFigures(_ file: ResultFile, _ row: CaseRow, _ metric: Metric, caseName: 
 struct CompareWarning: Error {
     let text: String
     init(_ text: String) { self.text = text }
-
-    /// The metric has no figure at all: it is not compared, and nothing is said.
-    static let absent = CompareWarning("")
 }
 
 /// The trials of several runs of one boot as one sample (one boot a side: the within-run interval).
@@ -307,6 +306,8 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
         for newIndex in sides.indices.dropFirst() where complete[newIndex] {
             let newRows = indexed[newIndex].map { $0[k]! }
             for (metricIndex, metric) in Metric.of(pattern: baseRows[0].key.pattern).enumerated() {
+                let files = sides[0].files + sides[newIndex].files
+                guard zip(files, baseRows + newRows).allSatisfy({ hasFigures($0, $1, metric) }) else { continue }
                 var figures: [[RunFigures]] = [[], []]
                 var problem: String? = nil
                 for (slot, (side, rows)) in [(sides[0], baseRows), (sides[newIndex], newRows)].enumerated() {
@@ -318,7 +319,7 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
                     }
                 }
                 if let problem {
-                    if !problem.isEmpty && !warnings.contains(problem) { warnings.append(problem) }
+                    if !warnings.contains(problem) { warnings.append(problem) }
                     continue
                 }
                 let (b, n) = (figures[0], figures[1])

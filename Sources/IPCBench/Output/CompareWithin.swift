@@ -79,16 +79,13 @@ public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>
     var changes: [Change] = []
     var samples: [UnitSample?] = []
     for k in common {
-        for metric in Metric.of(pattern: k.pattern) {
+        for metric in Metric.of(pattern: k.pattern)
+        where zip(side.files, pairs.map { $0[k]! }).allSatisfy({ hasFigures($0, $1.base, metric) && hasFigures($0, $1.new, metric) }) {
             var baseUnits: [Double] = [], newUnits: [Double] = [], variances: [RunFigures] = []
             var problem: String? = nil
             for (file, pair) in zip(side.files, pairs.map { $0[k]! }) {
-                let figures = [pair.base, pair.new].map { runFigures(file, $0, metric, caseName: k.name) }
-                if figures.contains(where: { if case .failure(let w) = $0 { return w.text.isEmpty } else { return false } }) {
-                    problem = ""  // a metric the files do not carry: not compared, nothing said
-                    break
-                }
-                guard case .success(let b) = figures[0], case .success(let n) = figures[1],
+                guard case .success(let b) = runFigures(file, pair.base, metric, caseName: k.name),
+                      case .success(let n) = runFigures(file, pair.new, metric, caseName: k.name),
                       case .trials(let x) = b, case .trials(let y) = n else {
                     problem = "\(file.path): \(k.name): \(metric.trialColumn) has figures that are not positive numbers; the case is skipped"
                     break
@@ -104,7 +101,7 @@ public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>
                     newUnits.append(matched.reduce(0) { $0 + $1.1 } / Double(matched.count))
                 }
             }
-            if let problem { if !problem.isEmpty && !warnings.contains(problem) { warnings.append(problem) }; continue }
+            if let problem { if !warnings.contains(problem) { warnings.append(problem) }; continue }
             var change = Change(caseName: k.name, key: k, metric: metric, newSide: 1,
                                 base: exp(baseUnits.reduce(0, +) / Double(max(baseUnits.count, 1))),
                                 new: exp(newUnits.reduce(0, +) / Double(max(newUnits.count, 1))),

@@ -60,7 +60,7 @@ let caseSchema: [Column<CaseRowSource>] = {
         C("status") { $0.result.status.rawValue }, C("error") { $0.result.error },
     ]
     let metrics: [C] = Metric.all.flatMap { m in
-        m.summaryColumns.indices.map { i in C(m.summaryColumns[i], unit: m.unit) { m.summaryCells($0.result.summaries[m])[i] } }
+        m.summaryColumns.map { summary in C(summary.column, unit: m.unit) { m.text($0.result.summaries[m].map(summary.statistic)) } }
     }
     let rtt: [(String, @Sendable (RoundTripSummary) -> Double)] = [("min", \.min), ("p50", \.p50), ("p90", \.p90), ("p99", \.p99),
                                                         ("p999", \.p999), ("max", \.max), ("mean", \.mean), ("stddev", \.stddev)]
