@@ -232,11 +232,13 @@ def draw(ax, sides, labels, payloads, ylabel, heading, parameter, column, sideca
 
 
 def label_log_axis(axes):
-    """Enough labelled ticks on a log y axis to read values off: 1-9 within a decade or two,
+    """Enough labelled ticks on a log y axis to read values off: 1-9 and steps
+    between 1 and 2 within a decade or two (so that a line near the top of a decade has a label above it),
     1, 2, 5 over a few decades, powers of ten beyond. Plain numbers, no exponents."""
     low, high = axes[0].get_ylim()
     decades = math.log10(high / low) if low > 0 and high > low else 1
-    subs = (1, 2, 3, 4, 5, 6, 7, 8, 9) if decades < 1.5 else (1, 2, 5) if decades < 4 else (1,)
+    subs = ((1, 1.2, 1.4, 1.6, 1.8, 2, 2.5, 3, 4, 5, 6, 7, 8, 9) if decades < 1 else (1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9)
+            if decades < 1.5 else (1, 2, 5) if decades < 4 else (1,))
     for ax in axes:
         ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=subs, numticks=40))
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0f}" if v >= 1e5 else f"{v:g}"))
