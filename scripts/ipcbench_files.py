@@ -54,7 +54,8 @@ def case_name(row):
     parameter, payload, placement and options ("geomean" for a geometric mean's row)."""
     if row["kind"] == "geomean":
         return "geomean"
-    parameter = [f"{k} {row[k]}" for k in ("depth", "receivers", "pairs") if row.get(k)]
+    columns = list(row)  # compare's CSV ends with the parameters' columns, after note
+    parameter = [f"{k} {row[k]}" for k in columns[columns.index("note") + 1:] if row.get(k)]
     payload = size_text(int(row["payload_bytes"])) if row.get("payload_bytes") else ""
     return " ".join(x for x in (row["transport"], row["pattern"], *parameter, payload, row["placement"], row["options"]) if x)
 

@@ -59,7 +59,7 @@ class Run:
 
 def case_of(row):
     """A case as a results row and its trials rows both name it."""
-    return tuple(row.get(c, "") for c in ("transport", "pattern", "payload_bytes", "options", "depth", "receivers", "pairs")) + (mode(row),)
+    return tuple(row.get(c, "") for c in ("transport", "pattern", "payload_bytes", "options", *PARAMETERS)) + (mode(row),)
 
 
 def mode(row):
@@ -79,10 +79,12 @@ PANELS = {
     "duplex": [("mib_per_s_median", "MiB/s, both directions (median of trials)", "duplex MiB/s")],
     "fanout": [("mib_per_s_median", "MiB/s, all receivers (median of trials)", "fanout MiB/s")],
     "pairs": [("mib_per_s_median", "MiB/s, all pairs (median of trials)", "pairs MiB/s")],
+    "pubsub": [("mib_per_s_median", "MiB/s delivered, all subscribers (median of trials)", "pubsub delivered MiB/s"),
+               ("delivery_us_p50_median", "publish to delivery, µs (median of trials)", "pubsub delivery p50")],
 }
-# Filled in main from the binary's table: pattern -> (parameter column or None, panels); case column ->
-# trials column; metric name -> higher is better.
-PATTERNS, TRIAL_COLUMN, HIGHER_IS_BETTER = {}, {}, {}
+# Filled in main from the binary's table: pattern -> (its parameter columns, panels); case column ->
+# trials column; metric name -> higher is better; every parameter column.
+PATTERNS, TRIAL_COLUMN, HIGHER_IS_BETTER, PARAMETERS = {}, {}, {}, []
 
 
 def load_metrics():
@@ -91,7 +93,8 @@ def load_metrics():
         TRIAL_COLUMN[m["case_column"]] = m["trial_column"]
         if m["pattern"] not in PATTERNS:
             main = [(m["case_column"], f"{m['unit']} (median of trials)", f"{m['pattern']} {m['metric']}")]
-            PATTERNS[m["pattern"]] = (m["parameter"] or None, PANELS.get(m["pattern"], main))
+            PATTERNS[m["pattern"]] = (m["parameter"].split(), PANELS.get(m["pattern"], main))
+            PARAMETERS.extend(p for p in m["parameter"].split() if p not in PARAMETERS)
     HIGHER_IS_BETTER.update(ipcbench_files.higher_is_better(table))
 
 
@@ -130,16 +133,35 @@ def run_point(run, row, column):
     return float(row[column]), None, None
 
 
-def series(side, pattern, column, parameter=None):
-    """{(transport, placement, parameter value): [(payload, figure, low, high)]} of one side for one
-    pattern and column, sorted by payload, for the cases every run of the side has. One run: the
+def parameter_text(row, parameters):
+    """The case's parameters as a legend names them: `receivers 4`, `subscribers 2 topology broker`."""
+    return " ".join(f"{p} {row[p]}" for p in parameters if row.get(p))
+
+
+def split_parameters(sides, pattern, parameters):
+    """The parameters whose value differs between the pattern's cases (a legend names them), and the
+    ones that do not as text for the heading: `publishers 1, topics 4`."""
+    rows = [r for side in sides for run in side for r in run.rows if r["pattern"] == pattern]
+    varying = [p for p in parameters if len({r.get(p, "") for r in rows}) > 1]
+    fixed = ", ".join(f"{p} {rows[0][p]}" for p in parameters if p not in varying and rows and rows[0].get(p))
+    return varying, fixed
+
+
+def natural(text):
+    """A sort key that orders `subscribers 2` before `subscribers 10`."""
+    return [(0, int(w), "") if w.isdigit() else (1, 0, w) for w in text.split()]
+
+
+def series(side, pattern, column, parameters=(), key_of=None):
+    """{(transport, placement, parameters): [(payload, figure, low, high)]} of one side for one
+    pattern and column (`key_of(row)` makes another key), sorted by payload, for the cases every run of the side has. One run: the
     median of its trials and its 95% interval; several: the geometric mean of the runs' figures and
     their range (an interval over 2 or 3 runs is too wide to draw; compare gives the verdict)."""
     per = {}
     for run in side:
         for r in run.rows:
             if r["pattern"] == pattern and positive(r, column):
-                key = (r["transport"], mode(r), r.get(parameter, "") if parameter else "")
+                key = key_of(r) if key_of else (r["transport"], mode(r), parameter_text(r, parameters))
                 per.setdefault(key, {}).setdefault(int(r["payload_bytes"]), []).append(run_point(run, r, column))
     out = {}
     for key, payloads in per.items():
@@ -158,10 +180,10 @@ def series(side, pattern, column, parameter=None):
 
 
 def order(item):
-    """Transports in the usual order, then placement, then the parameter as a number."""
+    """Transports in the usual order, then placement, then the parameters as numbers."""
     (transport, placement, value), _ = item
     rank = TRANSPORTS.index(transport) if transport in TRANSPORTS else len(TRANSPORTS)
-    return (rank, transport, placement, int(value) if value.isdigit() else 0)
+    return (rank, transport, placement, natural(value) if isinstance(value, str) else value)
 
 
 def size_label(n):
@@ -204,17 +226,17 @@ def style(transport, placement, marker=0):
 SIDE_STYLES = ["-", "--", ":", "-."]
 
 
-def draw(ax, sides, labels, payloads, ylabel, heading, parameter, column, sidecar):
+def draw(ax, sides, labels, payloads, ylabel, heading, column, sidecar):
     """A line per side and (transport, placement, parameter value) on log-log axes against payload
     size, each with a band for its interval; every series also goes into `sidecar`."""
     for s, data in enumerate(sides):
-        values = sorted({v for (_, _, v) in data if v}, key=int)
+        values = sorted({v for (_, _, v) in data if v}, key=natural)
         for (transport, placement, value), points in data.items():
             xs = [p[0] for p in points]
             payloads.update(xs)
             # The placement once: where it is what tells the sides apart, the side's label says it.
             where = "" if len(sides) > 1 and labels[s].startswith("placement ") else f" ({placement})"
-            label = f"{transport}{where}" + (f" {parameter} {value}" if value else "") + (f", {labels[s]}" if len(sides) > 1 else "")
+            label = f"{transport}{where}" + (f" {value}" if value else "") + (f", {labels[s]}" if len(sides) > 1 else "")
             look = style(transport, placement, values.index(value) if value else 0)
             if len(sides) > 1:
                 look["linestyle"] = SIDE_STYLES[s % len(SIDE_STYLES)]
@@ -270,16 +292,18 @@ def title(side, what):
 def plot_pattern(sides, labels, pattern, path):
     """The pattern's panels side by side, each its metric against payload, each on its own scale;
     None without values."""
-    parameter, panels = PATTERNS[pattern]
-    data = [[series(side, pattern, column, parameter) for side in sides] for column, _, _ in panels]
+    parameters, fixed = split_parameters(sides, pattern, PATTERNS[pattern][0])
+    panels = PATTERNS[pattern][1]
+    data = [[series(side, pattern, column, parameters) for side in sides] for column, _, _ in panels]
     if not any(data[0]):
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(12 if len(panels) == 1 else 15, 6), squeeze=False)
     axes = list(axes[0])
     sidecar = []
     for i, (ax, points, (column, ylabel, what)) in enumerate(zip(axes, data, panels)):
+        what = f"{what}, {fixed}" if fixed and i == 0 else what
         heading = (title(sides[0], what) if len(sides) == 1 else f"{what} — {', '.join(labels)}") if i == 0 else what
-        draw(ax, points, labels, set(), ylabel or panels[0][1], heading, parameter, column, sidecar)
+        draw(ax, points, labels, set(), ylabel or panels[0][1], heading, column, sidecar)
         label_log_axis([ax])
     return save(fig, axes[-1], path, sidecar, describe(sides, labels))
 
@@ -295,11 +319,24 @@ def common_payload(data):
     return (every or payloads)[-1]
 
 
-def plot_by_parameter(sides, labels, pattern, path):
-    """The main metric against the pattern's parameter at one payload: a line per side, transport and placement."""
-    parameter, panels = PATTERNS[pattern]
-    column, ylabel, what = panels[0]
-    data = [{k: v for k, v in series(side, pattern, column, parameter).items() if k[2].isdigit()} for side in sides]
+def x_parameter(sides, pattern):
+    """The parameter a by-parameter plot puts on its x axis: the pattern's only one, else the one
+    with the most values in the files (the others stay fixed along each line)."""
+    parameters = PATTERNS[pattern][0]
+    rows = [r for side in sides for run in side for r in run.rows if r["pattern"] == pattern]
+    return max(parameters, key=lambda p: (len({r.get(p, "") for r in rows}), -parameters.index(p)))
+
+
+def plot_by_parameter(sides, labels, pattern, parameter, path):
+    """The main metric against one of the pattern's parameters at one payload: a line per side,
+    transport, placement and value of its other parameters."""
+    others, fixed = split_parameters(sides, pattern, [p for p in PATTERNS[pattern][0] if p != parameter])
+    column, ylabel, what = PATTERNS[pattern][1][0]
+
+    def key_of(r):
+        return (r["transport"], mode(r), (int(r[parameter]) if r.get(parameter, "").isdigit() else None, parameter_text(r, others)))
+
+    data = [{k: v for k, v in series(side, pattern, column, key_of=key_of).items() if k[2][0] is not None} for side in sides]
     if not any(data):
         return None
     payload = common_payload({(s, k): [(p[0], p[1]) for p in points] for s, d in enumerate(data) for k, points in d.items()})
@@ -307,23 +344,26 @@ def plot_by_parameter(sides, labels, pattern, path):
     values, sidecar = set(), []
     for s, d in enumerate(data):
         lines = {}
-        for (transport, placement, value), points in d.items():
-            lines.setdefault((transport, placement), []).extend((int(value), *p[1:]) for p in points if p[0] == payload)
-        for (transport, placement), line in sorted(lines.items(), key=lambda item: order(((*item[0], ""), None))):
+        for (transport, placement, (value, rest)), points in d.items():
+            lines.setdefault((transport, placement, rest), []).extend((value, *p[1:]) for p in points if p[0] == payload)
+        for (transport, placement, rest), line in sorted(lines.items(), key=lambda item: order((item[0], None))):
             if not line:
                 continue
             line.sort()
             values.update(p[0] for p in line)
-            look = style(transport, placement)
+            rests = sorted({k[2] for k in lines}, key=natural)
+            look = style(transport, placement, rests.index(rest))
             if len(sides) > 1:
                 look["linestyle"] = SIDE_STYLES[s % len(SIDE_STYLES)]
+            elif len(rests) > 1:
+                look["linestyle"] = SIDE_STYLES[rests.index(rest) % len(SIDE_STYLES)]
             ax.plot([p[0] for p in line], [p[1] for p in line], markersize=5,
-                    label=f"{transport} ({placement})" + (f", {labels[s]}" if len(sides) > 1 else ""), **look)
+                    label=f"{transport} ({placement})" + (f" {rest}" if rest else "") + (f", {labels[s]}" if len(sides) > 1 else ""), **look)
             band = [p for p in line if p[2] is not None]
             if band:
                 ax.fill_between([p[0] for p in band], [p[2] for p in band], [p[3] for p in band], color=look["color"], alpha=0.12, linewidth=0)
-            sidecar.append({"side": labels[s], "transport": transport, "placement": placement, "payload": payload,
-                            "metric": column, "points": [list(p) for p in line]})
+            sidecar.append({"side": labels[s], "transport": transport, "placement": placement, "parameters": rest,
+                            "payload": payload, "metric": column, "points": [list(p) for p in line]})
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(values))
     ax.set_xticklabels([str(v) for v in sorted(values)])
@@ -331,7 +371,7 @@ def plot_by_parameter(sides, labels, pattern, path):
     ax.set_xlabel(parameter)
     ax.set_yscale("log")
     ax.set_ylabel(ylabel)
-    heading = f"{what} against {parameter}, {spaced_size(payload)} payload"
+    heading = f"{what} against {parameter}, {spaced_size(payload)} payload" + (f", {fixed}" if fixed else "")
     ax.set_title(title(sides[0], heading) if len(sides) == 1 else f"{heading} — {', '.join(labels)}", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     label_log_axis([ax])
@@ -443,8 +483,9 @@ def main():
         for pattern in patterns(side_list):
             written.append(plot_pattern(side_list, labels, pattern, os.path.join(folder, f"{name}-{pattern}.png")))
             if PATTERNS[pattern][0]:
-                by = os.path.join(folder, f"{name}-{pattern}-by-{PATTERNS[pattern][0]}.png")
-                written.append(plot_by_parameter(side_list, labels, pattern, by))
+                x = x_parameter(side_list, pattern)
+                by = os.path.join(folder, f"{name}-{pattern}-by-{x}.png")
+                written.append(plot_by_parameter(side_list, labels, pattern, x, by))
 
     if len(sides) == 1:
         for run in dict((run.path, run) for run in sides[0]).values():

@@ -67,7 +67,9 @@ METRICS = [("throughput", "throughput", "mib_per_s_median", "Throughput, MiB/s m
            ("async-request", "async-request", "msgs_per_s_median", "async-request, requests/s median", "requests/s (median of the trials)", "depth"),
            ("duplex", "duplex", "mib_per_s_median", "duplex, MiB/s median (both directions)", "MiB/s (median of the trials)", None),
            ("fanout", "fanout", "mib_per_s_median", "fanout, MiB/s median (all receivers)", "MiB/s (median of the trials)", "receivers"),
-           ("pairs", "pairs", "mib_per_s_median", "pairs, MiB/s median (all pairs)", "MiB/s (median of the trials)", "pairs")]
+           ("pairs", "pairs", "mib_per_s_median", "pairs, MiB/s median (all pairs)", "MiB/s (median of the trials)", "pairs"),
+           ("pubsub", "pubsub", "mib_per_s_median", "pubsub, delivered MiB/s median (all subscribers)", "MiB/s (median of the trials)",
+            "subscribers")]
 UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 # As scripts/plot.py draws them (matplotlib's default colours, in its transport order); a dash per side.
 TRANSPORTS = ["pipe", "fifo", "unix-stream", "unix-dgram", "tcp", "udp"]
@@ -317,7 +319,7 @@ def sheets():
     for m in table:
         main.setdefault(m["pattern"], m)
     return METRICS + [(p[:31], p, m["case_column"], f"{p}, {m['metric']} median", f"{m['unit']} (median of the trials)",
-                       m["parameter"] or None) for p, m in main.items() if p not in named]
+                       (m["parameter"].split() or [None])[0]) for p, m in main.items() if p not in named]
 
 
 def higher_is_better(metric):
@@ -382,7 +384,7 @@ def pivots(files, tables, sides):
         has_value = any(metric in t[0] and r[t[0].index(metric)] and r[t[0].index("status")] == "ok"
                         and r[t[0].index("pattern")] == pattern for t in tables for r in t[1:])
         if pattern in patterns and has_value:
-            rows = ["--rows", "parameter"] if parameter else []
+            rows = ["--rows", parameter] if parameter else []
             pivot = combine(read_csv(ipcbench("pivot", *files, "--pattern", pattern, "--metric", metric, *rows)), files, sides)
             # The pivot's title ends with `at <payload>` for parameter rows.
             at = " " + pivot[0][0].rsplit(") ", 1)[-1] if parameter and " at " in pivot[0][0] else ""

@@ -26,7 +26,7 @@ struct PivotCommand: ParsableCommand {
     @Option(help: ArgumentHelp("What groups the columns: transport, placement or file.", valueName: "KEY"))
     var by = "transport"
 
-    @Option(help: ArgumentHelp("What makes the rows: payload, or parameter (the pattern's depth, receivers or pairs, at one payload).", valueName: "KEY"))
+    @Option(help: ArgumentHelp("What makes the rows: payload, parameter (the pattern's depth, receivers or pairs, at one payload), or one parameter of a pattern that takes several (pubsub: publishers, subscribers, topics, subscriptions, topology); its others join the column names.", valueName: "KEY"))
     var rows = "payload"
 
     @Option(help: ArgumentHelp("With --rows parameter: the payload, for example 4KiB (default: the largest payload at which every column has a value).", valueName: "SIZE"))
@@ -39,9 +39,7 @@ struct PivotCommand: ParsableCommand {
         guard let grouping = PivotGrouping(rawValue: by) else {
             throw InputError("--by \(by): expected one of \(PivotGrouping.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard let rowKind = PivotRows(rawValue: rows) else {
-            throw InputError("--rows \(rows): expected one of \(PivotRows.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        let rowKind = try PivotRows(parsing: rows)
         let payload = try size.map { try parseSize(String($0.filter { $0 != " " }), what: "--size") }
         if let output, output != "-", access(output, F_OK) == 0 {
             throw InputError("\(output) already exists; ipcbench never overwrites: choose another --output")

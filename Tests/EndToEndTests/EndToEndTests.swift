@@ -141,8 +141,8 @@ OVERVIEW: Measure how fast the Linux kernel moves bytes between processes.
 Forks worker processes that exchange payloads over a transport (pipe, fifo,
 socketpair, unix-stream, unix-dgram, unix-seqpacket, tcp, udp, tcp6, udp6,
 shm-futex, shm-spin, mq, vmsplice, udp-multicast) in a pattern (throughput,
-latency, sync-message, async-request, duplex, fanout, pairs), and writes one
-CSV row per case.
+latency, sync-message, async-request, duplex, fanout, pairs, pubsub), and
+writes one CSV row per case.
 Exit status: 0 every case ok; 1 a case failed (the others still ran and were
 written) or compare found a regression; 2 the command line, a config or a
 results file was wrong (nothing ran); 3 a results file could not be written (it
@@ -184,7 +184,7 @@ SUBCOMMANDS:
         XCTAssertEqual(rows.count - 1, TransportKind.allCases.count * 2)
         for row in rows.dropFirst() {
             let skipped = column("transport", row) == "vmsplice" && column("pattern", row) == "latency"
-                || column("transport", row) == "udp-multicast"  // it serves fanout only
+                || column("transport", row) == "udp-multicast"  // it serves fanout and pubsub only
             XCTAssertEqual(column("status", row), skipped ? "skipped" : "ok", "\(row)")
         }
     }
@@ -195,7 +195,7 @@ SUBCOMMANDS:
         let cpus = allowedCPUs().map(String.init).joined(separator: ",")
         let cases: [([String], String)] = [
             (["run", "-t", "shm"], "unknown transport 'shm': expected one of pipe, fifo, socketpair, unix-stream, unix-dgram, unix-seqpacket, tcp, udp, tcp6, udp6, shm-futex, shm-spin, mq, vmsplice, udp-multicast, or all"),
-            (["run", "-p", "bandwidth"], "unknown pattern 'bandwidth': expected one of throughput, latency, sync-message, async-request, duplex, fanout, pairs"),
+            (["run", "-p", "bandwidth"], "unknown pattern 'bandwidth': expected one of throughput, latency, sync-message, async-request, duplex, fanout, pairs, pubsub"),
             (["run", "-s", "0"], "--size '0' must be at least 1 byte"),
             (["run", "-s", "abc"], "--size 'abc' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)"),
             (["run", "--count=-1"], "--count -1 is out of range; expected a whole number of round trips, at least 1"),
@@ -203,7 +203,7 @@ SUBCOMMANDS:
             (["run", "--cpus", "9,9"], "--cpus 9,9: CPU 9 is not available to this process (available: \(cpus))"),
             (["run", "--timeout", "soon"], "--timeout 'soon' is not a duration: use a number with a unit, for example 30s, 500ms or 2m"),
             (["run", "no-such.toml"], "no-such.toml: cannot read the config file (does it exist?)"),
-            (["run", bad.path], "\(bad.path):6: unknown key 'sise' in [[suite]] (expected one of: name, pattern, transports, sizes, total, count, repetitions, warmup, cpus, timeout, min_trial_time, depth, receivers, pairs, pipe_size, sndbuf, rcvbuf, busy_poll, notsent_lowat, workers, nodelay)"),
+            (["run", bad.path], "\(bad.path):6: unknown key 'sise' in [[suite]] (expected one of: name, pattern, transports, sizes, total, count, repetitions, warmup, cpus, timeout, min_trial_time, depth, receivers, pairs, publishers, subscribers, topics, subscriptions, topology, pipe_size, sndbuf, rcvbuf, busy_poll, notsent_lowat, workers, nodelay)"),
             (["run", "--frobnicate"], "Unknown option '--frobnicate' (see ipcbench --help)"),
         ]
         for (arguments, expected) in cases {

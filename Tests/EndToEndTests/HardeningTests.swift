@@ -38,8 +38,8 @@ final class HardeningTests: XCTestCase {
         let output = path("r.csv"), trials = path("r-trials.csv")
         let run = ["run", "-t", "pipe", "-p", "throughput", "-s", "64", "--total", "8K", "-r", "2", "--warmup", "0",
                    "--cpus", "none", "-q", "-o", output]
-        // 1 KiB: the headers fit, the case row does not and is cut off again.
-        let cut = try runUnder("-f 1", run)
+        // 2 KiB: the headers fit, the case row does not and is cut off again.
+        let cut = try runUnder("-f 2", run)
         XCTAssertEqual(cut.status, 3, cut.stderr)
         XCTAssertTrue(cut.stderr.hasPrefix("ipcbench: error: cannot write \(h.work.path)/r"), cut.stderr)
         XCTAssertTrue(cut.stderr.hasSuffix(": File too large; the run stopped with 0 of 1 cases written to \(output); every finished trial is in \(trials)\n"), cut.stderr)

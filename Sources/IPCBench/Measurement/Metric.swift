@@ -57,13 +57,17 @@ public struct Metric: Hashable, Sendable, CustomStringConvertible {
     /// duplex: each direction on its own (worker 0 to 1, and 1 to 0).
     public static let forward = Metric("forward MiB/s", unit: "MiB/s", trialColumn: "mib_per_s_forward", higherIsBetter: true, version: 3)
     public static let backward = Metric("backward MiB/s", unit: "MiB/s", trialColumn: "mib_per_s_backward", higherIsBetter: true, version: 3)
+    /// pubsub: publish-to-delivery latency percentiles over every delivery of the trial.
+    public static let deliveryP50 = Metric("delivery p50 us", unit: "us", trialColumn: "delivery_us_p50", higherIsBetter: false, version: 3)
+    public static let deliveryP99 = Metric("delivery p99 us", unit: "us", trialColumn: "delivery_us_p99", higherIsBetter: false, version: 3)
     /// The kernel's and the loops' CPU cost of a message (netperf's service demand): every worker's
     /// user and system time over the trial, per message, round trip or request.
     public static let cpuPerMessage = Metric("CPU us/msg", unit: "us per message", trialColumn: "cpu_us_per_msg", higherIsBetter: false,
                                              version: 3, places: 4, source: .cpuPerMessage)
 
     /// Every metric, each once, in the order of their columns.
-    public static let all: [Metric] = [.throughput, .rttP50, .rttP99, .messagesPerSecond, .slowest, .forward, .backward, .cpuPerMessage]
+    public static let all: [Metric] = [.throughput, .rttP50, .rttP99, .messagesPerSecond, .slowest, .forward, .backward, .cpuPerMessage,
+                                       .deliveryP50, .deliveryP99]
 
     /// The metrics every pattern has, after its own.
     static let everyPattern: [Metric] = [.cpuPerMessage]
@@ -116,7 +120,7 @@ public let metricTableColumns = ["pattern", "parameter", "metric", "unit", "high
 public func metricTable() -> [[String]] {
     PatternKind.allCases.flatMap { p in
         p.metrics.map { m in
-            [p.rawValue, p.parameter?.rawValue ?? "", m.name, m.unit, m.higherIsBetter ? "true" : "false", m.trialColumn, m.caseColumn]
+            [p.rawValue, p.parameters.map(\.rawValue).joined(separator: " "), m.name, m.unit, m.higherIsBetter ? "true" : "false", m.trialColumn, m.caseColumn]
         }
     }
 }

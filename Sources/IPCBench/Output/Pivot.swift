@@ -4,11 +4,22 @@ public enum PivotGrouping: String, CaseIterable, Sendable {
 }
 
 /// What makes the rows of a pivot.
-public enum PivotRows: String, CaseIterable, Sendable {
-    /// A row per payload size; a pattern's parameter value joins the column names.
+public enum PivotRows: Equatable, Sendable {
+    /// A row per payload size; a pattern's parameter values join the column names.
     case payload
-    /// A row per value of the pattern's parameter (depth, receivers, pairs) at one payload size.
-    case parameter
+    /// A row per value of one of the pattern's parameters at one payload size (nil: its only one);
+    /// its other parameters join the column names, so that each column holds them fixed.
+    case parameter(CaseParameter?)
+
+    /// `payload`, `parameter`, or a parameter's name (`subscribers`).
+    public init(parsing text: String) throws {
+        if text == "payload" { self = .payload; return }
+        if text == "parameter" { self = .parameter(nil); return }
+        guard let p = CaseParameter(rawValue: text) else {
+            throw InputError("--rows \(text): expected payload, parameter or a parameter's name (\(CaseParameter.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        self = .parameter(p)
+    }
 }
 
 /// One metric of one pattern as a table a spreadsheet charts in one step: a row per payload size or
@@ -92,24 +103,40 @@ public func makePivot(_ files: [ResultFile], names: [String], pattern: String?, 
     if let pattern, !patterns.contains(pattern) {
         throw InputError("--pattern \(pattern): no case has this pattern; the files have \(patterns.joined(separator: ", "))")
     }
-    if size != nil && rowKind != .parameter {
+    if size != nil && rowKind == .payload {
         throw InputError("--size picks the payload of --rows parameter; with payload rows every payload is a row")
     }
     let chosenPattern = pattern
         ?? metric.flatMap { m in patterns.first { p in rows.contains { $0.1["pattern"] == p && !($0.1[m] ?? "").isEmpty } } }
         ?? patterns[0]
-    let parameter = PatternKind(rawValue: chosenPattern)?.parameter?.rawValue
-    if rowKind == .parameter && parameter == nil {
-        let takers = PatternKind.allCases.compactMap { k in k.parameter.map { "\(k.rawValue) (\($0.rawValue))" } }
-        throw InputError("--rows parameter: \(chosenPattern) takes no parameter; choose --pattern \(takers.joined(separator: ", ")) or --rows payload")
+    let taken = PatternKind(rawValue: chosenPattern)?.parameters ?? []
+    // The parameter that makes the rows, if any; the others go into the column names.
+    var parameter: CaseParameter?
+    if case .parameter(let named) = rowKind {
+        if taken.isEmpty {
+            let takers = PatternKind.allCases.filter { !$0.parameters.isEmpty }.map { k in "\(k.rawValue) (\(k.parameters.map(\.rawValue).joined(separator: ", ")))" }
+            throw InputError("--rows \(named?.rawValue ?? "parameter"): \(chosenPattern) takes no parameter; choose --pattern \(takers.joined(separator: ", ")) or --rows payload")
+        }
+        if let named, !taken.contains(named) {
+            throw InputError("--rows \(named.rawValue): \(chosenPattern) takes \(taken.map(\.rawValue).joined(separator: ", ")), not \(named.rawValue)")
+        }
+        if named == nil && taken.count > 1 {
+            throw InputError("--rows parameter: \(chosenPattern) takes several parameters; name the one for the rows: --rows \(taken.map(\.rawValue).joined(separator: " or --rows "))")
+        }
+        parameter = named ?? taken[0]
     }
+    let columnParameters = taken.filter { $0 != parameter }
     let chosenMetric = metric ?? defaultPivotMetric(pattern: chosenPattern)
     let selected = rows.filter { $0.1["pattern"] == chosenPattern }
     guard selected.contains(where: { $0.1["status"] == "ok" && !($0.1[chosenMetric] ?? "").isEmpty }) else {
         throw InputError("no \(chosenPattern) case has a value in \(chosenMetric); choose another --metric or --pattern")
     }
 
-    struct Series: Hashable { let file: Int; let transport: String; let placement: String; let options: String; let parameter: String }
+    struct Series: Hashable {
+        let file: Int; let transport: String; let placement: String; let options: String
+        /// The values of the parameters that do not make the rows, as the files write them.
+        let parameters: [String]
+    }
     // A cell: payload rows key by payload, parameter rows by parameter value at one payload.
     struct Cell: Hashable { let payload: Int; let parameter: Int }
     var found: [Series] = []
@@ -121,22 +148,22 @@ public func makePivot(_ files: [ResultFile], names: [String], pattern: String?, 
         guard let payload = Int(row["payload_bytes"] ?? "") else {
             throw InputError("\(files[file].path): payload_bytes '\(row["payload_bytes"] ?? "")' is not a whole number")
         }
-        let value = parameter.map { row[$0] ?? "" } ?? ""
         var cell = Cell(payload: payload, parameter: 0)
-        if rowKind == .parameter, let parameter {
-            guard let n = Int(value) else {
-                throw InputError("\(files[file].path): \(chosenPattern) case with \(parameter) '\(value)', not a whole number; --rows parameter needs the \(parameter) column")
+        if let parameter {
+            let value = row[parameter.rawValue] ?? ""
+            guard let n = parameter.value(value) else {
+                throw InputError("\(files[file].path): \(chosenPattern) case with \(parameter.rawValue) '\(value)', not one of its values; --rows \(parameter.rawValue) needs the \(parameter.rawValue) column")
             }
             cell = Cell(payload: payload, parameter: n)
             parameterValues.insert(n)
         }
         let s = Series(file: file, transport: row["transport"] ?? "", placement: JoinKey.placement.value(row),
-                       options: row["options"] ?? "", parameter: rowKind == .payload ? value : "")
+                       options: row["options"] ?? "", parameters: columnParameters.map { row[$0.rawValue] ?? "" })
         if !found.contains(s) { found.append(s) }
         payloads.insert(payload)
         guard row["status"] == "ok" else { continue }
         if cells[s]?[cell] != nil {
-            let what = parameter.map { " \($0) \(value)" } ?? ""
+            let what = taken.map { " \($0.rawValue) \(row[$0.rawValue] ?? "")" }.joined()
             warnings.append("\(files[file].path): \(s.transport) \(chosenPattern)\(what) \(payloadLabel(payload)) \(s.placement) appears twice; the first is kept")
             continue
         }
@@ -150,11 +177,11 @@ public func makePivot(_ files: [ResultFile], names: [String], pattern: String?, 
     let options = found.map(\.options).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
     func sortKey(_ s: Series) -> [Int] {
         let t = rank(s.transport, in: transports), p = rank(s.placement, in: placements), o = rank(s.options, in: options)
-        let v = Int(s.parameter) ?? 0
+        let v = zip(columnParameters, s.parameters).map { $0.value($1) ?? 0 }
         switch grouping {
-        case .transport: return [t, p, o, v, s.file]
-        case .placement: return [p, t, o, v, s.file]
-        case .file: return [s.file, t, p, o, v]
+        case .transport: return [t, p, o] + v + [s.file]
+        case .placement: return [p, t, o] + v + [s.file]
+        case .file: return [s.file, t, p, o] + v
         }
     }
     let ordered = found.sorted { sortKey($0).lexicographicallyPrecedes(sortKey($1)) }
@@ -164,13 +191,13 @@ public func makePivot(_ files: [ResultFile], names: [String], pattern: String?, 
         if found.contains(where: { $0.file == s.file && $0.transport == s.transport && $0.placement == s.placement && $0.options != s.options }) {
             parts.append(s.options.isEmpty ? "default" : s.options)
         }
-        if let parameter, !s.parameter.isEmpty { parts.append("\(parameter) \(s.parameter)") }
+        for (p, value) in zip(columnParameters, s.parameters) where !value.isEmpty { parts.append("\(p.rawValue) \(value)") }
         if files.count > 1 { parts.append("(\(names[s.file]))") }
         return parts.filter { !$0.isEmpty }.joined(separator: " ")
     }
     let unit = columnUnit(chosenMetric).map { " (\($0))" } ?? ""
     let sortedPayloads = payloads.sorted()
-    guard rowKind == .parameter, let parameter else {
+    guard let parameter else {
         return Pivot(pattern: chosenPattern, metric: chosenMetric, title: "\(chosenPattern) \(chosenMetric)\(unit)",
                      columns: ordered.map(name), rowLabels: sortedPayloads.map(payloadLabel),
                      values: sortedPayloads.map { p in ordered.map { cells[$0]?[Cell(payload: p, parameter: 0)] ?? "" } },
@@ -188,7 +215,7 @@ public func makePivot(_ files: [ResultFile], names: [String], pattern: String?, 
         payload = sortedPayloads.last { p in ordered.allSatisfy { hasValue($0, p) } } ?? sortedPayloads.last!
     }
     return Pivot(pattern: chosenPattern, metric: chosenMetric, title: "\(chosenPattern) \(chosenMetric)\(unit) at \(payloadLabel(payload))",
-                 columns: ordered.map(name), rowLabels: values.map { "\(parameter) \($0)" },
+                 columns: ordered.map(name), rowLabels: values.map { "\(parameter.rawValue) \(parameter.text($0))" },
                  values: values.map { v in ordered.map { cells[$0]?[Cell(payload: payload, parameter: v)] ?? "" } },
                  warnings: warnings)
 }

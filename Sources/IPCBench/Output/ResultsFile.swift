@@ -55,7 +55,7 @@ let caseSchema: [Column<CaseRowSource>] = {
         C("warmup") { String($0.result.benchCase.warmup) }, C("cpu_placement") { $0.result.cpuPlacement },
         C("options") { $0.result.benchCase.optionsLabel(knobsInForce: $0.result.knobsInForce) },
         C("schedule") { $0.result.schedule.rawValue }, C("seed") { String($0.result.seed) },
-    ] + CaseParameter.allCases.map { p in C(p.rawValue) { parameterCell($0.result.benchCase, p) } } + [
+    ] + CaseParameter.allCases.map { p in C(p.rawValue, version: p.version) { parameterCell($0.result.benchCase, p) } } + [
         C("workers", version: 3) { $0.result.benchCase.workers.rawValue },
         C("status") { $0.result.status.rawValue }, C("error") { $0.result.error },
     ]
@@ -106,7 +106,7 @@ let trialSchema: [Column<TrialRowSource>] = {
         C("trial") { String($0.trial.trial) }, C("duration_ns") { String($0.trial.durationNs) }, C("bytes") { String($0.trial.bytes) },
         C("messages") { String($0.trial.messages) },
         C("round", version: 2) { $0.trial.round.map(String.init) ?? "" }, C("start_ns", version: 2) { String($0.trial.startNs) },
-    ] + CaseParameter.allCases.map { p in C(p.rawValue, version: 2) { parameterCell($0.result.benchCase, p) } }
+    ] + CaseParameter.allCases.map { p in C(p.rawValue, version: p.version) { parameterCell($0.result.benchCase, p) } }
     let metrics = Metric.all.map { m in C(m.trialColumn, version: m.version) { m.text($0.trial.value(of: m)) } }
     let versions = Set((plain + metrics).map(\.version)).sorted()
     return versions.flatMap { v in plain.filter { $0.version == v } + metrics.filter { $0.version == v } }
@@ -130,9 +130,9 @@ public func runCommand(_ arguments: [String], configSHA256: String) -> String {
     return (["ipcbench"] + quoted).joined(separator: " ") + " (config sha256 \(configSHA256))"
 }
 
-/// depth, receivers, pairs: the value of the one the case's pattern takes, empty for the others.
+/// depth, receivers, pairs, ...: the value of each the case's pattern takes, empty for the others.
 func parameterCell(_ c: BenchCase, _ p: CaseParameter) -> String {
-    p == c.pattern.parameter ? String(c.parameterValue ?? 1) : ""
+    c.pattern.parameters.contains(p) ? p.text(c.shape[p]) : ""
 }
 
 /// A CSV file written with plain write(2) calls, so each row is in the kernel's hands (and survives

@@ -9,7 +9,7 @@ func readRegularFile(_ path: String) throws -> String? {
 /// The columns that hold counts: whole numbers, written without a sign or a point (payload_bytes in every row).
 let wholeNumberColumns: Set<String> = [
     "cpus_online", "payload_bytes", "messages_per_trial", "bytes_per_trial", "repetitions", "warmup", "seed",
-    "depth", "receivers", "pairs", "msgs_sent", "msgs_received", "msgs_lost", "msgs_reordered", "msgs_duplicated",
+    "depth", "receivers", "pairs", "publishers", "subscribers", "topics", "subscriptions", "msgs_sent", "msgs_received", "msgs_lost", "msgs_reordered", "msgs_duplicated",
     "alloc_bytes_in_loop", "peers_rejected", "trial", "duration_ns", "bytes", "messages", "round", "start_ns",
 ]
 

@@ -7,7 +7,7 @@ import Histogram
 /// Depth 1 is the latency pattern's own loop.
 enum AsyncRequestPattern: Pattern {
     static let summary = "pipelined requests, up to depth outstanding (asynchronous request); requests/s and request-to-reply percentiles"
-    static let parameter: CaseParameter? = .depth
+    static let parameters: [CaseParameter] = [.depth]
     static let sizing = WorkSizing.count
     static let metrics = [Metric.messagesPerSecond, .rttP50, .rttP99]
 
@@ -18,7 +18,7 @@ enum AsyncRequestPattern: Pattern {
     static func requirements(_ shape: CaseShape) -> Requirements {
         // Deeper than 1, requests are numbered so that replies can be matched, and the client waits in poll(2).
         let pipelined = shape.depth > 1
-        return Requirements(bothWays: true, polling: pipelined, numberedMessages: pipelined ? "request number" : nil, inFlight: shape.depth)
+        return Requirements(bothWays: true, polling: pipelined ? "either direction" : nil, numberedMessages: pipelined ? "request number" : nil, inFlight: shape.depth)
     }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {

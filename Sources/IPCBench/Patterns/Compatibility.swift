@@ -5,8 +5,8 @@
 struct Requirements {
     /// Messages go both ways (a one-way transport cannot serve it).
     var bothWays = false
-    /// It waits for either direction in poll(2) (a transport without descriptors cannot serve it).
-    var polling = false
+    /// What it waits for in poll(2), where it does (a transport without descriptors cannot serve it).
+    var polling: String?
     /// Why every message must arrive, where it must (a lossy transport cannot serve it).
     var noLoss: String?
     /// A message it sends that is not the payload's size (a transport that carries only
@@ -21,6 +21,10 @@ struct Requirements {
     /// Messages in flight toward one receiver at once: on a lossy transport they must fit its
     /// socket's receive buffer.
     var inFlight = 1
+    /// Every message starts with a header of this many bytes, saying what it holds, on every transport.
+    var header: (bytes: Int, what: String)?
+    /// Its receivers read what each message says (a transport whose receiver discards the bytes unread cannot serve it).
+    var readsEveryMessage = false
 }
 
 /// Why `pattern` with `shape` cannot run on `transport` on this machine, or nil: the one decision
@@ -45,8 +49,14 @@ public func skipReason(_ transport: TransportKind, _ pattern: PatternKind, _ sha
     if t.payloadSizedMessagesOnly, let other = needs.otherSizedMessage {
         return "\(pattern.rawValue) sends \(other), and \(name) carries only messages of the payload's size"
     }
-    if !t.pollable && needs.polling {
-        return "\(pattern.rawValue) waits for either direction in poll(2), and \(name) has no descriptor to poll"
+    if let header = needs.header, shape.payloadBytes < header.bytes {
+        return "\(pattern.rawValue) needs at least \(header.bytes) bytes per message for \(header.what)"
+    }
+    if t.discardsReceivedBytes && needs.readsEveryMessage {
+        return "\(pattern.rawValue) reads each message's header, and \(name)'s receiver splices the bytes into /dev/null unread (except under --verify)"
+    }
+    if !t.pollable, let what = needs.polling {
+        return "\(pattern.rawValue) waits for \(what) in poll(2), and \(name) has no descriptor to poll"
     }
     if t.semantics == .lossyMessages, let why = needs.noLoss {
         return "\(pattern.rawValue) needs every message to arrive (\(why)); \(name) may drop them, so its loss is measured by throughput"

@@ -13,7 +13,7 @@ enum DuplexPattern: Pattern {
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 2 }
 
     static func requirements(_ shape: CaseShape) -> Requirements {
-        Requirements(bothWays: true, polling: true, noLoss: "each worker waits for all of its peer's", numberedMessages: "sequence number")
+        Requirements(bothWays: true, polling: "either direction", noLoss: "each worker waits for all of its peer's", numberedMessages: "sequence number")
     }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {

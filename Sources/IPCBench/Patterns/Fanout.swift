@@ -5,7 +5,7 @@
 /// last byte.
 enum FanoutPattern: Pattern {
     static let summary = "one writer to N readers (broadcast as one copy per reader); delivered MiB/s and the slowest reader's MiB/s"
-    static let parameter: CaseParameter? = .receivers
+    static let parameters: [CaseParameter] = [.receivers]
     static let sizing = WorkSizing.totalBytes
     static let metrics = [Metric.throughput, .slowest]
 

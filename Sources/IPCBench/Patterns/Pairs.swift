@@ -2,7 +2,7 @@
 /// the earliest sender's first write to the latest receiver's last byte.
 enum PairsPattern: Pattern {
     static let summary = "N independent sender/receiver pairs at once (scaling); aggregate MiB/s and msgs/s, and the slowest pair's MiB/s"
-    static let parameter: CaseParameter? = .pairs
+    static let parameters: [CaseParameter] = [.pairs]
     static let sizing = WorkSizing.totalBytes
     static let metrics = [Metric.throughput, .messagesPerSecond, .slowest]
 

@@ -7,8 +7,9 @@ import Histogram
 protocol Pattern {
     /// One line for `ipcbench list`: what it does, in the four elementary modes' words.
     static var summary: String { get }
-    /// The per-case parameter it takes beyond the payload (depth, receivers, pairs), if any.
-    static var parameter: CaseParameter? { get }
+    /// The per-case parameters it takes beyond the payload (depth, receivers, pairs, ...), in the
+    /// order case names and rows show them; a case is one value of each.
+    static var parameters: [CaseParameter] { get }
     /// What `compare` compares for it, first the main one.
     static var metrics: [Metric] { get }
     /// How a trial's messages are counted before calibration: `total / payload` (transfers) or `count`.
@@ -26,7 +27,7 @@ protocol Pattern {
 }
 
 extension Pattern {
-    static var parameter: CaseParameter? { nil }
+    static var parameters: [CaseParameter] { [] }
 }
 
 /// Where a case's message count comes from before calibration.
@@ -37,7 +38,8 @@ public enum WorkSizing: Sendable {
     case count
 }
 
-/// The per-case parameters beyond the payload; each pattern reads the one it takes (default 1).
+/// The per-case parameters beyond the payload; each pattern reads the ones it takes (default 1).
+/// A value is a whole number, or for `topology` one of its `names` (1 is the first).
 public enum CaseParameter: String, CaseIterable, Sendable {
     /// async-request: requests the client keeps outstanding.
     case depth
@@ -45,25 +47,74 @@ public enum CaseParameter: String, CaseIterable, Sendable {
     case receivers
     /// pairs: independent sender/receiver pairs.
     case pairs
+    /// pubsub: workers that publish, subscribe; topics published; topics each subscriber takes.
+    case publishers
+    case subscribers
+    case topics
+    case subscriptions
+    /// pubsub: direct (each publisher writes to every subscriber of a topic) or broker (through
+    /// one broker worker).
+    case topology
+
+    /// The words a value is written as, where it is not a number.
+    public var names: [String]? { self == .topology ? PubSubTopology.allCases.map(\.rawValue) : nil }
+
+    /// The minor version (0.N.0) whose files first carry its column.
+    var version: Int { [.depth, .receivers, .pairs].contains(self) ? 2 : 3 }
+
+    /// A value as the files and case names write it: the number, or its name.
+    public func text(_ value: Int) -> String { names.map { value >= 1 && value <= $0.count ? $0[value - 1] : String(value) } ?? String(value) }
+
+    /// The value of `text` as the files write it; nil where it is not one.
+    public func value(_ text: String) -> Int? { names.map { $0.firstIndex(of: text).map { $0 + 1 } } ?? Int(text) }
 }
 
-/// What a case asks of a trial: the payload and the parameters.
+/// pubsub's topologies, as `topology` values.
+public enum PubSubTopology: String, CaseIterable, Sendable {
+    case direct
+    case broker
+}
+
+/// What a case asks of a trial: the payload and the values of its pattern's parameters (every
+/// parameter it does not hold reads 1).
 public struct CaseShape: Equatable, Sendable {
     public var payloadBytes: Int
-    public var depth = 1
-    public var receivers = 1
-    public var pairs = 1
+    public var values: [CaseParameter: Int] = [:]
+
+    public init(payloadBytes: Int, _ values: [CaseParameter: Int] = [:]) {
+        self.payloadBytes = payloadBytes
+        self.values = values
+    }
 
     public init(payloadBytes: Int, depth: Int = 1, receivers: Int = 1, pairs: Int = 1) {
-        self.payloadBytes = payloadBytes
-        self.depth = depth
-        self.receivers = receivers
-        self.pairs = pairs
+        self.init(payloadBytes: payloadBytes, [.depth: depth, .receivers: receivers, .pairs: pairs])
     }
+
+    /// Equal when every parameter reads the same (a value of 1 is the same as none).
+    public static func == (a: CaseShape, b: CaseShape) -> Bool {
+        a.payloadBytes == b.payloadBytes && CaseParameter.allCases.allSatisfy { a[$0] == b[$0] }
+    }
+
+    public subscript(parameter: CaseParameter) -> Int {
+        get { values[parameter] ?? 1 }
+        set { values[parameter] = newValue }
+    }
+
+    public var depth: Int { self[.depth] }
+    public var receivers: Int { self[.receivers] }
+    public var pairs: Int { self[.pairs] }
+    var publishers: Int { self[.publishers] }
+    var subscribers: Int { self[.subscribers] }
+    var topics: Int { self[.topics] }
+    var subscriptions: Int { self[.subscriptions] }
+    var topology: PubSubTopology { self[.topology] == 2 ? .broker : .direct }
 }
 
-/// A trial's workers and the links between them. Each link is one transport instance between
-/// worker `from` (its role a: the side that connects and, mostly, sends) and worker `to` (role b).
+/// A trial's workers and the links between them. A link joins worker `from` (its role a: the side
+/// that connects and, mostly, sends) and worker `to` (role b). Links between the same two workers are
+/// one transport instance; on a one-to-many transport, the links of one `group` are one instance
+/// (one group, every sender's sends reach every receiver). A worker has one endpoint per instance
+/// it is on, in the order of its links.
 struct Topology: Equatable {
     let roles: [String]
     let links: [Link]
@@ -71,6 +122,28 @@ struct Topology: Equatable {
     struct Link: Equatable {
         let from: Int
         let to: Int
+        /// Which one-to-many instance (multicast group) it belongs to.
+        var group = 0
+    }
+
+    /// Whether links `x` and `y` are one transport instance.
+    static func sameInstance(_ x: Link, _ y: Link, oneToMany: Bool) -> Bool {
+        oneToMany ? x.group == y.group : x.from == y.from && x.to == y.to
+    }
+
+    /// Worker `index`'s endpoints, as the indices of the links that make them: the first link of each
+    /// transport instance it is on, in link order.
+    func endpointLinks(of index: Int, oneToMany: Bool) -> [Int] {
+        var out: [Int] = []
+        for (i, link) in links.enumerated() where link.from == index || link.to == index {
+            if !out.contains(where: { Self.sameInstance(links[$0], link, oneToMany: oneToMany) }) { out.append(i) }
+        }
+        return out
+    }
+
+    /// How many transport instances the links are.
+    func instanceCount(oneToMany: Bool) -> Int {
+        links.indices.filter { i in !links[..<i].contains { Self.sameInstance($0, links[i], oneToMany: oneToMany) } }.count
     }
 
     /// Two workers on one link: the shape of most patterns.
@@ -107,14 +180,18 @@ public struct LoopWork: Sendable, Equatable {
     public var messages: Int
     /// Check every byte against the expected pattern (slower; for tests and `--verify`).
     public var verify: Bool
+    /// The case's parameters (async-request's depth; pubsub's workers and topics).
+    public var shape: CaseShape
+    /// The transport is one-to-many: a worker has an endpoint per group it is on (`Topology`).
+    public var oneToMany = false
     /// async-request: requests kept outstanding.
-    public var depth: Int
+    public var depth: Int { shape.depth }
 
     public init(payloadBytes: Int, messages: Int, verify: Bool, depth: Int = 1) {
         self.payloadBytes = payloadBytes
         self.messages = messages
         self.verify = verify
-        self.depth = depth
+        shape = CaseShape(payloadBytes: payloadBytes, depth: depth)
     }
 }
 

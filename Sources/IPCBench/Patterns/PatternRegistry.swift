@@ -8,6 +8,7 @@ public enum PatternKind: String, CaseIterable, Sendable {
     case duplex
     case fanout
     case pairs
+    case pubsub
 
     var implementation: Pattern.Type {
         switch self {
@@ -18,11 +19,12 @@ public enum PatternKind: String, CaseIterable, Sendable {
         case .duplex: return DuplexPattern.self
         case .fanout: return FanoutPattern.self
         case .pairs: return PairsPattern.self
+        case .pubsub: return PubSubPattern.self
         }
     }
 
     public var summary: String { implementation.summary }
-    public var parameter: CaseParameter? { implementation.parameter }
+    public var parameters: [CaseParameter] { implementation.parameters }
     /// Its own metrics, first the main one, then those every pattern has.
     public var metrics: [Metric] { implementation.metrics + Metric.everyPattern }
     public var sizing: WorkSizing { implementation.sizing }

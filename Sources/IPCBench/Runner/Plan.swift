@@ -8,10 +8,8 @@ public struct BenchCase: Equatable, Sendable {
     public var messages: Int
     public var placement: CPUPlacement
     public var verify: Bool
-    /// The pattern's parameter (see `CaseParameter`); 1 where the pattern takes none.
-    public var depth = 1
-    public var receivers = 1
-    public var pairs = 1
+    /// The values of the pattern's parameters (see `CaseParameter`); every other one reads 1.
+    public var parameters: [CaseParameter: Int] = [:]
     /// The case's settings, every layer merged; the lists a suite runs over (transports, sizes,
     /// placements, parameters) are left out, since the case is one of each (the fields above).
     public var settings = SettingLayer.builtIn.caseSettings
@@ -48,26 +46,11 @@ public struct BenchCase: Equatable, Sendable {
         set { settings.noDelay = newValue }
     }
 
-    public var shape: CaseShape { CaseShape(payloadBytes: payloadBytes, depth: depth, receivers: receivers, pairs: pairs) }
+    public var shape: CaseShape { CaseShape(payloadBytes: payloadBytes, parameters) }
 
-    /// The value of the pattern's parameter, or nil when it takes none. Setting it sets that one.
-    public var parameterValue: Int? {
-        get {
-            switch pattern.parameter {
-            case .depth: return depth
-            case .receivers: return receivers
-            case .pairs: return pairs
-            case nil: return nil
-            }
-        }
-        set {
-            switch pattern.parameter {
-            case .depth: depth = newValue ?? 1
-            case .receivers: receivers = newValue ?? 1
-            case .pairs: pairs = newValue ?? 1
-            case nil: break
-            }
-        }
+    /// The pattern's parameters with their values, as case names write them: `subscribers 4 topology broker`.
+    public var parameterLabel: String {
+        pattern.parameters.map { "\($0.rawValue) \($0.text(shape[$0]))" }.joined(separator: " ")
     }
 
     public var transportOptions: TransportOptions {
@@ -84,8 +67,8 @@ public struct BenchCase: Equatable, Sendable {
     }
 
     public var name: String {
-        let parameter = pattern.parameter.map { " \($0.rawValue) \(parameterValue ?? 1)" } ?? ""
-        return "\(transport.rawValue) \(pattern.rawValue) \(formatSize(payloadBytes))\(parameter) \(placement)"
+        let parameters = pattern.parameters.isEmpty ? "" : " " + parameterLabel
+        return "\(transport.rawValue) \(pattern.rawValue) \(formatSize(payloadBytes))\(parameters) \(placement)"
     }
 
     /// Everything but the suite's name is equal.
@@ -96,12 +79,12 @@ public struct BenchCase: Equatable, Sendable {
     }
 
     /// The memory one trial needs: every worker's payload buffers, and the kernel buffers that
-    /// pipe_size, sndbuf and rcvbuf ask for on each link.
+    /// pipe_size, sndbuf and rcvbuf ask for on each link (transport instance).
     public var trialMemoryBytes: Int {
         let topology = pattern.implementation.topology(shape)
         let buffers = topology.roles.indices.reduce(0) { $0 + pattern.implementation.payloadBuffers(worker: $1, shape) }
         let perLink = [Knob.pipeSize, .sendBuffer, .receiveBuffer].reduce(0) { $0 + (knobs[$1] ?? 0) }
-        return buffers * (payloadBytes + patternPeriod) + topology.links.count * perLink
+        return buffers * (payloadBytes + patternPeriod) + topology.instanceCount(oneToMany: transport.oneToMany) * perLink
     }
 
     /// Why this kernel cannot run the case, or nil when it can.
@@ -127,6 +110,10 @@ extension BenchConfig {
             let s = commandLine.over(suite.settings)
             let placements = s.placements!.map { $0.resolved(allowed: cpus) }
             for placement in placements { _ = try placement.cpus(workers: 2, allowed: cpus) }
+            let combinations = s.combinations(of: suite.pattern.parameters)
+            if combinations.isEmpty {
+                throw InputError("suite '\(suite.name)': subscriptions \(s.parameters[.subscriptions]!.map(String.init).joined(separator: ",")) exceed topics \(s.parameters[.topics]!.map(String.init).joined(separator: ",")); each subscriber takes at most every topic once, so subscriptions must be at most topics")
+            }
             for transport in s.transports! {
                 for size in s.sizes! {
                     let messages: Int
@@ -144,14 +131,14 @@ extension BenchConfig {
                         let what = suite.pattern.sizing == .count ? "round trips" : "messages"
                         throw InputError("suite '\(suite.name)': \(messages) \(what) of \(formatSize(size)) are more than \(bound.shown), \(bound.why); lower count or the size")
                     }
-                    for value in s.values(of: suite.pattern.parameter) {
+                    for values in combinations {
                         for placement in placements {
                             var next = BenchCase(
                                 suite: suite.name, transport: transport, pattern: suite.pattern, payloadBytes: size,
                                 messages: messages, repetitions: s.repetitions!, warmup: s.warmup!, placement: placement,
                                 timeoutNs: s.timeoutNs!, minTrialNs: s.minTrialNs!, verify: verify)
                             next.settings = s.caseSettings
-                            next.parameterValue = value
+                            next.parameters = values
                             try checkKnobs(next)
                             if let memory, next.trialMemoryBytes > memory.max {
                                 let workers = next.pattern.implementation.topology(next.shape).roles.count

@@ -103,7 +103,7 @@ struct CaseState {
         result = CaseResult(c, status: .ok, error: "")
         result.schedule = schedule
         result.seed = seed
-        work = LoopWork(payloadBytes: c.payloadBytes, messages: c.messages, verify: c.verify, depth: c.depth)
+        work = LoopWork(payloadBytes: c.payloadBytes, messages: c.messages, verify: c.verify, depth: c.shape.depth)
         topology = c.pattern.implementation.topology(c.shape)
         if let failure = c.transport.probeFailure() {
             result.status = .failed

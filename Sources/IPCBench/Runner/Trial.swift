@@ -26,21 +26,24 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
               shape: CaseShape, work: LoopWork, cpus: [Int?], directory: String,
               timeoutNs: UInt64, workers: Workers = .process, beforeFork: (Transport) throws -> Void = { _ in }) throws -> TrialReports {
     let deadline = monotonicNanoseconds() &+ timeoutNs
+    var work = work
+    work.shape = shape
+    work.oneToMany = kind.oneToMany
     let secret = try TrialSecret.random()
     let topology = pattern.implementation.topology(shape)
     let count = topology.roles.count
 
-    // One transport per link, each in its own folder so that paths never collide; a one-to-many
-    // transport is one for all the links from a worker (one send reaches every receiver).
+    // One transport per pair of workers (per group on a one-to-many transport: one send reaches
+    // every receiver), each in its own folder so that paths never collide.
     var transports: [Transport] = []
     var folders: [String] = []
     var transportsOpen = true
     defer {
-        if transportsOpen { transports.forEach { $0.close() } }
+        if transportsOpen { transports.forEach { $0.close() } }  // close is idempotent: a shared one is closed once per link
         folders.forEach { _ = rmdir($0) }
     }
     for (index, link) in topology.links.enumerated() {
-        if kind.oneToMany, let shared = topology.links.firstIndex(where: { $0.from == link.from }), shared < index {
+        if let shared = topology.links.firstIndex(where: { Topology.sameInstance($0, link, oneToMany: kind.oneToMany) }), shared < index {
             transports.append(transports[shared])
             continue
         }
@@ -73,10 +76,8 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
     /// Worker `index`'s setup; `pid` gives each worker's process (a unix-stream acceptor takes only
     /// its connector's).
     func setup(_ index: Int, pid: (Int) -> pid_t) -> WorkerSetup {
-        let links = topology.links.enumerated().compactMap { i, link -> WorkerLink? in
-            guard link.from == index || link.to == index else { return nil }
-            // The sender of a one-to-many transport has one endpoint for all its links.
-            if link.from == index, let first = transports.firstIndex(where: { $0 === transports[i] }), first < i { return nil }
+        let links = topology.endpointLinks(of: index, oneToMany: kind.oneToMany).map { i -> WorkerLink in
+            let link = topology.links[i]
             let peer = PeerCheck(secret: secret, connectorPid: link.to == index ? pid(link.from) : 0,
                                  listenerPid: runnerPid, deadlineNs: deadline)
             return WorkerLink(transport: transports[i], role: link.from == index ? .a : .b, peer: peer)

@@ -45,7 +45,8 @@ public struct SettingLayer: Equatable, Sendable {
         s.placements = [.auto]
         s.timeoutNs = 30_000_000_000
         s.minTrialNs = 200_000_000
-        s.parameters = [.depth: [1, 4, 16, 64], .receivers: [1, 2, 4], .pairs: [1, 2, 4, 8]]
+        s.parameters = [.depth: [1, 4, 16, 64], .receivers: [1, 2, 4], .pairs: [1, 2, 4, 8],
+                        .publishers: [1], .subscribers: [1, 2, 4], .topics: [4], .subscriptions: [1], .topology: [1, 2]]
         s.workers = .process
         return s
     }()
@@ -57,8 +58,16 @@ public struct SettingLayer: Equatable, Sendable {
         return merged
     }
 
-    /// The values of `parameter` this layer runs with; [1] where it has none.
-    public func values(of parameter: CaseParameter?) -> [Int] { parameter.flatMap { parameters[$0] } ?? [1] }
+    /// Every combination of the values of `chosen` this layer runs with (a parameter it has no values
+    /// for runs with 1), the first parameter changing slowest; pubsub's with more subscriptions than
+    /// topics are left out (a subscriber takes each topic once).
+    public func combinations(of chosen: [CaseParameter]) -> [[CaseParameter: Int]] {
+        var out: [[CaseParameter: Int]] = [[:]]
+        for p in chosen {
+            out = out.flatMap { partial in (parameters[p] ?? [1]).map { v in partial.merging([p: v]) { $1 } } }
+        }
+        return out.filter { ($0[.subscriptions] ?? 1) <= ($0[.topics] ?? 1) }
+    }
 
     /// Reads the option text of the setting named `key` (its config key), as the command line does:
     /// errors name the option.
@@ -154,7 +163,12 @@ struct Setting {
         ] + CaseParameter.allCases.map { p in
             Setting(p.rawValue, expected: p.expected, bound: p.bound,
                     read: { layer, value, what in
-                        layer.parameters[p] = try list(value, what, p.expected)!.map { try number($0, what, p.expected, from: 1, bound: p.bound) }
+                        layer.parameters[p] = try list(value, what, p.expected)!.map { item in
+                            if p.names == nil { return try number(item, what, p.expected, from: 1, bound: p.bound) }
+                            let word = try text(item, what, p.expected)
+                            guard let v = p.value(word.trimmingWhitespace()) else { throw InputError("\(what) '\(excerpt(word))': \(p.expected)") }
+                            return v
+                        }
                     },
                     merge: { merged, upper in if let v = upper.parameters[p] { merged.parameters[p] = v } })
         } + Knob.allCases.map { k in
@@ -237,6 +251,8 @@ extension CaseParameter {
         case .depth: return InputLimits.depth
         case .receivers: return InputLimits.receivers
         case .pairs: return InputLimits.pairs
+        case .publishers, .subscribers, .topics, .subscriptions: return InputLimits.pubsub
+        case .topology: return Bound(max: 2, shown: "2", why: "the topologies")
         }
     }
 
@@ -245,6 +261,11 @@ extension CaseParameter {
         case .depth: return "expected a whole number of outstanding requests or an array of them, each at least 1"
         case .receivers: return "expected a whole number of readers or an array of them, each at least 1"
         case .pairs: return "expected a whole number of pairs or an array of them, each at least 1"
+        case .publishers: return "expected a whole number of publishers or an array of them, each at least 1"
+        case .subscribers: return "expected a whole number of subscribers or an array of them, each at least 1"
+        case .topics: return "expected a whole number of topics or an array of them, each at least 1"
+        case .subscriptions: return "expected a whole number of topics each subscriber takes or an array of them, each at least 1 and at most topics"
+        case .topology: return "expected \"direct\", \"broker\" or an array of them"
         }
     }
 }
@@ -337,6 +358,21 @@ public struct RunOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "pairs: sender/receiver pairs, comma-separated (default 1,2,4,8).")
     var pairs: String?
 
+    @Option(parsing: .unconditional, help: "pubsub: publishers, comma-separated (default 1).")
+    var publishers: String?
+
+    @Option(parsing: .unconditional, help: "pubsub: subscribers, comma-separated (default 1,2,4).")
+    var subscribers: String?
+
+    @Option(parsing: .unconditional, help: "pubsub: topics the publishers publish on in turn, comma-separated (default 4).")
+    var topics: String?
+
+    @Option(parsing: .unconditional, help: "pubsub: topics each subscriber takes, comma-separated, at most topics (default 1).")
+    var subscriptions: String?
+
+    @Option(help: "pubsub: direct (each publisher writes to every subscriber of a topic), broker (through one broker worker), or both comma-separated (default direct,broker).")
+    var topology: String?
+
     @Option(name: .customLong("pipe-size"), parsing: .unconditional, help: "pipe, fifo, vmsplice: the pipe's capacity (F_SETPIPE_SZ), for example 1MiB.")
     var pipeSize: String?
 
@@ -395,7 +431,8 @@ public struct RunOptions: ParsableArguments {
     private var settingTexts: [(key: String, text: String?)] {
         [("transports", transport), ("sizes", size), ("total", total), ("count", count), ("repetitions", repetitions),
          ("warmup", warmup), ("cpus", cpus), ("timeout", timeout), ("min_trial_time", minTrialTime),
-         ("depth", depth), ("receivers", receivers), ("pairs", pairs),
+         ("depth", depth), ("receivers", receivers), ("pairs", pairs), ("publishers", publishers), ("subscribers", subscribers),
+         ("topics", topics), ("subscriptions", subscriptions), ("topology", topology),
          ("pipe_size", pipeSize), ("sndbuf", sndbuf), ("rcvbuf", rcvbuf), ("busy_poll", busyPoll), ("notsent_lowat", notSentLowat), ("nodelay", nodelay), ("workers", workers)]
     }
 

@@ -264,6 +264,8 @@ public protocol Transport: AnyObject {
     static var oneToMany: Bool { get }
     /// It needs IP multicast to deliver on the loopback (`Limits.multicastLoopback`).
     static var needsMulticastLoopback: Bool { get }
+    /// Its receiver takes the bytes without reading them (vmsplice's splice into /dev/null).
+    static var discardsReceivedBytes: Bool { get }
     init(_ options: TransportOptions)
     /// In the runner: make what both workers share (pipes, FIFOs, bound sockets) inside `directory`.
     func prepare(in directory: String) throws
@@ -285,6 +287,7 @@ extension Transport {
     public static var takesNoDelay: Bool { false }
     public static var oneToMany: Bool { false }
     public static var needsMulticastLoopback: Bool { false }
+    public static var discardsReceivedBytes: Bool { false }
 }
 
 // MARK: - Socket helpers shared by the socket transports

@@ -13,6 +13,7 @@ import Glibc
 final class VmspliceTransport: Transport {
     static let semantics = MessageSemantics.stream
     static let oneWay = true
+    static let discardsReceivedBytes = true
     static let knobs: [Knob] = [.pipeSize]
     private let options: TransportOptions
     private var pipe: [Int32] = [-1, -1]

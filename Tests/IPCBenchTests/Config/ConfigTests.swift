@@ -71,7 +71,7 @@ final class ConfigTests: XCTestCase {
         [defaults]
         repetitions = 5
         sise = 3
-        """, "bench.toml:3: unknown key 'sise' in [defaults] (expected one of: transports, sizes, total, count, repetitions, warmup, cpus, timeout, min_trial_time, depth, receivers, pairs, pipe_size, sndbuf, rcvbuf, busy_poll, notsent_lowat, workers, nodelay, schedule, seed)")
+        """, "bench.toml:3: unknown key 'sise' in [defaults] (expected one of: transports, sizes, total, count, repetitions, warmup, cpus, timeout, min_trial_time, depth, receivers, pairs, publishers, subscribers, topics, subscriptions, topology, pipe_size, sndbuf, rcvbuf, busy_poll, notsent_lowat, workers, nodelay, schedule, seed)")
         assertConfigError("""
         [[suite]]
         pattern = "latency"
@@ -91,7 +91,7 @@ final class ConfigTests: XCTestCase {
         assertConfigError("""
         [[suite]]
         pattern = "bandwidth"
-        """, "bench.toml:2: pattern must be one of: throughput, latency, sync-message, async-request, duplex, fanout, pairs")
+        """, "bench.toml:2: pattern must be one of: throughput, latency, sync-message, async-request, duplex, fanout, pairs, pubsub")
         assertConfigError("""
         [[suite]]
         pattern = "latency"
@@ -196,13 +196,52 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    /// pubsub's parameters: config lists and options, the product of their values (without more
+    /// subscriptions than topics), topology by name, and case names that say them all.
+    func testPubSubParametersMakeTheirProduct() throws {
+        let config = try BenchConfig.parse("""
+        [[suite]]
+        pattern = "pubsub"
+        transports = ["pipe"]
+        sizes = ["64"]
+        subscribers = [1, 2]
+        topics = [1, 4]
+        subscriptions = [1, 4]
+        topology = ["direct", "broker"]
+        """, file: "bench.toml")
+        let cases = try config.plan(allowed: [0, 1])
+        XCTAssertEqual(cases.count, 2 * 3 * 2, "subscriptions 4 of 1 topic is left out")
+        XCTAssertEqual(cases[0].name, "pipe pubsub 64 publishers 1 subscribers 1 topics 1 subscriptions 1 topology direct split")
+        XCTAssertEqual(cases.last!.name, "pipe pubsub 64 publishers 1 subscribers 2 topics 4 subscriptions 4 topology broker split")
+        XCTAssertEqual(parameterCell(cases.last!, .topology), "broker")
+        XCTAssertEqual(parameterCell(cases.last!, .depth), "")
+        var options = try RunOptions.parse(["--topology", "broker", "--publishers", "3", "--subscriptions", "2", "--topics", "2"])
+        var layer = try options.layer()
+        XCTAssertEqual(layer.parameters[.topology], [2])
+        XCTAssertEqual(try config.plan(layer, allowed: [0, 1]).map { $0.shape.publishers }, [3, 3])
+        options = try RunOptions.parse(["--topology", "bus"])
+        XCTAssertThrowsError(try options.layer()) { error in
+            XCTAssertEqual("\(error)", "--topology 'bus': expected \"direct\", \"broker\" or an array of them")
+        }
+        options = try RunOptions.parse(["--subscribers", "65"])
+        XCTAssertThrowsError(try options.layer())
+        layer = SettingLayer()
+        layer.parameters[.subscriptions] = [5]
+        layer.parameters[.topics] = [4]
+        XCTAssertThrowsError(try config.plan(layer, allowed: [0, 1])) { error in
+            XCTAssertEqual("\(error)", "suite 'pubsub': subscriptions 5 exceed topics 4; each subscriber takes at most every topic once, so subscriptions must be at most topics")
+        }
+    }
+
     /// A trial's memory counts every worker's payload buffers and the knobs' kernel buffers on every
     /// link; the plan refuses a case above the bound before anything runs.
     func testTrialMemoryCountsEveryWorkerAndLink() throws {
-        func trial(_ pattern: PatternKind, _ value: Int = 1, knobs: TransportKnobs = TransportKnobs()) -> Int {
+        func trial(_ pattern: PatternKind, _ value: Int = 1, knobs: TransportKnobs = TransportKnobs(),
+                   _ more: [CaseParameter: Int] = [:]) -> Int {
             var c = BenchCase(suite: "s", transport: .pipe, pattern: pattern, payloadBytes: 1 << 20, messages: 1, repetitions: 1,
                               warmup: 0, placement: .none, timeoutNs: 1, minTrialNs: 0, verify: false)
-            c.parameterValue = value
+            if let p = pattern.parameters.first { c.parameters[p] = value }
+            c.parameters.merge(more) { $1 }
             c.knobs = knobs
             return c.trialMemoryBytes
         }
@@ -213,6 +252,9 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(trial(.syncMessage), 2 * buffer)
         XCTAssertEqual(trial(.duplex), 4 * buffer)
         XCTAssertEqual(trial(.fanout, 64), 65 * buffer)
+        // pubsub: a buffer per publisher; per subscriber one per publisher or topic it reads; the broker one per publisher and its marker.
+        XCTAssertEqual(trial(.pubsub, 2, [.subscribers: 3, .topics: 4, .subscriptions: 3]), (2 + 3 * 3) * buffer)
+        XCTAssertEqual(trial(.pubsub, 4, [.subscribers: 2, .topology: 2]), (4 + 5 + 2 * 4) * buffer)
         XCTAssertEqual(trial(.pairs, 8), 16 * buffer)
         let pipeSize = TransportKnobs([.pipeSize: 1 << 20])
         XCTAssertEqual(trial(.pairs, 8, knobs: pipeSize), 16 * buffer + 8 * (1 << 20))

@@ -92,7 +92,7 @@ final class PivotTests: XCTestCase {
     func testEachPatternDefaultsToItsMainMetric() throws {
         XCTAssertEqual(PatternKind.allCases.map { defaultPivotMetric(pattern: $0.rawValue) },
                        ["mib_per_s_median", "rtt_us_p50", "mib_per_s_median", "msgs_per_s_median", "mib_per_s_median",
-                        "mib_per_s_median", "mib_per_s_median"])
+                        "mib_per_s_median", "mib_per_s_median", "mib_per_s_median"])
         XCTAssertEqual(try pivot([patterns], pattern: "async-request").metric, "msgs_per_s_median")
         XCTAssertEqual(try pivot([patterns], pattern: "sync-message").csv, """
         sync-message mib_per_s_median (MiB/s),unix-stream split\r
@@ -121,35 +121,65 @@ final class PivotTests: XCTestCase {
 
     func testParameterRowsAtTheLargestPayloadEveryColumnHas() throws {
         // udp has no 4 KiB case, so the default payload is 64 B.
-        XCTAssertEqual(try pivot([patterns], pattern: "pairs", rows: .parameter).csv, """
+        XCTAssertEqual(try pivot([patterns], pattern: "pairs", rows: .parameter(nil)).csv, """
         pairs mib_per_s_median (MiB/s) at 64 B,pipe split,tcp split,udp split\r
         pairs 1,100.000,40.000,10.000\r
         pairs 2,200.000,80.000,20.000\r
         pairs 4,180.000,72.000,18.000\r
 
         """)
-        XCTAssertEqual(try pivot([patterns], pattern: "pairs", rows: .parameter, size: 4096).csv, """
+        XCTAssertEqual(try pivot([patterns], pattern: "pairs", rows: .parameter(nil), size: 4096).csv, """
         pairs mib_per_s_median (MiB/s) at 4 KiB,pipe split,tcp split,udp split\r
         pairs 1,3000.000,1200.000,\r
         pairs 2,6000.000,2400.000,\r
         pairs 4,5400.000,,\r
 
         """)
-        XCTAssertEqual(try pivot([patterns], pattern: "async-request", rows: .parameter).csv, """
+        XCTAssertEqual(try pivot([patterns], pattern: "async-request", rows: .parameter(nil)).csv, """
         async-request msgs_per_s_median (messages/s) at 4 KiB,unix-stream split,tcp split\r
         depth 1,25000.000,15000.000\r
         depth 4,100000.000,60000.000\r
         depth 16,100000.000,60000.000\r
 
         """)
-        XCTAssertEqual(try pivot([patterns], pattern: "fanout", rows: .parameter).rowLabels, ["receivers 1", "receivers 2"])
+        XCTAssertEqual(try pivot([patterns], pattern: "fanout", rows: .parameter(nil)).rowLabels, ["receivers 1", "receivers 2"])
+    }
+
+    /// pubsub takes five parameters: the rows are the one named, each column holds the others fixed.
+    func testOneOfSeveralParametersMakesTheRows() throws {
+        var text = csvLine(caseColumns)
+        for (i, (topology, subscribers)) in [("direct", 1), ("direct", 2), ("broker", 1), ("broker", 2), ("direct", 4)].enumerated() {
+            let cells = ["run_id": "r", "transport": "pipe", "pattern": "pubsub", "payload_bytes": "64", "cpu_placement": "split", "status": "ok",
+                         "mib_per_s_median": "\(10 * (i + 1)).000", "publishers": "1", "subscribers": "\(subscribers)", "topics": "4",
+                         "subscriptions": "1", "topology": topology]
+            text += csvLine(caseColumns.map { cells[$0] ?? "" })
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pivot-pubsub-\(getpid()).csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertEqual(try pivot([path], rows: .parameter(.subscribers)).csv, """
+        pubsub mib_per_s_median (MiB/s) at 64 B,pipe split publishers 1 topics 4 subscriptions 1 topology direct,pipe split publishers 1 topics 4 subscriptions 1 topology broker\r
+        subscribers 1,10.000,30.000\r
+        subscribers 2,20.000,40.000\r
+        subscribers 4,50.000,\r
+
+        """)
+        XCTAssertEqual(try pivot([path], rows: .parameter(.topology)).rowLabels, ["topology direct", "topology broker"])
+        XCTAssertThrowsError(try pivot([path], rows: .parameter(nil))) { error in
+            XCTAssertEqual("\(error)", "--rows parameter: pubsub takes several parameters; name the one for the rows: --rows publishers or --rows subscribers or --rows topics or --rows subscriptions or --rows topology")
+        }
+        XCTAssertThrowsError(try pivot([path], rows: .parameter(.depth))) { error in
+            XCTAssertEqual("\(error)", "--rows depth: pubsub takes publishers, subscribers, topics, subscriptions, topology, not depth")
+        }
+        XCTAssertEqual(try PivotRows(parsing: "subscribers"), .parameter(.subscribers))
+        XCTAssertThrowsError(try PivotRows(parsing: "sub"))
     }
 
     func testParameterRowsRefuseWhatTheyCannotDraw() throws {
-        XCTAssertThrowsError(try pivot([patterns], pattern: "duplex", rows: .parameter)) { error in
-            XCTAssertEqual("\(error)", "--rows parameter: duplex takes no parameter; choose --pattern async-request (depth), fanout (receivers), pairs (pairs) or --rows payload")
+        XCTAssertThrowsError(try pivot([patterns], pattern: "duplex", rows: .parameter(nil))) { error in
+            XCTAssertEqual("\(error)", "--rows parameter: duplex takes no parameter; choose --pattern async-request (depth), fanout (receivers), pairs (pairs), pubsub (publishers, subscribers, topics, subscriptions, topology) or --rows payload")
         }
-        XCTAssertThrowsError(try pivot([patterns], pattern: "pairs", rows: .parameter, size: 8192)) { error in
+        XCTAssertThrowsError(try pivot([patterns], pattern: "pairs", rows: .parameter(nil), size: 8192)) { error in
             XCTAssertEqual("\(error)", "--size 8KiB: no pairs case has this payload; the files have 64, 4KiB")
         }
         XCTAssertThrowsError(try pivot([patterns], pattern: "pairs", size: 64)) { error in

@@ -259,9 +259,9 @@ final class FlowPatternTests: TrialTestCase {
     }
 
     func testParametersAndSkips() {
-        XCTAssertNil(DuplexPattern.parameter)
-        XCTAssertEqual(FanoutPattern.parameter, .receivers)
-        XCTAssertEqual(PairsPattern.parameter, .pairs)
+        XCTAssertEqual(DuplexPattern.parameters, [])
+        XCTAssertEqual(FanoutPattern.parameters, [.receivers])
+        XCTAssertEqual(PairsPattern.parameters, [.pairs])
         XCTAssertEqual(PatternKind.duplex.metrics, [.throughput, .forward, .backward, .cpuPerMessage])
         XCTAssertEqual(PatternKind.fanout.metrics, [.throughput, .slowest, .cpuPerMessage])
         XCTAssertEqual(PatternKind.pairs.metrics, [.throughput, .messagesPerSecond, .slowest, .cpuPerMessage])

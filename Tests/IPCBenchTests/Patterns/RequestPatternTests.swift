@@ -146,7 +146,7 @@ final class RequestPatternTests: TrialTestCase {
         XCTAssertEqual(f.latencies.map { $0.1 }, [999, 1])
         XCTAssertEqual(f.datagrams?.lost, 0)
         XCTAssertEqual(AsyncRequestPattern.metrics, [.messagesPerSecond, .rttP50, .rttP99])
-        XCTAssertEqual(AsyncRequestPattern.parameter, .depth)
+        XCTAssertEqual(AsyncRequestPattern.parameters, [.depth])
     }
 
     func testRegistryNamesAndSummaries() {

@@ -7,7 +7,8 @@ final class WorkerThreadTests: TrialTestCase {
     func testEveryPatternRunsWithThreadsAsWorkers() throws {
         for kind in TransportKind.allCases {
             for pattern in PatternKind.allCases {
-                let shape = CaseShape(payloadBytes: kind.isDatagram ? 64 : 1000, depth: 4, receivers: 2, pairs: 2)
+                let shape = CaseShape(payloadBytes: kind.isDatagram ? 64 : 1000, [.depth: 4, .receivers: 2, .pairs: 2, .publishers: 2,
+                                                                                   .subscribers: 2, .topics: 3, .subscriptions: 2, .topology: 2])
                 if skipReason(kind, pattern, shape) != nil { continue }
                 let label = "\(kind.rawValue) \(pattern.rawValue)"
                 let r = try trial(kind, pattern, shape, messages: 300, workers: .thread)

@@ -274,6 +274,37 @@ final class StrangerTests: TrialTestCase {
         }
     }
 
+    /// pubsub over a topic's group: a stranger's datagrams are dropped and counted by every subscriber.
+    func testPubSubSubscribersDropAndCountStrangersInTheTopicsGroup() throws {
+        let transport = UDPMulticastTransport(TransportOptions(payloadBytes: 64, verify: true))
+        try transport.prepare(in: directory.path)
+        defer { transport.close() }
+        let secret = try TrialSecret.random()
+        let peer = PeerCheck(secret: secret, connectorPid: getpid(), listenerPid: getpid(), deadlineNs: monotonicNanoseconds() + 10_000_000_000)
+        let publisher = try transport.open(.a, peer)
+        let subscribers = [try transport.open(.b, peer), try transport.open(.b, peer)]
+        defer { ([publisher] + subscribers).forEach { $0.close() } }
+        let fd = try makeMulticastSender()
+        strangers.append(fd)
+        let strangersSent = sendStrangerDatagrams(fd, size: 64, to: transport.group)
+        let shape = CaseShape(payloadBytes: 64, [.subscribers: 2])
+        var work = LoopWork(payloadBytes: 64, messages: 10, verify: true)
+        work.shape = shape
+        work.oneToMany = true
+        var sent = LoopResult()
+        Publisher(id: 0, [publisher], [[0]], work).run(&sent)
+        XCTAssertFalse(sent.failure.isFailure, sent.failure.message ?? "")
+        XCTAssertEqual(sent.datagrams.sent, 10, "one send per message")
+        for (i, subscriber) in subscribers.enumerated() {
+            var got = LoopResult()
+            Subscriber(id: i, [subscriber], ends: [1], PubSubWorkers(shape), work).run(&got)
+            XCTAssertFalse(got.failure.isFailure, got.failure.message ?? "")
+            XCTAssertEqual(got.rejected, strangersSent, "subscriber \(i)")
+            XCTAssertEqual(got.datagrams.received, 10, "subscriber \(i)")
+            XCTAssertEqual(got.bytes, 640, "subscriber \(i)")
+        }
+    }
+
     func testEchoServerEchoesOnlyPingsWithTheKey() throws {
         for size in [4, 64] {
             let (client, server) = try datagramPair()

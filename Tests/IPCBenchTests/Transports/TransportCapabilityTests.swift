@@ -35,9 +35,9 @@ final class TransportCapabilityTests: TrialTestCase {
 
     func testVmspliceLatencyIsSkipped() {
         XCTAssertEqual(benchCase(.vmsplice, .latency, 64).skipReason(),
-                       "vmsplice is one-way: latency sends both ways; use it for throughput, fanout or pairs")
+                       "vmsplice is one-way: latency sends both ways; use it for throughput, fanout, pairs or pubsub")
         XCTAssertEqual(benchCase(.vmsplice, .duplex, 64).skipReason(),
-                       "vmsplice is one-way: duplex sends both ways; use it for throughput, fanout or pairs")
+                       "vmsplice is one-way: duplex sends both ways; use it for throughput, fanout, pairs or pubsub")
         for pattern in [PatternKind.throughput, .fanout, .pairs] { XCTAssertNil(benchCase(.vmsplice, pattern, 64).skipReason()) }
         for pattern in [PatternKind.syncMessage, .asyncRequest] { XCTAssertNotNil(benchCase(.vmsplice, pattern, 64).skipReason()) }
     }
@@ -47,9 +47,11 @@ final class TransportCapabilityTests: TrialTestCase {
             XCTAssertEqual(benchCase(kind, .duplex, 64).skipReason(),
                            "duplex waits for either direction in poll(2), and \(kind.rawValue) has no descriptor to poll")
             var pipelined = benchCase(kind, .asyncRequest, 64)
-            pipelined.depth = 4
+            pipelined.parameters[.depth] = 4
             XCTAssertEqual(pipelined.skipReason(),
                            "async-request waits for either direction in poll(2), and \(kind.rawValue) has no descriptor to poll")
+            XCTAssertEqual(benchCase(kind, .pubsub, 64).skipReason(),
+                           "pubsub waits for any of its links in poll(2), and \(kind.rawValue) has no descriptor to poll")
             for pattern in [PatternKind.throughput, .latency, .syncMessage, .asyncRequest, .fanout, .pairs] {
                 XCTAssertNil(benchCase(kind, pattern, 64).skipReason(), "\(kind.rawValue) \(pattern.rawValue)")
             }
