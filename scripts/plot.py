@@ -162,6 +162,8 @@ def series(side, pattern, column, parameters=(), key_of=None):
         for r in run.rows:
             if r["pattern"] == pattern and positive(r, column):
                 key = key_of(r) if key_of else (r["transport"], mode(r), parameter_text(r, parameters))
+                if key is None:
+                    continue
                 per.setdefault(key, {}).setdefault(int(r["payload_bytes"]), []).append(run_point(run, r, column))
     out = {}
     for key, payloads in per.items():
@@ -320,11 +322,12 @@ def common_payload(data):
 
 
 def x_parameter(sides, pattern):
-    """The parameter a by-parameter plot puts on its x axis: the pattern's only one, else the one
-    with the most values in the files (the others stay fixed along each line)."""
+    """The parameter a by-parameter plot puts on its x axis: the pattern's only one, else the
+    numeric one with the most values in the files (the others stay fixed along each line)."""
     parameters = PATTERNS[pattern][0]
     rows = [r for side in sides for run in side for r in run.rows if r["pattern"] == pattern]
-    return max(parameters, key=lambda p: (len({r.get(p, "") for r in rows}), -parameters.index(p)))
+    numeric = [p for p in parameters if all(r.get(p, "").isdigit() for r in rows)] or parameters
+    return max(numeric, key=lambda p: (len({r.get(p, "") for r in rows}), -numeric.index(p)))
 
 
 def plot_by_parameter(sides, labels, pattern, parameter, path):
@@ -334,9 +337,10 @@ def plot_by_parameter(sides, labels, pattern, parameter, path):
     column, ylabel, what = PATTERNS[pattern][1][0]
 
     def key_of(r):
-        return (r["transport"], mode(r), (int(r[parameter]) if r.get(parameter, "").isdigit() else None, parameter_text(r, others)))
+        value = r.get(parameter, "")
+        return (r["transport"], mode(r), (int(value), parameter_text(r, others))) if value.isdigit() else None
 
-    data = [{k: v for k, v in series(side, pattern, column, key_of=key_of).items() if k[2][0] is not None} for side in sides]
+    data = [series(side, pattern, column, key_of=key_of) for side in sides]
     if not any(data):
         return None
     payload = common_payload({(s, k): [(p[0], p[1]) for p in points] for s, d in enumerate(data) for k, points in d.items()})

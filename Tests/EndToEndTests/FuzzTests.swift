@@ -112,7 +112,7 @@ final class InputFuzzTests: XCTestCase {
     func testMutatedConfigsParseOrAreRefused() throws {
         var m = Mutator(rng: SeededGenerator(seed: fuzzSeed), tokens: Mutator.tomlTokens)
         let seeds = try shippedConfigs()
-        XCTAssertEqual(seeds.count, 4, "default, kernel-compare, patterns and quick")
+        XCTAssertEqual(seeds.count, 5, "default, kernel-compare, patterns, pubsub and quick")
         var parsed = 0, planned = 0, refused = 0
         for i in 0..<2000 {
             let (name, original) = seeds[i % seeds.count]

@@ -107,14 +107,14 @@ public struct BenchConfig: Equatable, Sendable {
 
 public func parseTransport(_ text: String) throws -> TransportKind {
     guard let kind = TransportKind(rawValue: text.trimmingWhitespace()) else {
-        throw InputError("unknown transport '\(text)': expected one of \(TransportKind.allCases.map(\.rawValue).joined(separator: ", ")), or all")
+        throw InputError("unknown transport '\(excerpt(text))': expected one of \(TransportKind.allCases.map(\.rawValue).joined(separator: ", ")), or all")
     }
     return kind
 }
 
 public func parsePattern(_ text: String) throws -> PatternKind {
     guard let kind = PatternKind(rawValue: text.trimmingWhitespace()) else {
-        throw InputError("unknown pattern '\(text)': expected one of \(PatternKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        throw InputError("unknown pattern '\(excerpt(text))': expected one of \(PatternKind.allCases.map(\.rawValue).joined(separator: ", "))")
     }
     return kind
 }

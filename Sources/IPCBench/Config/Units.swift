@@ -85,6 +85,25 @@ extension InputLimits {
     }
 }
 
+extension InputLimits {
+    /// The most descriptors one trial may hold: RLIMIT_NOFILE's hard limit (the runner raises its soft
+    /// limit to it, `raiseDescriptorLimit`); nil when it cannot be read or is unlimited.
+    public static func descriptors() -> Bound? {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_max < rlim_t(Int.max) else { return nil }
+        return Bound(max: Int(limit.rlim_max), shown: String(limit.rlim_max), why: "the descriptors a process may open (RLIMIT_NOFILE's hard limit; ulimit -Hn)")
+    }
+}
+
+/// Raises this process's soft RLIMIT_NOFILE to its hard limit, so that a trial with many links
+/// (pubsub with many publishers and subscribers) can open them; its workers inherit it.
+func raiseDescriptorLimit() {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+}
+
 /// A byte count for a person: `65.0 GiB`, `512.0 MiB`.
 public func memoryLabel(_ bytes: Int) -> String {
     bytes >= 1 << 30 ? formatDecimal(Double(bytes) / Double(1 << 30), places: 1) + " GiB"
@@ -106,11 +125,11 @@ public func parseSize(_ text: String, what: String = "size", bound: Bound? = nil
     guard !digits.isEmpty, let m = multipliers[String(unit)] else {
         throw InputError("\(what) '\(excerpt(text))' is not a size: use a whole number of bytes with an optional unit, for example 64, 4KiB, 1MiB (K/KiB = 1024, kB = 1000)")
     }
-    let tooLarge = bound.map { $0.refuse(what, "'\(text)'") } ?? InputError("\(what) '\(excerpt(text))' is too large")
+    let tooLarge = bound.map { $0.refuse(what, "'\(excerpt(text))'") } ?? InputError("\(what) '\(excerpt(text))' is too large")
     guard let n = Int(digits) else { throw tooLarge }
     let (bytes, overflow) = n.multipliedReportingOverflow(by: m)
     guard !overflow, bytes <= bound?.max ?? Int.max else { throw tooLarge }
-    guard bytes > 0 else { throw InputError("\(what) '\(text)' must be at least 1 byte") }
+    guard bytes > 0 else { throw InputError("\(what) '\(excerpt(text))' must be at least 1 byte") }
     return bytes
 }
 
@@ -127,9 +146,9 @@ public func parseDuration(_ text: String, what: String = "duration", allowZero: 
     }
     let ns = value * s
     if allowZero && ns == 0 { return 0 }
-    guard ns >= 1 else { throw InputError("\(what) '\(text)' must be at least 1ns") }
+    guard ns >= 1 else { throw InputError("\(what) '\(excerpt(text))' must be at least 1ns") }
     // Compared as Doubles first: the value may be infinite or beyond UInt64.
-    guard ns <= Double(bound.max) else { throw bound.refuse(what, "'\(text)'") }
+    guard ns <= Double(bound.max) else { throw bound.refuse(what, "'\(excerpt(text))'") }
     return UInt64(ns)
 }
 

@@ -33,11 +33,11 @@ public func resolveKernel(_ text: String, bootDirectory: String = "/boot") throw
     guard stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, let resolved = realpath(candidate, nil) else {
         let installed = bootReleases(bootDirectory)
         let choices = installed.isEmpty ? "\(bootDirectory) has none" : "in \(bootDirectory): \(installed.joined(separator: ", "))"
-        throw InputError("kernel '\(text)': no such kernel image (\(candidate)); give the path to an image or a release (\(choices))")
+        throw InputError("kernel '\(excerpt(text))': no such kernel image (\(candidate)); give the path to an image or a release (\(choices))")
     }
     defer { free(resolved) }
     let path = String(cString: resolved)
-    guard access(path, R_OK) == 0 else { throw InputError("kernel '\(text)': \(path) is not readable; run as root or copy the image") }
+    guard access(path, R_OK) == 0 else { throw InputError("kernel '\(excerpt(text))': \(path) is not readable; run as root or copy the image") }
     let name = String(path.split(separator: "/").last ?? "")
     let release = bzImageRelease(path) ?? (name.hasPrefix("vmlinuz-") ? String(name.dropFirst(8)) : name)
     return (path, release)
@@ -109,11 +109,11 @@ public func parseCPUList(_ text: String, what: String, allowed: [Int] = allowedC
     for item in text.split(separator: ",", omittingEmptySubsequences: false) {
         let ends = item.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
         guard (1...2).contains(ends.count), let low = ends.first!, let high = ends.last!, low <= high else {
-            throw InputError("\(what) '\(text)': '\(item)' is not a CPU or a range; write CPUs as 0,1 or 0-3")
+            throw InputError("\(what) '\(excerpt(text))': '\(item)' is not a CPU or a range; write CPUs as 0,1 or 0-3")
         }
         for cpu in low...high where !cpus.contains(cpu) {
             guard allowed.contains(cpu) else {
-                throw InputError("\(what) '\(text)': CPU \(cpu) is not one this process may use (\(allowed.map(String.init).joined(separator: ",")))")
+                throw InputError("\(what) '\(excerpt(text))': CPU \(cpu) is not one this process may use (\(allowed.map(String.init).joined(separator: ",")))")
             }
             cpus.append(cpu)
         }

@@ -179,7 +179,7 @@ func hasFigures(_ file: ResultFile, _ row: CaseRow, _ metric: Metric) -> Bool {
 /// The figures of `row` in `file` for `metric`, or a warning naming what is wrong with them.
 func runFigures(_ file: ResultFile, _ row: CaseRow, _ metric: Metric, caseName: String) -> Result<RunFigures, CompareWarning> {
     func bad(_ column: String, _ text: String, trial: String? = nil) -> CompareWarning {
-        CompareWarning("\(file.path): \(caseName): \(column) is '\(text)'\(trial.map { " in trial \($0)" } ?? ""), not a positive number up to 1e15; the case is skipped")
+        CompareWarning("\(file.path): \(caseName): \(column) is '\(excerpt(text))'\(trial.map { " in trial \($0)" } ?? ""), not a positive number up to 1e15; the case is skipped")
     }
     if let trials = file.trials?[row.key] {
         var values: [(Double, Int?)] = []

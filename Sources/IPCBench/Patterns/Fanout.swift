@@ -39,15 +39,8 @@ enum FanoutPattern: Pattern {
         f.messages = sender.messages
         f.values[.throughput] = mibPerSecond(f.bytes, f.durationNs)
         f.values[.slowest] = receivers.map { mibPerSecond($0.bytes, $0.endNs &- sender.startNs) }.min()
-        var d = DatagramCounts()
-        d.sent = sender.messages * UInt64(receivers.count)  // the copies due: one per message and receiver
-        for r in receivers {
-            d.received += r.datagrams.received
-            d.reordered += r.datagrams.reordered
-            d.duplicated += r.datagrams.duplicated
-        }
-        d.lost = d.sent - min(d.sent, d.received)
-        f.datagrams = d
+        // The copies due: one per message and receiver.
+        f.datagrams = DatagramCounts(due: sender.messages * UInt64(receivers.count), receivers: receivers)
         return f
     }
 }

@@ -126,25 +126,24 @@ struct Topology: Equatable {
         var group = 0
     }
 
-    /// Whether links `x` and `y` are one transport instance.
-    static func sameInstance(_ x: Link, _ y: Link, oneToMany: Bool) -> Bool {
-        oneToMany ? x.group == y.group : x.from == y.from && x.to == y.to
-    }
+    /// Which transport instance a link is part of: its group on a one-to-many transport, else the
+    /// pair of workers it joins.
+    static func instance(_ link: Link, oneToMany: Bool) -> Int { oneToMany ? link.group : link.from << 32 | link.to }
 
     /// Worker `index`'s endpoints, as the indices of the links that make them: the first link of each
     /// transport instance it is on, in link order.
     func endpointLinks(of index: Int, oneToMany: Bool) -> [Int] {
-        var out: [Int] = []
-        for (i, link) in links.enumerated() where link.from == index || link.to == index {
-            if !out.contains(where: { Self.sameInstance(links[$0], link, oneToMany: oneToMany) }) { out.append(i) }
+        var seen: Set<Int> = []
+        return links.indices.filter { i in
+            (links[i].from == index || links[i].to == index) && seen.insert(Self.instance(links[i], oneToMany: oneToMany)).inserted
         }
-        return out
     }
 
     /// How many transport instances the links are.
-    func instanceCount(oneToMany: Bool) -> Int {
-        links.indices.filter { i in !links[..<i].contains { Self.sameInstance($0, links[i], oneToMany: oneToMany) } }.count
-    }
+    func instanceCount(oneToMany: Bool) -> Int { Set(links.map { Self.instance($0, oneToMany: oneToMany) }).count }
+
+    /// How many endpoints all the workers have together.
+    func endpointCount(oneToMany: Bool) -> Int { roles.indices.reduce(0) { $0 + endpointLinks(of: $1, oneToMany: oneToMany).count } }
 
     /// Two workers on one link: the shape of most patterns.
     static func pair(_ a: String, _ b: String) -> Topology {
@@ -171,6 +170,19 @@ struct TrialFigures {
 /// MiB/s for `bytes` over `ns` nanoseconds; 0 for an empty interval.
 func mibPerSecond(_ bytes: UInt64, _ ns: UInt64) -> Double {
     ns > 0 ? Double(bytes) / 1_048_576 / (Double(ns) / 1e9) : 0
+}
+
+extension DatagramCounts {
+    /// Several receivers' counts together, against the `due` copies: lost is what did not arrive.
+    init(due: UInt64, receivers: some Sequence<WorkerReport>) {
+        sent = due
+        for r in receivers {
+            received += r.datagrams.received
+            reordered += r.datagrams.reordered
+            duplicated += r.datagrams.duplicated
+        }
+        lost = sent - min(sent, received)
+    }
 }
 
 /// What one trial's loop moves.
@@ -205,6 +217,7 @@ enum LoopFailure {
     case datagramLost(roundTrip: UInt64)
     case noDatagramArrived
     case histogramOverflow(UInt64)
+    case missing(received: UInt64, due: UInt64)
 
     var isFailure: Bool {
         if case .none = self { return false }
@@ -221,6 +234,7 @@ enum LoopFailure {
         case let .datagramLost(trip): return "datagram lost in round trip \(trip) (no reply within the receive timeout)"
         case .noDatagramArrived: return "no datagram arrived within the receive timeout"
         case let .histogramOverflow(ns): return "round trip of \(ns) ns is beyond the histogram's range"
+        case let .missing(received, due): return "only \(received) of the \(due) messages due arrived before every sender had ended"
         }
     }
 }

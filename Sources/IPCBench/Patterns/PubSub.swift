@@ -101,20 +101,14 @@ enum PubSubPattern: Pattern {
         f.messages = subscribers.reduce(0) { $0 + $1.messages }
         f.values[.throughput] = mibPerSecond(f.bytes, f.durationNs)
         f.values[.messagesPerSecond] = f.durationNs > 0 ? Double(f.messages) / (Double(f.durationNs) / 1e9) : 0
-        f.values[.slowest] = subscribers.map { mibPerSecond($0.bytes, $0.endNs &- start) }.min()
+        // A subscriber due nothing (fewer messages than topics) has no rate of its own.
+        let due = (0..<shape.subscribers).map { UInt64(shape.publishers) * w.deliveries(of: $0, messages: reports[0].messages) }
+        f.values[.slowest] = zip(subscribers, due).filter { $0.1 > 0 }.map { mibPerSecond($0.0.bytes, $0.0.endNs &- start) }.min()
         let latencies = subscribers.flatMap(\.roundTrips)
         f.values[.deliveryP50] = percentileMicroseconds(latencies, 50)
         f.values[.deliveryP99] = percentileMicroseconds(latencies, 99)
-        var d = DatagramCounts()
-        let messages = reports[0].messages
-        for (s, r) in subscribers.enumerated() {
-            d.sent += UInt64(shape.publishers) * w.deliveries(of: s, messages: messages)
-            d.received += r.datagrams.received
-            d.reordered += r.datagrams.reordered
-            d.duplicated += r.datagrams.duplicated
-        }
-        d.lost = d.sent - min(d.sent, d.received)
-        f.datagrams = d
+        // The deliveries due: each publisher's messages to the subscribers of their topics.
+        f.datagrams = DatagramCounts(due: due.reduce(0, +), receivers: subscribers)
         return f
     }
 }
@@ -355,7 +349,12 @@ final class Broker: TimedLoop {
             case .failed(let code): result.failure = .system("read", code); return
             case .closed(let link): result.failure = .peerClosed(afterBytes: result.bytes); inbox.close(link); return
             case let .message(link, buffer, count):
-                if count < PubSubHeader.bytes || PubSubHeader.key(buffer) != key { result.rejected &+= 1; continue }
+                if count < PubSubHeader.bytes || PubSubHeader.key(buffer) != key {
+                    // A stranger's datagram; on a stream (only the two workers hold it) it is corruption.
+                    if !inbox.datagrams { result.failure = .corrupt(atByte: result.bytes); return }
+                    result.rejected &+= 1
+                    continue
+                }
                 if PubSubHeader.sequence(buffer) == endMarker {
                     inbox.close(link)
                     ended += 1
@@ -395,8 +394,11 @@ final class Subscriber: TimedLoop {
     /// Per link: the sources whose end marker it waits for, and those that have ended.
     private let ends: UnsafeMutablePointer<UInt64>
     private let ended: UnsafeMutablePointer<UInt64>
-    /// Per publisher: the highest message number seen, plus one (0: none yet).
+    /// Per publisher and topic: the highest message number seen, plus one (0: none yet). Order holds
+    /// per publisher and topic: a subscriber reads a group per topic on a one-to-many transport.
     private let highest: UnsafeMutablePointer<UInt64>
+    /// What it is due from all the publishers together.
+    private let due: UInt64
     /// Where messages may be lost: a bit per publisher and message, to tell duplicates.
     private let seen: UnsafeMutablePointer<UInt64>?
     private var histogram = makeRoundTripHistogram()
@@ -412,8 +414,9 @@ final class Subscriber: TimedLoop {
         ends.initialize(from: sources, count: sources.count)
         ended = .allocate(capacity: sources.count)
         ended.initialize(repeating: 0, count: sources.count)
-        highest = .allocate(capacity: publishers)
-        highest.initialize(repeating: 0, count: publishers)
+        highest = .allocate(capacity: publishers * topics)
+        highest.initialize(repeating: 0, count: publishers * topics)
+        due = UInt64(publishers) * w.deliveries(of: id, messages: UInt64(work.messages))
         if endpoints[0].losesDatagrams {
             let words = (publishers * work.messages + 63) / 64
             seen = .allocate(capacity: words)
@@ -469,17 +472,18 @@ final class Subscriber: TimedLoop {
                     result.failure = .corrupt(atByte: result.bytes)
                     return
                 }
+                let order = publisher * topics + topic
                 if let seen {
                     let bit = publisher * work.messages + Int(sequence)
                     if seen[bit / 64] & (1 << UInt64(bit % 64)) != 0 { result.datagrams.duplicated &+= 1; continue }
                     seen[bit / 64] |= 1 << UInt64(bit % 64)
-                    if sequence + 1 < highest[publisher] { result.datagrams.reordered &+= 1 }
-                } else if sequence + 1 <= highest[publisher] {
-                    // A reliable link delivers a publisher's messages in order.
+                    if sequence + 1 < highest[order] { result.datagrams.reordered &+= 1 }
+                } else if sequence + 1 <= highest[order] {
+                    // A reliable link delivers a publisher's messages on a topic in order.
                     result.failure = .badSequence(sequence)
                     return
                 }
-                if sequence + 1 > highest[publisher] { highest[publisher] = sequence + 1 }
+                if sequence + 1 > highest[order] { highest[order] = sequence + 1 }
                 let latency = now &- PubSubHeader.time(buffer)
                 if !histogram.record(latency) { result.failure = .histogramOverflow(latency); return }
                 result.endNs = now
@@ -488,6 +492,8 @@ final class Subscriber: TimedLoop {
                 result.datagrams.received &+= 1
             }
         }
+        // Every source has ended: on a reliable transport all that was due has arrived.
+        if seen == nil && result.datagrams.received != due { result.failure = .missing(received: result.datagrams.received, due: due) }
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }

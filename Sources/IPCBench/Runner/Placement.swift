@@ -20,7 +20,7 @@ public enum CPUPlacement: Equatable, Sendable, CustomStringConvertible {
         case let other:
             let cpus = other.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
             guard cpus.count >= 2, cpus.count <= 1024, cpus.allSatisfy({ ($0 ?? -1) >= 0 && ($0 ?? 0) < 1 << 20 }) else {
-                throw InputError("cpus '\(text)' is not a placement: use auto, split, same, none, or a list of CPU numbers A,B[,C...] (one per worker, used in turn)")
+                throw InputError("cpus '\(excerpt(text))' is not a placement: use auto, split, same, none, or a list of CPU numbers A,B[,C...] (one per worker, used in turn)")
             }
             self = .pinned(cpus.map { $0! })
         }

@@ -79,12 +79,23 @@ public struct BenchCase: Equatable, Sendable {
     }
 
     /// The memory one trial needs: every worker's payload buffers, and the kernel buffers that
-    /// pipe_size, sndbuf and rcvbuf ask for on each link (transport instance).
+    /// pipe_size, sndbuf and rcvbuf ask for on each link (transport instance; each member's socket
+    /// of a multicast group).
     public var trialMemoryBytes: Int {
         let topology = pattern.implementation.topology(shape)
         let buffers = topology.roles.indices.reduce(0) { $0 + pattern.implementation.payloadBuffers(worker: $1, shape) }
         let perLink = [Knob.pipeSize, .sendBuffer, .receiveBuffer].reduce(0) { $0 + (knobs[$1] ?? 0) }
-        return buffers * (payloadBytes + patternPeriod) + topology.instanceCount(oneToMany: transport.oneToMany) * perLink
+        // A one-to-many transport's knobs apply to each member's socket; the others' to each instance.
+        let knobbed = transport.oneToMany ? topology.endpointCount(oneToMany: true) : topology.instanceCount(oneToMany: false)
+        return buffers * (payloadBytes + patternPeriod) + knobbed * perLink
+    }
+
+    /// The descriptors one trial holds at most, as an estimate on the safe side: four per transport
+    /// instance (a pipe pair each way, two queues each way), two per worker for its control channel,
+    /// and some for the runner's own files. Every worker inherits the runner's.
+    public var trialDescriptors: Int {
+        let topology = pattern.implementation.topology(shape)
+        return 4 * topology.instanceCount(oneToMany: transport.oneToMany) + 2 * topology.roles.count + 32
     }
 
     /// Why this kernel cannot run the case, or nil when it can.
@@ -96,7 +107,8 @@ extension BenchConfig {
     /// Throws `InputError` for anything that would make the run fail before it starts.
     /// `memory` bounds what one trial may allocate (nil: no bound).
     public func plan(_ commandLine: SettingLayer = SettingLayer(), patterns: [PatternKind]? = nil, verify: Bool = false,
-                     allowed cpus: [Int] = allowedCPUs(), memory: Bound? = InputLimits.trialMemory()) throws -> [BenchCase] {
+                     allowed cpus: [Int] = allowedCPUs(), memory: Bound? = InputLimits.trialMemory(),
+                     descriptors: Bound? = InputLimits.descriptors()) throws -> [BenchCase] {
         var chosen = suites
         if let patterns {
             chosen = chosen.filter { patterns.contains($0.pattern) }
@@ -143,6 +155,9 @@ extension BenchConfig {
                             if let memory, next.trialMemoryBytes > memory.max {
                                 let workers = next.pattern.implementation.topology(next.shape).roles.count
                                 throw InputError("suite '\(suite.name)': a trial of \(next.name) needs \(memoryLabel(next.trialMemoryBytes)) (the buffers of its \(workers) workers, plus pipe_size, sndbuf and rcvbuf on each link), more than \(memory.shown), \(memory.why); lower the size, the workers or the knobs")
+                            }
+                            if let descriptors, next.trialDescriptors > descriptors.max {
+                                throw InputError("suite '\(suite.name)': a trial of \(next.name) may hold \(next.trialDescriptors) descriptors (its links' and workers'), more than \(descriptors.shown), \(descriptors.why); lower the workers (publishers, subscribers, receivers, pairs), or raise the limit")
                             }
                             // Overrides can make two suites ask for the same case: run it once.
                             if !cases.contains(where: { $0.isSameMeasurement(as: next) }) { cases.append(next) }

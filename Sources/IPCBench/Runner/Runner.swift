@@ -36,6 +36,7 @@ public final class Runner {
     public func run(in directory: String, onTrial: (CaseResult, TrialRecord) throws -> Void,
                     onCase: (CaseResult) throws -> Void, progress: (Progress) -> Void = { _ in }) throws {
         cshim_install_stop_handlers()
+        raiseDescriptorLimit()
         let start = monotonicNanoseconds()
         var states = cases.map { CaseState($0, schedule: schedule, seed: seed, cpus: cpus) }
         var handed = [Bool](repeating: false, count: cases.count)

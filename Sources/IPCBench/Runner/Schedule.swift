@@ -18,7 +18,7 @@ public enum Schedule: String, CaseIterable, Sendable {
 
     public init(parsing text: String, what: String) throws {
         guard let schedule = Schedule(rawValue: text.trimmingWhitespace()) else {
-            throw InputError("\(what) '\(text)': expected \(Schedule.allCases.map(\.rawValue).joined(separator: " or "))")
+            throw InputError("\(what) '\(excerpt(text))': expected \(Schedule.allCases.map(\.rawValue).joined(separator: " or "))")
         }
         self = schedule
     }

@@ -42,9 +42,10 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
         if transportsOpen { transports.forEach { $0.close() } }  // close is idempotent: a shared one is closed once per link
         folders.forEach { _ = rmdir($0) }
     }
+    var instances: [Int: Transport] = [:]
     for (index, link) in topology.links.enumerated() {
-        if let shared = topology.links.firstIndex(where: { Topology.sameInstance($0, link, oneToMany: kind.oneToMany) }), shared < index {
-            transports.append(transports[shared])
+        if let shared = instances[Topology.instance(link, oneToMany: kind.oneToMany)] {
+            transports.append(shared)
             continue
         }
         let folder = directory + "/\(index)"
@@ -52,6 +53,7 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
         folders.append(folder)
         let transport = kind.make(options)
         transports.append(transport)
+        instances[Topology.instance(link, oneToMany: kind.oneToMany)] = transport
         try transport.prepare(in: folder)
         try beforeFork(transport)
     }

@@ -233,6 +233,17 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    /// A trial's links need descriptors: a case that would need more than the process may open is
+    /// refused before anything runs, naming the case and the limit.
+    func testDescriptorsAreBounded() throws {
+        let config = try BenchConfig.parse("[[suite]]\npattern = \"pubsub\"\ntransports = [\"pipe\"]\nsizes = [\"64\"]\npublishers = [8]\nsubscribers = [8]\ntopology = [\"direct\"]\n", file: "bench.toml")
+        let bound = Bound(max: 200, shown: "200", why: "the test's limit")
+        XCTAssertThrowsError(try config.plan(allowed: [0, 1], descriptors: bound)) { error in
+            XCTAssertEqual("\(error)", "suite 'pubsub': a trial of pipe pubsub 64 publishers 8 subscribers 8 topics 4 subscriptions 1 topology direct split may hold 320 descriptors (its links' and workers'), more than 200, the test's limit; lower the workers (publishers, subscribers, receivers, pairs), or raise the limit")
+        }
+        XCTAssertEqual(try config.plan(allowed: [0, 1], descriptors: Bound(max: 320, shown: "320", why: "")).count, 1)
+    }
+
     /// A trial's memory counts every worker's payload buffers and the knobs' kernel buffers on every
     /// link; the plan refuses a case above the bound before anything runs.
     func testTrialMemoryCountsEveryWorkerAndLink() throws {

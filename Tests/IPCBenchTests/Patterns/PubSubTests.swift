@@ -84,6 +84,27 @@ final class PubSubTests: TrialTestCase {
         }
     }
 
+    /// On a reliable transport a subscriber whose sources have all ended fails when a message it was
+    /// due never came.
+    func testASubscriberFailsWhenADueMessageIsMissing() throws {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(cshim_pipe_cloexec(&fds), 0)
+        defer { closeDescriptor(fds[1]) }
+        let w = PubSubWorkers(shape(64, 1, 1, 1, 1, .direct))
+        let buffer = makePatternBuffer(64)
+        defer { buffer.deallocate() }
+        PubSubHeader.write(buffer, key: 0, publisher: 0, topic: 0, sequence: 0, time: monotonicNanoseconds())
+        XCTAssertEqual(Glibc.write(fds[1], buffer, 64), 64)
+        PubSubHeader.write(buffer, key: 0, publisher: 0, topic: 0, sequence: endMarker, time: 0)
+        XCTAssertEqual(Glibc.write(fds[1], buffer, 64), 64)
+        let endpoint = Endpoint(.readWrite(read: fds[0], write: -1), .stream)
+        let loop = Subscriber(id: 0, [endpoint], ends: [1], w, LoopWork(payloadBytes: 64, messages: 8, verify: true))
+        var r = LoopResult()
+        loop.run(&r)
+        XCTAssertEqual(r.failure.message, "only 1 of the 8 messages due arrived before every sender had ended")
+        endpoint.close()
+    }
+
     /// A stranger's datagram to a subscriber's socket is dropped and counted, never taken as data.
     func testAStrangersDatagramIsCountedNotDelivered() throws {
         var fds: [Int32] = [0, 0]
