@@ -71,18 +71,16 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(pivot.status, 0, pivot.stderr)
     }
 
-    /// A probe of this kernel's limits that fails (EMFILE) once read as a limit of 0 and skipped the case.
-    func testAFailedLimitsProbeFailsTheCase() throws {
+    /// Under a descriptor limit too low for a trial (a probe of this kernel's limits once failed there
+    /// with EMFILE, and before that was read as a limit of 0 and skipped the case), the run is refused
+    /// before anything runs, naming the case, what it needs and the limit.
+    func testADescriptorLimitTooLowForATrialIsRefused() throws {
         let output = path("n.csv")
         let outcome = try runUnder("-n 5", ["run", "-t", "udp,unix-dgram", "-p", "latency", "-s", "64", "--count", "10", "-r", "1",
                                             "--warmup", "0", "--cpus", "none", "-q", "-o", output])
-        XCTAssertEqual(outcome.status, 1, outcome.stderr)
-        let rows = try h.readCSV(output).dropFirst()
-        XCTAssertEqual(rows.map { column("status", $0) }, ["failed", "failed"])
-        XCTAssertEqual(rows.map { column("error", $0) }, [
-            "probing this kernel's udp message limit failed: socket: Too many open files",
-            "probing this kernel's unix-dgram message limit failed: socketpair: Too many open files",
-        ])
+        XCTAssertEqual(outcome.status, 2, outcome.stderr)
+        XCTAssertEqual(outcome.stderr, "ipcbench: error: suite 'latency': a trial of udp latency 64 none may hold 40 descriptors (its links' and workers'), more than 5, the descriptors a process may open (RLIMIT_NOFILE's hard limit; ulimit -Hn); lower the workers (publishers, subscribers, receivers, pairs), or raise the limit\n")
+        XCTAssertFalse(exists(output))
     }
 
     /// A results file with `value` in `column` of its first row, from the pivot fixture.
