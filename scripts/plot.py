@@ -270,9 +270,9 @@ def label_log_axis(axes):
         ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
-def png(fig):
-    """The figure as PNG bytes, written only once every plot is drawn."""
-    fig.tight_layout()
+def png(fig, rect=(0, 0, 1, 1)):
+    """The figure as PNG bytes (its panels within `rect`), written only once every plot is drawn."""
+    fig.tight_layout(rect=rect)
     content = io.BytesIO()
     fig.savefig(content, format="png", dpi=110)
     plt.close(fig)
@@ -344,42 +344,68 @@ def plot_by_parameter(sides, labels, pattern, parameter, path):
     if not any(data):
         return None
     payload = common_payload({(s, k): [(p[0], p[1]) for p in points] for s, d in enumerate(data) for k, points in d.items()})
-    fig, ax = plt.subplots(figsize=(12, 6))
-    values, sidecar = set(), []
+    entries = []  # (side, transport, placement, the other parameters, points), in plotting order
     for s, d in enumerate(data):
         lines = {}
         for (transport, placement, (value, rest)), points in d.items():
             lines.setdefault((transport, placement, rest), []).extend((value, *p[1:]) for p in points if p[0] == payload)
         for (transport, placement, rest), line in sorted(lines.items(), key=lambda item: order((item[0], None))):
-            if not line:
-                continue
-            line.sort()
+            if line:
+                entries.append((s, transport, placement, rest, sorted(line)))
+    rests = sorted({e[3] for e in entries}, key=natural)
+    transports = list(dict.fromkeys(e[1] for e in entries))
+    # Many lines (pubsub's combinations): a panel per transport, a colour per combination.
+    split = len(entries) > 8 and len(transports) > 1
+    groups = [[e for e in entries if e[1] == t] for t in transports] if split else [entries]
+    fig, axes = plt.subplots(1, len(groups), figsize=(6 * len(groups), 8) if split else (12, 6), squeeze=False, sharey=True)
+    axes = list(axes[0])
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    values, sidecar = set(), []
+    for ax, group in zip(axes, groups):
+        for s, transport, placement, rest, line in group:
             values.update(p[0] for p in line)
-            rests = sorted({k[2] for k in lines}, key=natural)
             look = style(transport, placement, rests.index(rest))
+            if split:
+                look["color"] = colors[rests.index(rest) % len(colors)]
             if len(sides) > 1:
                 look["linestyle"] = SIDE_STYLES[s % len(SIDE_STYLES)]
             elif len(rests) > 1:
                 look["linestyle"] = SIDE_STYLES[rests.index(rest) % len(SIDE_STYLES)]
+            name = f"{rest} ({placement})" if split else f"{transport} ({placement})" + (f" {rest}" if rest else "")
             ax.plot([p[0] for p in line], [p[1] for p in line], markersize=5,
-                    label=f"{transport} ({placement})" + (f" {rest}" if rest else "") + (f", {labels[s]}" if len(sides) > 1 else ""), **look)
+                    label=name + (f", {labels[s]}" if len(sides) > 1 else ""), **look)
             band = [p for p in line if p[2] is not None]
             if band:
                 ax.fill_between([p[0] for p in band], [p[2] for p in band], [p[3] for p in band], color=look["color"], alpha=0.12, linewidth=0)
             sidecar.append({"side": labels[s], "transport": transport, "placement": placement, "parameters": rest,
                             "payload": payload, "metric": column, "points": [list(p) for p in line]})
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(sorted(values))
-    ax.set_xticklabels([str(v) for v in sorted(values)])
-    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.set_xlabel(parameter)
-    ax.set_yscale("log")
-    ax.set_ylabel(ylabel)
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted(values))
+        ax.set_xticklabels([str(v) for v in sorted(values)])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xlabel(parameter)
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel(ylabel)
     heading = f"{what} against {parameter}, {spaced_size(payload)} payload" + (f", {fixed}" if fixed else "")
-    ax.set_title(title(sides[0], heading) if len(sides) == 1 else f"{heading} — {', '.join(labels)}", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    label_log_axis([ax])
-    return save(fig, ax, path, sidecar, describe(sides, labels))
+    heading = title(sides[0], heading) if len(sides) == 1 else f"{heading} — {', '.join(labels)}"
+    label_log_axis(axes)
+    if not split:
+        axes[0].set_title(heading, fontsize=10)
+        return save(fig, axes[0], path, sidecar, describe(sides, labels))
+    fig.suptitle(heading, fontsize=11)
+    for ax, transport in zip(axes, transports):
+        ax.set_title(transport, fontsize=10)
+    # One legend for the panels: a combination has one colour and line in every panel.
+    handles = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(list(handles.values()), list(handles), fontsize=8, loc="lower center", ncol=min(4, len(handles)), frameon=False)
+    about = {"png": os.path.basename(path), "sides": describe(sides, labels), "series": sidecar}
+    rect = (0, 0.03 + 0.035 * math.ceil(len(handles) / 4), 1, 1)
+    return [(path, png(fig, rect)), (path + ".json", (json.dumps(about, indent=1) + "\n").encode())]
 
 
 # The environment columns that can tell sides apart, with the word a legend uses for each.
@@ -485,7 +511,10 @@ def main():
 
     def plots(side_list, labels, name):
         for pattern in patterns(side_list):
-            written.append(plot_pattern(side_list, labels, pattern, os.path.join(folder, f"{name}-{pattern}.png")))
+            payloads = {r["payload_bytes"] for side in side_list for run in side for r in run.rows if r["pattern"] == pattern}
+            # Against payload only where there is more than one, or nothing else to plot against.
+            if len(payloads) > 1 or not PATTERNS[pattern][0]:
+                written.append(plot_pattern(side_list, labels, pattern, os.path.join(folder, f"{name}-{pattern}.png")))
             if PATTERNS[pattern][0]:
                 x = x_parameter(side_list, pattern)
                 by = os.path.join(folder, f"{name}-{pattern}-by-{x}.png")

@@ -43,7 +43,9 @@ struct SummaryTable {
         var rate = "", rtt = ""
         if let t = r.summaries[.throughput] { rate = Self.interval(t) }
         if let p = r.roundTrips { rtt = "\(formatDecimal(p.p50, places: 2)) / \(formatDecimal(p.p99, places: 2))" }
-        line(cells([c.transport.rawValue, c.pattern.rawValue, formatSize(c.payloadBytes), r.cpuPlacement, r.status.rawValue, rate, rtt]))
+        // Many workers' CPUs are in the case file; the table keeps its columns and names the parameters.
+        let cpus = r.cpuPlacement.count > 12 ? r.cpuPlacement.prefix(10) + "…" : r.cpuPlacement
+        line(cells([c.transport.rawValue, c.pattern.rawValue, formatSize(c.payloadBytes), cpus, r.status.rawValue, rate, rtt]) + c.parameterLabel)
         switch r.status {
         case .failed: line("  error: \(r.error)")
         case .skipped: line("  skipped: \(r.error)")

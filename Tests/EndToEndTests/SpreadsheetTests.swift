@@ -253,6 +253,29 @@ final class SpreadsheetTests: XCTestCase {
         try checkLibreOfficeKeepsTheCharts(xlsx, book, sheets: Array(book.sheets.dropFirst()))
     }
 
+    /// pubsub from the binary: one payload, so only the plot against subscribers (its x axis, the
+    /// parameter with the most values), a panel per transport once there are more than eight lines,
+    /// and the pivot and sidecar naming every combination.
+    func testPubSubPlotsAgainstSubscribers() throws {
+        let output = h.work.appendingPathComponent("pubsub.csv").path
+        let run = try h.run(["run", "-t", "pipe,unix-dgram", "-p", "pubsub", "-s", "64", "--subscribers", "1,2,3", "--topics", "2",
+                             "--subscriptions", "1,2", "--total", "32KiB", "-r", "2", "--warmup", "0", "--cpus", "none", "-q", "-o", output])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let plots = h.work.appendingPathComponent("plots")
+        let plot = try h.script("plot.py", [output, "-o", plots.path])
+        XCTAssertEqual(plot.status, 0, plot.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: plots.path).sorted(),
+                       ["pubsub-pubsub-by-subscribers.png", "pubsub-pubsub-by-subscribers.png.json"])
+        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: plots.appendingPathComponent("pubsub-pubsub-by-subscribers.png.json"))) as! [String: Any]
+        let series = (sidecar["series"] as! [[String: Any]]).map { "\($0["transport"]!) \($0["parameters"]!)" }
+        XCTAssertEqual(series.count, 8, "2 transports × 2 subscriptions × 2 topologies")
+        XCTAssertTrue(series.contains("unix-dgram subscriptions 2 topology broker"), "\(series)")
+        let pivot = try h.run(["pivot", output, "--rows", "subscribers"])
+        XCTAssertEqual(pivot.status, 0, pivot.stderr)
+        XCTAssertTrue(pivot.stdout.hasPrefix("pubsub mib_per_s_median (MiB/s) at 64 B,pipe none publishers 1 topics 2 subscriptions 1 topology direct,"), pivot.stdout)
+        XCTAssertEqual(pivot.stdout.split(separator: "\r\n").map { $0.split(separator: ",").first! }, ["pubsub mib_per_s_median (MiB/s) at 64 B", "subscribers 1", "subscribers 2", "subscribers 3"])
+    }
+
     func testPlotsDrawEachPatternAndEachParameter() throws {
         let base = try fixture("pivot-patterns.csv")
         // A second side 10% faster, so that the change plot has msgs/s and slowest MiB/s rows.
