@@ -75,6 +75,7 @@ UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 TRANSPORTS = ["pipe", "fifo", "unix-stream", "unix-dgram", "tcp", "udp"]
 COLORS = ["1F77B4", "FF7F0E", "2CA02C", "D62728", "9467BD", "8C564B", "E377C2", "7F7F7F", "BCBD22", "17BECF"]
 DASHES = ["solid", "dash", "sysDot", "dashDot"]
+MARKERS = ["circle", "square", "triangle", "diamond"]
 GREEN, RED = "C6EFCE", "FFC7CE"
 BAR_GREEN, BAR_RED, BAR_GREY = "2A9D3A", "D1495B", "BBBBBB"
 
@@ -183,7 +184,8 @@ def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None, parameter=None, s
     chart.title.tx.rich.p[0].r[0].rPr = CharacterProperties(sz=1300, b=True)
     chart.style = 2
     chart.scatterStyle = "lineMarker"
-    chart.height, chart.width = 12, 24
+    many = len(header) - 1 > 8  # pubsub's combinations: the legend goes below, the chart grows with it
+    chart.height, chart.width = (12 + 0.5 * (len(header) - 1), 24) if many else (12, 24)
     x_title = parameter or "payload per message, bytes"
     chart.x_axis.title = x_title
     chart.y_axis.title = y_title
@@ -191,7 +193,7 @@ def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None, parameter=None, s
     chart.y_axis.number_format = "General"
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    chart.legend.position = "r"
+    chart.legend.position = "b" if many else "r"
     xs_values = [x_value(r[0]) for r in rows]
     # Base 10: LibreOffice reads every log axis as base 10.
     if spans_decades(xs_values):
@@ -216,6 +218,11 @@ def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None, parameter=None, s
             series.marker.graphicalProperties.line.solidFill = color
         side = next((i for i, label in enumerate(side_names) if header[col - 1].endswith(f"({label})")), 0)
         series.graphicalProperties.line.dashStyle = DASHES[side % len(DASHES)]
+        if many and len(side_names) < 2:
+            # One transport's many series apart: a line style and a marker each.
+            k = sum(1 for c in header[1:col - 1] if c.split(" ")[0] == header[col - 1].split(" ")[0])
+            series.graphicalProperties.line.dashStyle = DASHES[k % len(DASHES)]
+            series.marker.symbol = MARKERS[k // len(DASHES) % len(MARKERS)]
         chart.series.append(series)
     if anchor_sheet is None:
         ws.add_chart(chart, get_column_letter(x_col + 2) + "2")

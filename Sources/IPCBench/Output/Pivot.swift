@@ -185,20 +185,23 @@ public func makePivot(_ files: [ResultFile], names: [String], pattern: String?, 
         }
     }
     let ordered = found.sorted { sortKey($0).lexicographicallyPrecedes(sortKey($1)) }
+    // A parameter with one value in every column is named once, in the title.
+    let fixed = columnParameters.indices.filter { i in Set(found.map { $0.parameters[i] }).count == 1 && !found[0].parameters[i].isEmpty }
+    let fixedText = fixed.map { ", \(columnParameters[$0].rawValue) \(found[0].parameters[$0])" }.joined()
     func name(_ s: Series) -> String {
         var parts = [s.transport, s.placement]
         // Options only where a transport and placement have several in one file.
         if found.contains(where: { $0.file == s.file && $0.transport == s.transport && $0.placement == s.placement && $0.options != s.options }) {
             parts.append(s.options.isEmpty ? "default" : s.options)
         }
-        for (p, value) in zip(columnParameters, s.parameters) where !value.isEmpty { parts.append("\(p.rawValue) \(value)") }
+        for (i, p) in columnParameters.enumerated() where !s.parameters[i].isEmpty && !fixed.contains(i) { parts.append("\(p.rawValue) \(s.parameters[i])") }
         if files.count > 1 { parts.append("(\(names[s.file]))") }
         return parts.filter { !$0.isEmpty }.joined(separator: " ")
     }
     let unit = columnUnit(chosenMetric).map { " (\($0))" } ?? ""
     let sortedPayloads = payloads.sorted()
     guard let parameter else {
-        return Pivot(pattern: chosenPattern, metric: chosenMetric, title: "\(chosenPattern) \(chosenMetric)\(unit)",
+        return Pivot(pattern: chosenPattern, metric: chosenMetric, title: "\(chosenPattern) \(chosenMetric)\(unit)\(fixedText)",
                      columns: ordered.map(name), rowLabels: sortedPayloads.map(payloadLabel),
                      values: sortedPayloads.map { p in ordered.map { cells[$0]?[Cell(payload: p, parameter: 0)] ?? "" } },
                      warnings: warnings)
@@ -214,7 +217,7 @@ public func makePivot(_ files: [ResultFile], names: [String], pattern: String?, 
     } else {
         payload = sortedPayloads.last { p in ordered.allSatisfy { hasValue($0, p) } } ?? sortedPayloads.last!
     }
-    return Pivot(pattern: chosenPattern, metric: chosenMetric, title: "\(chosenPattern) \(chosenMetric)\(unit) at \(payloadLabel(payload))",
+    return Pivot(pattern: chosenPattern, metric: chosenMetric, title: "\(chosenPattern) \(chosenMetric)\(unit) at \(payloadLabel(payload))\(fixedText)",
                  columns: ordered.map(name), rowLabels: values.map { "\(parameter.rawValue) \(parameter.text($0))" },
                  values: values.map { v in ordered.map { cells[$0]?[Cell(payload: payload, parameter: v)] ?? "" } },
                  warnings: warnings)

@@ -158,7 +158,7 @@ final class PivotTests: XCTestCase {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         XCTAssertEqual(try pivot([path], rows: .parameter(.subscribers)).csv, """
-        pubsub mib_per_s_median (MiB/s) at 64 B,pipe split publishers 1 topics 4 subscriptions 1 topology direct,pipe split publishers 1 topics 4 subscriptions 1 topology broker\r
+        "pubsub mib_per_s_median (MiB/s) at 64 B, publishers 1, topics 4, subscriptions 1",pipe split topology direct,pipe split topology broker\r
         subscribers 1,10.000,30.000\r
         subscribers 2,20.000,40.000\r
         subscribers 4,50.000,\r
