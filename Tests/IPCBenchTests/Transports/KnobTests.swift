@@ -125,14 +125,21 @@ final class KnobTests: XCTestCase {
         let cases: [(TransportKind, TransportKnobs)] = [
             (.pipe, TransportKnobs([.pipeSize: 1 << 20])), (.fifo, TransportKnobs([.pipeSize: 4096])),
             (.vmsplice, TransportKnobs([.pipeSize: 1 << 20])), (.unixStream, TransportKnobs([.sendBuffer: 8192])),
-            (.tcp, TransportKnobs([.sendBuffer: 16384, .receiveBuffer: 16384])), (.unixDgram, TransportKnobs([.receiveBuffer: 1 << 20])),
+            // Not smaller on tcp: a receive window under the loopback MSS stalls in silly-window avoidance (README, Known limits).
+            (.tcp, TransportKnobs([.sendBuffer: 131072, .receiveBuffer: 131072])), (.unixDgram, TransportKnobs([.receiveBuffer: 1 << 20])),
         ]
         for (kind, knobs) in cases {
             for pattern in PatternKind.allCases where skipReason(kind, pattern, CaseShape(payloadBytes: 1000)) == nil {
-                let r = try runTrial(transport: kind, options: TransportOptions(payloadBytes: 1000, verify: true, knobs: knobs),
+                let label = "\(kind.rawValue) \(pattern) \(knobs.label)"
+                let r: TrialReports
+                do {
+                    r = try runTrial(transport: kind, options: TransportOptions(payloadBytes: 1000, verify: true, knobs: knobs),
                                      pattern: pattern, shape: CaseShape(payloadBytes: 1000), work: LoopWork(payloadBytes: 1000, messages: 2000, verify: true),
                                      cpus: [], directory: directory.path, timeoutNs: 20_000_000_000)
-                let label = "\(kind.rawValue) \(pattern) \(knobs.label)"
+                } catch {
+                    XCTFail("\(label): \(error)")
+                    continue
+                }
                 XCTAssertEqual(r.b.messages, 2000, label)
                 XCTAssertEqual(r.b.bytes, 2_000_000, label)
                 XCTAssertEqual(r.a.allocatedBytes + r.b.allocatedBytes, 0, label)
