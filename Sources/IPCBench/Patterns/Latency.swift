@@ -41,6 +41,14 @@ func makeRoundTripHistogram() -> Histogram<UInt64> {
                       numberOfSignificantValueDigits: .three)
 }
 
+/// A histogram of the (nanoseconds, count) pairs workers reported; they come from histograms with
+/// this one's range, so every one fits.
+func makeRoundTripHistogram(_ pairs: [(UInt64, UInt64)]) -> Histogram<UInt64> {
+    var h = makeRoundTripHistogram()
+    for (value, count) in pairs { _ = h.record(value, count: count) }
+    return h
+}
+
 final class PingClient: TimedLoop {
     private let endpoint: Endpoint
     private let work: LoopWork

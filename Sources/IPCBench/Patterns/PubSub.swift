@@ -104,26 +104,15 @@ enum PubSubPattern: Pattern {
         // A subscriber due nothing (fewer messages than topics) has no rate of its own.
         let due = (0..<shape.subscribers).map { UInt64(shape.publishers) * w.deliveries(of: $0, messages: reports[0].messages) }
         f.values[.slowest] = zip(subscribers, due).filter { $0.1 > 0 }.map { mibPerSecond($0.0.bytes, $0.0.endNs &- start) }.min()
-        let latencies = subscribers.flatMap(\.roundTrips)
-        f.values[.deliveryP50] = percentileMicroseconds(latencies, 50)
-        f.values[.deliveryP99] = percentileMicroseconds(latencies, 99)
+        let deliveries = makeRoundTripHistogram(subscribers.flatMap(\.roundTrips))
+        if deliveries.totalCount > 0 {
+            f.values[.deliveryP50] = Double(deliveries.valueAtPercentile(50)) / 1000
+            f.values[.deliveryP99] = Double(deliveries.valueAtPercentile(99)) / 1000
+        }
         // The deliveries due: each publisher's messages to the subscribers of their topics.
         f.datagrams = DatagramCounts(due: due.reduce(0, +), receivers: subscribers)
         return f
     }
-}
-
-/// The `p`th percentile, in µs, of (nanoseconds, count) pairs; nil when there are none.
-func percentileMicroseconds(_ pairs: [(UInt64, UInt64)], _ p: Double) -> Double? {
-    let total = pairs.reduce(UInt64(0)) { $0 + $1.1 }
-    guard total > 0 else { return nil }
-    let rank = max(1, UInt64((p / 100 * Double(total)).rounded(.up)))
-    var seen: UInt64 = 0
-    for (value, count) in pairs.sorted(by: { $0.0 < $1.0 }) {
-        seen += count
-        if seen >= rank { return Double(value) / 1000 }
-    }
-    return Double(pairs.map(\.0).max()!) / 1000
 }
 
 /// Where pubsub's workers are: publishers 0..<P, then the broker (broker topology), then the
@@ -181,8 +170,8 @@ enum PubSubHeader {
 }
 
 /// How long a reader on a lossy transport waits for the next message before it takes the rest as
-/// lost (the end markers too), as the datagram transports' receive timeout.
-let quietTimeoutMs: Int32 = 1000
+/// lost (the end markers too): the datagram transports' receive timeout.
+let quietTimeoutMs = Int32(TransportOptions().receiveTimeoutNs / 1_000_000)
 
 /// A publisher: message m on topic m mod T, stamped and written to that topic's targets (blocking),
 /// then its end marker on every endpoint (three times where messages may be lost). `bytes` and

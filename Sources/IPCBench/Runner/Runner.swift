@@ -165,9 +165,7 @@ struct CaseState {
         record.startNs = startNs
         var trialHistogram: Histogram<UInt64>? = nil
         if !figures.latencies.isEmpty {
-            var h = makeRoundTripHistogram()
-            // The pairs come from a histogram with this one's range, so every one fits.
-            for (value, count) in figures.latencies { _ = h.record(value, count: count) }
+            let h = makeRoundTripHistogram(figures.latencies)
             histogram.add(h)
             trialHistogram = h
         }
