@@ -271,8 +271,10 @@ def label_log_axis(axes):
 
 
 def png(fig, rect=(0, 0, 1, 1)):
-    """The figure as PNG bytes (its panels within `rect`), written only once every plot is drawn."""
-    fig.tight_layout(rect=rect)
+    """The figure as PNG bytes (its panels within `rect`; None: as the caller laid them out), written
+    only once every plot is drawn."""
+    if rect:
+        fig.tight_layout(rect=rect)
     content = io.BytesIO()
     fig.savefig(content, format="png", dpi=110)
     plt.close(fig)
@@ -488,9 +490,18 @@ def plot_change(base, new, path, ignore, heading):
     ax.grid(True, axis="x", alpha=0.3)
     handles = [matplotlib.lines.Line2D([], [], color=c, marker="o", linestyle="", label=t) for c, t in
                (("#2a9d3a", "better (q < 0.05)"), ("#d1495b", "worse (q < 0.05)"), ("#999999", "not significant, or within-run (one run a side)"))]
-    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False,
+    # Anchored at the axes' right end, so that long case names (a narrow axes) never push it off the figure.
+    ax.legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False,
               borderaxespad=0.1)
-    return [(path, png(fig))]
+    # Wide enough for the longest case name (pubsub's name five parameters) beside a 5-inch axis:
+    # measured, since tight_layout alone cut the longest names off at the left.
+    fig.set_dpi(110)  # as png() saves it: small text is wider at 110 dpi than at 100
+    fig.canvas.draw()
+    names = max(t.get_window_extent().width for t in ax.get_yticklabels()) / fig.dpi + 0.2
+    width, height = max(10, names + 5.2), fig.get_size_inches()[1]
+    fig.set_size_inches(width, height)
+    fig.subplots_adjust(left=names / width, right=1 - 0.2 / width, top=1 - 0.75 / height, bottom=0.8 / height)
+    return [(path, png(fig, None))]
 
 
 def main():
