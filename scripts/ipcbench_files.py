@@ -51,9 +51,9 @@ def size_text(n):
 
 def case_name(row):
     """A row of `ipcbench compare --format csv` by its case: transport, pattern, the pattern's
-    parameter, payload, placement and options ("geomean" for a geometric mean's row)."""
-    if row["kind"] == "geomean":
-        return "geomean"
+    parameter, payload, placement and options ("geomean" or "common" for a metric's own rows)."""
+    if row["kind"] in ("geomean", "common"):
+        return row["kind"]
     columns = list(row)  # compare's CSV ends with the parameters' columns, after note
     parameter = [f"{k} {row[k]}" for k in columns[columns.index("note") + 1:] if row.get(k)]
     payload = size_text(int(row["payload_bytes"])) if row.get("payload_bytes") else ""

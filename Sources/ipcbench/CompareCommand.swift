@@ -53,6 +53,9 @@ struct CompareCommand: ParsableCommand {
             if paths.contains(where: \.isEmpty) { throw InputError("'\(argument)': an empty file name; join a side's files with single commas and no spaces") }
             return Side(files: try paths.map(ResultFile.load))
         }
+        if failOnRegression != nil, spec != nil, loaded[0].files.count == 1 {
+            throw InputError("--fail-on-regression: --within in one run has no verdict (the run's effect on the two cases cannot be measured in one run): give at least 2 runs joined with commas (3 or more for power)")
+        }
         if failOnRegression != nil, spec == nil, let single = zip(loaded, comparisonUnits(loaded)).first(where: { $0.1.count == 1 })?.0 {
             throw InputError("--fail-on-regression: \(single.label) is one \(single.files.count == 1 ? "run" : "boot"); a gate needs the variance between runs: give at least 2 runs a side (3 or more for power), each from its own boot where you can, joined with commas")
         }
@@ -66,9 +69,9 @@ struct CompareCommand: ParsableCommand {
         if let pct = failOnRegression {
             func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%" }
             let cases = report.changes.filter { $0.isRegression(beyond: pct) }.map { ("\($0.caseName) \($0.metric.name)", $0.percent, $0.interval!) }
-            let means = report.geomeans.filter { $0.isRegression(beyond: pct) }.map { ("geomean \($0.metric.name)", $0.percent, $0.interval!) }
+            let means = report.geomeans.filter { $0.isRegression(beyond: pct) }.map { ("\($0.kind.rawValue) \($0.metric.name)", $0.percent, $0.interval!) }
             if let (name, change, i) = (means + cases).first {
-                printError("ipcbench: \(cases.count) cases and \(means.count) geometric means regressed significantly with their whole 95% interval beyond \(formatDecimal(pct, places: 1))%, "
+                printError("ipcbench: \(cases.count) cases and \(means.count) geometric means or common shifts regressed significantly with their whole 95% interval beyond \(formatDecimal(pct, places: 1))%, "
                            + "for example \(name) \(percent(change)) [\(percent((exp(i.low) - 1) * 100)), \(percent((exp(i.high) - 1) * 100))]")
                 throw ExitCode(1)
             }

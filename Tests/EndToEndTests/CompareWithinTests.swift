@@ -29,6 +29,8 @@ final class CompareWithinTests: XCTestCase {
         let run = try h.run(["run", config.path, "-q", "-o", results])
         XCTAssertEqual(run.status, 0, run.stderr)
 
+        // One run: each change with its interval from the paired rounds, but no verdict (the run's
+        // effect on the two cases cannot be told from the change in one run).
         let csv = try h.run(["compare", results, "--within", "placement=same,split", "--format", "csv"])
         XCTAssertEqual(csv.status, 0, csv.stderr)
         let rows = parseCSV(csv.stdout).filter { $0 != [""] }
@@ -38,20 +40,44 @@ final class CompareWithinTests: XCTestCase {
         let p50 = records.filter { $0["kind"] == "case" && $0["metric"] == "RTT p50 us" }
         XCTAssertEqual(p50.count, 4, "\(records)")
         for r in p50 {
-            XCTAssertEqual(r["method"], "paired-moderated-t", "\(r)")
-            XCTAssertEqual(r["significant"], "1", "\(r)")
+            XCTAssertEqual(r["method"], "within-run", "\(r)")
+            XCTAssertEqual(r["significant"], "0", "\(r)")
+            XCTAssertEqual(r["q_value"], "", "\(r)")
+            XCTAssertEqual(r["note"], "one run: no verdict", "\(r)")
             XCTAssertEqual(r["new_file"], "placement=split")
             XCTAssertEqual(r["placement"], "", "the compared key is not part of the case: \(r)")
             XCTAssertGreaterThan(Double(r["change_ci95_low_pct"]!)!, 0, "\(r)")
         }
+        XCTAssertFalse(records.contains { $0["significant"] == "1" }, "\(records)")
 
         let table = try h.run(["compare", results, "--within", "placement=same,split"])
         XCTAssertEqual(table.status, 0, table.stderr)
         XCTAssertTrue(table.stdout.contains("within: placement=same (base) against placement=split (new), everything else equal; units: the rounds of one run, paired"), table.stdout)
-        XCTAssertTrue(table.stdout.contains("worse"), table.stdout)
-        // One run is enough for a gate here: the rounds are the units.
+        XCTAssertFalse(table.stdout.contains("worse"), table.stdout)
+        // One run is no gate, as one run a side is not.
         let gate = try h.run(["compare", results, "--within", "placement=same,split", "--fail-on-regression", "10"])
-        XCTAssertEqual(gate.status, 1, gate.stderr)
+        XCTAssertEqual(gate.status, 2, gate.stderr)
+        XCTAssertEqual(gate.stdout, "")
+        XCTAssertTrue(gate.stderr.contains("--within in one run has no verdict"), gate.stderr)
+
+        // Three runs: each run's paired difference is a unit, and the verdict and the gate are back.
+        var runs = [results]
+        for i in 2...3 {
+            let path = h.work.appendingPathComponent("placement\(i).csv").path
+            let again = try h.run(["run", config.path, "-q", "-o", path])
+            XCTAssertEqual(again.status, 0, again.stderr)
+            runs.append(path)
+        }
+        let three = try h.run(["compare", runs.joined(separator: ","), "--within", "placement=same,split", "--format", "csv"])
+        XCTAssertEqual(three.status, 0, three.stderr)
+        let byRun = parseCSV(three.stdout).dropFirst().filter { $0.count == compareCSVColumns.count }
+            .map { Dictionary(uniqueKeysWithValues: zip(compareCSVColumns, $0)) }
+        for r in byRun where r["kind"] == "case" && r["metric"] == "RTT p50 us" {
+            XCTAssertEqual(r["method"], "paired-runs-t", "\(r)")
+            XCTAssertGreaterThan(Double(r["change_ci95_low_pct"]!)!, 0, "\(r)")
+        }
+        let runsGate = try h.run(["compare", runs.joined(separator: ","), "--within", "placement=same,split", "--fail-on-regression", "10"])
+        XCTAssertEqual(runsGate.status, 1, runsGate.stderr)
 
         // Refused: a value no case has; a second side; a run without rounds.
         let none = try h.run(["compare", results, "--within", "placement=same,pinned"])
@@ -91,7 +117,50 @@ final class CompareWithinTests: XCTestCase {
         for transport in ["pipe", "unix-stream"] {
             let mine = rows.filter { $0[2] == transport }
             XCTAssertEqual(mine.map { $0[metric] }, ["MiB/s", "forward MiB/s", "backward MiB/s", "CPU us/msg"], "\(rows)")
-            XCTAssertTrue(mine.allSatisfy { $0[method] == "moderated-t" }, "\(mine)")
+            // Two cases of a metric are too few to pool: each is tested on its own runs.
+            XCTAssertTrue(mine.allSatisfy { $0[method] == "runs-t" }, "\(mine)")
+        }
+    }
+
+    /// Hardening F1: cases with different numbers of rounds (two suites, -r 5 and -r 3, or a trials
+    /// row whose round was changed) are compared with --within, in one run and across runs; nothing traps.
+    func testMixedRoundCountsDoNotTrap() throws {
+        let config = h.work.appendingPathComponent("mixed.toml")
+        try """
+        [defaults]
+        transports = ["pipe", "unix-stream"]
+        total = "256KiB"
+        warmup = 0
+        min_trial_time = "0s"
+
+        [[suite]]
+        pattern = "throughput"
+        sizes = [64]
+        repetitions = 5
+
+        [[suite]]
+        pattern = "throughput"
+        sizes = [1024]
+        repetitions = 3
+        """.write(to: config, atomically: true, encoding: .utf8)
+        var runs: [String] = []
+        for i in 1...2 {
+            let path = h.work.appendingPathComponent("mixed\(i).csv").path
+            let run = try h.run(["run", config.path, "-q", "-o", path])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertEqual(try h.run(["check", path]).status, 0)
+            runs.append(path)
+        }
+        // A trials row's round changed to one the run never had.
+        let trialsPath = runs[1].replacingOccurrences(of: ".csv", with: "-trials.csv")
+        var trials = parseCSV(try String(contentsOfFile: trialsPath, encoding: .utf8)).filter { $0 != [""] }
+        let round = try XCTUnwrap(trials[0].firstIndex(of: "round"))
+        trials[1][round] = "6"
+        try trials.map(csvLine).joined().write(toFile: trialsPath, atomically: false, encoding: .utf8)
+        for side in [runs[0], runs[1], runs.joined(separator: ",")] {
+            let outcome = try h.run(["compare", side, "--within", "transport=pipe,unix-stream"])
+            XCTAssertEqual(outcome.status, 0, "\(side): \(outcome.stderr)")
+            XCTAssertTrue(outcome.stdout.contains("geomean"), outcome.stdout)
         }
     }
 }

@@ -33,7 +33,7 @@ final class Harness {
         let stderr: String
     }
 
-    func start(_ arguments: [String], executable: String = Harness.binary) throws -> (Process, Pipe, Pipe) {
+    func start(_ arguments: [String], executable: String = Harness.binary, environment extra: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -41,7 +41,7 @@ final class Harness {
         var environment = ProcessInfo.processInfo.environment
         environment["TMPDIR"] = tmp.path
         environment["IPCBENCH"] = Self.binary
-        process.environment = environment
+        process.environment = environment.merging(extra) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -57,7 +57,9 @@ final class Harness {
                        stderr: String(decoding: err, as: UTF8.self))
     }
 
-    func run(_ arguments: [String]) throws -> Outcome { finish(try start(arguments)) }
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+        finish(try start(arguments, environment: environment))
+    }
 
     /// A script from scripts/, run with python3.
     func script(_ name: String, _ arguments: [String]) throws -> Outcome {

@@ -122,112 +122,14 @@ struct SyntheticSuite {
     }
 }
 
-/// What a batch of comparisons found, against the truth.
-struct Tally {
-    var nulls = 0, nullP = 0, nullFlagged = 0
-    var noisyNulls = 0, noisyNullP = 0
-    var changes = 0, found = 0, flagged = 0, falseFlags = 0
-    /// Changed comparisons whose MDE is within 10% of the true effect, and how many of them the
-    /// unadjusted test found: the MDE's own power.
-    var nearMDE = 0, nearMDEFound = 0
-    var geomeans = 0, geomeansFlagged = 0
-
-    func rate(_ a: Int, _ b: Int) -> Double { b == 0 ? .nan : Double(a) / Double(b) }
-    var summary: String {
-        "A/A p<0.05 \(nullP)/\(nulls) (\(rate(nullP, nulls))), noisiest quarter \(noisyNullP)/\(noisyNulls) (\(rate(noisyNullP, noisyNulls))), "
-            + "A/A flagged \(nullFlagged); power \(found)/\(changes) (\(rate(found, changes))), false discoveries \(falseFlags)/\(flagged); "
-            + "power at the MDE \(nearMDEFound)/\(nearMDE) (\(rate(nearMDEFound, nearMDE))); geomeans flagged \(geomeansFlagged)/\(geomeans)"
-    }
-}
-
 func binomialTolerance(_ p: Double, _ n: Int) -> Double { 3 * (p * (1 - p) / Double(n)).squareRoot() }
 
-/// The verdicts of `compare` proven on synthetic runs with known truth: false alarms, power, false
-/// discoveries, the MDE and the gate, in process at scale and through the binary.
+/// The verdicts of `compare` on synthetic runs with known truth: one run a side, the spread advice,
+/// the gate's refusals and ties (VerdictModelTests holds the rates under every noise model).
 final class VerdictSimulationTests: XCTestCase {
-    let effect = 1.10
     var h: Harness!
     override func setUpWithError() throws { h = try Harness() }
     override func tearDownWithError() throws { try h.finishChecks() }
-
-    /// Counts one comparison's outcome. `noisy` is the noise scale above which a case is in the noisiest quarter.
-    func tally(_ t: inout Tally, suite: SyntheticSuite, transport: String, metric: String, p: Double?, significant: Bool,
-               mde: Double?, noisy: Double) {
-        let isChanged = suite.changed.contains(transport)
-        let scale = suite.noise[.init(transport: transport, metric: metric)]!
-        if isChanged {
-            t.changes += 1
-            if significant { t.found += 1 }
-            if let mde, abs(mde / log(effect) - 1) < 0.1 {
-                t.nearMDE += 1
-                if (p ?? 1) < 0.05 { t.nearMDEFound += 1 }
-            }
-        } else {
-            t.nulls += 1
-            if (p ?? 1) < 0.05 { t.nullP += 1 }
-            if scale >= noisy { t.noisyNulls += 1; if (p ?? 1) < 0.05 { t.noisyNullP += 1 } }
-            if significant { t.nullFlagged += 1; t.falseFlags += 1 }
-        }
-        if significant { t.flagged += 1 }
-    }
-
-    func noisyThreshold(_ suite: SyntheticSuite) -> Double {
-        let scales = suite.noise.values.sorted()
-        return scales[scales.count * 3 / 4]
-    }
-
-    /// Through `ipcbench compare --format csv` on written results and trials files: `dataSets`
-    /// independent data sets of 700 comparisons each. Comparisons within one data set share its
-    /// machine-wide run effects, so the data sets, not the comparisons, are the independent draws.
-    func simulate(runs: Int, changedShare: Double, dataSets: Int, seed: UInt64) throws -> Tally {
-        var t = Tally()
-        for d in 0..<dataSets {
-            var suite = SyntheticSuite(seed: seed &+ UInt64(d) &* 7919, changedShare: changedShare)
-            let (a, b) = try writeSides(&suite, runs: runs, effect: effect, tag: "d\(d)")
-            let rows = try compareCSV([a, b])
-            XCTAssertEqual(rows.filter { $0["kind"] == "case" }.count, 700)
-            let noisy = noisyThreshold(suite)
-            for r in rows where r["kind"] == "case" {
-                XCTAssertEqual(r["method"], "moderated-t")
-                tally(&t, suite: suite, transport: r["transport"]!, metric: r["metric"]!, p: Double(r["p_value"]!),
-                      significant: r["significant"] == "1", mde: Double(r["mde_pct"]!).map { log(1 + $0 / 100) }, noisy: noisy)
-            }
-            let means = rows.filter { $0["kind"] == "geomean" }
-            t.geomeans += means.count
-            t.geomeansFlagged += means.filter { $0["significant"] == "1" }.count
-            for f in try FileManager.default.contentsOfDirectory(atPath: h.work.path) where f.hasSuffix(".csv") {
-                try FileManager.default.removeItem(at: h.work.appendingPathComponent(f))
-            }
-        }
-        return t
-    }
-
-    func testAAHoldsItsLevelAtThreeAndFourRuns() throws {
-        for runs in [3, 4] {
-            let t = try simulate(runs: runs, changedShare: 0, dataSets: 30, seed: 1000 + UInt64(runs))
-            print("A/A, \(runs) runs a side: \(t.summary)")
-            XCTAssertGreaterThanOrEqual(t.nulls, 20_000)
-            // Unadjusted p < 0.05 in 5% of A/A comparisons (3-7%): neither liberal nor wasting power.
-            XCTAssertEqual(t.rate(t.nullP, t.nulls), 0.05, accuracy: 0.02, "\(runs) runs")
-            XCTAssertLessThanOrEqual(t.rate(t.noisyNullP, t.noisyNulls), 0.10, "\(runs) runs")
-            XCTAssertLessThanOrEqual(t.rate(t.nullFlagged, t.nulls), 0.05, "\(runs) runs")
-            // The geometric means hold their level under the machine-wide run effect.
-            XCTAssertLessThanOrEqual(t.rate(t.geomeansFlagged, t.geomeans), 0.05 + binomialTolerance(0.05, t.geomeans), "\(runs) runs")
-        }
-    }
-
-    func testABFindsTenPercentWithFewFalseDiscoveries() throws {
-        for (runs, power) in [(3, 0.60), (4, 0.80)] {
-            let t = try simulate(runs: runs, changedShare: 0.5, dataSets: 30, seed: 2000 + UInt64(runs))
-            print("A/B +10%, \(runs) runs a side: \(t.summary)")
-            XCTAssertGreaterThanOrEqual(t.changes, 10_000)
-            XCTAssertGreaterThanOrEqual(t.rate(t.found, t.changes), power, "\(runs) runs")
-            XCTAssertLessThanOrEqual(t.rate(t.falseFlags, t.flagged), 0.05, "\(runs) runs")
-            // Where the MDE equals the true change, the unadjusted test finds it 80% of the time.
-            XCTAssertGreaterThanOrEqual(t.nearMDE, 200)
-            XCTAssertEqual(t.rate(t.nearMDEFound, t.nearMDE), 0.80, accuracy: 0.05 + binomialTolerance(0.8, t.nearMDE), "\(runs) runs")
-        }
-    }
 
     /// One run a side: a within-run interval for most comparisons, and never a verdict.
     func testOneRunASideMarksNothing() {

@@ -1,38 +1,37 @@
 import Glibc
 
 /// One case's units (runs, boots, or round pairs) on the log scale: what its test is made of.
+/// Every case of one comparison has the same units in the same order; nil marks a unit the case lacks.
 public struct UnitSample: Sendable {
     /// Log figure of each unit of the base side, and of the new side.
-    public var base: [Double]
-    public var new: [Double]
+    public var base: [Double?]
+    public var new: [Double?]
     /// Paired units (the same round or run gave both values): the test is on new[i] - base[i].
     public var paired: Bool
     /// The variance of the log trial values within a unit, pooled over every unit: the case's own
     /// noise level, which predicts its variance between units (the trend of the moderation).
     public var trialVariance: Double?
+    /// The same from two halves of the units: how precisely the trial variance is known.
+    public var trialVarianceHalves: (Double, Double)?
 
-    public init(base: [Double], new: [Double], paired: Bool, trialVariance: Double? = nil) {
+    public init(base: [Double?], new: [Double?], paired: Bool, trialVariance: Double? = nil, trialVarianceHalves: (Double, Double)? = nil) {
         self.base = base
         self.new = new
         self.paired = paired
         self.trialVariance = trialVariance
+        self.trialVarianceHalves = trialVarianceHalves
     }
 
-    /// The difference of the means, the residual variance, its degrees of freedom, and the factor
-    /// that turns the variance into the squared standard error of the difference.
-    var estimate: (difference: Double, variance: Double, df: Double, scale: Double) {
-        func sumOfSquares(_ v: [Double]) -> (mean: Double, ss: Double) {
-            let mean = v.reduce(0, +) / Double(v.count)
-            return (mean, v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) })
-        }
+    /// The groups whose units vary around a mean of their own: base and new, or the paired differences.
+    var groups: [[Double?]] {
         if paired {
-            let d = sumOfSquares(zip(base, new).map { $1 - $0 })
-            let n = Double(min(base.count, new.count))
-            return (d.mean, n > 1 ? d.ss / (n - 1) : 0, n - 1, 1 / n)
+            let differences: [Double?] = zip(base, new).map { b, n in
+                guard let b, let n else { return nil }
+                return n - b
+            }
+            return [differences]
         }
-        let a = sumOfSquares(base), b = sumOfSquares(new)
-        let df = Double(base.count + new.count - 2)
-        return (b.mean - a.mean, df > 0 ? (a.ss + b.ss) / df : 0, df, 1 / Double(base.count) + 1 / Double(new.count))
+        return [base, new]
     }
 }
 
@@ -44,110 +43,373 @@ public struct CaseTest: Sendable, Equatable {
     public let pValue: Double
     /// The smallest change (log ratio) found 80% of the time by the unadjusted test at this level.
     public let mde: Double
-    /// Degrees of freedom of the moderated t (the case's own plus the prior's).
+    /// Degrees of freedom of the t (for a case: its own, the prior's and the shared effect's, combined).
     public let df: Double
+
+    /// The t test of `difference` with standard error `se` on `df` degrees of freedom; nil when the
+    /// error is zero (identical values: a tie is no evidence of a change) or the df are under 1.
+    init?(difference: Double, se: Double, df: Double, alpha: Double) {
+        guard se > 0, se.isFinite, df >= 1 else { return nil }
+        let z = brokenMethod == .zForT
+        let critical = z ? normalQuantile(1 - alpha / 2) : studentTQuantile(1 - alpha / 2, degreesOfFreedom: df)
+        let power = z ? normalQuantile(0.8) : studentTQuantile(0.8, degreesOfFreedom: df)
+        self.difference = difference
+        interval = LogInterval(low: difference - critical * se, high: difference + critical * se)
+        pValue = z ? erfc(abs(difference / se) / 2.0.squareRoot()) : studentTTwoSidedP(difference / se, degreesOfFreedom: df)
+        mde = (critical + power) * se
+        self.df = df
+    }
+
+    init(difference: Double, interval: LogInterval, pValue: Double, mde: Double, df: Double) {
+        self.difference = difference
+        self.interval = interval
+        self.pValue = pValue
+        self.mde = mde
+        self.df = df
+    }
 }
+
+/// A metric's cases pool their variances only from this many cases up; fewer, and each case is
+/// tested on its own runs alone (a prior fitted to a handful of variances is a guess).
+public let casesToPool = 10
+
+/// A part of the method that a test switch takes out (the environment variable
+/// IPCBENCH_TEST_BROKEN_METHOD), so that the simulation tests can prove they catch its loss.
+enum BrokenMethod: String {
+    case priorDFInfinite = "prior-df-infinite", zForT = "z-for-t", noBH = "no-bh", noBiasCorrection = "no-bias-correction",
+         noTrend = "no-trend", noSharedEffect = "no-shared-effect"
+}
+
+let brokenMethod: BrokenMethod? = getenv("IPCBENCH_TEST_BROKEN_METHOD").flatMap { BrokenMethod(rawValue: String(cString: $0)) }
+
+/// What every case of a metric shares in each unit: each unit's offset (the mean over the cases
+/// of their deviation from their own mean in that group), the variance of those offsets, and its
+/// degrees of freedom, which come from the number of units, never from the number of cases.
+struct SharedEffect {
+    let offsets: [[Double]]
+    let variance: Double
+    let df: Double
+}
+
+/// One case's units split into its groups' deviations from their means, with its change.
+private struct CaseUnits {
+    var deviations: [[Double?]]
+    let difference: Double
+    /// Turns a unit variance into the squared standard error of the difference.
+    let scale: Double
+    /// Σ (units in a group − 1).
+    let df: Double
+
+    init?(_ sample: UnitSample) {
+        let groups = sample.groups
+        var means: [Double] = [], scale = 0.0, df = 0.0
+        for g in groups {
+            let present = g.compactMap { $0 }
+            guard !present.isEmpty else { return nil }
+            means.append(present.reduce(0, +) / Double(present.count))
+            scale += 1 / Double(present.count)
+            df += Double(present.count - 1)
+        }
+        deviations = zip(groups, means).map { g, m in g.map { $0.map { $0 - m } } }
+        difference = groups.count == 1 ? means[0] : means[1] - means[0]
+        self.scale = sample.paired ? 1 / Double(groups[0].compactMap { $0 }.count) : scale
+        self.df = df
+    }
+
+    var sumOfSquares: Double { deviations.joined().reduce(0) { $0 + ($1.map { $0 * $0 } ?? 0) } }
+}
+
+/// The tests of the cases of one metric (limma's moderated t, Smyth 2004, with the run as the unit),
+/// and of the shift they all share. The model: a case's log figure in a unit is its level on that
+/// side, plus an offset every case of the unit shares (a boot, a noisy neighbour for a run), plus the
+/// case's own noise. From `casesToPool` cases up, the shared offsets are estimated and taken out of
+/// each case's residuals, the cases' own variances are pooled (a prior with a trend on the trial
+/// variance, robust to cases noisier than the prior, Phipson et al. 2016), and each case's test adds
+/// the shared variance back, with its own degrees of freedom (Satterthwaite). With fewer cases each
+/// case is tested on its own units, whose variance already holds the shared part. `common` tests
+/// the shift every case shares (`commonShift`); `sharedVariance` is the variance of the shared
+/// offsets beyond the cases' own noise in them (nil with fewer than two cases).
+func testCases(_ samples: [UnitSample], alpha: Double) -> (cases: [CaseTest?], common: CaseTest?, sharedVariance: Double?) {
+    let units = samples.map(CaseUnits.init)
+    let present = units.compactMap { $0 }
+    let shape = samples.first.map { s in s.groups.map(\.count) }
+    let aligned = samples.allSatisfy { $0.groups.map(\.count) == shape && $0.paired == samples[0].paired }
+    let pooling = present.count >= casesToPool
+    let meanOffsets = aligned && present.count >= 2 ? sharedEffect(present.map(\.deviations)) : nil
+    let normalise = pooling && brokenMethod != .noSharedEffect
+    // The cases' own variances. Where the shared offsets are modelled, they are taken out with the
+    // mean over the cases (whose own noise then enters every residual by 1/N: taken back out), and
+    // the shared variance is what the offsets vary by beyond the cases' noise in them.
+    var own: [(variance: Double, df: Double)?] = units.map { u in
+        guard let u, u.df >= 1 else { return nil }
+        return (u.sumOfSquares / u.df, u.df)
+    }
+    var sharedVariance = 0.0, sharedDF = 1.0
+    var residualVariances: [(variance: Double, df: Double)?] = own
+    if let mean = meanOffsets {
+        let n = Double(present.count)
+        let residual: [(variance: Double, df: Double)?] = units.map { u in
+            guard let u, u.df >= 1 else { return nil }
+            var ss = 0.0
+            for (g, deviations) in u.deviations.enumerated() {
+                let residuals = deviations.enumerated().compactMap { j, d in d.map { $0 - mean.offsets[g][j] } }
+                let m = residuals.reduce(0, +) / Double(residuals.count)
+                ss += residuals.reduce(0) { $0 + ($1 - m) * ($1 - m) }
+            }
+            return (ss / u.df, u.df * (n - 1) / n)
+        }
+        // E[residual variance] = σ²(1 − 2/N) + σ̄²/N, and the mean of the residual variances is σ̄²(1 − 1/N).
+        let known = residual.compactMap { $0?.variance }
+        let average = known.reduce(0, +) / Double(known.count) / (1 - 1 / n)
+        residualVariances = residual.map { r in r.map { (max((($0.variance - average / n) / (1 - 2 / n)), $0.variance / 2), $0.df) } }
+        sharedVariance = max(0, mean.variance - average / n)
+        // A difference of two estimates is known to fewer degrees of freedom than its first term.
+        sharedDF = mean.df * pow(sharedVariance / mean.variance, 2)
+    }
+    let measuredShared = meanOffsets == nil ? nil : sharedVariance
+    if normalise { own = residualVariances } else { sharedVariance = 0 }
+    let prior = pooling ? fitVariancePrior(own, samples.map(\.trialVariance), halves: samples.map(\.trialVarianceHalves)) : nil
+    let pooledDF = own.reduce(0) { $0 + ($1?.df ?? 0) }
+    let cases = units.indices.map { i -> CaseTest? in
+        guard let u = units[i], let (variance, df) = own[i] else { return nil }
+        var caseVariance = variance, caseDF = df
+        if let prior {
+            let (priorVariance, priorDF) = prior.moderation(i, samples[i].trialVariance)
+            caseVariance = priorDF.isInfinite ? priorVariance : (priorDF * priorVariance + df * variance) / (priorDF + df)
+            caseDF = min(df + priorDF, pooledDF)
+        }
+        guard caseVariance > 0 else { return nil }
+        var total = caseVariance, totalDF = caseDF
+        if sharedVariance > 0 {
+            total += sharedVariance
+            // Satterthwaite: the sum of two variances known to caseDF and sharedDF degrees of freedom.
+            totalDF = max(1, total * total / (caseVariance * caseVariance / caseDF + sharedVariance * sharedVariance / sharedDF))
+        }
+        return CaseTest(difference: u.difference, se: (total * u.scale).squareRoot(), df: totalDF, alpha: alpha)
+    }
+    return (cases, aligned && present.count >= 2 ? commonShift(samples.filter { CaseUnits($0) != nil }, alpha: alpha) : nil, measuredShared)
+}
+
+/// The shift every case shares. Each unit's level is the median over the cases of the unit's figure
+/// against the case's own mean (so that a few cases that changed do not move it); the shift is the
+/// difference of the sides' mean levels, tested with Student's t on the units (a one-sample t on
+/// the paired units' levels): its degrees of freedom are the units', whatever the number of cases.
+private func commonShift(_ samples: [UnitSample], alpha: Double) -> CaseTest? {
+    let groups = samples.map(\.groups)
+    guard let shape = groups.first.map({ $0.map(\.count) }) else { return nil }
+    let centers = groups.map { g -> Double in
+        let values = g.joined().compactMap { $0 }
+        return samples[0].paired ? 0 : values.reduce(0, +) / Double(max(values.count, 1))
+    }
+    let levels = shape.enumerated().map { g, count in
+        (0..<count).compactMap { j -> Double? in
+            let values = groups.indices.compactMap { i in groups[i][g][j].map { $0 - centers[i] } }
+            return values.isEmpty ? nil : median(values)
+        }
+    }
+    guard levels.allSatisfy({ !$0.isEmpty }) else { return nil }
+    let means = levels.map { $0.reduce(0, +) / Double($0.count) }
+    let ss = zip(levels, means).reduce(0.0) { sum, pair in sum + pair.0.reduce(0) { $0 + ($1 - pair.1) * ($1 - pair.1) } }
+    let df = Double(levels.reduce(0) { $0 + $1.count - 1 })
+    guard df >= 1 else { return nil }
+    let scale = levels.reduce(0.0) { $0 + 1 / Double($1.count) }
+    return CaseTest(difference: means.count == 1 ? means[0] : means[1] - means[0], se: (ss / df * scale).squareRoot(), df: df, alpha: alpha)
+}
+
+/// The shared offset of each unit: the mean over the cases of their deviations in it, centred
+/// within its group; its variance over the units. nil without a degree of freedom.
+func sharedEffect(_ deviations: [[[Double?]]]) -> SharedEffect? {
+    guard let shape = deviations.first.map({ $0.map(\.count) }) else { return nil }
+    var offsets: [[Double]] = []
+    var ss = 0.0, df = 0.0
+    for (g, count) in shape.enumerated() {
+        var group = (0..<count).map { j -> Double? in
+            let values = deviations.compactMap { $0[g][j] }
+            return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+        }
+        let known = group.compactMap { $0 }
+        guard !known.isEmpty else { offsets.append([Double](repeating: 0, count: count)); continue }
+        let mean = known.reduce(0, +) / Double(known.count)
+        group = group.map { $0.map { $0 - mean } }
+        ss += group.reduce(0) { $0 + ($1.map { $0 * $0 } ?? 0) }
+        df += Double(known.count - 1)
+        offsets.append(group.map { $0 ?? 0 })
+    }
+    guard df >= 1 else { return nil }
+    return SharedEffect(offsets: offsets, variance: ss / df, df: df)
+}
+
 
 /// The empirical-Bayes prior of the variances (Smyth 2004): a scaled inverse chi-square with `df`
-/// degrees of freedom around a variance that grows with the case's trial variance w as
-/// scale·(offset + w): a part every case shares (the machine's drift between runs) plus a part
-/// proportional to the case's own noise.
+/// degrees of freedom around a variance that follows the case's trial variance w as a power law,
+/// log s0² = intercept + slope·log w (limma-trend, with the trial spread as the covariate). A case
+/// whose variance lies far above the prior keeps fewer of the prior's degrees of freedom
+/// (`caseDF`), so that its own runs speak for it (limma's robust eBayes, Phipson et al. 2016).
 struct VariancePrior {
     let df: Double
-    let logScale: Double
-    /// nil: no trend, the same prior for every case.
-    let offset: Double?
+    let intercept: Double
+    /// 0: no trend, the same prior for every case.
+    let slope: Double
     /// The trial variances the fit saw: a case outside is held to their range.
     let range: ClosedRange<Double>
+    /// Per case, the prior's degrees of freedom after the outlier check (df where it is no outlier).
+    var caseDF: [Double] = []
 
     func variance(_ trialVariance: Double?) -> Double {
-        var center = logScale
-        if let offset {
-            let w = min(max(trialVariance ?? range.lowerBound, range.lowerBound), range.upperBound)
-            center += log(offset + w)
+        var center = intercept
+        if slope != 0 {
+            center += slope * log(min(max(trialVariance ?? range.lowerBound, range.lowerBound), range.upperBound))
         }
-        return df.isInfinite ? exp(center) : exp(center + digamma(df / 2) - log(df / 2))
+        return df.isInfinite || brokenMethod == .noBiasCorrection ? exp(center) : exp(center + digamma(df / 2) - log(df / 2))
+    }
+
+    /// Case i's prior variance and degrees of freedom.
+    func moderation(_ i: Int, _ trialVariance: Double?) -> (variance: Double, df: Double) {
+        (variance(trialVariance), i < caseDF.count ? caseDF[i] : df)
     }
 }
 
-/// The moderated t tests of limma (Smyth 2004) on cases that plausibly share a variance: each
-/// case's variance between units is shrunk toward a prior fitted to all the cases, with a trend on
-/// `trialVariance` where every case has one (limma-trend), so that few units a side test with the
-/// prior's degrees of freedom added to their own. nil for a case with no degrees of freedom or a
-/// zero standard error (identical values on both sides).
-public func moderatedTests(_ samples: [UnitSample], alpha: Double) -> [CaseTest?] {
-    let estimates = samples.map(\.estimate)
-    let prior = fitVariancePrior(samples, estimates)
-    let pooledDF = estimates.reduce(0) { $0 + max($1.df, 0) }
-    return zip(samples, estimates).map { sample, e -> CaseTest? in
-        guard e.df >= 1 || prior != nil else { return nil }
-        var variance = e.variance, df = e.df
-        if let prior {
-            let priorVariance = prior.variance(sample.trialVariance)
-            if prior.df.isInfinite {
-                variance = priorVariance
-            } else {
-                variance = (prior.df * priorVariance + e.df * e.variance) / (prior.df + e.df)
-            }
-            df = min(e.df + prior.df, pooledDF)
-        }
-        let se = (variance * e.scale).squareRoot()
-        guard se > 0, se.isFinite, df >= 1 else { return nil }
-        let critical = studentTQuantile(1 - alpha / 2, degreesOfFreedom: df)
-        let t = e.difference / se
-        return CaseTest(difference: e.difference,
-                        interval: LogInterval(low: e.difference - critical * se, high: e.difference + critical * se),
-                        pValue: studentTTwoSidedP(t, degreesOfFreedom: df),
-                        mde: (critical + studentTQuantile(0.8, degreesOfFreedom: df)) * se, df: df)
-    }
-}
-
-/// Fits the prior to the cases' variances (limma's fitFDist): log variances corrected for their
-/// chi-square bias; where every case has a trial variance w, the trend log(scale·(offset + w)) with
-/// the offset found by a search on a log grid and the scale by least squares; the prior's degrees
-/// of freedom from the spread left over. nil with fewer than three cases.
-func fitVariancePrior(_ samples: [UnitSample], _ estimates: [(difference: Double, variance: Double, df: Double, scale: Double)]) -> VariancePrior? {
-    let usable = estimates.indices.filter { estimates[$0].df >= 1 }
+/// Fits the prior to the cases' variances (limma's fitFDist, then its robust step): log variances
+/// corrected for their chi-square bias; where every case has a trial variance w, the line through
+/// (log w, log variance) by least squares; the prior's degrees of freedom from the spread left
+/// over. Then each case's variance is set against the prior (its upper tail probability under the
+/// F distribution the prior implies, against its rank among the cases) and an outlier keeps its own
+/// variance in proportion. nil with fewer than three cases.
+func fitVariancePrior(_ own: [(variance: Double, df: Double)?], _ trialVariances: [Double?],
+                      halves: [(Double, Double)?] = []) -> VariancePrior? {
+    let usable = own.indices.filter { own[$0] != nil }
     guard usable.count >= 3 else { return nil }
     // Quantized figures give exact zeros; limma floors them at a small share of the median.
-    let middle = median(usable.map { estimates[$0].variance })
+    let middle = median(usable.map { own[$0]!.variance })
     guard middle > 0 else { return nil }
     let e = usable.map { i -> Double in
-        let d = estimates[i].df
-        return log(max(estimates[i].variance, 1e-5 * middle)) - digamma(d / 2) + log(d / 2)
+        let (v, d) = (max(own[i]!.variance, 1e-5 * middle), own[i]!.df)
+        return brokenMethod == .noBiasCorrection ? log(v) : log(v) - digamma(d / 2) + log(d / 2)
     }
-    let w = usable.map { samples[$0].trialVariance.flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }
-    func fit(_ offset: Double?) -> (logScale: Double, squares: Double) {
-        let trend = w.map { v in offset.map { log($0 + v!) } ?? 0 }
-        let logScale = zip(e, trend).reduce(0) { $0 + $1.0 - $1.1 } / Double(e.count)
-        return (logScale, zip(e, trend).reduce(0) { $0 + pow($1.0 - $1.1 - logScale, 2) })
+    let w = usable.map { trialVariances[$0].flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }
+    let n = Double(e.count)
+    var intercept = e.reduce(0, +) / n, slope = 0.0, coefficients = 1.0
+    if usable.count >= 5, w.allSatisfy({ $0 != nil }), brokenMethod != .noTrend {
+        let x = w.map { log($0!) }
+        let mx = x.reduce(0, +) / n
+        let sxx = x.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
+        if sxx > 0 {
+            slope = zip(x, e).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - intercept) } / sxx
+            // A trial variance from few trials is a noisy covariate, which flattens the fitted slope
+            // by the share of its spread that is noise (regression dilution); the two halves of the
+            // units measure that noise: var(log w) ≈ var(log w1 − log w2)/4.
+            let pairs = usable.compactMap { i in i < halves.count ? halves[i].flatMap { $0.0 > 0 && $0.1 > 0 ? log($0.0) - log($0.1) : nil } : nil }
+            if pairs.count == usable.count, brokenMethod != .noTrend {
+                let noise = pairs.reduce(0) { $0 + $1 * $1 } / Double(pairs.count) / 4
+                let reliability = min(1, max(0.5, 1 - noise / (sxx / (n - 1))))
+                slope /= reliability
+            }
+            intercept -= slope * mx
+            coefficients = 2
+        }
     }
-    var offset: Double? = nil
-    var best = fit(nil)
-    var coefficients = 1.0
-    if usable.count >= 5, w.allSatisfy({ $0 != nil }) {
-        // 0, then 10^-3 to 10^2.9 times the typical trial variance, in tenths of a decade.
-        let typical = median(w.map { $0! })
-        let candidates = [0.0] + (1...60).map { typical * pow(10, Double($0 - 31) / 10) }
-        (offset, best) = candidates.map { ($0, fit($0)) }.min { $0.1.squares < $1.1.squares }!
-        coefficients = 2
+    let squares = zip(usable.indices, e).reduce(0.0) { sum, pair in
+        let fitted = intercept + (slope != 0 ? slope * log(w[pair.0]!) : 0)
+        return sum + (pair.1 - fitted) * (pair.1 - fitted)
     }
-    let spread = best.squares / (Double(usable.count) - coefficients)
-    let excess = spread - usable.reduce(0) { $0 + trigamma(estimates[$1].df / 2) } / Double(usable.count)
+    let spread = squares / (n - coefficients)
+    let excess = spread - usable.reduce(0) { $0 + trigamma(own[$1]!.df / 2) } / n
     let present = w.compactMap { $0 }
-    return VariancePrior(df: excess > 0 ? 2 * trigammaInverse(excess) : .infinity, logScale: best.logScale, offset: offset,
-                         range: (present.min() ?? 1)...(present.max() ?? 1))
+    var prior = VariancePrior(df: excess > 0 && brokenMethod != .priorDFInfinite ? 2 * trigammaInverse(excess) : .infinity,
+                              intercept: intercept, slope: slope, range: (present.min() ?? 1)...(present.max() ?? 1))
+    if brokenMethod != .priorDFInfinite {
+        prior.caseDF = robustPriorDF(prior, own, trialVariances)
+    }
+    return prior
+}
+
+/// limma's robust step: the prior degrees of freedom each case keeps. A case's variance ratio to
+/// the prior has an upper tail probability p under F(its df, prior df); against the share of cases
+/// at least as extreme ((n − rank + 0.5)/n), p/share below 1 is the probability it is no outlier.
+/// An outlier's prior df fall toward the df that make the largest ratio the median of its F
+/// distribution; the result is made to grow with p, so that a less extreme case never keeps fewer.
+func robustPriorDF(_ prior: VariancePrior, _ own: [(variance: Double, df: Double)?], _ trialVariances: [Double?]) -> [Double] {
+    let usable = own.indices.filter { own[$0] != nil }
+    let n = Double(usable.count)
+    let pooled = usable.reduce(0) { $0 + own[$1]!.df }
+    var result = [Double](repeating: prior.df, count: own.count)
+    let ratio = usable.map { own[$0]!.variance / prior.variance(trialVariances[$0]) }
+    let tail = zip(usable, ratio).map { i, f in fTail(f, own[i]!.df, prior.df) }
+    let rank = ratio.indices.map { i in Double(ratio.indices.filter { ratio[$0] < ratio[i] }.count + 1) }
+    let notOutlier = tail.indices.map { min(1, tail[$0] / ((n - rank[$0] + 0.5) / n)) }
+    guard notOutlier.contains(where: { $0 < 1 }) else { return result }
+    var shrunk: [Double]
+    if prior.df.isInfinite {
+        shrunk = notOutlier.map { $0 * pooled }
+    } else {
+        // The df for which the largest ratio is the median of F(df1, d): found by bisection on log d.
+        let largest = ratio.indices.max { ratio[$0] < ratio[$1] }!
+        let df1 = own[usable[largest]]!.df
+        var low = log(1e-3), high = log(prior.df)
+        for _ in 0..<60 {
+            let middle = (low + high) / 2
+            if fTail(ratio[largest], df1, exp(middle)) > 0.5 { low = middle } else { high = middle }
+        }
+        let outlierDF = min(exp(low), prior.df)
+        shrunk = notOutlier.map { $0 * prior.df + (1 - $0) * outlierDF }
+    }
+    // Monotone in the tail probability: a case less extreme keeps at least what a more extreme one does.
+    var running = 0.0
+    for k in tail.indices.sorted(by: { tail[$0] < tail[$1] }) {
+        running = max(running, shrunk[k])
+        shrunk[k] = running
+    }
+    for (k, i) in usable.enumerated() { result[i] = min(shrunk[k], prior.df) }
+    return result
+}
+
+/// P(F > f) for F with df1 and df2 degrees of freedom (df2 may be infinite: the chi-square limit).
+func fTail(_ f: Double, _ df1: Double, _ df2: Double) -> Double {
+    guard f > 0 else { return 1 }
+    if df2.isInfinite || df2 > 1e6 { return regularizedGammaQ(df1 / 2, df1 * f / 2) }
+    return regularizedIncompleteBeta(df2 / 2, df1 / 2, df2 / (df2 + df1 * f))
+}
+
+/// Q(a, x) = Γ(a, x)/Γ(a): the series below a + 1, the continued fraction above (modified Lentz).
+func regularizedGammaQ(_ a: Double, _ x: Double) -> Double {
+    if x <= 0 { return 1 }
+    let front = exp(-x + a * log(x) - lgamma(a))
+    if x < a + 1 {
+        var term = 1 / a, sum = term, n = a
+        for _ in 0..<500 {
+            n += 1
+            term *= x / n
+            sum += term
+            if abs(term) < abs(sum) * 1e-15 { break }
+        }
+        return max(0, 1 - sum * front)
+    }
+    let tiny = 1e-300
+    var b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d
+    for i in 1...500 {
+        let an = -Double(i) * (Double(i) - a)
+        b += 2
+        d = an * d + b; if abs(d) < tiny { d = tiny }
+        c = b + an / c; if abs(c) < tiny { c = tiny }
+        d = 1 / d
+        let delta = d * c
+        h *= delta
+        if abs(delta - 1) < 1e-15 { break }
+    }
+    return front * h
 }
 
 /// Two-sided p-value of Student's t: P(|T| > |t|) = I_{df/(df+t²)}(df/2, 1/2).
 public func studentTTwoSidedP(_ t: Double, degreesOfFreedom df: Double) -> Double {
     guard t.isFinite else { return t.isNaN ? .nan : 0 }
+    if df.isInfinite { return erfc(abs(t) / 2.0.squareRoot()) }
     return regularizedIncompleteBeta(df / 2, 0.5, df / (df + t * t))
 }
 
 /// Benjamini-Hochberg adjusted p-values (q-values), in the order given; nil stays nil and is not
 /// counted in the family.
 public func benjaminiHochberg(_ p: [Double?]) -> [Double?] {
+    if brokenMethod == .noBH { return p }
     let present = p.indices.filter { p[$0] != nil }.sorted { p[$0]! < p[$1]! }
     var q = [Double?](repeating: nil, count: p.count)
     var running = 1.0

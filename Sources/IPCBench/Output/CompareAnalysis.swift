@@ -2,15 +2,22 @@ import Glibc
 
 /// How a change was tested (the `method` column of the CSV).
 public enum IntervalMethod: String, Sendable {
-    /// Several runs (or boots) on a side: the moderated t over the units' log medians.
+    /// Several runs (or boots) on a side, at least `casesToPool` cases of the metric: the moderated
+    /// t over the units' log medians, with the shift every case shares in each unit modelled.
     case moderatedT = "moderated-t"
-    /// `--within`: the moderated t over paired units (rounds of one run, or runs).
+    /// `--within` with several runs, at least `casesToPool` cases: the same over the runs' paired differences.
     case pairedModeratedT = "paired-moderated-t"
+    /// Several runs a side, fewer than `casesToPool` cases of the metric: t over the case's own units.
+    case runsT = "runs-t"
+    /// `--within` with several runs, fewer than `casesToPool` cases: t over the case's own paired differences.
+    case pairedRunsT = "paired-runs-t"
     /// Geometric mean, several runs on a side: Welch's t over the runs' mean log medians.
     case runsWelch = "runs-welch"
     /// Geometric mean under `--within`: t over the units' mean paired differences.
     case pairedT = "paired-t"
-    /// One run a side: the Mann-Whitney shift interval on the logs of the trials. Never a verdict.
+    /// The shift every case shares: the median change, t over the units' shared offsets.
+    case commonT = "common-t"
+    /// One run a side (or `--within` in one run): an interval from the trials or rounds. Never a verdict.
     case withinRun = "within-run"
     /// One run a side and no trials file: Welch on the MiB/s summary columns. Never a verdict.
     case withinRunSummary = "within-run-summary"
@@ -18,8 +25,13 @@ public enum IntervalMethod: String, Sendable {
     case none = ""
 
     /// Whether a test of this kind may call a change significant: only tests whose unit carries the
-    /// variance between runs (or pairs the cases within rounds).
-    public var givesVerdict: Bool { self == .moderatedT || self == .pairedModeratedT || self == .runsWelch || self == .pairedT }
+    /// variance between runs (or pairs the cases within runs).
+    public var givesVerdict: Bool {
+        switch self {
+        case .moderatedT, .pairedModeratedT, .runsT, .pairedRunsT, .runsWelch, .pairedT, .commonT: return true
+        case .withinRun, .withinRunSummary, .none: return false
+        }
+    }
 }
 
 /// The false-discovery rate at which a change is called significant (Benjamini-Hochberg q).
@@ -36,11 +48,11 @@ public struct Change {
     /// of its trials; under `--within` with one run a unit is one round's trial).
     public let base: Double
     public let new: Double
-    /// The test; its q-value is adjusted over every case comparison of this new side.
+    /// The test; its q-value is adjusted over every row of this new side (cases, geomeans, common).
     public var outcome = TestOutcome()
-    /// Per unit, the log figure (used by the geometric mean over units).
-    let baseUnitLogs: [Double]
-    let newUnitLogs: [Double]
+    /// Per unit, the log figure (used by the geometric mean over units); nil where the case lacks the unit.
+    let baseUnitLogs: [Double?]
+    let newUnitLogs: [Double?]
     /// Each side's spread, the standard deviation of its units' log figures; of its trials' where a
     /// side has one unit (`spreadOfTrials`). nil where it has neither.
     public var baseSpread: Double? = nil
@@ -100,13 +112,16 @@ extension Verdict {
 extension Change: Verdict {}
 extension GeomeanChange: Verdict {}
 
-/// The geometric mean of new/base over the compared cases of one metric and new side.
+/// A row for a whole metric of one new side: the geometric mean of new/base over its cases, or the
+/// shift they all share (`common`: the median change, tested against the units' shared offsets).
 public struct GeomeanChange {
+    public enum Kind: String, Sendable { case geomean, common }
+    public let kind: Kind
     public let metric: Metric
     public let newSide: Int
     public let cases: Int
     public let percent: Double
-    /// The test; its q-value is adjusted over the geometric means of this new side.
+    /// The test; its q-value is adjusted with the cases of this new side.
     public var outcome = TestOutcome()
 }
 
@@ -230,6 +245,21 @@ func pooledTrialVariance(_ runs: [RunFigures]) -> Double? {
     return ss / df
 }
 
+/// The trials' spread within each run as a variance, from their mean absolute deviation from the
+/// run's median, pooled over the runs (×π/2: the variance for normal noise). It predicts a case's
+/// variance between runs (the moderation's trend); unlike the trials' variance, a heavy tail in
+/// five trials does not swamp it. nil unless every run has at least two trials.
+func robustTrialVariance(_ runs: [RunFigures]) -> Double? {
+    var sum = 0.0, count = 0.0
+    for run in runs {
+        guard let logs = run.logTrials, logs.count >= 2 else { return nil }
+        let middle = median(logs)
+        sum += logs.reduce(0) { $0 + abs($1 - middle) }
+        count += Double(logs.count - 1)
+    }
+    return Double.pi / 2 * pow(sum / count, 2)
+}
+
 /// Compares each new side with the base side (sides[0]), case by case, with 1 − alpha intervals.
 public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Double) -> CompareReport {
     let units = comparisonUnits(sides)
@@ -339,7 +369,11 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
                 change.newSpread = change.spreadOfTrials ? pooledNew.logTrials.flatMap(standardDeviation) : standardDeviation(newLogs)
                 if baseBoots.count > 1 || newBoots.count > 1 {
                     let trialVariance = pooledTrialVariance(b + n)
-                    samples.append(UnitSample(base: baseLogs, new: newLogs, paired: false, trialVariance: trialVariance))
+                    let runs = b + n
+                    let halves = robustTrialVariance(runs.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
+                        .flatMap { first in robustTrialVariance(runs.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)).map { (first, $0) } }
+                    samples.append(UnitSample(base: baseLogs, new: newLogs, paired: false, trialVariance: robustTrialVariance(runs),
+                                              trialVarianceHalves: halves))
                     // The spread of the case's main metric, from each side with two runs or more.
                     if metricIndex == 0, let trialVariance, newIndex == 1 {
                         for side in [b, n] where side.count > 1 {
@@ -362,16 +396,25 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
             }
         }
     }
+    var geomeans: [GeomeanChange] = []
     for newIndex in sides.indices.dropFirst() {
-        testChanges(&changes, samples, newSide: newIndex, method: .moderatedT, alpha: alpha)
-    }
-    let geomeans = sides.indices.dropFirst().flatMap { newIndex in
-        geometricMeans(changes, newSide: newIndex, paired: false,
-                       units: units[0].count > 1 || units[newIndex].count > 1, alpha: alpha)
+        let common = testChanges(&changes, samples, newSide: newIndex, paired: false, alpha: alpha)
+        geomeans += geometricMeans(changes, newSide: newIndex, paired: false, units: units[0].count > 1 || units[newIndex].count > 1, alpha: alpha)
+            + common
+        adjustSide(&changes, &geomeans, newSide: newIndex)
     }
     return CompareReport(sides: sides, changes: changes, geomeans: geomeans, unmatched: unmatched, notCompared: notCompared,
                          warnings: warnings, notes: notes, alpha: alpha, within: nil,
-                         spread: spreadEstimate(spreadCases, files: sides.flatMap(\.files)), units: units)
+                         spread: spreadEstimate(spreadCases, files: sides.flatMap(\.files), sharedRunVariance: mainSharedVariance(changes, samples)),
+                         units: units)
+}
+
+/// The shared run variance of the metric with the most cases against the first new side.
+func mainSharedVariance(_ changes: [Change], _ samples: [UnitSample?]) -> Double? {
+    let first = changes.indices.filter { changes[$0].newSide == 1 && samples[$0] != nil }
+    let byMetric = Dictionary(grouping: first) { changes[$0].metric.trialColumn }
+    guard let largest = byMetric.values.max(by: { $0.count < $1.count }) else { return nil }
+    return testCases(largest.map { samples[$0]! }, alpha: 0.05).sharedVariance
 }
 
 /// One run a side: the within-run interval of the trials, never a verdict, or the reason there is none.
@@ -405,24 +448,21 @@ func withinRunInterval(_ change: inout Change, _ b: RunFigures, _ n: RunFigures,
     change.outcome.reason = "no trials file: no within-run interval for \(change.metric.name)"
 }
 
-/// Runs the moderated tests on the changes of one new side that have units, grouped by metric
-/// (cases of one metric share how their variance between units relates to their trials' spread;
-/// a metric with fewer than 8 cases joins one group of all), then adjusts their p-values over the
-/// whole side (Benjamini-Hochberg).
-func testChanges(_ changes: inout [Change], _ samples: [UnitSample?], newSide: Int, method: IntervalMethod, alpha: Double) {
+/// Tests the changes of one new side that have units, metric by metric (`testCases`: the cases of
+/// a metric share how their variance between units relates to their trials' spread, and what moves
+/// every case of a unit together); returns each metric's `common` row.
+func testChanges(_ changes: inout [Change], _ samples: [UnitSample?], newSide: Int, paired: Bool, alpha: Double) -> [GeomeanChange] {
     let mine = changes.indices.filter { changes[$0].newSide == newSide && samples[$0] != nil }
-    var groups: [[Int]] = []
-    var small: [Int] = []
+    var common: [GeomeanChange] = []
     for metric in Metric.all {
         let group = mine.filter { changes[$0].metric == metric }
-        if group.count >= 8 { groups.append(group) } else { small += group }
-    }
-    if !small.isEmpty { groups.append(small) }
-    for group in groups {
-        let tests = moderatedTests(group.map { samples[$0]! }, alpha: alpha)
+        guard !group.isEmpty else { continue }
+        let (tests, shift, _) = testCases(group.map { samples[$0]! }, alpha: alpha)
+        let method: IntervalMethod = group.count >= casesToPool ? (paired ? .pairedModeratedT : .moderatedT) : (paired ? .pairedRunsT : .runsT)
         for (i, test) in zip(group, tests) {
             guard let test else {
-                changes[i].outcome.reason = samples[i]!.estimate.variance == 0
+                let identical = samples[i]!.groups.allSatisfy { g in let v = g.compactMap { $0 }; return v.allSatisfy { $0 == v[0] } }
+                changes[i].outcome.reason = identical
                     ? "identical figures on both sides (quantized data): no interval"
                     : "too few units for an interval: take at least 3 runs a side"
                 continue
@@ -432,13 +472,35 @@ func testChanges(_ changes: inout [Change], _ samples: [UnitSample?], newSide: I
             changes[i].outcome.pValue = test.pValue
             changes[i].outcome.mde = test.mde
         }
+        guard group.count >= 2 else { continue }
+        let median = median(group.map { log(changes[$0].new / changes[$0].base) })
+        var row = GeomeanChange(kind: .common, metric: metric, newSide: newSide, cases: group.count, percent: (exp(shift?.difference ?? median) - 1) * 100)
+        if let shift {
+            row.outcome.interval = shift.interval
+            row.outcome.method = .commonT
+            row.outcome.pValue = shift.pValue
+            row.outcome.mde = shift.mde
+        } else {
+            row.outcome.reason = "too few units for the shift every case shares: take at least 2 runs a side"
+        }
+        common.append(row)
     }
-    let family = changes.indices.filter { changes[$0].newSide == newSide }
-    let q = benjaminiHochberg(family.map { changes[$0].method.givesVerdict ? changes[$0].pValue : nil })
-    for (i, value) in zip(family, q) { changes[i].outcome.qValue = value }
+    return common
 }
 
-/// The geometric mean per metric of one new side. With units (runs, or paired rounds), each unit's
+/// One error budget for the whole side: the p-values of its cases, geometric means and common
+/// shifts adjusted together (Benjamini-Hochberg), so that an A/A comparison flags nothing 95% of the time.
+func adjustSide(_ changes: inout [Change], _ rows: inout [GeomeanChange], newSide: Int) {
+    let family = changes.indices.filter { changes[$0].newSide == newSide }
+    let mine = rows.indices.filter { rows[$0].newSide == newSide }
+    let q = benjaminiHochberg(family.map { changes[$0].method.givesVerdict ? changes[$0].pValue : nil }
+                              + mine.map { rows[$0].method.givesVerdict ? rows[$0].pValue : nil })
+    for (i, value) in zip(family + mine.map { -1 - $0 }, q) {
+        if i >= 0 { changes[i].outcome.qValue = value } else { rows[-1 - i].outcome.qValue = value }
+    }
+}
+
+/// The geometric mean per metric of one new side. With units (runs, or paired runs), each unit's
 /// mean over the cases of its log figures is one value (a unit's drift is shared by all its cases),
 /// and the test is over those; with one run a side there is no interval.
 func geometricMeans(_ changes: [Change], newSide: Int, paired: Bool, units: Bool, alpha: Double) -> [GeomeanChange] {
@@ -447,29 +509,34 @@ func geometricMeans(_ changes: [Change], newSide: Int, paired: Bool, units: Bool
         let matching = changes.filter { $0.newSide == newSide && $0.metric == metric }
         guard !matching.isEmpty else { continue }
         let count = Double(matching.count)
-        var g = GeomeanChange(metric: metric, newSide: newSide, cases: matching.count,
+        var g = GeomeanChange(kind: .geomean, metric: metric, newSide: newSide, cases: matching.count,
                               percent: (exp(matching.reduce(0) { $0 + log($1.new / $1.base) } / count) - 1) * 100,
                               outcome: TestOutcome())
-        let baseUnits = matching[0].baseUnitLogs.indices.map { r in matching.reduce(0) { $0 + $1.baseUnitLogs[r] } / count }
-        let newUnits = matching[0].newUnitLogs.indices.map { r in matching.reduce(0) { $0 + $1.newUnitLogs[r] } / count }
-        let sameUnits = matching.allSatisfy { $0.baseUnitLogs.count == baseUnits.count && $0.newUnitLogs.count == newUnits.count }
+        // Every case must have every unit: a unit's mean over the cases is taken only then.
+        let (baseCount, newCount) = (matching[0].baseUnitLogs.count, matching[0].newUnitLogs.count)
+        let sameUnits = matching.allSatisfy {
+            $0.baseUnitLogs.count == baseCount && $0.newUnitLogs.count == newCount && !$0.baseUnitLogs.contains(nil) && !$0.newUnitLogs.contains(nil)
+        }
         if !units {
             g.outcome.reason = "one run a side: no interval for the geometric mean"
         } else if !sameUnits {
-            g.outcome.reason = "the cases have different rounds: no interval for the geometric mean"
-        } else if let test = paired ? moderatedTests([UnitSample(base: baseUnits, new: newUnits, paired: true)], alpha: alpha)[0]
-                                    : welchTest(baseUnits, newUnits, alpha: alpha) {
-            g.outcome.interval = test.interval
-            g.outcome.method = paired ? .pairedT : .runsWelch
-            g.outcome.pValue = test.pValue
-            g.outcome.mde = test.mde
+            g.outcome.reason = "the cases have different units (rounds or runs): no interval for the geometric mean"
         } else {
-            g.outcome.reason = "identical figures on both sides: no interval"
+            let baseUnits = (0..<baseCount).map { r in matching.reduce(0) { $0 + $1.baseUnitLogs[r]! } / count }
+            let newUnits = (0..<newCount).map { r in matching.reduce(0) { $0 + $1.newUnitLogs[r]! } / count }
+            let test = paired ? testCases([UnitSample(base: baseUnits, new: newUnits, paired: true)], alpha: alpha).cases[0]
+                              : welchTest(baseUnits, newUnits, alpha: alpha)
+            if let test {
+                g.outcome.interval = test.interval
+                g.outcome.method = paired ? .pairedT : .runsWelch
+                g.outcome.pValue = test.pValue
+                g.outcome.mde = test.mde
+            } else {
+                g.outcome.reason = "identical figures on both sides: no interval"
+            }
         }
         out.append(g)
     }
-    let q = benjaminiHochberg(out.map(\.pValue))
-    for i in out.indices { out[i].outcome.qValue = q[i] }
     return out
 }
 

@@ -61,7 +61,7 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
                            + CaseParameter.allCases.map { c.key.value(of: $0) })
         }
         for g in r.geomeans {
-            out += csvLine(["geomean", sideLabel(g.newSide), "", "", "", "", "", g.metric.name, "", "",
+            out += csvLine([g.kind.rawValue, sideLabel(g.newSide), "", "", "", "", "", g.metric.name, "", "",
                             formatDecimal(g.percent, places: 2), g.significant ? "1" : "0"]
                            + cells(g.interval, g.method, g.pValue, g.qValue, g.mde, g.reason)
                            + CaseParameter.allCases.map { _ in "" })
@@ -93,10 +93,10 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         }
         rows.append(row)
     }
-    for m in Metric.all {
-        let matching = r.geomeans.filter { $0.metric == m }
+    for kind in [GeomeanChange.Kind.geomean, .common] { for m in Metric.all {
+        let matching = r.geomeans.filter { $0.metric == m && $0.kind == kind }
         if matching.isEmpty { continue }
-        var row = ["geomean", m.name, ""]
+        var row = [kind.rawValue, m.name, ""]
         for n in newSides {
             if let g = matching.first(where: { $0.newSide == n }) {
                 row += ["", percent(g.percent), interval(g.interval), mde(g.mde), q(g.qValue),
@@ -106,7 +106,7 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
             }
         }
         rows.append(row)
-    }
+    } }
 
     var out = ""
     for (i, side) in r.sides.enumerated() where r.within == nil || i == 0 {
@@ -134,7 +134,8 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         let advice = best.isFinite
             ? "about \(max(1, Int(best.rounded()))) rounds a run (-r) give the smallest MDE for the machine time (these runs had \(s.rounds))"
             : "the runs vary no more than their trials explain, so more rounds a run (-r; these runs had \(s.rounds)) shrink the MDE for less machine time than more runs"
-        out += "spread (median over cases, sd on the log scale): between runs \(formatDecimal(s.runVariance.squareRoot() * 100, places: 1))%, "
+        let shared = s.sharedRunVariance.map { " (shared by every case of a run: \(formatDecimal($0.squareRoot() * 100, places: 1))%)" } ?? ""
+        out += "spread (median over cases, sd on the log scale): between runs \(formatDecimal(s.runVariance.squareRoot() * 100, places: 1))%\(shared), "
             + "between trials \(formatDecimal(s.trialVariance.squareRoot() * 100, places: 1))%; a run costs \(formatDecimal(s.runCost, places: 1)) s "
             + "before its first measured trial and \(formatDecimal(s.roundCost, places: 1)) s a round: \(advice)\n"
     }
@@ -165,22 +166,27 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
     }
     let used = Set(r.changes.map(\.method) + r.geomeans.map(\.method))
     let explained: [(IntervalMethod, String)] = [
-        (.moderatedT, "moderated t over the runs' log medians, variances pooled over cases (limma)"),
+        (.moderatedT, "moderated t over the runs' log medians, variances pooled over cases (limma), the shift every case shares in a unit included"),
         (.pairedModeratedT, "moderated t over the paired units, variances pooled over cases (limma)"),
+        (.runsT, "t over the case's own runs' log medians (too few cases of the metric to pool)"),
+        (.pairedRunsT, "t over the case's own paired runs (too few cases of the metric to pool)"),
         (.runsWelch, "geomean: Welch t over the runs' mean log medians"),
         (.pairedT, "geomean: t over the units' mean paired differences"),
-        (.withinRun, "within-run: Mann-Whitney shift interval on the trials' logs, one run a side, no verdict"),
+        (.commonT, "common: the median change, t over the shift every case shares in each unit"),
+        (.withinRun, r.within != nil ? "within-run: t over the paired rounds of one run, no verdict" : "within-run: Mann-Whitney shift interval on the trials' logs, one run a side, no verdict"),
         (.withinRunSummary, "within-run-summary: Welch on the MiB/s summary columns (no trials file), no verdict"),
     ]
     let lines = explained.filter { used.contains($0.0) }.map(\.1)
     if !lines.isEmpty { out += "tests: " + lines.joined(separator: "; ") + "\n" }
     var reasons: [(String, [String])] = []
-    for (reason, what) in r.changes.compactMap({ c in c.reason.map { ($0, "\(c.caseName) \(c.metric.name)") } })
-        + r.geomeans.compactMap({ g in g.reason.map { ($0, "geomean \(g.metric.name)") } }) {
+    var explainedRows: [(String, String)] = []
+    for c in r.changes { if let reason = c.reason { explainedRows.append(((c.interval == nil ? "no interval: " : "note: ") + reason, "\(c.caseName) \(c.metric.name)")) } }
+    for g in r.geomeans { if let reason = g.reason { explainedRows.append(("no interval: " + reason, "\(g.kind.rawValue) \(g.metric.name)")) } }
+    for (reason, what) in explainedRows {
         if let i = reasons.firstIndex(where: { $0.0 == reason }) { reasons[i].1.append(what) } else { reasons.append((reason, [what])) }
     }
     for (reason, what) in reasons {
-        out += "no interval: \(reason): \(what.prefix(3).joined(separator: ", "))\(what.count > 3 ? " and \(what.count - 3) more" : "")\n"
+        out += "\(reason): \(what.prefix(3).joined(separator: ", "))\(what.count > 3 ? " and \(what.count - 3) more" : "")\n"
     }
     for (name, present) in r.unmatched {
         out += "only in \(present.joined(separator: ", ")): \(name)\n"

@@ -70,7 +70,7 @@ func renderMail(_ r: CompareReport) -> String {
                       number(c.new), spread(c.newSpread), c.verdictWord(short: true), c.metric.name])
     }
     for g in r.geomeans {
-        let name = prefix(g.newSide) + "geomean"
+        let name = prefix(g.newSide) + g.kind.rawValue
         if name != shown { out += name + "\n"; shown = name }
         out += cells(["", "", signedPercent(log(1 + g.percent / 100)), interval(g.interval), "", "",
                       g.verdictWord(short: true), "\(g.metric.name) over \(g.cases) case\(g.cases == 1 ? "" : "s")"])

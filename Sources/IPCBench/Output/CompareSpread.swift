@@ -11,6 +11,9 @@ public struct SpreadEstimate: Sendable, Equatable {
     public let roundCost: Double
     /// The rounds these runs had (the median over runs).
     public let rounds: Int
+    /// The variance of the offset every case of the most-compared metric shares in a run (log
+    /// scale): the machine moving as a whole. nil with fewer than two cases.
+    public var sharedRunVariance: Double? = nil
 
     /// The rounds per run that minimise the variance of a unit's figure per second of machine time.
     public var bestRounds: Double { optimalRounds(runVariance: runVariance, trialVariance: trialVariance, runCost: runCost, roundCost: roundCost) }
@@ -28,7 +31,8 @@ public func optimalRounds(runVariance: Double, trialVariance: Double, runCost: D
 /// The spread and cost figures of the compared runs: medians over cases of the variance between
 /// runs (less the part the trials' own noise explains) and between trials; a run's cost before its
 /// first measured trial, and a round's, from the trials files' start_ns and duration_ns.
-func spreadEstimate(_ cases: [(runVariance: Double, trialVariance: Double, trials: Double)], files: [ResultFile]) -> SpreadEstimate? {
+func spreadEstimate(_ cases: [(runVariance: Double, trialVariance: Double, trials: Double)], files: [ResultFile],
+                    sharedRunVariance: Double?) -> SpreadEstimate? {
     guard !cases.isEmpty else { return nil }
     let runVariance = median(cases.map { max(0, $0.runVariance - Double.pi / 2 * $0.trialVariance / max($0.trials, 1)) })
     let trialVariance = median(cases.map(\.trialVariance))
@@ -45,5 +49,5 @@ func spreadEstimate(_ cases: [(runVariance: Double, trialVariance: Double, trial
     }
     guard !fixed.isEmpty else { return nil }
     return SpreadEstimate(runVariance: runVariance, trialVariance: trialVariance, runCost: median(fixed), roundCost: median(perRound),
-                          rounds: Int(median(rounds)))
+                          rounds: Int(median(rounds)), sharedRunVariance: sharedRunVariance)
 }

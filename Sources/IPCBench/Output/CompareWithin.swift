@@ -78,10 +78,12 @@ public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>
     }
     var changes: [Change] = []
     var samples: [UnitSample?] = []
+    let oneRun = side.files.count == 1
     for k in common {
         for metric in Metric.of(pattern: k.pattern)
         where zip(side.files, pairs.map { $0[k]! }).allSatisfy({ hasFigures($0, $1.base, metric) && hasFigures($0, $1.new, metric) }) {
-            var baseUnits: [Double] = [], newUnits: [Double] = [], variances: [RunFigures] = []
+            // Per run, the case's rounds paired: (base, new) log figures of each round both have.
+            var runs: [[(Double, Double)]] = [], variances: [RunFigures] = []
             var problem: String? = nil
             for (file, pair) in zip(side.files, pairs.map { $0[k]! }) {
                 guard case .success(let b) = runFigures(file, pair.base, metric, caseName: k.name),
@@ -91,32 +93,61 @@ public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>
                     break
                 }
                 variances += [b, n]
-                // Pair the two cases' trials by round.
                 let byRound = Dictionary(y.map { ($0.round!, log($0.value)) }, uniquingKeysWith: { a, _ in a })
-                let matched = x.compactMap { t in byRound[t.round!].map { (log(t.value), $0) } }
-                if side.files.count == 1 {
-                    baseUnits += matched.map(\.0); newUnits += matched.map(\.1)
-                } else if !matched.isEmpty {
-                    baseUnits.append(matched.reduce(0) { $0 + $1.0 } / Double(matched.count))
-                    newUnits.append(matched.reduce(0) { $0 + $1.1 } / Double(matched.count))
-                }
+                runs.append(x.compactMap { t in byRound[t.round!].map { (log(t.value), $0) } })
             }
             if let problem { if !warnings.contains(problem) { warnings.append(problem) }; continue }
+            // A unit: one run's mean paired figures (nil where the run has no round of both); in one
+            // run, its rounds, which share the run's effect and so give an interval but no verdict.
+            let units: [(Double, Double)?] = oneRun ? runs[0].map { $0 }
+                : runs.map { r in r.isEmpty ? nil : (r.reduce(0) { $0 + $1.0 } / Double(r.count), r.reduce(0) { $0 + $1.1 } / Double(r.count)) }
+            let present = units.compactMap { $0 }
             var change = Change(caseName: k.name, key: k, metric: metric, newSide: 1,
-                                base: exp(baseUnits.reduce(0, +) / Double(max(baseUnits.count, 1))),
-                                new: exp(newUnits.reduce(0, +) / Double(max(newUnits.count, 1))),
-                                outcome: TestOutcome(reason: baseUnits.count < 2 ? "fewer than 2 paired units: no interval" : nil),
-                                baseUnitLogs: baseUnits, newUnitLogs: newUnits)
-            change.baseSpread = standardDeviation(baseUnits)
-            change.newSpread = standardDeviation(newUnits)
+                                base: exp(present.reduce(0) { $0 + $1.0 } / Double(max(present.count, 1))),
+                                new: exp(present.reduce(0) { $0 + $1.1 } / Double(max(present.count, 1))),
+                                baseUnitLogs: units.map { $0?.0 }, newUnitLogs: units.map { $0?.1 })
+            change.baseSpread = standardDeviation(present.map(\.0))
+            change.newSpread = standardDeviation(present.map(\.1))
+            if oneRun {
+                withinRunPairedInterval(&change, present, alpha: alpha)
+                samples.append(nil)
+            } else {
+                if present.count < 2 { change.outcome.reason = "fewer than 2 runs with paired rounds: no interval" }
+                samples.append(present.count < 2 ? nil
+                               : UnitSample(base: units.map { $0?.0 }, new: units.map { $0?.1 }, paired: true, trialVariance: robustTrialVariance(variances)))
+            }
             changes.append(change)
-            samples.append(baseUnits.count < 2 ? nil
-                           : UnitSample(base: baseUnits, new: newUnits, paired: true, trialVariance: pooledTrialVariance(variances)))
         }
     }
-    testChanges(&changes, samples, newSide: 1, method: .pairedModeratedT, alpha: alpha)
-    let geomeans = geometricMeans(changes, newSide: 1, paired: true, units: true, alpha: alpha)
+    var geomeans: [GeomeanChange] = []
+    if !oneRun {
+        let common = testChanges(&changes, samples, newSide: 1, paired: true, alpha: alpha)
+        geomeans = geometricMeans(changes, newSide: 1, paired: true, units: true, alpha: alpha) + common
+        adjustSide(&changes, &geomeans, newSide: 1)
+    } else {
+        geomeans = geometricMeans(changes, newSide: 1, paired: true, units: false, alpha: alpha)
+    }
     return CompareReport(sides: [side, side], changes: changes, geomeans: geomeans, unmatched: [], notCompared: [],
                          warnings: warnings, notes: notes, alpha: alpha, within: spec, spread: nil,
                          units: [side, side].map { $0.files.indices.map { [$0] } })
+}
+
+/// `--within` in one run: the paired rounds' t interval, labelled within-run. The rounds share the
+/// run's effect on the two cases (a placement or a payload may move with the run), which one run
+/// cannot measure: an interval, never a verdict.
+func withinRunPairedInterval(_ change: inout Change, _ rounds: [(Double, Double)], alpha: Double) {
+    let differences = rounds.map { $1 - $0 }
+    guard differences.count >= 2 else {
+        change.outcome.reason = "fewer than 2 paired rounds: no interval"
+        return
+    }
+    let mean = differences.reduce(0, +) / Double(differences.count)
+    let variance = differences.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(differences.count - 1)
+    guard let test = CaseTest(difference: mean, se: (variance / Double(differences.count)).squareRoot(), df: Double(differences.count - 1), alpha: alpha) else {
+        change.outcome.reason = "identical figures in every round (quantized data): no interval"
+        return
+    }
+    change.outcome.interval = test.interval
+    change.outcome.method = .withinRun
+    change.outcome.reason = "one run: no verdict"
 }

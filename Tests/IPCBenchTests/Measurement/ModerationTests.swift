@@ -43,11 +43,11 @@ final class ModerationTests: XCTestCase {
             samples.append(UnitSample(base: (0..<3).map { _ in sd * normal() }, new: (0..<3).map { _ in sd * normal() },
                                       paired: false, trialVariance: sd * sd))
         }
-        let prior = try XCTUnwrap(fitVariancePrior(samples, samples.map(\.estimate)))
+        let prior = try XCTUnwrap(fitVariancePrior(ownVariances(samples), samples.map(\.trialVariance)))
         XCTAssertGreaterThan(prior.df, 30)
         XCTAssertEqual(prior.variance(0.0004).squareRoot(), 0.02, accuracy: 0.003)
         XCTAssertEqual(prior.variance(0.0016).squareRoot(), 0.04, accuracy: 0.006)
-        let tests = moderatedTests(samples, alpha: 0.05)
+        let tests = testCases(samples, alpha: 0.05).cases
         let quiet = try XCTUnwrap(tests[0]), noisy = try XCTUnwrap(tests[150])
         XCTAssertGreaterThan(quiet.df, 30)
         XCTAssertEqual(noisy.mde / quiet.mde, 2, accuracy: 0.4)
@@ -55,12 +55,22 @@ final class ModerationTests: XCTestCase {
         XCTAssertEqual(quiet.mde, 0.0457, accuracy: 0.006)
     }
 
+    /// Each case's own variance and its degrees of freedom (what the prior is fitted to).
+    func ownVariances(_ samples: [UnitSample]) -> [(variance: Double, df: Double)?] {
+        samples.map { s in
+            let groups = s.groups.map { $0.compactMap { $0 } }
+            let ss = groups.reduce(0.0) { sum, g in let m = g.reduce(0, +) / Double(g.count); return sum + g.reduce(0) { $0 + ($1 - m) * ($1 - m) } }
+            let df = Double(groups.reduce(0) { $0 + $1.count - 1 })
+            return df >= 1 ? (ss / df, df) : nil
+        }
+    }
+
     /// Fewer than three cases: no prior, each case's own variance and degrees of freedom.
     func testNoPriorFromTwoCases() throws {
         let samples = [UnitSample(base: [0, 0.1, 0.2], new: [0.3, 0.4, 0.5], paired: false),
                        UnitSample(base: [0, 0.1], new: [0.1, 0.2], paired: true)]
-        XCTAssertNil(fitVariancePrior(samples, samples.map(\.estimate)))
-        let tests = moderatedTests(samples, alpha: 0.05)
+        XCTAssertNil(fitVariancePrior(ownVariances(samples), [nil, nil]))
+        let tests = testCases(samples, alpha: 0.05).cases
         XCTAssertEqual(try XCTUnwrap(tests[0]).df, 4)
         XCTAssertEqual(try XCTUnwrap(tests[0]).difference, 0.3, accuracy: 1e-11)
         // The paired differences are identical: no interval from a zero variance.
