@@ -309,15 +309,51 @@ int cshim_pipe_pending(int fd) {
 }
 
 pid_t cshim_spawn_group(char *const argv[], int output) {
+    pid_t parent = getpid();
     pid_t pid = fork();
+    if (pid > 0) setpgid(pid, pid);  // here too, so that the group exists when this returns
     if (pid != 0) return pid;
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl
     int null = open("/dev/null", O_RDONLY);
     if (null < 0 || dup2(null, 0) < 0 || dup2(output, 1) < 0 || dup2(output, 2) < 0) _exit(127);
     signal(SIGPIPE, SIG_DFL);
     execvp(argv[0], argv);
     _exit(127);
+}
+
+pid_t cshim_watch_group(pid_t group) {
+    pid_t parent = getpid();
+    sigset_t wake, old;
+    sigemptyset(&wake);
+    sigaddset(&wake, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &wake, &old);  // before fork: the signal cannot come before sigwait
+    pid_t pid = fork();
+    if (pid != 0) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return pid;
+    }
+    // In the group, so that its id stays taken while the watcher lives; the SIGTERM that ends the
+    // guest politely is not for the watcher, which waits for its parent's death (SIGUSR1).
+    setpgid(0, group);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+    }
+    syscall(SYS_close_range, 3, ~0U, 0);
+    prctl(PR_SET_PDEATHSIG, SIGUSR1);
+    if (getppid() == parent) {
+        int signal_number;
+        sigwait(&wake, &signal_number);
+    }
+    kill(-group, SIGKILL);
+    _exit(0);
 }
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -14,8 +14,9 @@ struct KernelsCommand: ParsableCommand {
         resumes with the boots that are missing. Then the boots are compared (one side per kernel, the \
         boot as the unit), the table printed, comparison.csv and the plots written into the folder.
         Exit status: 0 every boot finished; 1 a boot failed (the comparison lacks it); 2 bad input \
-        (nothing booted), or the folder holds another plan; 3 comparison.csv could not be written; 128+N stopped \
-        by signal N (run it again to resume).
+        (nothing booted), or the folder holds another plan, a journal that cannot be read, or another \
+        ipcbench kernels at work; 3 a journal line, a boot's file or comparison.csv could not be written; \
+        128+N stopped by signal N (run it again to resume).
         """)
 
     @Argument(help: "The base kernel, then one or more new ones: a path to a kernel image, or a release in /boot (6.1.0-57-amd64).")
@@ -61,7 +62,7 @@ struct KernelsCommand: ParsableCommand {
         let (plan, folder, timeoutNs) = try checkedPlan()
         let recorded = try KernelJournal.read(folder + "/" + KernelJournal.fileName)?.events ?? []
         if let fields = KernelJournal.plan(in: recorded), let difference = plan.difference(from: fields) {
-            throw InputError("\(folder) holds a comparison with another plan (\(difference)); run the command that made it to resume it, or give another -o")
+            throw InputError(anotherPlan(folder, difference))
         }
         for tool in ["vng", "qemu-system-x86_64"] where findOnPath(tool) == nil {
             throw InputError("\(tool) is not installed: run scripts/setup --kernels (qemu-system-x86 from apt, virtme-ng from PyPI)")
@@ -86,12 +87,7 @@ struct KernelsCommand: ParsableCommand {
         let report = compareResults(sides, ignoring: [], alpha: 0.05)
         print(renderComparison(report, format: .table), terminator: "")
         let csvPath = folder + "/comparison.csv"
-        do {
-            try writeFileReplacing(csvPath, renderComparison(report, format: .csv))
-        } catch let error as InputError {
-            printError("ipcbench: error: \(error.message)")
-            throw ExitCode(3)
-        }
+        try writeFileReplacing(csvPath, renderComparison(report, format: .csv))
         print("wrote \(csvPath)")
         plot(sides, folder: folder, binary: binary)
         if !lacking.isEmpty { throw ExitCode(1) }
@@ -124,14 +120,16 @@ struct KernelsCommand: ParsableCommand {
         }
         let configPath = try config.map { try absolute($0, what: "--config") }
         _ = try options.resolve(config: configPath)
-        let folder = try absolute(output ?? "results/kernels-\(images[0].release)-vs-\(images[1].release)", what: "-o")
+        let folder = try absolute(output ?? "results/kernels-\(images[0].safeRelease)-vs-\(images[1].safeRelease)", what: "-o")
         if let bad = folder.first(where: { $0 == "=" || $0 == "," || $0 == "'" || $0 == "\"" || $0.isWhitespace }) {
             throw InputError("-o \(folder): virtme-ng cannot share a folder whose path holds '\(bad)'; choose a path without = , quotes or spaces")
         }
         var info = stat()
         if stat(folder, &info) == 0 {
             guard (info.st_mode & S_IFMT) == S_IFDIR else { throw InputError("-o \(folder): exists and is not a folder; give a folder") }
-            if access(folder + "/" + KernelJournal.fileName, F_OK) != 0 && directoryNames(folder)?.isEmpty != true {
+            // What this command makes before its journal: a crash there leaves them alone in the folder.
+            let own: Set<String> = [FolderLock.fileName, "attempts", "logs", KernelJournal.fileName + ".new"]
+            if access(folder + "/" + KernelJournal.fileName, F_OK) != 0 && directoryNames(folder)?.allSatisfy(own.contains) != true {
                 throw InputError("-o \(folder): the folder holds files but no \(KernelJournal.fileName); give a new folder, or the folder of an earlier ipcbench kernels to resume it")
             }
         }

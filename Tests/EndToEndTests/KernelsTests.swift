@@ -109,6 +109,159 @@ final class KernelsTests: XCTestCase {
         print("KernelsTests: installing, booting 4 + 1 interrupted guests and comparing took \(Int(Date().timeIntervalSince(start))) s")
     }
 
+    /// Two files `kernels` takes for kernel images, and a `vng` of the test's own first on PATH that
+    /// boots nothing: `body` is its shell script, with $VNG_FOLDER the folder it would share. Every
+    /// call is counted in `vng-calls`. The environment to run ipcbench in is the third value.
+    func fakeVNG(_ body: String) throws -> (a: String, b: String, environment: [String]) {
+        let bin = h.work.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let script = """
+            #!/bin/sh
+            while [ "$#" -gt 0 ]; do [ "$1" = --rwdir ] && VNG_FOLDER=$2; shift; done
+            echo $$ >> "$VNG_CALLS"
+            \(body)
+
+            """
+        try Data(script.utf8).write(to: bin.appendingPathComponent("vng"))
+        XCTAssertEqual(chmod(bin.appendingPathComponent("vng").path, 0o755), 0)
+        let a = h.work.appendingPathComponent("vmlinuz-a").path, b = h.work.appendingPathComponent("vmlinuz-b").path
+        for path in [a, b] where !FileManager.default.fileExists(atPath: path) { try Data("kernel".utf8).write(to: URL(fileURLWithPath: path)) }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return (a, b, ["PATH=\(bin.path):\(path)", "VNG_CALLS=\(h.work.appendingPathComponent("vng-calls").path)"])
+    }
+
+    func vngCalls() -> Int {
+        ((try? String(contentsOfFile: h.work.appendingPathComponent("vng-calls").path, encoding: .utf8)) ?? "").split(separator: "\n").count
+    }
+
+    func startKernels(_ environment: [String], _ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+        try h.start(environment + [Harness.binary, "kernels"] + arguments, executable: "/usr/bin/env")
+    }
+
+    func waitFor(_ path: String, while process: Process) {
+        for _ in 0..<600 where !FileManager.default.fileExists(atPath: path) && process.isRunning { usleep(100_000) }
+    }
+
+    /// Whether `pid` is gone: no such process, or a zombie no one has reaped yet.
+    func gone(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        return stat.split(separator: ")").last?.dropFirst().hasPrefix("Z") == true
+    }
+
+    /// A folder whose journal cannot be read, or lies, is refused before anything boots, and nothing
+    /// in it or outside it changes.
+    func testDamagedJournalsAreRefusedNotStartedOver() throws {
+        let (a, b, environment) = try fakeVNG("exit 1")
+        let folder = h.work.appendingPathComponent("k").path, journal = folder + "/journal.tsv"
+        let arguments = [a, b, "--boots", "2", "--accel", "tcg", "--memory", "256MiB", "-o", folder]
+        let first = h.finish(try startKernels(environment, arguments))
+        XCTAssertEqual(first.status, 1, first.stdout + first.stderr)
+        XCTAssertEqual(vngCalls(), 4)
+        let good = try String(contentsOfFile: journal, encoding: .utf8)
+        let goodLines = good.split(separator: "\n").map(String.init)
+        let evil = h.work.appendingPathComponent("evil.csv").path
+        try Data("not a comparison's file".utf8).write(to: URL(fileURLWithPath: evil))
+        let padding = String(repeating: "accel\ttcg\t\(String(repeating: "x", count: 1000))\n", count: 1200)
+        let cases: [(String, String, [String], String)] = [
+            ("a journal of 1.2 MB with another plan", good + padding, ["--boots", "3"], "holds a comparison with another plan (boots: '2' then, '3' now)"),
+            ("CRLF line ends", good.replacingOccurrences(of: "\n", with: "\r\n"), [], "a carriage return (CRLF line ends?)"),
+            ("an empty journal", "", [], "empty"),
+            ("a plan line cut short", String(good.prefix(40)), [], "its plan line is cut short"),
+            ("slot 0", good + "failed\t0\tA-vmlinuz-a-boot1-try1\t1.0\ttcg\twhy\n", [], "slot 0 is not a boot of the plan's 4"),
+            ("slot -1", good + "start\t-1\tA-vmlinuz-a-boot1-try1\n", [], "slot -1 is not a boot of the plan's 4"),
+            ("slot 5", good + "finished\t5\tA-vmlinuz-a-boot1-try1\t1.0\ttcg\tid\n", [], "slot 5 is not a boot of the plan's 4"),
+            ("slot 999", good + "stopped\t999\tA-vmlinuz-a-boot1-try1\t2\n", [], "slot 999 is not a boot of the plan's 4"),
+            ("a stem that leaves the folder", good + "finished\t1\t../../evil\t1.0\ttcg\tid\n", [], "'../../evil' is not an attempt's name"),
+            ("a second plan line", good + goodLines[0] + "\n", [], "a second plan"),
+        ]
+        for (name, text, extra, message) in cases {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: journal))
+            let listing = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+            let outcome = h.finish(try startKernels(environment, arguments.dropLast(2) + extra + ["-o", folder]))
+            XCTAssertEqual(outcome.status, 2, "\(name): \(outcome.stdout) \(outcome.stderr)")
+            XCTAssertTrue(outcome.stderr.hasPrefix("ipcbench: error: ") && outcome.stderr.contains(message), "\(name): \(outcome.stderr)")
+            XCTAssertEqual(outcome.stderr.filter { $0 == "\n" }.count, 1, "\(name): \(outcome.stderr)")
+            XCTAssertEqual(outcome.stdout, "", name)
+            XCTAssertEqual(try String(contentsOfFile: journal, encoding: .utf8), text, name)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).sorted(), listing, name)
+            XCTAssertEqual(vngCalls(), 4, name)
+        }
+        XCTAssertEqual(try String(contentsOfFile: evil, encoding: .utf8), "not a comparison's file")
+
+        // A journal that is a symbolic link is neither followed nor written through.
+        let outside = h.work.appendingPathComponent("outside.tsv").path
+        try Data(good.utf8).write(to: URL(fileURLWithPath: outside))
+        try FileManager.default.removeItem(atPath: journal)
+        try FileManager.default.createSymbolicLink(atPath: journal, withDestinationPath: outside)
+        let linked = h.finish(try startKernels(environment, arguments))
+        XCTAssertEqual(linked.status, 2, linked.stdout + linked.stderr)
+        XCTAssertTrue(linked.stderr.contains("\(journal): a symbolic link"), linked.stderr)
+        XCTAssertEqual(try String(contentsOfFile: outside, encoding: .utf8), good)
+        XCTAssertEqual(vngCalls(), 4)
+    }
+
+    /// A second command on a folder another one works in is refused, naming the first one's pid.
+    func testASecondCommandOnTheFolderIsRefused() throws {
+        let (a, b, environment) = try fakeVNG("touch \"$VNG_FOLDER/booting\"; exec sleep 600")
+        let folder = h.work.appendingPathComponent("k").path
+        let arguments = [a, b, "--boots", "1", "--accel", "tcg", "--memory", "256MiB", "-o", folder]
+        let first = try startKernels(environment, arguments)
+        waitFor(folder + "/booting", while: first.0)
+        let second = h.finish(try startKernels(environment, arguments))
+        XCTAssertEqual(second.status, 2, second.stdout + second.stderr)
+        XCTAssertTrue(second.stderr.contains("another ipcbench kernels (pid \(first.0.processIdentifier)) works in \(folder)"), second.stderr)
+        XCTAssertEqual(second.stdout, "")
+        XCTAssertEqual(vngCalls(), 1)
+        kill(first.0.processIdentifier, SIGTERM)
+        let stopped = h.finish(first)
+        XCTAssertEqual(stopped.status, 143, stopped.stdout + stopped.stderr)
+    }
+
+    /// SIGKILL of the command takes its guests with it: vng (here a shell) and what vng started
+    /// (QEMU; here a sleep).
+    func testGuestsDieWithTheCommand() throws {
+        let (a, b, environment) = try fakeVNG("sleep 600 & echo $! > \"$VNG_FOLDER/guest.pid.new\"; mv \"$VNG_FOLDER/guest.pid.new\" \"$VNG_FOLDER/guest.pid\"; wait")
+        let folder = h.work.appendingPathComponent("k").path
+        let command = try startKernels(environment, [a, b, "--boots", "1", "--accel", "tcg", "--memory", "256MiB", "-o", folder])
+        waitFor(folder + "/guest.pid", while: command.0)
+        let guest = try XCTUnwrap(pid_t(String(contentsOfFile: folder + "/guest.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        defer { kill(guest, SIGKILL) }
+        kill(command.0.processIdentifier, SIGKILL)
+        _ = h.finish(command)
+        for _ in 0..<100 where !gone(guest) { usleep(100_000) }
+        XCTAssertTrue(gone(guest), "the guest \(guest) outlived the command")
+    }
+
+    /// A write that fails after the first boot (here attempts/next cannot be written) is exit 3.
+    func testAWriteFailureAfterBootingExitsThree() throws {
+        let (a, b, environment) = try fakeVNG("mkdir -p \"$VNG_FOLDER/attempts/next.tmp\"; exit 1")
+        let folder = h.work.appendingPathComponent("k").path
+        let outcome = h.finish(try startKernels(environment, [a, b, "--boots", "1", "--accel", "tcg", "--memory", "256MiB", "-o", folder]))
+        XCTAssertEqual(outcome.status, 3, outcome.stdout + outcome.stderr)
+        XCTAssertTrue(outcome.stderr.hasPrefix("ipcbench: error: cannot write \(folder)/attempts/next"), outcome.stderr)
+        XCTAssertEqual(vngCalls(), 1)
+    }
+
+    /// A release read from a bzImage header names no folder outside results/.
+    func testAReleaseFromAnImageHeaderStaysInResults() throws {
+        let (_, b, environment) = try fakeVNG("exit 1")
+        let target = h.work.appendingPathComponent("ESCAPED").path
+        let release = String(repeating: "../", count: 12) + target.dropFirst()
+        var image = Data(count: 0x400)
+        image.replaceSubrange(0x202..<0x206, with: Data("HdrS".utf8))
+        image[0x20E] = 0x00; image[0x20F] = 0x01
+        image.replaceSubrange(0x300..<0x300 + release.utf8.count, with: Data(release.utf8))
+        let a = h.work.appendingPathComponent("bzImage").path
+        try image.write(to: URL(fileURLWithPath: a))
+        let command = "cd \(h.work.path) && exec \(Harness.binary) kernels \(a) \(b) --boots 1 --accel tcg --memory 256MiB"
+        let outcome = h.finish(try h.start(environment + ["/bin/sh", "-c", command], executable: "/usr/bin/env"))
+        XCTAssertEqual(outcome.status, 1, outcome.stdout + outcome.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target + "-vs-vmlinuz-b"))
+        let made = try FileManager.default.contentsOfDirectory(atPath: h.work.appendingPathComponent("results").path)
+        XCTAssertEqual(made.count, 1)
+        XCTAssertTrue(made.allSatisfy { $0.hasPrefix("kernels-") && !$0.contains("/") }, "\(made)")
+    }
+
     func testBadArgumentsExitTwoAndWriteNothing() throws {
         let images = h.work.appendingPathComponent("images")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)

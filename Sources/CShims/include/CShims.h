@@ -83,6 +83,10 @@ int cshim_pipe_pending(int fd);
 // Starts argv[0] (found on PATH) in a process group of its own, with standard input from /dev/null
 // and standard output and error on `output`; it is killed when this process dies. Its pid, or -1.
 pid_t cshim_spawn_group(char *const argv[], int output);
+// A watcher for process group `group` (one cshim_spawn_group started): once this process dies, by
+// SIGKILL too, it kills the whole group, so that nothing the group started (vng's QEMU) outlives this
+// process. It ends with the group (kill it when the group is done, and reap it). Its pid, or -1.
+pid_t cshim_watch_group(pid_t group);
 
 // CPUID's hypervisor bit and vendor (leaf 0x40000000, 12 bytes into `vendor`, NUL-terminated):
 // 1 when the bit is set, 0 when it is clear, -1 where there is no CPUID (not x86).

@@ -92,7 +92,8 @@ public final class VMDriver: BootDriver {
     }
 
     /// Boots once. The guest is in a process group of its own, killed whole on a stop signal, on the
-    /// timeout, or when a KVM probe gets no answer; every path reaps it.
+    /// timeout, when a KVM probe gets no answer, or by its watcher when this process dies; every path
+    /// reaps it.
     private func run(_ r: BootRequest, accel: Accel, decision: (accel: Accel, why: String)?,
                      probeNs: UInt64? = nil) -> (outcome: BootOutcome, cameUp: Bool) {
         let start = monotonicNanoseconds()
@@ -102,7 +103,7 @@ public final class VMDriver: BootDriver {
             let seconds = Double(monotonicNanoseconds() - start) / 1e9
             return (BootOutcome(result: result, seconds: seconds, accel: accel, consoleTail: tail, decision: decision), cameUp)
         }
-        let log = open(r.consoleLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let log = open(r.consoleLog, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o644)
         defer { closeDescriptor(log) }
         var fds: [Int32] = [-1, -1]
         guard log >= 0, cshim_pipe_cloexec(&fds) == 0 else {
@@ -112,6 +113,20 @@ public final class VMDriver: BootDriver {
         closeDescriptor(fds[1])
         defer { closeDescriptor(fds[0]) }
         guard pid > 0 else { return outcome(.failed("cannot start vng: \(String(cString: strerror(errno)))")) }
+        // vng's own parent-death signal does not reach the QEMU it starts: the watcher kills them all
+        // when this process dies, even by SIGKILL.
+        let watcher = cshim_watch_group(pid)
+        defer {
+            if watcher > 0 {
+                _ = kill(watcher, SIGKILL)
+                reap(watcher)
+            }
+        }
+        guard watcher > 0 else {
+            _ = kill(-pid, SIGKILL)
+            reap(pid)
+            return outcome(.failed("cannot start the guest's watcher: \(String(cString: strerror(errno)))"))
+        }
         func end() {
             // SIGTERM first, so that vng can remove its temporary files; then SIGKILL whatever is left.
             _ = kill(-pid, SIGTERM)

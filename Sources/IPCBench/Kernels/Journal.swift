@@ -28,26 +28,69 @@ public struct JournalField: Equatable {
 
 /// The journal of a kernel comparison, `DIR/journal.tsv`: one line per event, tab-separated, each
 /// line written with one write(2) and fsync'd before the comparison goes on, never rewritten. A line
-/// cut short by a crash is dropped when the journal is next opened.
+/// cut short by a crash is dropped when the journal is next opened. A journal that cannot be read,
+/// or holds what ipcbench never writes, is refused: never taken for none, never followed through a
+/// symbolic link.
 public final class KernelJournal {
     public static let fileName = "journal.tsv"
+    /// The most a journal may hold: far more than 26 kernels of 100 boots each write.
+    static let byteLimit = 16 << 20
     public let path: String
     public private(set) var events: [JournalEvent]
     private let fd: Int32
 
     /// Reads the journal at `path` without changing it; nil when there is none.
     public static func read(_ path: String) throws -> (events: [JournalEvent], wholeBytes: Int)? {
-        guard let text = readWholeFile(path) else { return nil }
-        let bytes = Array(text.utf8)
+        func damaged(_ why: String) -> InputError {
+            InputError("\(path)\(why); the journal is damaged: move its folder away and start again")
+        }
+        guard let bytes = try readBytes(path, damaged) else { return nil }
+        guard !bytes.isEmpty else { throw damaged(": empty, without even its plan line") }
         let whole = (bytes.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
-        let lines = String(decoding: bytes[0..<whole], as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        let events = try lines.enumerated().map { index, line in
-            guard let event = JournalEvent(line: String(line)) else {
-                throw InputError("\(path):\(index + 1): not a journal line ('\(line.prefix(60))'); the journal is damaged: move its folder away and start again")
+        let lines = bytes[0..<whole].split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
+        guard !lines.isEmpty else { throw damaged(": its plan line is cut short") }
+        var events: [JournalEvent] = []
+        var slots: Int?
+        for (index, line) in lines.enumerated() {
+            let at = ":\(index + 1): "
+            // ipcbench escapes every line break in a field: a carriage return is another program's.
+            if line.contains(UInt8(ascii: "\r")) { throw damaged(": a carriage return (CRLF line ends?) in line \(index + 1)") }
+            let text = String(decoding: line, as: UTF8.self)
+            guard let event = JournalEvent(line: text) else { throw damaged("\(at)not a journal line ('\(text.prefix(60))')") }
+            if case .plan(let fields) = event {
+                guard index == 0 else { throw damaged("\(at)a second plan") }
+                slots = fields.first { $0.key == "order" }.map { $0.value.split(separator: " ").count }
+            } else if index == 0 {
+                throw damaged("\(at)the first line is not the plan")
             }
-            return event
+            if let (slot, stem) = event.attempt {
+                if let slots, slot < 1 || slot > slots { throw damaged("\(at)slot \(slot) is not a boot of the plan's \(slots)") }
+                guard isAttemptName(stem) else { throw damaged("\(at)'\(stem)' is not an attempt's name (a file name in attempts/)") }
+            }
+            events.append(event)
         }
         return (events, whole)
+    }
+
+    /// The journal's bytes, or nil when there is none; a symbolic link is not followed.
+    private static func readBytes(_ path: String, _ damaged: (String) -> InputError) throws -> [UInt8]? {
+        let fd = Int32(retryingInterrupts { Int(open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) })
+        if -fd == ENOENT { return nil }
+        if -fd == ELOOP { throw damaged(": a symbolic link, which ipcbench does not follow") }
+        guard fd >= 0 else { throw InputError("\(path): cannot read the journal: \(String(cString: strerror(-fd)))") }
+        defer { closeDescriptor(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw damaged(": not a regular file") }
+        guard info.st_size <= byteLimit else { throw damaged(": larger than \(byteLimit >> 20) MiB") }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = retryingInterrupts { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            if n < 0 { throw InputError("\(path): cannot read the journal: \(String(cString: strerror(Int32(-n))))") }
+            if n == 0 { return bytes }
+            bytes += chunk[0..<n]
+            if bytes.count > byteLimit { throw damaged(": larger than \(byteLimit >> 20) MiB") }
+        }
     }
 
     /// The plan a journal holds, or nil.
@@ -60,14 +103,26 @@ public final class KernelJournal {
     /// short by a crash is cut off first, so that the next event starts a line of its own.
     public init(path: String, plan: [JournalField]) throws {
         self.path = path
-        let existing = try KernelJournal.read(path)
-        let fd = Int32(retryingInterrupts { Int(open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)) })
-        guard fd >= 0 else { throw InputError("cannot open the journal \(path): \(String(cString: strerror(-fd)))") }
-        self.fd = fd
-        events = existing?.events ?? []
-        if let existing { _ = ftruncate(fd, off_t(existing.wholeBytes)) }
-        if events.isEmpty {
-            try append(.plan(plan))
+        if let existing = try KernelJournal.read(path) {
+            fd = Int32(retryingInterrupts { Int(open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)) })
+            guard fd >= 0 else { throw ResultsWriteError(path: path, code: -fd) }
+            events = existing.events
+            // (deinit closes the descriptor of an init that throws from here on)
+            guard ftruncate(fd, off_t(existing.wholeBytes)) == 0 else { throw ResultsWriteError(path: path, code: errno) }
+        } else {
+            // Written whole under another name, then renamed: a journal always begins with its plan.
+            let temporary = path + ".new"
+            _ = unlink(temporary)
+            fd = Int32(retryingInterrupts { Int(open(temporary, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)) })
+            guard fd >= 0 else { throw ResultsWriteError(path: temporary, code: -fd) }
+            events = []
+            do {
+                try append(.plan(plan))
+                guard rename(temporary, path) == 0 else { throw ResultsWriteError(path: path, code: errno) }
+            } catch {
+                _ = unlink(temporary)
+                throw error
+            }
             syncDirectory(of: path)
         }
     }
@@ -118,6 +173,17 @@ func syncDirectory(of path: String) {
 }
 
 extension JournalEvent {
+    /// The slot and the attempt an event names, for the events that name one.
+    var attempt: (slot: Int, stem: String)? {
+        switch self {
+        case .start(let slot, let stem), .finished(let slot, let stem, _, _, _), .failed(let slot, let stem, _, _, _, _),
+             .stopped(let slot, let stem, _):
+            return (slot, stem)
+        case .plan, .accel:
+            return nil
+        }
+    }
+
     /// The event as one line, without its newline: the kind, then tab-separated fields.
     var line: String {
         func seconds(_ s: Double) -> String { formatDecimal(s, places: 1) }
@@ -164,6 +230,12 @@ extension JournalEvent {
             return nil
         }
     }
+}
+
+/// Whether `stem` is a name ipcbench gives an attempt's files: one file name, which `attempts/` and
+/// the folder hold, never a path out of them.
+func isAttemptName(_ stem: String) -> Bool {
+    !stem.isEmpty && !stem.hasPrefix(".") && stem.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._+-".contains($0)) }
 }
 
 /// A field with its backslashes, tabs and line breaks escaped, so that an event stays one line.

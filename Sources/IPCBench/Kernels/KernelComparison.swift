@@ -16,7 +16,11 @@ public final class KernelComparison {
     let binary: String
     let timeoutNs: UInt64
 
-    /// Opens (or starts) the comparison in `folder`, which the caller has checked holds this plan or none.
+    /// Held while this process works in the folder.
+    private let lock: FolderLock
+
+    /// Opens (or starts) the comparison in `folder`. Refused when another process works in it, or its
+    /// journal holds another plan or cannot be read.
     public init(plan: KernelPlan, folder: String, driver: BootDriver, binary: String, timeoutNs: UInt64) throws {
         self.plan = plan
         self.folder = folder
@@ -24,13 +28,28 @@ public final class KernelComparison {
         self.binary = binary
         self.timeoutNs = timeoutNs
         let parts = folder.split(separator: "/")
-        let parents = parts.indices.map { "/" + parts[...$0].joined(separator: "/") }
-        for path in parents + [folder + "/attempts", folder + "/logs"] {
+        for path in parts.indices.map({ "/" + parts[...$0].joined(separator: "/") }) {
             if mkdir(path, 0o755) != 0 && errno != EEXIST {
                 throw InputError("cannot create \(path): \(String(cString: strerror(errno)))")
             }
         }
-        journal = try KernelJournal(path: folder + "/" + KernelJournal.fileName, plan: plan.fields)
+        lock = try FolderLock(folder: folder)
+        // Read again now that the folder is this process's: another command may have ended in between.
+        let path = folder + "/" + KernelJournal.fileName
+        if let recorded = try KernelJournal.read(path).flatMap({ KernelJournal.plan(in: $0.events) }),
+           let difference = plan.difference(from: recorded) {
+            throw InputError(anotherPlan(folder, difference))
+        }
+        for path in [folder + "/attempts", folder + "/logs"] {
+            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                throw InputError("cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw InputError("\(path): not a folder (a symbolic link?), which ipcbench does not follow; move the folder away and start again")
+            }
+        }
+        journal = try KernelJournal(path: path, plan: plan.fields)
         try finishMoves()
     }
 
@@ -118,9 +137,7 @@ public final class KernelComparison {
             let finalStem = String(final.dropLast(4))
             for (from, to) in [("\(folder)/attempts/\(stem)-trials.csv", finalStem + "-trials.csv"),
                                ("\(folder)/attempts/\(stem).csv", final)] where access(to, F_OK) != 0 {
-                if rename(from, to) != 0 {
-                    throw InputError("cannot move \(from) to \(to): \(String(cString: strerror(errno)))")
-                }
+                if rename(from, to) != 0 { throw ResultsWriteError(path: to, code: errno) }
             }
         }
     }
@@ -161,12 +178,53 @@ public final class KernelComparison {
     }
 }
 
+/// The refusal of a folder whose journal holds another plan.
+public func anotherPlan(_ folder: String, _ difference: String) -> String {
+    "\(folder) holds a comparison with another plan (\(difference)); run the command that made it to resume it, or give another -o"
+}
+
 /// Writes `text` to `path` through a temporary file and a rename, so that a reader sees the old or the new.
+/// The temporary file is new (O_EXCL, O_NOFOLLOW): a symbolic link left in its place is not written through.
 public func writeFileReplacing(_ path: String, _ text: String) throws {
     let temporary = path + ".tmp"
-    guard let file = fopen(temporary, "w") else { throw InputError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
-    let written = fputs(text, file) >= 0
-    guard fclose(file) == 0, written, rename(temporary, path) == 0 else {
-        throw InputError("cannot write \(path): \(String(cString: strerror(errno)))")
+    _ = unlink(temporary)
+    let fd = Int32(retryingInterrupts { Int(open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)) })
+    guard fd >= 0 else { throw ResultsWriteError(path: temporary, code: -fd) }
+    let bytes = Array(text.utf8)
+    let written = bytes.isEmpty ? 0 : bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
+    let closed = close(fd) == 0 ? 0 : errno
+    let code = written < 0 ? Int32(-written) : closed != 0 ? closed : rename(temporary, path) == 0 ? 0 : errno
+    if code != 0 {
+        _ = unlink(temporary)
+        throw ResultsWriteError(path: path, code: code)
     }
+}
+
+/// `DIR/lock`, locked (fcntl F_SETLK) while one `ipcbench kernels` works in the folder: a second one
+/// is refused, naming the first one's pid, and the kernel releases the lock when its process dies.
+public final class FolderLock {
+    public static let fileName = "lock"
+    private let fd: Int32
+
+    init(folder: String) throws {
+        let path = folder + "/" + Self.fileName
+        fd = Int32(retryingInterrupts { Int(open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)) })
+        guard fd >= 0 else { throw InputError("cannot open \(path): \(String(cString: strerror(-fd)))") }
+        while true {
+            var wanted = Glibc.flock()
+            wanted.l_type = Int16(F_WRLCK)
+            wanted.l_whence = Int16(SEEK_SET)
+            if fcntl(fd, F_SETLK, &wanted) == 0 { return }
+            guard errno == EACCES || errno == EAGAIN else {
+                throw InputError("cannot lock \(path): \(String(cString: strerror(errno)))")
+            }
+            var holder = wanted
+            // The holder may have ended between the two calls: then try again.
+            if fcntl(fd, F_GETLK, &holder) == 0 && holder.l_type != Int16(F_UNLCK) {
+                throw InputError("another ipcbench kernels (pid \(holder.l_pid)) works in \(folder); wait for it to end, or stop it and run the same command again")
+            }
+        }
+    }
+
+    deinit { closeDescriptor(fd) }
 }

@@ -15,11 +15,14 @@ public struct KernelImage: Equatable, Sendable {
         self.append = append
     }
 
-    /// The stem of a boot's results file: `A-6.1.0-57-amd64-boot2`.
-    public func stem(boot: Int) -> String {
-        let safe = String(release.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._+-".contains($0)) ? $0 : "_" })
-        return "\(label)-\(safe)-boot\(boot)"
+    /// The release as part of a file name: other characters than letters, digits and `._+-` (a `/`
+    /// in a bzImage header's release) become `_`, so that it names no other folder.
+    public var safeRelease: String {
+        String(release.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._+-".contains($0)) ? $0 : "_" })
     }
+
+    /// The stem of a boot's results file: `A-6.1.0-57-amd64-boot2`.
+    public func stem(boot: Int) -> String { "\(label)-\(safeRelease)-boot\(boot)" }
 }
 
 /// The letter of the kernel at `index`: A for the base, then B, C...

@@ -147,6 +147,59 @@ final class KernelJournalTests: XCTestCase {
         }
     }
 
+    /// A journal whose plan names four boots, then `lines`.
+    func journal(_ lines: [String]) throws -> String {
+        let path = folder.appendingPathComponent("journal.tsv").path
+        let text = (["plan\tjournal=1\torder=A1 B1 A2 B2"] + lines).map { $0 + "\n" }.joined()
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func assertDamaged(_ path: String, _ why: String, line: UInt = #line) {
+        XCTAssertThrowsError(try KernelJournal.read(path), line: line) { error in
+            let message = (error as? InputError)?.message ?? "\(error)"
+            XCTAssertTrue(message.hasPrefix(path) && message.contains(why)
+                          && message.hasSuffix("; the journal is damaged: move its folder away and start again"), message, line: line)
+        }
+    }
+
+    func testASlotOutsideThePlanIsADamagedLine() throws {
+        for slot in ["0", "-1", "5", "999"] {
+            let path = try journal(["start\t1\tA-a-boot1-try1", "failed\t\(slot)\tA-a-boot1-try1\t1.0\ttcg\twhy"])
+            assertDamaged(path, ":3: slot \(slot) is not a boot of the plan's 4")
+        }
+        XCTAssertEqual(try KernelJournal.read(journal(["finished\t4\tB-b-boot2-try1\t1.0\ttcg\tid"]))?.events.count, 2)
+    }
+
+    func testAStemThatIsNotAFileNameInTheFolderIsADamagedLine() throws {
+        for stem in ["../../evil", "a/b", "..", ".hidden", ""] {
+            assertDamaged(try journal(["finished\t1\t\(stem)\t1.0\ttcg\tid"]), ":2: '\(stem)' is not an attempt's name")
+        }
+    }
+
+    func testAJournalThatCannotBeReadIsRefusedNotTakenForNone() throws {
+        let path = folder.appendingPathComponent("journal.tsv").path
+        let whole = "plan\tjournal=1\torder=A1 B1\nstart\t1\tA-a-boot1-try1\n"
+        for (bytes, why) in [("", "empty"), (String(whole.prefix(20)), "its plan line is cut short"),
+                             (whole.replacingOccurrences(of: "\n", with: "\r\n"), "a carriage return (CRLF line ends?) in line 1"),
+                             ("start\t1\tA-a-boot1-try1\n" + whole, ":1: the first line is not the plan"),
+                             (whole + whole, ":3: a second plan")] {
+            try Data(bytes.utf8).write(to: URL(fileURLWithPath: path))
+            assertDamaged(path, why)
+        }
+        try Data(whole.utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(truncate(path, 16 << 20 + 1), 0)
+        assertDamaged(path, "larger than 16 MiB")
+        // A journal that is a symbolic link is not followed, neither read nor written.
+        let elsewhere = folder.appendingPathComponent("elsewhere.tsv").path
+        try Data(whole.utf8).write(to: URL(fileURLWithPath: elsewhere))
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: elsewhere)
+        assertDamaged(path, "a symbolic link")
+        XCTAssertThrowsError(try KernelJournal(path: path, plan: [JournalField("journal", "1")]).append(.stopped(slot: 1, stem: "x", signal: 2)))
+        XCTAssertEqual(try String(contentsOfFile: elsewhere, encoding: .utf8), whole)
+    }
+
     /// A driver that boots nothing: it writes the results file a run would, or fails or stops as told.
     final class ScriptedDriver: BootDriver {
         let name = "scripted"
