@@ -80,4 +80,86 @@ final class HardeningFourTests: XCTestCase {
         }
         for pid in first + second { XCTAssertNotEqual(kill(pid, 0), 0, "worker \(pid) survived") }
     }
+
+    /// F15: a stop before the first measured trial (here in the warm-up) left a trials file with only
+    /// its header, which `check` refused; every case gets its row, and `check` accepts both files.
+    func testAStopBeforeTheFirstTrialLeavesFilesCheckAccepts() throws {
+        let output = path("early.csv")
+        let p = try h.start(["run", "-t", "pipe", "-p", "latency", "-s", "64,128", "--count", "50000000", "-r", "1",
+                             "--warmup", "1", "--cpus", "none", "--timeout", "5m", "-q", "-o", output])
+        _ = try? newWorkers(of: p.0.processIdentifier)
+        kill(p.0.processIdentifier, SIGTERM)
+        let outcome = h.finish(p)
+        XCTAssertEqual(outcome.status, 128 + SIGTERM, outcome.stderr)
+        let rows = try h.readCSV(output)
+        XCTAssertEqual(rows.dropFirst().map { column("status", $0) }, ["stopped", "stopped"])
+        XCTAssertEqual(try h.readCSV(path("early-trials.csv")), [trialColumns])
+        let check = try h.run(["check", output])
+        XCTAssertEqual(check.status, 0, check.stderr)
+        for args in [["compare", output, output], ["pivot", output]] {
+            let read = try h.run(args)
+            XCTAssertNotEqual(read.status, 132, read.stderr)
+            XCTAssertNotEqual(read.status, 134, read.stderr)
+        }
+    }
+
+    /// A real run's two files in the test's folder, made once per test.
+    func smallRun(_ stem: String) throws -> String {
+        let output = path(stem + ".csv")
+        let outcome = try h.run(["run", "-t", "pipe", "-p", "throughput", "-s", "64", "--total", "8K", "-r", "2",
+                                 "--warmup", "0", "--cpus", "none", "-q", "-o", output])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        return output
+    }
+
+    /// `sed -i s/from/to/` on a file.
+    func replace(_ from: String, _ to: String, in file: String) throws {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        XCTAssertTrue(text.contains(from), "\(file) has no \(from)")
+        try text.replacingOccurrences(of: from, with: to).write(toFile: file, atomically: false, encoding: .utf8)
+    }
+
+    /// F11: `check` accepted ESC in a text cell and any name in the transport column (F4: `=1+1` went
+    /// into the workbook as a formula): both are refused, naming the file, row and column.
+    func testCheckRefusesControlCharactersAndNamesIpcbenchDoesNotWrite() throws {
+        let output = try smallRun("a")
+        let escaped = try smallRun("esc")
+        try replace(",ok,", ",ok\u{1B}[2J,", in: escaped)
+        let bell = try smallRun("bel")
+        try replace("none:", "none\u{07}:", in: path("bel-trials.csv"))
+        let formula = try smallRun("formula")
+        try replace(",pipe,", ",=1+1,", in: formula)
+        try replace(",pipe,", ",=1+1,", in: path("formula-trials.csv"))
+        for (file, message) in [
+            (escaped, "\(escaped): row 2, column status: 'ok\\u{1B}[2J' is not text without control characters; was the file written by ipcbench?"),
+            (bell, "\(path("bel-trials.csv")): row 2, column cpu_placement: 'none\\u{7}:*' is not text without control characters; was the file written by ipcbench?"),
+            (formula, "\(formula): row 2, column transport: '=1+1' is not a transport ipcbench writes (\(TransportKind.allCases.map(\.rawValue).sorted().joined(separator: ", "))); was the file written by ipcbench?"),
+        ] {
+            for command in [["check", file], ["compare", file, output], ["pivot", file]] {
+                let outcome = try h.run(command)
+                XCTAssertEqual(outcome.status, 2, "\(command)")
+                // `*`: the CPU numbers of the placement, which differ from machine to machine.
+                let parts = message.components(separatedBy: "*")
+                XCTAssertTrue(outcome.stderr.hasPrefix("ipcbench: error: " + parts[0]) && outcome.stderr.hasSuffix(parts.last! + "\n")
+                              && outcome.stderr.filter { $0 == "\n" }.count == 1, outcome.stderr)
+                XCTAssertEqual(outcome.stdout, "")
+            }
+        }
+        XCTAssertEqual(try h.run(["check", output]).status, 0)
+    }
+
+    /// F10: reading a results file took about 32 times its size in memory (`check` of 244 MiB: 7.9 GB).
+    /// `check` streams the files: a 64 MiB trials file is checked in a few hundred MiB of address space.
+    func testCheckOfALargeTrialsFileStaysInBoundedMemory() throws {
+        let output = try smallRun("big")
+        let trials = path("big-trials.csv")
+        let rows = try h.readCSV(trials)
+        let line = csvLine(rows[1])
+        let count = (64 << 20) / line.utf8.count
+        try (csvLine(rows[0]) + String(repeating: line, count: count)).write(toFile: trials, atomically: false, encoding: .utf8)
+        // 400 MB of address space: the binary needs under 50 MB to start; reading the file whole took 2.3 GB.
+        let outcome = h.finish(try h.start(["-c", "ulimit -v 400000 && exec \"$0\" check \"$1\"", Harness.binary, output],
+                                           executable: "/bin/bash"))
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+    }
 }
