@@ -52,9 +52,9 @@ struct PivotCommand: ParsableCommand {
             print(pivot.csv, terminator: "")
             return
         }
-        let file = try CSVFile(creating: output, header: [pivot.title] + pivot.columns)
+        let file = try CSVFile(creating: output, header: ([pivot.title] + pivot.columns).map(spreadsheetCell))
         do {
-            for (label, row) in zip(pivot.rowLabels, pivot.values) { try file.write([label] + row) }
+            for (label, row) in zip(pivot.rowLabels, pivot.values) { try file.write(([label] + row).map(spreadsheetCell)) }
         } catch {
             file.discard()
             throw error

@@ -162,4 +162,37 @@ final class HardeningFourTests: XCTestCase {
                                            executable: "/bin/bash"))
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
     }
+
+    /// F11: compare's table, Markdown and mail printed control characters as they were (here from a
+    /// file's name), and compare --format csv wrote a cell beginning with `=` as it was.
+    func testCompareAndPivotEscapeWhatTheyPrint() throws {
+        let output = try smallRun("a")
+        // Options are free text: one that a spreadsheet would take for a formula passes check.
+        for file in [output, path("a-trials.csv")] {
+            let rows = try h.readCSV(file)
+            let options = rows[0].firstIndex(of: "options")!
+            let text = ([rows[0]] + rows.dropFirst().map { row in row.enumerated().map { $0.offset == options ? "=cmd|' /C calc'!A0" : $0.element } })
+                .map(csvLine).joined()
+            try text.write(toFile: file, atomically: false, encoding: .utf8)
+        }
+        XCTAssertEqual(try h.run(["check", output]).status, 0)
+        let escaped = path("e\u{1B}]0;x\u{07}.csv")
+        try FileManager.default.copyItem(atPath: output, toPath: escaped)
+        try FileManager.default.copyItem(atPath: path("a-trials.csv"), toPath: path("e\u{1B}]0;x\u{07}-trials.csv"))
+        for format in ["table", "markdown", "mail", "csv"] {
+            let outcome = try h.run(["compare", output, escaped, "--format", format])
+            XCTAssertEqual(outcome.status, 0, outcome.stderr)
+            XCTAssertFalse(outcome.stdout.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" }, format)
+            XCTAssertTrue(outcome.stdout.contains("e\\u{1B}]0;x\\u{7}.csv"), format)
+            if format == "csv" {
+                let rows = parseCSV(outcome.stdout)
+                let options = rows[0].firstIndex(of: "options")!
+                XCTAssertEqual(Set(rows.dropFirst().filter { $0[0] == "case" }.map { $0[options] }), ["'=cmd|' /C calc'!A0"])
+            }
+        }
+        let pivot = try h.run(["pivot", output, escaped])
+        XCTAssertEqual(pivot.status, 0, pivot.stderr)
+        XCTAssertFalse(pivot.stdout.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" })
+        XCTAssertTrue(pivot.stdout.contains("(e\\u{1B}]0;x\\u{7})"), pivot.stdout)
+    }
 }

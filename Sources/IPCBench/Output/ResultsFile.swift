@@ -174,7 +174,8 @@ public final class CSVFile {
 
     /// Throws `ResultsWriteError`: a results file that cannot be written ends the run.
     public func write(_ fields: [String]) throws {
-        let bytes = Array(csvLine(fields).utf8)
+        // `check` refuses control characters: a text from the system (a hostname) is written escaped.
+        let bytes = Array(csvLine(fields.map { escapingControlCharacters($0) }).utf8)
         let n = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
         if n < 0 {
             if owned {
