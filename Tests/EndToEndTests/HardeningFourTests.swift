@@ -195,4 +195,36 @@ final class HardeningFourTests: XCTestCase {
         XCTAssertFalse(pivot.stdout.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" })
         XCTAssertTrue(pivot.stdout.contains("(e\\u{1B}]0;x\\u{7})"), pivot.stdout)
     }
+
+    /// F13: runs started in one second into one folder all took the same stem, and all but one
+    /// exited 2 ("already exists"). Each takes the first free of <stem>, <stem>-2, ... and its run_id
+    /// carries the same suffix.
+    func testRunsStartedTogetherEachGetTheirOwnStem() throws {
+        let folder = path("together") + "/"
+        let runs = try (0..<10).map { _ in
+            try h.start(["run", "-t", "pipe", "-p", "throughput", "-s", "64", "--total", "8K", "-r", "1",
+                         "--warmup", "0", "--cpus", "none", "-q", "-o", folder])
+        }
+        for outcome in runs.map(h.finish) { XCTAssertEqual(outcome.status, 0, outcome.stderr) }
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        let stems = names.filter { !$0.hasSuffix("-trials.csv") }.map { String($0.dropLast(4)) }
+        XCTAssertEqual(stems.count, 10, "\(names)")
+        XCTAssertEqual(Set(names), Set(stems.flatMap { [$0 + ".csv", $0 + "-trials.csv"] }))
+        XCTAssertTrue(stems.contains { $0.hasSuffix("-2") }, "no two runs shared a second: \(stems)")
+        var runIDs = Set<String>()
+        for stem in stems {
+            let rows = try h.readCSV(folder + stem + ".csv")
+            let runID = column("run_id", rows[1])
+            let kernel = column("kernel_release", rows[1])
+            // <run_id>-<kernel release>, or <run_id without suffix>-<kernel release>-<n> with run_id ending in -<n>.
+            let suffix = stem.hasSuffix(kernel) ? "" : String(stem[stem.range(of: kernel, options: .backwards)!.upperBound...])
+            XCTAssertEqual(stem, String(runID.dropLast(suffix.count)) + "-" + kernel + suffix)
+            XCTAssertTrue(runID.hasSuffix(suffix))
+            let trials = try h.readCSV(folder + stem + "-trials.csv")
+            XCTAssertTrue(trials.dropFirst().allSatisfy { $0[0] == runID })
+            XCTAssertEqual(try h.run(["check", folder + stem + ".csv"]).status, 0)
+            runIDs.insert(runID)
+        }
+        XCTAssertEqual(runIDs.count, 10)
+    }
 }
