@@ -44,7 +44,7 @@ struct PivotCommand: ParsableCommand {
         if let output, output != "-", access(output, F_OK) == 0 {
             throw InputError("\(output) already exists; ipcbench never overwrites: choose another --output")
         }
-        let loaded = try files.map(ResultFile.load)
+        let loaded = try files.map(ResultFile.loadCases)  // pivot reads no trials: they are only checked
         let pivot = try makePivot(loaded, names: fileLabels(files), pattern: pattern, metric: metric, grouping: grouping,
                                   rows: rowKind, size: payload)
         pivot.warnings.forEach { printError("warning: \($0)") }

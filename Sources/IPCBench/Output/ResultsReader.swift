@@ -116,24 +116,33 @@ extension ResultFile {
     /// Reads a results file and its trials file the way `load` does, keeping only the run ids: what
     /// `ipcbench check` does, in memory that does not grow with the files.
     public static func check(_ path: String) throws {
-        _ = try read(path, keeping: false)
+        _ = try read(path, keeping: .nothing)
     }
 
+    /// Reads a results file and checks its trials file the way `load` does, keeping the case rows
+    /// only (`trials` is nil): what pivot needs.
+    public static func loadCases(_ path: String) throws -> ResultFile {
+        try read(path, keeping: .cases)!
+    }
+
+    /// What `read` keeps of the rows it validates.
+    enum Keeping { case nothing, cases, everything }
+
     /// Reads `path` and the trials file beside it, validating every row as it streams by. With
-    /// `keeping` false nothing but the run ids is kept (the result is then nil).
-    static func read(_ path: String, keeping: Bool) throws -> ResultFile? {
+    /// `.nothing` only the run ids are kept (the result is then nil).
+    static func read(_ path: String, keeping: Keeping) throws -> ResultFile? {
         var cases: [[String: String]] = []
         var runs = Set<String>()
         var interned = Set<String>()
         let header = try readRecords(path, required: required, what: "an ipcbench results file", headerOnly: false) { header, row, _ in
             let runID = row[header.firstIndex(of: "run_id")!]
             runs.insert(runID)
-            if keeping { cases.append(Dictionary(uniqueKeysWithValues: zip(header, row.map { intern($0, &interned) }))) }
+            if keeping != .nothing { cases.append(Dictionary(uniqueKeysWithValues: zip(header, row.map { intern($0, &interned) }))) }
         }
         guard let header else { throw InputError("\(path): cannot read the file (does it exist?)") }
         let stem = path.hasSuffix(".csv") ? String(path.dropLast(4)) : path
         let trialsPath = stem + "-trials.csv"
-        var trialRows: [TrialRow] = []
+        var trials: [CaseKey: [TrialRow]] = [:]
         // The columns a TrialRow reads: each row becomes a small dictionary of these only.
         let wanted = Set(requiredTrialColumns + ["round", "start_ns", "duration_ns"] + CaseParameter.allCases.map(\.rawValue)
                        + Metric.all.map(\.trialColumn))
@@ -148,16 +157,17 @@ extension ResultFile {
             guard runs.contains(runID) else {
                 throw InputError("\(trialsPath): row \(number) has run_id \(runID) but \(path) has run_id \(runs.sorted().joined(separator: ", ")); the trials file is from another run: put the run's own trials file beside it, or move it away")
             }
-            if keeping {
+            if keeping == .everything {
                 var cells: [String: String] = [:]
                 cells.reserveCapacity(used.count)
                 for (name, index) in used { cells[name] = intern(row[index], &interned) }
-                trialRows.append(TrialRow(cells))
+                let trial = TrialRow(cells)
+                trials[trial.key, default: []].append(trial)
             }
         }
-        guard keeping else { return nil }
-        let trials = trialsHeader == nil ? nil : Dictionary(grouping: trialRows, by: \.key)
-        return ResultFile(path: path, header: header, cases: cases, rows: cases.map(CaseRow.init), trials: trials)
+        guard keeping != .nothing else { return nil }
+        return ResultFile(path: path, header: header, cases: cases, rows: cases.map(CaseRow.init),
+                          trials: trialsHeader == nil || keeping == .cases ? nil : trials)
     }
 
     /// One copy of each longer text (run ids, options, names): rows share it instead of holding their own.
