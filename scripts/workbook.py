@@ -26,7 +26,8 @@ Payload is on a log axis and so are the values when they span a factor of 10 or 
 The default output is <first stem>.xlsx beside the first file; an existing file (or a link with its
 name) is never overwritten. The files are checked first, as compare and pivot read them (`ipcbench
 check`): exit status 2 on bad input, with one line on stderr and nothing written. Control characters
-in text cells, which a workbook cannot hold, are written as escapes (\\u{1B}).
+in text cells, which a workbook cannot hold, are written as escapes (\\u{1B}); every text cell is
+written as text, never as a formula, whatever it begins with.
 
 Needs openpyxl: `python3 -m pip install openpyxl` (scripts/setup --test installs it). Runs the
 ipcbench binary: $IPCBENCH, else .build/release/ipcbench (build it with scripts/ipcbench).
@@ -102,13 +103,14 @@ def write_table(ws, header, rows, top=1, left=1):
     """Writes a header and rows with numbers as numbers; returns the number format of each column."""
     for j, name in enumerate(header):
         cell = ws.cell(row=top, column=left + j, value=name)
+        cell.data_type = "s"  # text from a file is text, never a formula, whatever it begins with
         cell.font = Font(bold=True)
     formats = [number_format([r[j] for r in rows if j < len(r)]) for j in range(len(header))]
     for i, row in enumerate(rows):
         for j, name in enumerate(header):
             value = cell_value(name, row[j] if j < len(row) else "")
             cell = ws.cell(row=top + 1 + i, column=left + j, value=value)
-            if isinstance(value, str) and value.startswith("="):
+            if isinstance(value, str):
                 cell.data_type = "s"  # text, not a formula
             if isinstance(value, (int, float)):
                 cell.number_format = formats[j]

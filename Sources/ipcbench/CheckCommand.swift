@@ -11,6 +11,6 @@ struct CheckCommand: ParsableCommand {
     var files: [String]
 
     func run() throws {
-        for path in files { _ = try ResultFile.load(path) }
+        for path in files { try ResultFile.check(path) }
     }
 }

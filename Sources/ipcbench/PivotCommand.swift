@@ -44,7 +44,7 @@ struct PivotCommand: ParsableCommand {
         if let output, output != "-", access(output, F_OK) == 0 {
             throw InputError("\(output) already exists; ipcbench never overwrites: choose another --output")
         }
-        let loaded = try files.map(ResultFile.load)
+        let loaded = try files.map(ResultFile.loadCases)  // pivot reads no trials: they are only checked
         let pivot = try makePivot(loaded, names: fileLabels(files), pattern: pattern, metric: metric, grouping: grouping,
                                   rows: rowKind, size: payload)
         pivot.warnings.forEach { printError("warning: \($0)") }
@@ -52,9 +52,9 @@ struct PivotCommand: ParsableCommand {
             print(pivot.csv, terminator: "")
             return
         }
-        let file = try CSVFile(creating: output, header: [pivot.title] + pivot.columns)
+        let file = try CSVFile(creating: output, header: ([pivot.title] + pivot.columns).map(spreadsheetCell))
         do {
-            for (label, row) in zip(pivot.rowLabels, pivot.values) { try file.write([label] + row) }
+            for (label, row) in zip(pivot.rowLabels, pivot.values) { try file.write(([label] + row).map(spreadsheetCell)) }
         } catch {
             file.discard()
             throw error

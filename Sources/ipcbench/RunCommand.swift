@@ -23,7 +23,7 @@ struct RunCommand: ParsableCommand {
         let (suite, cases, schedule) = try options.resolve(config: config)
         var env = Environment.current()
         env.command = runCommand(CommandLine.arguments, configSHA256: suite.sha256)
-        let paths = try OutputPaths(output: output, stem: env.defaultStem)
+        var paths = try OutputPaths(output: output, stem: env.defaultStem)
         // Everything that can fail before measuring comes before the output files exist.
         let directory: RunDirectory
         do {
@@ -34,7 +34,8 @@ struct RunCommand: ParsableCommand {
         defer { directory.remove() }
         let (casesFile, trialsFile): (CSVFile, CSVFile?)
         do {
-            (casesFile, trialsFile) = try createOutputFiles(paths)
+            (casesFile, trialsFile) = try paths.createFiles(caseHeader: caseColumns, trialHeader: trialColumns)
+            env.runID += paths.suffix  // a run that took <stem>-2 is run <run_id>-2
         } catch let error as ResultsWriteError {
             printError("ipcbench: error: \(error); the run stopped before its first trial and left no results file")
             throw ExitCode(3)
@@ -78,19 +79,5 @@ struct RunCommand: ParsableCommand {
 
     private func trialsNote(_ paths: OutputPaths) -> String {
         paths.trialsPath.map { "; every finished trial is in \($0)" } ?? ""
-    }
-
-    /// Both files or neither: a file made before a later one fails is removed again.
-    private func createOutputFiles(_ paths: OutputPaths) throws -> (CSVFile, CSVFile?) {
-        guard let casesPath = paths.casesPath, let trialsPath = paths.trialsPath else {
-            return (try CSVFile(standardOutput: caseColumns), nil)
-        }
-        let casesFile = try CSVFile(creating: casesPath, header: caseColumns)
-        do {
-            return (casesFile, try CSVFile(creating: trialsPath, header: trialColumns))
-        } catch {
-            casesFile.discard()
-            throw error
-        }
     }
 }

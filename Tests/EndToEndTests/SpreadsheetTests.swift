@@ -469,4 +469,46 @@ final class SpreadsheetTests: XCTestCase {
             XCTAssertEqual(drawn, here.filter { $0["status"] == "ok" && !($0[metric] ?? "").isEmpty }.count, "\(sheet): every measured case is a point")
         }
     }
+
+    /// F4: the workbook wrote a text beginning with `=` as a formula (a transport `=1+1` put the
+    /// formula `=1+1 split` in B1 of the metric sheets). Such a transport is refused as check refuses
+    /// it, and a header or cell of a file beginning with `=` is a text cell.
+    func testWorkbookWritesTextNeverAsAFormula() throws {
+        let base = try fixture("pivot-base.csv")
+        let renamed = h.work.appendingPathComponent("renamed.csv").path
+        try (try String(contentsOfFile: base, encoding: .utf8)).replacingOccurrences(of: ",pipe,", with: ",=1+1,")
+            .write(toFile: renamed, atomically: false, encoding: .utf8)
+        let refused = try h.script("workbook.py", [renamed])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("column transport: '=1+1' is not a transport ipcbench writes"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.work.appendingPathComponent("renamed.xlsx").path))
+
+        // An extra column `=2+2` whose cells are `=cmd|' /C calc'!A0`, and a hostname `@SUM(1)`.
+        let extra = h.work.appendingPathComponent("extra.csv").path
+        let rows = try h.readCSV(base)
+        let host = rows[0].firstIndex(of: "hostname")!
+        let text = ([rows[0] + ["=2+2"]] + rows.dropFirst().map { row in
+            row.enumerated().map { $0.offset == host ? "@SUM(1)" : $0.element } + ["=cmd|' /C calc'!A0"]
+        }).map(csvLine).joined()
+        try text.write(toFile: extra, atomically: false, encoding: .utf8)
+        let made = try h.script("workbook.py", [extra])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let xlsx = h.work.appendingPathComponent("extra.xlsx").path
+        // Every cell of every sheet whose text begins with = or @: its type as stored (s, not f).
+        let types = try h.finish(h.start(["python3", "-c", """
+            import sys, openpyxl
+            book = openpyxl.load_workbook(sys.argv[1])
+            for ws in book.worksheets:
+                for row in ws.iter_rows():
+                    for c in row:
+                        if isinstance(c.value, str) and c.value[:1] in "=@":
+                            print(ws.title, c.coordinate, c.data_type, c.value)
+            """, xlsx], executable: "/usr/bin/env"))
+        XCTAssertEqual(types.status, 0, types.stderr)
+        let lines = types.stdout.split(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("results ") && $0.hasSuffix(" s =2+2") }, types.stdout)
+        XCTAssertTrue(lines.contains { $0.hasSuffix(" s =cmd|' /C calc'!A0") }, types.stdout)
+        XCTAssertTrue(lines.contains { $0.hasSuffix(" s @SUM(1)") }, types.stdout)
+        XCTAssertTrue(lines.allSatisfy { $0.split(separator: " ")[2] == "s" }, types.stdout)
+    }
 }

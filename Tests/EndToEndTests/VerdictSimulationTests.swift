@@ -112,7 +112,11 @@ struct SyntheticSuite {
     }
 
     /// Writes one run's results and trials files into `folder`; returns the results file's path.
+    /// The synthetic transports (`tp0`) go in the options column, transport `pipe`: `check` takes only
+    /// the transports ipcbench writes; `compareCSV` moves them back.
     static func write(_ rows: (cases: [[String: String]], trials: [[String: String]]), _ folder: URL, _ stem: String) throws -> String {
+        let real = { (r: [String: String]) in r.merging(["transport": "pipe", "options": r["transport"] ?? ""]) { $1 } }
+        let rows = (cases: rows.cases.map(real), trials: rows.trials.map(real))
         let path = folder.appendingPathComponent(stem + ".csv").path
         try (csvLine(caseColumns) + rows.cases.map { r in csvLine(caseColumns.map { r[$0] ?? "" }) }.joined())
             .write(toFile: path, atomically: false, encoding: .utf8)
@@ -196,7 +200,10 @@ final class VerdictSimulationTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         let rows = parseCSV(outcome.stdout).filter { $0 != [""] }
         XCTAssertEqual(rows.first, compareCSVColumns)
-        return rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(compareCSVColumns, $0)) }
+        return rows.dropFirst().map { row in
+            let r = Dictionary(uniqueKeysWithValues: zip(compareCSVColumns, row))
+            return r["kind"] == "case" ? r.merging(["transport": r["options"]!, "options": ""]) { $1 } : r  // as SyntheticSuite.write put them
+        }
     }
 
     /// One run a side through the binary: nothing significant, the header says to take 3 runs.

@@ -15,6 +15,33 @@ public func csvLine(_ fields: [String]) -> String {
     fields.map(csvField).joined(separator: ",") + "\r\n"
 }
 
+/// `text` with each control character (C0, DEL, C1) written as an escape (`\u{1B}`), so that a
+/// terminal shows it instead of acting on it; line breaks stay when `keepingLineBreaks`.
+public func escapingControlCharacters(_ text: String, keepingLineBreaks: Bool = false) -> String {
+    guard hasControlCharacter(text) else { return text }
+    var out = ""
+    for scalar in text.unicodeScalars {
+        if scalar.properties.generalCategory == .control && !(keepingLineBreaks && scalar == "\n") {
+            out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+        } else {
+            out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
+}
+
+/// A cell for a spreadsheet (pivot, compare --format csv): control characters escaped, and text
+/// that a spreadsheet would take for a formula (beginning with `=`, `+`, `-`, `@`) prefixed with an
+/// apostrophe, as OWASP advises against CSV injection. A plain decimal number (`-1.5`) stays as it is.
+public func spreadsheetCell(_ text: String) -> String {
+    let cell = escapingControlCharacters(text)
+    guard let first = cell.unicodeScalars.first, "=+-@".unicodeScalars.contains(first), !isPlainDecimal(cell) else { return cell }
+    return "'" + cell
+}
+
+/// One CSV record of spreadsheet cells (`spreadsheetCell`), with its CRLF terminator.
+public func spreadsheetLine(_ fields: [String]) -> String { csvLine(fields.map(spreadsheetCell)) }
+
 /// Splits CSV text into records of fields (quotes, doubled quotes and line breaks in quotes).
 public func parseCSV(_ text: String) -> [[String]] {
     var records: [[String]] = []

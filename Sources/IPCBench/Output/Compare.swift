@@ -23,21 +23,7 @@ public struct ResultFile {
     /// Reads `path` and the trials file beside it. Throws `InputError` for anything that is not a
     /// well-formed results file, and for a trials file written by another run.
     public static func load(_ path: String) throws -> ResultFile {
-        guard let text = try readRegularFile(path) else { throw InputError("\(path): cannot read the file (does it exist?)") }
-        let (header, cases) = try records(text, path: path, required: required, what: "an ipcbench results file")
-        let rows = cases.map(CaseRow.init)
-        let stem = path.hasSuffix(".csv") ? String(path.dropLast(4)) : path
-        let trialsPath = stem + "-trials.csv"
-        var trials: [CaseKey: [TrialRow]]? = nil
-        if let trialsText = try readRegularFile(trialsPath) {
-            let trialRows = try records(trialsText, path: trialsPath, required: requiredTrialColumns, what: "an ipcbench trials file").1.map(TrialRow.init)
-            let runs = Set(rows.map(\.runID))
-            if let (index, stranger) = trialRows.enumerated().first(where: { !runs.contains($0.1.runID) }) {
-                throw InputError("\(trialsPath): row \(index + 2) has run_id \(stranger.runID) but \(path) has run_id \(runs.sorted().joined(separator: ", ")); the trials file is from another run: put the run's own trials file beside it, or move it away")
-            }
-            trials = Dictionary(grouping: trialRows, by: \.key)
-        }
-        return ResultFile(path: path, header: header, cases: cases, rows: rows, trials: trials)
+        try read(path, keeping: .everything)!  // ResultsReader.swift: streamed, row by row
     }
 
     /// The environment columns: those before `transport`, less the run's identity, time, version,
@@ -138,8 +124,9 @@ public struct TrialRow {
     public let round: Int?
     public let startNs: Double?
     public let durationNs: Double?
-    /// Per metric, the trial column's text as read ("" where the file has no such column).
-    let figures: [(metric: Metric, text: String)]
+    /// The trial columns' texts as read, in the order of `Metric.all` ("" where the file has no such
+    /// column): one small array per row, as a trials file may hold millions of rows.
+    let figures: [String]
 
     init(_ row: [String: String]) {
         key = CaseKey(row)
@@ -149,10 +136,10 @@ public struct TrialRow {
         func nanoseconds(_ column: String) -> Double? { row[column].flatMap { Double($0) }.flatMap { $0.isFinite && $0 >= 0 && $0 < 1e18 ? $0 : nil } }
         startNs = nanoseconds("start_ns")
         durationNs = nanoseconds("duration_ns")
-        figures = Metric.all.map { ($0, row[$0.trialColumn] ?? "") }
+        figures = Metric.all.map { row[$0.trialColumn] ?? "" }
     }
 
-    func figure(_ metric: Metric) -> String { figures.first { $0.metric == metric }?.text ?? "" }
+    func figure(_ metric: Metric) -> String { Metric.all.firstIndex(of: metric).map { figures[$0] } ?? "" }
 }
 
 /// One side of a comparison: one results file, or several runs of the same setup (the unit of

@@ -53,7 +53,7 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         func sideLabel(_ i: Int) -> String { r.within.map { "\($0.key)=\(r.sideName(i))" } ?? r.sides[i].label }
         var out = csvLine(compareCSVColumns)
         for c in r.changes {
-            out += csvLine(["case", sideLabel(c.newSide), c.key.transport, c.key.pattern,
+            out += spreadsheetLine(["case", sideLabel(c.newSide), c.key.transport, c.key.pattern,
                             c.key.payloadBytes, c.key.placement, c.key.options, c.metric.name,
                             formatDecimal(c.base, places: 3), formatDecimal(c.new, places: 3),
                             formatDecimal(c.percent, places: 2), c.significant ? "1" : "0"]
@@ -61,7 +61,7 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
                            + CaseParameter.allCases.map { c.key.value(of: $0) })
         }
         for g in r.geomeans {
-            out += csvLine([g.kind.rawValue, sideLabel(g.newSide), "", "", "", "", "", g.metric.name, "", "",
+            out += spreadsheetLine([g.kind.rawValue, sideLabel(g.newSide), "", "", "", "", "", g.metric.name, "", "",
                             formatDecimal(g.percent, places: 2), g.significant ? "1" : "0"]
                            + cells(g.interval, g.method, g.pValue, g.qValue, g.mde, g.reason)
                            + CaseParameter.allCases.map { _ in "" })
@@ -194,5 +194,5 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
     for (name, statuses) in r.notCompared {
         out += "not compared: \(name): \(statuses.joined(separator: ", "))\n"
     }
-    return out
+    return escapingControlCharacters(out, keepingLineBreaks: true)  // text from the files is shown, never acted on
 }

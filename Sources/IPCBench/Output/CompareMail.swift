@@ -75,5 +75,5 @@ func renderMail(_ r: CompareReport) -> String {
         out += cells(["", "", signedPercent(log(1 + g.percent / 100)), interval(g.interval), "", "",
                       g.verdictWord(short: true), "\(g.metric.name) over \(g.cases) case\(g.cases == 1 ? "" : "s")"])
     }
-    return out
+    return escapingControlCharacters(out, keepingLineBreaks: true)  // text from the files is shown, never acted on
 }

@@ -39,10 +39,10 @@ public struct Pivot: Equatable {
     /// Cases that repeat a (transport, placement, options, parameter, payload) of the same file; the first is kept.
     public let warnings: [String]
 
-    /// The whole table as RFC 4180 text.
+    /// The whole table as RFC 4180 text, each cell as `spreadsheetCell` writes it.
     public var csv: String {
-        var out = csvLine([title] + columns)
-        for (label, row) in zip(rowLabels, values) { out += csvLine([label] + row) }
+        var out = spreadsheetLine([title] + columns)
+        for (label, row) in zip(rowLabels, values) { out += spreadsheetLine([label] + row) }
         return out
     }
 }

@@ -146,17 +146,32 @@ public final class CSVFile {
     private var length: off_t = 0
 
     /// Creates `path`, failing if it exists, and writes the header.
-    public init(creating path: String, header: [String]) throws {
-        let fd = Int32(retryingInterrupts { Int(Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)) })
-        guard fd >= 0 else {
-            let code = -fd
-            if code == EEXIST { throw InputError("\(path) already exists; ipcbench never overwrites results: choose another --output") }
-            throw InputError("cannot create \(path): \(String(cString: strerror(code)))")
+    public convenience init(creating path: String, header: [String]) throws {
+        guard let fd = try Self.createExclusive(path) else {
+            throw InputError("\(path) already exists; ipcbench never overwrites results: choose another --output")
         }
+        try self.init(path: path, fd: fd, header: header)
+    }
+
+    /// Creates `path` as `init(creating:header:)` does; nil when it exists (another run took it).
+    convenience init?(claiming path: String, header: [String]) throws {
+        guard let fd = try Self.createExclusive(path) else { return nil }
+        try self.init(path: path, fd: fd, header: header)
+    }
+
+    private init(path: String, fd: Int32, header: [String]) throws {
         self.path = path
         self.fd = fd
         owned = true
         do { try write(header) } catch { discard(); throw error }
+    }
+
+    /// The new file's descriptor (O_EXCL: never one that exists); nil when `path` exists.
+    private static func createExclusive(_ path: String) throws -> Int32? {
+        let fd = Int32(retryingInterrupts { Int(Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)) })
+        if fd == -EEXIST { return nil }
+        guard fd >= 0 else { throw InputError("cannot create \(path): \(String(cString: strerror(-fd)))") }
+        return fd
     }
 
     /// Removes the file again: for a run that ends before it measured anything.
@@ -174,7 +189,8 @@ public final class CSVFile {
 
     /// Throws `ResultsWriteError`: a results file that cannot be written ends the run.
     public func write(_ fields: [String]) throws {
-        let bytes = Array(csvLine(fields).utf8)
+        // `check` refuses control characters: a text from the system (a hostname) is written escaped.
+        let bytes = Array(csvLine(fields.map { escapingControlCharacters($0) }).utf8)
         let n = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
         if n < 0 {
             if owned {
@@ -190,16 +206,24 @@ public final class CSVFile {
 }
 
 /// Where a run's two files go, from `--output`: a folder (default results/), a `.csv` file, or `-`.
+/// In a folder the stem is the run's (`<run_id>-<kernel release>`); runs that start in the same
+/// second each take the first free of `<stem>`, `<stem>-2`, `<stem>-3`, ... when they create
+/// their files, and put the same suffix in their run_id.
 public struct OutputPaths: Equatable {
     /// nil for standard output.
-    public let casesPath: String?
-    public let trialsPath: String?
+    public private(set) var casesPath: String?
+    public private(set) var trialsPath: String?
+    /// The folder and stem the numbered names are made from; nil for a named file or `-`.
+    private let numberedBase: String?
+    /// What the run's files took after the stem: "" or `-2`, `-3`, ... (set by `createFiles`).
+    public private(set) var suffix = ""
 
     public init(output: String?, stem: String) throws {
         let target = output ?? "results/"
         if target == "-" {
             casesPath = nil
             trialsPath = nil
+            numberedBase = nil
             return
         }
         var isFolder = target.hasSuffix("/")
@@ -216,12 +240,47 @@ public struct OutputPaths: Equatable {
         } else {
             base = target.hasSuffix(".csv") ? String(target.dropLast(4)) : target
         }
+        numberedBase = isFolder ? base : nil
         casesPath = base + ".csv"
         trialsPath = base + "-trials.csv"
+        guard !isFolder else { return }
         var link = stat()
         // lstat, not access: a dangling symlink with the name would make O_EXCL fail later.
         for path in [casesPath!, trialsPath!] where lstat(path, &link) == 0 {
             throw InputError("\(path) already exists; ipcbench never overwrites results: choose another --output")
+        }
+    }
+
+    /// Creates both files (or standard output) with their headers: both or neither, as a file made
+    /// before a later one fails is removed again. In a folder, names another run holds are passed over.
+    public mutating func createFiles(caseHeader: [String], trialHeader: [String]) throws -> (CSVFile, CSVFile?) {
+        guard casesPath != nil else { return (try CSVFile(standardOutput: caseHeader), nil) }
+        guard let base = numberedBase else { return try createPair(caseHeader, trialHeader)! }
+        for n in 1...1000 {
+            suffix = n == 1 ? "" : "-\(n)"
+            casesPath = base + suffix + ".csv"
+            trialsPath = base + suffix + "-trials.csv"
+            if let files = try createPair(caseHeader, trialHeader) { return files }
+        }
+        throw InputError("\(base).csv and 999 numbered names after it exist; choose another --output")
+    }
+
+    /// The two files at `casesPath` and `trialsPath`; nil (with nothing left) when either exists,
+    /// except for a named file, whose existing name is an error.
+    private func createPair(_ caseHeader: [String], _ trialHeader: [String]) throws -> (CSVFile, CSVFile?)? {
+        let named = numberedBase == nil
+        guard let cases = named ? try CSVFile(creating: casesPath!, header: caseHeader)
+                                : try CSVFile(claiming: casesPath!, header: caseHeader) else { return nil }
+        do {
+            guard let trials = named ? try CSVFile(creating: trialsPath!, header: trialHeader)
+                                     : try CSVFile(claiming: trialsPath!, header: trialHeader) else {
+                cases.discard()
+                return nil
+            }
+            return (cases, trials)
+        } catch {
+            cases.discard()
+            throw error
         }
     }
 }

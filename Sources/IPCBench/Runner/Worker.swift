@@ -82,10 +82,18 @@ struct WorkerSetup {
 /// report, exit. It never returns: a forked child must not run the runner's code after it.
 func runWorker(_ setup: WorkerSetup) -> Never {
     cshim_restore_default_signals()
+    restoreDefaultCrashSignals()
     _ = cshim_die_with_parent()
     setup.foreignDescriptors.forEach(closeDescriptor)
     runWorkerBody(setup, thread: false)
     _exit(0)
+}
+
+/// A worker that crashes dies of its signal at once, for the runner to name: the Swift runtime's
+/// crash handler would print a backtrace (waiting for a key on a terminal) or, for a signal sent
+/// with kill, return and let the worker go on.
+func restoreDefaultCrashSignals() {
+    for signal in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { _ = Glibc.signal(signal, SIG_DFL) }
 }
 
 /// Workers that are threads: the trial's one forked process runs every worker on a thread of its
@@ -95,6 +103,7 @@ func runWorker(_ setup: WorkerSetup) -> Never {
 /// switch is all that differs.
 func runWorkerThreads(_ setups: [WorkerSetup]) -> Never {
     cshim_restore_default_signals()
+    restoreDefaultCrashSignals()
     _ = cshim_die_with_parent()
     var threads: [UInt] = []
     for setup in setups {

@@ -196,4 +196,15 @@ final class PivotTests: XCTestCase {
         XCTAssertEqual(fileLabels(["a/x.csv", "b/y.csv"]), ["x", "y"])
         XCTAssertEqual(fileLabels(["a/x.csv", "b/x.csv"]), ["a/x.csv", "b/x.csv"])
     }
+
+    /// F11: a cell a spreadsheet would take for a formula gets an apostrophe, control characters are
+    /// escaped, and a negative figure stays a number.
+    func testCellsAreNeutralisedForSpreadsheets() {
+        let table = Pivot(pattern: "throughput", metric: "m", title: "@SUM(A1)", columns: ["=1+1 split", "+x", "pipe\u{1B}[2J"],
+                          rowLabels: ["64 B"], values: [["-1.5", "-1+1", "2"]], warnings: [])
+        XCTAssertEqual(table.csv, "'@SUM(A1),'=1+1 split,'+x,pipe\\u{1B}[2J\r\n64 B,-1.5,'-1+1,2\r\n")
+        XCTAssertEqual(spreadsheetCell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0")
+        XCTAssertEqual(spreadsheetCell("-0.250"), "-0.250")
+        XCTAssertEqual(escapingControlCharacters("a\u{7}b\n\u{9B}c", keepingLineBreaks: true), "a\\u{7}b\n\\u{9B}c")
+    }
 }
