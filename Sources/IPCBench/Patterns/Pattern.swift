@@ -196,6 +196,9 @@ public struct LoopWork: Sendable, Equatable {
     public var shape: CaseShape
     /// The transport is one-to-many: a worker has an endpoint per group it is on (`Topology`).
     public var oneToMany = false
+    /// Where messages may be lost: how long a request waits for its reply before it counts as lost
+    /// (`replyTimeout(warmupP99Ns:)`); the longest until the case's warm-up has set it.
+    public var replyTimeoutNs = longestReplyTimeoutNs
     /// async-request: requests kept outstanding.
     public var depth: Int { shape.depth }
 
@@ -218,6 +221,7 @@ enum LoopFailure {
     case noDatagramArrived
     case histogramOverflow(UInt64)
     case missing(received: UInt64, due: UInt64)
+    case tooManyLost(lost: UInt64, requests: UInt64)
 
     var isFailure: Bool {
         if case .none = self { return false }
@@ -235,6 +239,8 @@ enum LoopFailure {
         case .noDatagramArrived: return "no datagram arrived within the receive timeout"
         case let .histogramOverflow(ns): return "round trip of \(ns) ns is beyond the histogram's range"
         case let .missing(received, due): return "only \(received) of the \(due) messages due arrived before every sender had ended"
+        case let .tooManyLost(lost, requests):
+            return "\(lost) of \(requests) requests got no reply in time (more than 1%): the machine is too busy, or the socket's buffer too small"
         }
     }
 }
@@ -260,6 +266,17 @@ struct LoopResult {
     var datagrams = DatagramCounts()
     /// Datagrams dropped because they were too short or did not carry the trial's key.
     var rejected: UInt64 = 0
+}
+
+/// The longest a request over a lossy transport waits for its reply (and how long it waits before
+/// the case's warm-up has measured a p99).
+let longestReplyTimeoutNs: UInt64 = 1_000_000_000
+
+/// How long a request over a lossy transport waits for its reply: 10 × the warm-up's p99, at least
+/// 1 ms and at most 1 s. Longer than that, the request counts as lost, and its reply, should it
+/// come, as late.
+func replyTimeout(warmupP99Ns p99: UInt64) -> UInt64 {
+    min(max(p99.multipliedReportingOverflow(by: 10).partialValue, 1_000_000), longestReplyTimeoutNs)
 }
 
 /// Datagram header: the trial's 64-bit key, then a 64-bit sequence (throughput) or round-trip
