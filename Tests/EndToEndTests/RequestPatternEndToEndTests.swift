@@ -62,7 +62,10 @@ final class RequestPatternEndToEndTests: XCTestCase {
             }
             if kind.isDatagram {
                 XCTAssertEqual(column("msgs_sent", row), "400", name)
-                XCTAssertEqual(column("msgs_lost", row), "0", name)
+                let lost = Int(column("msgs_lost", row)) ?? -1
+                XCTAssertEqual((Int(column("msgs_received", row)) ?? -1) + lost, 400, name)
+                // UDP: a request with no reply within max(10 × the warm-up's p99, 1 ms) is lost, up to 1% of a trial's.
+                XCTAssertLessThanOrEqual(lost, kind.semantics == .lossyMessages ? 4 : 0, name)
             }
         }
     }
