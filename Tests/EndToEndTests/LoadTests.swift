@@ -129,4 +129,44 @@ final class LoadTests: XCTestCase {
             print("under load: \(name): sent \(sent), lost \(lost), late \(column("msgs_reordered", row)), rtt p99 \(column("rtt_us_p99", row)) µs")
         }
     }
+
+    /// The runner's children (its workers), from /proc.
+    func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { child in
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid
+        }.sorted()
+    }
+
+    /// The extreme of a busy machine, made certain: the server held still (SIGSTOP) for 1.5 s,
+    /// longer than the fixed 1 s receive timeout that used to fail the case, on the two transports
+    /// that never lose a message. The client waits; the case completes with nothing lost.
+    func testAWorkerHeldUpIsLateNotLostOnReliableDatagrams() throws {
+        for transport in ["unix-dgram", "unix-seqpacket"] {
+            let output = h.work.appendingPathComponent("\(transport).csv").path
+            let run = try h.start(["run", "-t", transport, "-p", "latency", "-s", "64", "--count", "100000", "-r", "1",
+                                   "--warmup", "0", "--min-trial-time", "0s", "--timeout", "120s", "-q", "-o", output])
+            var workers: [Int32] = []
+            for _ in 0..<2400 where workers.count != 2 {
+                workers = children(of: run.0.processIdentifier)
+                usleep(25_000)
+            }
+            XCTAssertEqual(workers.count, 2, transport)
+            usleep(200_000)
+            if workers.count == 2 {
+                kill(workers[1], SIGSTOP)  // the server: forked second
+                usleep(1_500_000)
+                kill(workers[1], SIGCONT)
+            }
+            let outcome = h.finish(run)
+            XCTAssertEqual(outcome.status, 0, "\(transport): \(outcome.stderr)")
+            let row = try h.readCSV(output)[1]
+            XCTAssertEqual(column("status", row), "ok", "\(transport): \(column("error", row))")
+            XCTAssertEqual(column("msgs_lost", row), "0", transport)
+            XCTAssertGreaterThan(Double(column("rtt_us_max", row)) ?? 0, 1_000_000, "\(transport): the round trip that waited is in the histogram")
+        }
+    }
 }

@@ -128,7 +128,7 @@ struct TrialNetworkNamespace {
     /// switch is set), leaving the runner where it was.
     static func enter() throws -> TrialNetworkNamespace? {
         if getenv(testSwitch) != nil { return nil }
-        let original = Glibc.open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
+        let original = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
         if original < 0 { return nil }
         if cshim_unshare_net() != 0 {
             closeDescriptor(original)
