@@ -221,7 +221,6 @@ enum LoopFailure {
     case noDatagramArrived
     case histogramOverflow(UInt64)
     case missing(received: UInt64, due: UInt64)
-    case tooManyLost(lost: UInt64, requests: UInt64)
 
     var isFailure: Bool {
         if case .none = self { return false }
@@ -239,8 +238,6 @@ enum LoopFailure {
         case .noDatagramArrived: return "no datagram arrived within the receive timeout"
         case let .histogramOverflow(ns): return "round trip of \(ns) ns is beyond the histogram's range"
         case let .missing(received, due): return "only \(received) of the \(due) messages due arrived before every sender had ended"
-        case let .tooManyLost(lost, requests):
-            return "\(lost) of \(requests) requests got no reply in time (more than 1%): the machine is too busy, or the socket's buffer too small"
         }
     }
 }
@@ -277,6 +274,13 @@ let longestReplyTimeoutNs: UInt64 = 1_000_000_000
 /// come, as late.
 func replyTimeout(warmupP99Ns p99: UInt64) -> UInt64 {
     min(max(p99.multipliedReportingOverflow(by: 10).partialValue, 1_000_000), longestReplyTimeoutNs)
+}
+
+/// Over a lossy transport, why a request pattern's case fails: more than 1% of its requests, over
+/// all its measured trials, got no reply in time; nil otherwise.
+func tooManyLost(_ d: DatagramCounts) -> String? {
+    guard d.lost * 100 > d.sent else { return nil }
+    return "\(d.lost) of \(d.sent) requests got no reply in time (more than 1%): the machine is too busy, or the socket's buffer too small"
 }
 
 /// Datagram header: the trial's 64-bit key, then a 64-bit sequence (throughput) or round-trip

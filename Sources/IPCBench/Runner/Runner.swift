@@ -215,6 +215,13 @@ struct CaseState {
     /// The case row: the summary of whatever measured trials it got.
     func finished() -> CaseResult {
         var r = result
+        if r.status == .ok, benchCase.transport.semantics == .lossyMessages,
+           benchCase.pattern.implementation.requirements(benchCase.shape).numberedWhereLost != nil,
+           let d = r.datagrams, let why = tooManyLost(d) {
+            r.status = .failed
+            r.error = why
+            return r
+        }
         guard r.status == .ok || r.status == .stopped else { return r }
         r.error = warnings.joined(separator: "; ")
         if histogram.totalCount > 0 { r.roundTrips = RoundTripSummary(histogram) }
