@@ -376,3 +376,26 @@ int cshim_hypervisor_vendor(char vendor[13]) {
     return -1;
 }
 #endif
+
+#include <net/if.h>
+
+int cshim_unshare_net(void) { return unshare(CLONE_NEWNET) == 0 ? 0 : -errno; }
+
+int cshim_setns_net(int fd) { return setns(fd, CLONE_NEWNET) == 0 ? 0 : -errno; }
+
+int cshim_loopback_up(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    int result = 0;
+    if (ioctl(fd, SIOCGIFFLAGS, &request) != 0) {
+        result = -errno;
+    } else {
+        request.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(fd, SIOCSIFFLAGS, &request) != 0) result = -errno;
+    }
+    close(fd);
+    return result;
+}

@@ -30,8 +30,11 @@ final class RequestPatternEndToEndTests: XCTestCase {
         depth = [1, 4]
         """.write(to: config, atomically: true, encoding: .utf8)
         let outcome = try h.run(["run", config.path, "--verify", "-o", "-"])
-        XCTAssertEqual(outcome.status, 0, outcome.stderr)
         let rows = parseCSV(outcome.stdout)
+        // Over UDP a busy machine may hold a reply past its time (max(10 × the warm-up's p99, 1 ms)):
+        // with 200 requests a trial, a 5 ms stall loses more than 1% and fails the case, saying so.
+        let lossFailed = rows.dropFirst().filter { column("status", $0) == "failed" && column("error", $0).contains("got no reply in time (more than 1%)") }
+        XCTAssertEqual(outcome.status, lossFailed.isEmpty ? 0 : 1, outcome.stderr)
         XCTAssertEqual(rows.first, caseColumns)
         let transports = TransportKind.allCases.count
         XCTAssertEqual(rows.count - 1, transports * 2 + transports * 2 * 2, "sync-message, then async-request at depths 1 and 4")
@@ -50,6 +53,7 @@ final class RequestPatternEndToEndTests: XCTestCase {
                 XCTAssertTrue(column("error", row).contains("needs at least 16 bytes per message"), column("error", row))
                 continue
             }
+            if kind.semantics == .lossyMessages && lossFailed.contains(row) { continue }  // the error gives the counts
             XCTAssertEqual(column("status", row), "ok", "\(name): \(column("error", row))")
             XCTAssertEqual(column("alloc_bytes_in_loop", row), "0", name)
             XCTAssertGreaterThan(Double(column("msgs_per_s_median", row)) ?? 0, 0, name)
@@ -62,7 +66,10 @@ final class RequestPatternEndToEndTests: XCTestCase {
             }
             if kind.isDatagram {
                 XCTAssertEqual(column("msgs_sent", row), "400", name)
-                XCTAssertEqual(column("msgs_lost", row), "0", name)
+                let lost = Int(column("msgs_lost", row)) ?? -1
+                XCTAssertEqual((Int(column("msgs_received", row)) ?? -1) + lost, 400, name)
+                // UDP: a request with no reply within max(10 × the warm-up's p99, 1 ms) is lost, up to 1% of a trial's.
+                XCTAssertLessThanOrEqual(lost, kind.semantics == .lossyMessages ? 4 : 0, name)
             }
         }
     }

@@ -92,4 +92,10 @@ pid_t cshim_watch_group(pid_t group);
 // 1 when the bit is set, 0 when it is clear, -1 where there is no CPUID (not x86).
 int cshim_hypervisor_vendor(char vendor[13]);
 
+// Network namespaces (udp-multicast's trials): 0 or -errno.
+int cshim_unshare_net(void);
+int cshim_setns_net(int fd);
+// Brings up `lo` in the current network namespace: 0 or -errno.
+int cshim_loopback_up(void);
+
 #endif

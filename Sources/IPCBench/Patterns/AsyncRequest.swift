@@ -18,7 +18,8 @@ enum AsyncRequestPattern: Pattern {
     static func requirements(_ shape: CaseShape) -> Requirements {
         // Deeper than 1, requests are numbered so that replies can be matched, and the client waits in poll(2).
         let pipelined = shape.depth > 1
-        return Requirements(bothWays: true, polling: pipelined ? "either direction" : nil, numberedMessages: pipelined ? "request number" : nil, inFlight: shape.depth)
+        return Requirements(bothWays: true, polling: pipelined ? "either direction" : nil, numberedMessages: pipelined ? "request number" : nil,
+                            numberedWhereLost: "request number", inFlight: shape.depth)
     }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
@@ -51,6 +52,7 @@ final class PipelineClient: TimedLoop {
     private let starts: UnsafeMutablePointer<UInt64>
     private let waits: UnsafeMutablePointer<pollfd>
     private var histogram = makeRoundTripHistogram()
+    private let setupFailure: LoopFailure
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
         self.endpoint = endpoint
@@ -63,6 +65,7 @@ final class PipelineClient: TimedLoop {
         starts.initialize(repeating: 0, count: work.depth)
         waits = UnsafeMutablePointer<pollfd>.allocate(capacity: 2)
         waits.initialize(repeating: pollfd(), count: 2)
+        setupFailure = repliesAreNumbered(endpoint, work.payloadBytes) ? setReplyTimeout(endpoint, work.replyTimeoutNs) : .none
     }
 
     deinit {
@@ -78,11 +81,14 @@ final class PipelineClient: TimedLoop {
         let depth = UInt64(work.depth)
         let datagrams = endpoint.isDatagram
         let key = endpoint.datagramKey
+        let numbered = repliesAreNumbered(endpoint, size)
         var sent: UInt64 = 0  // requests written whole
         var written = 0  // bytes of request `sent` written so far
-        var done: UInt64 = 0  // replies received whole
+        var done: UInt64 = 0  // requests answered whole, or (where replies are numbered) lost
+        var answered = true  // the last request done got its reply
         var phase = 0  // stream offset of request `sent` modulo the pattern period
         if writer.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK)", writer.failure); return }
+        if setupFailure.isFailure { result.failure = setupFailure; return }
         result.startNs = monotonicNanoseconds()
         while done < total {
             var blocked = false
@@ -114,7 +120,42 @@ final class PipelineClient: TimedLoop {
             if done == sent { continue }
 
             var t1: UInt64 = 0
-            if datagrams {
+            if numbered {
+                // The oldest outstanding request's reply; a reply to a later one first means the
+                // requests before it were lost (the loopback keeps order), and a reply to a request
+                // already given up is late.
+                let r = endpoint.read(replyBuffer, size + 1)
+                t1 = monotonicNanoseconds()
+                if r == -Int(EAGAIN) {
+                    done += 1
+                    answered = false
+                    continue
+                }
+                if r < 0 { result.failure = .system("recv", Int32(-r)); return }
+                if !carriesTrialKey(replyBuffer, r, key: key, headerBytes: datagramHeaderBytes) {
+                    result.rejected &+= 1
+                    continue
+                }
+                let number = UInt64(littleEndian: replyBuffer.load(fromByteOffset: 8, as: UInt64.self))
+                if number < done {
+                    result.datagrams.reordered &+= 1
+                    continue
+                }
+                if number >= sent { result.failure = .badSequence(number); return }
+                done = number
+                if t1 &- starts[Int(done % depth)] > work.replyTimeoutNs {
+                    result.datagrams.reordered &+= 1  // its reply came, but after its time: lost, and late
+                    done += 1
+                    answered = false
+                    continue
+                }
+                answered = true
+                result.datagrams.received &+= 1
+                if r != size || (work.verify && !datagramPayloadIsIntact(replyBuffer, size, headerBytes: datagramHeaderBytes)) {
+                    result.failure = .corrupt(atByte: result.bytes)
+                    return
+                }
+            } else if datagrams {
                 var r = 0
                 while true {
                     r = endpoint.read(replyBuffer, size + 1)
@@ -126,11 +167,6 @@ final class PipelineClient: TimedLoop {
                 if r < 0 { result.failure = .system("recv", Int32(-r)); return }
                 result.datagrams.received &+= 1
                 let number = UInt64(littleEndian: replyBuffer.load(fromByteOffset: 8, as: UInt64.self))
-                // A later reply than the one due means the due request or its reply was dropped.
-                if number > done && number < UInt64(work.messages) && endpoint.losesDatagrams {
-                    result.failure = .datagramLost(roundTrip: done)
-                    return
-                }
                 if number != done { result.failure = .badSequence(number); return }
                 if r != size || (work.verify && !datagramPayloadIsIntact(replyBuffer, size, headerBytes: datagramHeaderBytes)) {
                     result.failure = .corrupt(atByte: result.bytes)
@@ -153,6 +189,7 @@ final class PipelineClient: TimedLoop {
             result.messages &+= 1
             done += 1
         }
+        if numbered { finishLossyRequests(endpoint, sendBuffer, size, replyBuffer, capacity: size + 1, answeredLast: answered, work, &result) }
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }

@@ -15,6 +15,9 @@ struct Requirements {
     /// On a message transport each message carries the trial's 64-bit key and this 64-bit number,
     /// so a payload must hold 16 bytes.
     var numberedMessages: String?
+    /// The same where messages may be lost, for request patterns: a request without a reply in
+    /// time is counted as lost, and the number tells its late reply from the next request's.
+    var numberedWhereLost: String?
     /// Its sender's messages go to every receiver alike, so one send may reach them all (a
     /// one-to-many transport serves only such patterns).
     var broadcast = false
@@ -63,6 +66,9 @@ public func skipReason(_ transport: TransportKind, _ pattern: PatternKind, _ sha
     }
     if let number = needs.numberedMessages, transport.isDatagram && shape.payloadBytes < datagramHeaderBytes {
         return "\(pattern.rawValue) on \(name) needs at least \(datagramHeaderBytes) bytes per message for the 64-bit trial key and the 64-bit \(number)"
+    }
+    if let number = needs.numberedWhereLost, t.semantics == .lossyMessages && shape.payloadBytes < datagramHeaderBytes {
+        return "\(pattern.rawValue) on \(name) needs at least \(datagramHeaderBytes) bytes per message for the 64-bit trial key and the 64-bit \(number): \(name) may drop a request, and a late reply must not pass for the next one's"
     }
     if let max = t.maxMessageBytes(), shape.payloadBytes > max {
         let hint = t.limitHint.map { "; \($0)" } ?? ""

@@ -15,7 +15,7 @@ enum LatencyPattern: Pattern {
 
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { index == 0 ? 2 : 1 }
 
-    static func requirements(_ shape: CaseShape) -> Requirements { Requirements(bothWays: true) }
+    static func requirements(_ shape: CaseShape) -> Requirements { Requirements(bothWays: true, numberedWhereLost: "round-trip number") }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
         index == 0 ? PingClient(endpoints[0], work) : EchoServer(endpoints[0], work)
@@ -55,12 +55,14 @@ final class PingClient: TimedLoop {
     private let sendBuffer: UnsafeMutableRawPointer
     private let replyBuffer: UnsafeMutableRawPointer
     private var histogram = makeRoundTripHistogram()
+    private let setupFailure: LoopFailure
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
         self.endpoint = endpoint
         self.work = work
         sendBuffer = makePatternBuffer(work.payloadBytes)
         replyBuffer = makePatternBuffer(work.payloadBytes)
+        setupFailure = repliesAreNumbered(endpoint, work.payloadBytes) ? setReplyTimeout(endpoint, work.replyTimeoutNs) : .none
     }
 
     deinit {
@@ -100,27 +102,29 @@ final class PingClient: TimedLoop {
 
     /// Each ping starts with the trial's key and its round-trip number (as much of the header as
     /// fits), so that a foreign reply is dropped and counted, and a stale one is caught, not timed.
+    /// Where datagrams may be lost (UDP), a ping with no reply within `work.replyTimeoutNs` is
+    /// lost: counted, left out of the histogram, and the next ping goes out with the next number.
     private func runDatagrams(_ result: inout LoopResult) {
         let size = work.payloadBytes
         let key = endpoint.datagramKey
         let header = min(size, datagramHeaderBytes)
+        let numbered = repliesAreNumbered(endpoint, size)
+        if setupFailure.isFailure { result.failure = setupFailure; return }
+        var answered = true
         result.startNs = monotonicNanoseconds()
-        var t0 = result.startNs
         for trip in 0..<UInt64(work.messages) {
             writeDatagramHeader(sendBuffer, key: key, number: trip)
+            let t0 = monotonicNanoseconds()
             let s = endpoint.write(sendBuffer, size)
             if s < 0 { result.failure = .system("send", Int32(-s)); break }
             result.datagrams.sent &+= 1
-            var r = 0
-            var t1: UInt64 = 0
-            while true {
-                r = endpoint.read(replyBuffer, size)
-                t1 = monotonicNanoseconds()
-                if r < 0 || carriesTrialKey(replyBuffer, r, key: key, headerBytes: header) { break }
-                result.rejected &+= 1
+            let reply = awaitReply(endpoint, replyBuffer, capacity: size, key: key, headerBytes: header, number: trip,
+                                   numbered: numbered, sentAt: t0, timeoutNs: work.replyTimeoutNs, &result)
+            guard case let .arrived(r, t1) = reply else {
+                if case .lost = reply { answered = false; continue }
+                break
             }
-            if r == -Int(EAGAIN) { result.failure = .datagramLost(roundTrip: trip); break }
-            if r < 0 { result.failure = .system("recv", Int32(-r)); break }
+            answered = true
             result.datagrams.received &+= 1
             if r != size || memcmp(sendBuffer, replyBuffer, work.verify ? size : header) != 0 {
                 result.failure = .corrupt(atByte: result.bytes)
@@ -130,8 +134,8 @@ final class PingClient: TimedLoop {
             result.endNs = t1
             result.bytes &+= UInt64(size)
             result.messages &+= 1
-            t0 = monotonicNanoseconds()
         }
+        if numbered { finishLossyRequests(endpoint, sendBuffer, size, replyBuffer, capacity: size, answeredLast: answered, work, &result) }
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }
@@ -169,13 +173,19 @@ final class EchoServer: TimedLoop {
         }
     }
 
-    /// Echoes only pings that carry the trial's key; drops and counts the others.
+    /// Echoes only pings that carry the trial's key; drops and counts the others. Where datagrams may
+    /// be lost, it cannot count on every ping arriving: it echoes until the last ping's number or the
+    /// client's end marker, and waits as long as the trial lasts (the runner ends a trial whose
+    /// client has gone).
     private func runDatagrams(_ result: inout LoopResult) {
         let size = work.payloadBytes
         let key = endpoint.datagramKey
         let header = min(size, datagramHeaderBytes)
-        while result.messages < UInt64(work.messages) {
+        let numbered = repliesAreNumbered(endpoint, size)
+        let last = UInt64(work.messages) &- 1
+        while numbered || result.messages < UInt64(work.messages) {
             let r = endpoint.read(buffer, size)
+            if r == -Int(EAGAIN) && numbered { continue }
             if r == -Int(EAGAIN) { result.failure = .noDatagramArrived; break }
             if r < 0 { result.failure = .system("recv", Int32(-r)); break }
             if !carriesTrialKey(buffer, r, key: key, headerBytes: header) {
@@ -184,10 +194,95 @@ final class EchoServer: TimedLoop {
             }
             let w = endpoint.write(buffer, r)
             if w < 0 { result.failure = .system("send", Int32(-w)); break }
-            result.bytes &+= UInt64(r)
-            result.messages &+= 1
+            let number = numbered ? UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) : 0
+            if number != endMarker {
+                result.bytes &+= UInt64(r)
+                result.messages &+= 1
+            }
+            if numbered && number >= last { break }
         }
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { [] }
+}
+
+// MARK: - Requests where messages may be lost
+
+/// Requests and replies carry a whole header (the trial's key and the request's number) on a
+/// transport that may lose them: the client can then count a request as lost and tell a late reply
+/// from the next one's. (A run skips such cases with smaller payloads; see `Requirements`.)
+@inline(__always)
+func repliesAreNumbered(_ endpoint: Endpoint, _ payloadBytes: Int) -> Bool {
+    endpoint.losesDatagrams && payloadBytes >= datagramHeaderBytes
+}
+
+/// Makes the client's receives give up after `ns` (SO_RCVTIMEO); a loop's `init` calls it, before
+/// the timed loop.
+func setReplyTimeout(_ endpoint: Endpoint, _ ns: UInt64) -> LoopFailure {
+    do {
+        try setReceiveTimeout(endpoint.pollDescriptors.read, nanoseconds: ns)
+        return .none
+    } catch let error as SystemCallError {
+        return .system("setsockopt(SO_RCVTIMEO)", error.code)
+    } catch {
+        return .system("setsockopt(SO_RCVTIMEO)", EINVAL)
+    }
+}
+
+/// What a client got for one request.
+enum Reply {
+    case arrived(bytes: Int, at: UInt64)
+    /// No reply within the timeout (only where replies are numbered).
+    case lost
+    /// `result.failure` says why.
+    case failed
+}
+
+/// Reads until the reply to request `number` (sent at `t0`) arrives, dropping and counting in
+/// `rejected` what lacks the trial's key. Where replies are numbered, a reply to an earlier request
+/// is late: counted in `datagrams.reordered` and passed over; and the request is lost when its
+/// reply has not come within `timeoutNs` of `t0`.
+@inline(__always)
+func awaitReply(_ endpoint: Endpoint, _ buffer: UnsafeMutableRawPointer, capacity: Int, key: UInt64, headerBytes: Int,
+                number: UInt64, numbered: Bool, sentAt t0: UInt64, timeoutNs: UInt64, _ result: inout LoopResult) -> Reply {
+    while true {
+        let r = endpoint.read(buffer, capacity)
+        let t1 = monotonicNanoseconds()
+        if r == -Int(EAGAIN) && numbered { return .lost }
+        if r == -Int(EAGAIN) { result.failure = .datagramLost(roundTrip: number); return .failed }
+        if r < 0 { result.failure = .system("recv", Int32(-r)); return .failed }
+        if !carriesTrialKey(buffer, r, key: key, headerBytes: headerBytes) {
+            result.rejected &+= 1
+            continue
+        }
+        if !numbered { return .arrived(bytes: r, at: t1) }
+        let replied = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        if replied > number { result.failure = .badSequence(replied); return .failed }
+        let inTime = t1 &- t0 <= timeoutNs
+        if replied == number && inTime { return .arrived(bytes: r, at: t1) }
+        result.datagrams.reordered &+= 1  // a late reply: to an earlier request, or to this one after its time
+        if replied == number || !inTime { return .lost }
+    }
+}
+
+/// After the last request, where replies are numbered: when the last request went unanswered the
+/// server may still be waiting for it, so the client sends the end marker (a request numbered
+/// `endMarker`) until the server echoes it or has gone, at most 5 times. (Whether too many were
+/// lost is the case's to say, over all its trials: `CaseState.finished`.)
+func finishLossyRequests(_ endpoint: Endpoint, _ request: UnsafeMutableRawPointer, _ size: Int,
+                         _ reply: UnsafeMutableRawPointer, capacity: Int, answeredLast: Bool, _ work: LoopWork, _ result: inout LoopResult) {
+    if result.failure.isFailure { return }
+    if !answeredLast {
+        let key = endpoint.datagramKey
+        for _ in 0..<5 {
+            writeDatagramHeader(request, key: key, number: endMarker)
+            let t0 = monotonicNanoseconds()
+            if endpoint.write(request, size) < 0 { break }
+            let outcome = awaitReply(endpoint, reply, capacity: capacity, key: key, headerBytes: datagramHeaderBytes,
+                                     number: endMarker, numbered: true, sentAt: t0, timeoutNs: work.replyTimeoutNs, &result)
+            if case .lost = outcome { continue }
+            result.failure = .none  // echoed, or the server has gone (ECONNREFUSED): either way it is done
+            break
+        }
+    }
 }

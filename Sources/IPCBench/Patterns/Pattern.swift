@@ -196,6 +196,9 @@ public struct LoopWork: Sendable, Equatable {
     public var shape: CaseShape
     /// The transport is one-to-many: a worker has an endpoint per group it is on (`Topology`).
     public var oneToMany = false
+    /// Where messages may be lost: how long a request waits for its reply before it counts as lost
+    /// (`replyTimeout(warmupP99Ns:)`); the longest until the case's warm-up has set it.
+    public var replyTimeoutNs = longestReplyTimeoutNs
     /// async-request: requests kept outstanding.
     public var depth: Int { shape.depth }
 
@@ -260,6 +263,24 @@ struct LoopResult {
     var datagrams = DatagramCounts()
     /// Datagrams dropped because they were too short or did not carry the trial's key.
     var rejected: UInt64 = 0
+}
+
+/// The longest a request over a lossy transport waits for its reply (and how long it waits before
+/// the case's warm-up has measured a p99).
+let longestReplyTimeoutNs: UInt64 = 1_000_000_000
+
+/// How long a request over a lossy transport waits for its reply: 10 × the warm-up's p99, at least
+/// 1 ms and at most 1 s. Longer than that, the request counts as lost, and its reply, should it
+/// come, as late.
+func replyTimeout(warmupP99Ns p99: UInt64) -> UInt64 {
+    min(max(p99.multipliedReportingOverflow(by: 10).partialValue, 1_000_000), longestReplyTimeoutNs)
+}
+
+/// Over a lossy transport, why a request pattern's case fails: more than 1% of its requests, over
+/// all its measured trials, got no reply in time; nil otherwise.
+func tooManyLost(_ d: DatagramCounts) -> String? {
+    guard d.lost * 100 > d.sent else { return nil }
+    return "\(d.lost) of \(d.sent) requests got no reply in time (more than 1%): the machine is too busy, or the socket's buffer too small"
 }
 
 /// Datagram header: the trial's 64-bit key, then a 64-bit sequence (throughput) or round-trip

@@ -195,11 +195,12 @@ final class Publisher: TimedLoop {
 
     func run(_ result: inout LoopResult) {
         let size = work.payloadBytes, topics = targets.count
-        let key = endpoints[0].datagramKey
+        let key = endpoints[0].datagramKey, seal = endpoints[0].seal
         var topic = 0
         result.startNs = monotonicNanoseconds()
         publishing: for m in 0..<UInt64(work.messages) {
             PubSubHeader.write(buffer, key: key, publisher: id, topic: topic, sequence: m, time: monotonicNanoseconds())
+            if let seal { sealDatagramHeader(buffer, headerBytes: PubSubHeader.bytes, seal) }
             for e in targets[topic] {
                 let n = endpoints[e].write(buffer, size)
                 if n < 0 { result.failure = .system("write", Int32(-n)); break publishing }
@@ -212,6 +213,7 @@ final class Publisher: TimedLoop {
         }
         result.endNs = monotonicNanoseconds()
         PubSubHeader.write(buffer, key: key, publisher: id, topic: 0, sequence: endMarker, time: 0)
+        if let seal { sealDatagramHeader(buffer, headerBytes: PubSubHeader.bytes, seal) }
         let copies = endpoints[0].losesDatagrams ? 3 : 1
         for e in endpoints.indices { for _ in 0..<copies { _ = endpoints[e].write(buffer, size) } }
     }
@@ -234,6 +236,8 @@ struct Inbox {
     let failure: Int32
     /// Its links keep message boundaries (one read, one message; a stranger may send one).
     let datagrams: Bool
+    /// Where anyone may send to its links (udp-multicast): the MAC key that authenticates a header.
+    let seal: SipHashKey?
 
     init(_ endpoints: [Endpoint], size: Int) {
         self.endpoints = endpoints
@@ -253,6 +257,15 @@ struct Inbox {
         }
         self.failure = failure
         datagrams = endpoints[0].isDatagram
+        seal = endpoints[0].seal
+    }
+
+    /// A message of `count` bytes holds a whole header from the trial: its MAC is right on a sealed
+    /// link, it carries the trial's key on any other.
+    @inline(__always)
+    func authentic(_ buffer: UnsafeRawPointer, _ count: Int, key: UInt64) -> Bool {
+        if let seal { return hasValidSeal(buffer, count, headerBytes: PubSubHeader.bytes, seal) }
+        return count >= PubSubHeader.bytes && PubSubHeader.key(buffer) == key
     }
 
     func deallocate() {
@@ -338,7 +351,7 @@ final class Broker: TimedLoop {
             case .failed(let code): result.failure = .system("read", code); return
             case .closed(let link): result.failure = .peerClosed(afterBytes: result.bytes); inbox.close(link); return
             case let .message(link, buffer, count):
-                if count < PubSubHeader.bytes || PubSubHeader.key(buffer) != key {
+                if !inbox.authentic(buffer, count, key: key) {
                     // A stranger's datagram; on a stream (only the two workers hold it) it is corruption.
                     if !inbox.datagrams { result.failure = .corrupt(atByte: result.bytes); return }
                     result.rejected &+= 1
@@ -362,6 +375,7 @@ final class Broker: TimedLoop {
         result.endNs = monotonicNanoseconds()
         // The broker's own end marker (publisher 0) on every outbound endpoint.
         PubSubHeader.write(marker, key: key, publisher: 0, topic: 0, sequence: endMarker, time: 0)
+        if let seal = outbound[0].seal { sealDatagramHeader(marker, headerBytes: PubSubHeader.bytes, seal) }
         let copies = outbound[0].losesDatagrams ? 3 : 1
         for e in outbound.indices { for _ in 0..<copies { _ = outbound[e].write(marker, size) } }
     }
@@ -438,7 +452,7 @@ final class Subscriber: TimedLoop {
                 inbox.close(link)
             case let .message(link, buffer, count):
                 let now = monotonicNanoseconds()
-                if count < PubSubHeader.bytes || PubSubHeader.key(buffer) != key {
+                if !inbox.authentic(buffer, count, key: key) {
                     // A stranger's datagram; on a stream (only the two workers hold it) it is corruption.
                     if !inbox.datagrams { result.failure = .corrupt(atByte: result.bytes); return }
                     result.rejected &+= 1
@@ -464,7 +478,11 @@ final class Subscriber: TimedLoop {
                 let order = publisher * topics + topic
                 if let seen {
                     let bit = publisher * work.messages + Int(sequence)
-                    if seen[bit / 64] & (1 << UInt64(bit % 64)) != 0 { result.datagrams.duplicated &+= 1; continue }
+                    if seen[bit / 64] & (1 << UInt64(bit % 64)) != 0 {
+                        // A publisher sends each message once to a group: on a sealed link a second copy is a replay.
+                        if inbox.seal != nil { result.rejected &+= 1 } else { result.datagrams.duplicated &+= 1 }
+                        continue
+                    }
                     seen[bit / 64] |= 1 << UInt64(bit % 64)
                     if sequence + 1 < highest[order] { result.datagrams.reordered &+= 1 }
                 } else if sequence + 1 <= highest[order] {

@@ -15,7 +15,7 @@ enum SyncMessagePattern: Pattern {
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 1 }
 
     static func requirements(_ shape: CaseShape) -> Requirements {
-        Requirements(bothWays: true, otherSizedMessage: "a 16-byte acknowledgement")
+        Requirements(bothWays: true, otherSizedMessage: "a 16-byte acknowledgement", numberedWhereLost: "message number")
     }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
@@ -31,9 +31,8 @@ enum SyncMessagePattern: Pattern {
         f.values[.throughput] = mibPerSecond(receiver.bytes, f.durationNs)
         f.values[.messagesPerSecond] = f.durationNs > 0 ? Double(sender.messages) / (Double(f.durationNs) / 1e9) : 0
         f.latencies = sender.roundTrips
-        var d = DatagramCounts()
-        d.sent = sender.datagrams.sent
-        d.received = receiver.datagrams.received
+        // The sender's view: a message is lost when its acknowledgement did not come in time.
+        var d = sender.datagrams
         d.lost = d.sent - min(d.sent, d.received)
         f.datagrams = d
         return f
@@ -54,12 +53,14 @@ final class AckedSender: TimedLoop {
     private let sendBuffer: UnsafeMutableRawPointer
     private let ackBuffer: UnsafeMutableRawPointer
     private var histogram = makeRoundTripHistogram()
+    private let setupFailure: LoopFailure
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
         self.endpoint = endpoint
         self.work = work
         sendBuffer = makePatternBuffer(work.payloadBytes)
         ackBuffer = makePatternBuffer(ackCapacity)
+        setupFailure = repliesAreNumbered(endpoint, work.payloadBytes) ? setReplyTimeout(endpoint, work.replyTimeoutNs) : .none
     }
 
     deinit {
@@ -95,10 +96,14 @@ final class AckedSender: TimedLoop {
 
     /// Each message carries the trial's key and its number (as much of the header as fits); the
     /// acknowledgement must carry the key and the same number. A foreign datagram is dropped and
-    /// counted; a lost message or acknowledgement fails the trial (nothing is resent).
+    /// counted. Where datagrams may be lost (UDP), a message with no acknowledgement within
+    /// `work.replyTimeoutNs` is lost: counted, left out of the histogram, never resent.
     private func runDatagrams(_ result: inout LoopResult) {
         let size = work.payloadBytes
         let key = endpoint.datagramKey
+        let numbered = repliesAreNumbered(endpoint, size)
+        if setupFailure.isFailure { result.failure = setupFailure; return }
+        var answered = true
         result.startNs = monotonicNanoseconds()
         for number in 0..<UInt64(work.messages) {
             writeDatagramHeader(sendBuffer, key: key, number: number)
@@ -106,23 +111,22 @@ final class AckedSender: TimedLoop {
             let s = endpoint.write(sendBuffer, size)
             if s < 0 { result.failure = .system("send", Int32(-s)); break }
             result.datagrams.sent &+= 1
-            var r = 0
-            var t1: UInt64 = 0
-            while true {
-                r = endpoint.read(ackBuffer, ackCapacity)
-                t1 = monotonicNanoseconds()
-                if r < 0 || carriesTrialKey(ackBuffer, r, key: key, headerBytes: datagramHeaderBytes) { break }
-                result.rejected &+= 1
+            let reply = awaitReply(endpoint, ackBuffer, capacity: ackCapacity, key: key, headerBytes: datagramHeaderBytes,
+                                   number: number, numbered: numbered, sentAt: t0, timeoutNs: work.replyTimeoutNs, &result)
+            guard case let .arrived(r, t1) = reply else {
+                if case .lost = reply { answered = false; continue }
+                break
             }
-            if r == -Int(EAGAIN) { result.failure = .datagramLost(roundTrip: number); break }
-            if r < 0 { result.failure = .system("recv", Int32(-r)); break }
+            answered = true
             let acked = UInt64(littleEndian: ackBuffer.load(fromByteOffset: 8, as: UInt64.self))
             if r != datagramHeaderBytes || acked != number { result.failure = .badSequence(acked); break }
+            result.datagrams.received &+= 1
             if !histogram.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); break }
             result.endNs = t1
             result.bytes &+= UInt64(size)
             result.messages &+= 1
         }
+        if numbered { finishLossyRequests(endpoint, sendBuffer, size, ackBuffer, capacity: ackCapacity, answeredLast: answered, work, &result) }
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }
@@ -172,13 +176,19 @@ final class AckingReceiver: TimedLoop {
     }
 
     /// Acknowledges only messages that carry the trial's key; drops and counts the others. Reads
-    /// one byte more than the payload, so that a message of the wrong length shows.
+    /// one byte more than the payload, so that a message of the wrong length shows. Where datagrams
+    /// may be lost, numbers may skip (a lost message) and it acknowledges until the last message's
+    /// number or the sender's end marker, waiting as long as the trial lasts.
     private func runDatagrams(_ result: inout LoopResult) {
         let size = work.payloadBytes
         let key = endpoint.datagramKey
         let header = min(size, datagramHeaderBytes)
-        while result.messages < UInt64(work.messages) {
+        let numbered = repliesAreNumbered(endpoint, size)
+        let messages = UInt64(work.messages)
+        var next: UInt64 = 0  // the number due (where numbers may skip, the lowest still possible)
+        while numbered || result.messages < messages {
             let r = endpoint.read(buffer, size + 1)
+            if r == -Int(EAGAIN) && numbered { continue }
             if r == -Int(EAGAIN) { result.failure = .noDatagramArrived; break }
             if r < 0 { result.failure = .system("recv", Int32(-r)); break }
             if !carriesTrialKey(buffer, r, key: key, headerBytes: header) {
@@ -186,11 +196,17 @@ final class AckingReceiver: TimedLoop {
                 continue
             }
             result.endNs = monotonicNanoseconds()
-            let number = result.messages
+            var number = next
             if r != size { result.failure = .corrupt(atByte: result.bytes + UInt64(min(r, size))); break }
             if size >= datagramHeaderBytes {
                 let sent = UInt64(littleEndian: buffer.load(fromByteOffset: 8, as: UInt64.self))
-                if sent != number { result.failure = .badSequence(sent); break }
+                if numbered && sent == endMarker {
+                    writeDatagramHeader(ackBuffer, key: key, number: endMarker)
+                    _ = endpoint.write(ackBuffer, datagramHeaderBytes)
+                    break
+                }
+                if numbered ? (sent < next || sent >= messages) : sent != next { result.failure = .badSequence(sent); break }
+                number = sent
             }
             if work.verify && !datagramPayloadIsIntact(buffer, size, headerBytes: header) {
                 result.failure = .corrupt(atByte: result.bytes)
@@ -202,6 +218,8 @@ final class AckingReceiver: TimedLoop {
             result.datagrams.received &+= 1
             result.bytes &+= UInt64(size)
             result.messages &+= 1
+            next = number + 1
+            if numbered && number == messages - 1 { break }
         }
     }
 

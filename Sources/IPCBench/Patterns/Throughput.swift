@@ -138,6 +138,7 @@ final class DatagramSender: TimedLoop {
     private let endpoints: [Endpoint]
     private let work: LoopWork
     private let key: UInt64
+    private let seal: SipHashKey?
     private let markerCopies: Int
     private let buffer: UnsafeMutableRawPointer
 
@@ -145,6 +146,7 @@ final class DatagramSender: TimedLoop {
         self.endpoints = endpoints
         self.work = work
         key = endpoints[0].datagramKey
+        seal = endpoints[0].seal
         markerCopies = endpoints[0].losesDatagrams ? 3 : 1
         buffer = makePatternBuffer(work.payloadBytes)
     }
@@ -157,6 +159,7 @@ final class DatagramSender: TimedLoop {
         result.startNs = monotonicNanoseconds()
         sending: for sequence in 0..<UInt64(work.messages) {
             writeDatagramHeader(buffer, key: key, number: sequence)
+            if let seal { sealDatagramHeader(buffer, headerBytes: datagramHeaderBytes, seal) }
             for e in endpoints.indices {
                 let n = endpoints[e].write(buffer, size)
                 if n < 0 { result.failure = .system("send", Int32(-n)); break sending }
@@ -167,6 +170,7 @@ final class DatagramSender: TimedLoop {
         }
         result.endNs = monotonicNanoseconds()
         writeDatagramHeader(buffer, key: key, number: endMarker)
+        if let seal { sealDatagramHeader(buffer, headerBytes: datagramHeaderBytes, seal) }
         for e in endpoints.indices {
             for _ in 0..<markerCopies { _ = endpoints[e].write(buffer, size) }
         }
@@ -188,7 +192,7 @@ final class DatagramReceiver: TimedLoop {
         self.endpoint = endpoint
         self.work = work
         buffer = makePatternBuffer(work.payloadBytes)
-        tally = DatagramTally(key: endpoint.datagramKey, work)
+        tally = DatagramTally(key: endpoint.datagramKey, seal: endpoint.seal, work)
     }
 
     deinit {
@@ -214,12 +218,15 @@ final class DatagramReceiver: TimedLoop {
 }
 
 /// What a loop that receives numbered datagrams (`writeDatagramHeader`) keeps: a datagram without
-/// the trial's key is dropped and counted as rejected, never as data; a bitmap of sequence numbers
-/// separates first arrivals, duplicates and late (reordered) ones. Allocates only in `init`.
+/// the trial's key (or, on a sealed endpoint, without a valid MAC) is dropped and counted as
+/// rejected, never as data; a bitmap of sequence numbers separates first arrivals, duplicates and
+/// late (reordered) ones. On a sealed endpoint a number already received is a replay, rejected too:
+/// the sender sends each number once. Allocates only in `init`.
 struct DatagramTally {
     enum Outcome { case data, duplicate, foreign, endMarker, failed }
 
     private let key: UInt64
+    private let seal: SipHashKey?
     private let messages: UInt64
     private let size: Int
     private let verify: Bool
@@ -227,8 +234,9 @@ struct DatagramTally {
     private var highest: UInt64 = 0
     private(set) var anyArrived = false
 
-    init(key: UInt64, _ work: LoopWork) {
+    init(key: UInt64, seal: SipHashKey? = nil, _ work: LoopWork) {
         self.key = key
+        self.seal = seal
         messages = UInt64(work.messages)
         size = work.payloadBytes
         verify = work.verify
@@ -243,7 +251,9 @@ struct DatagramTally {
     /// datagram counts, `rejected`, and `failure` when the datagram is impossible or corrupt.
     @inline(__always)
     mutating func take(_ buffer: UnsafeRawPointer, _ count: Int, at now: UInt64, _ result: inout LoopResult) -> Outcome {
-        if !carriesTrialKey(buffer, count, key: key, headerBytes: datagramHeaderBytes) {
+        let authentic = if let seal { hasValidSeal(buffer, count, headerBytes: datagramHeaderBytes, seal) }
+            else { carriesTrialKey(buffer, count, key: key, headerBytes: datagramHeaderBytes) }
+        if !authentic {
             result.rejected &+= 1
             return .foreign
         }
@@ -257,9 +267,13 @@ struct DatagramTally {
                 return .failed
             }
         }
+        let word = Int(sequence / 64), bit = UInt64(1) << (sequence % 64)
+        if seal != nil && seen[word] & bit != 0 {
+            result.rejected &+= 1  // a replay of a datagram someone read from the group
+            return .foreign
+        }
         result.endNs = now
         result.bytes &+= UInt64(count)
-        let word = Int(sequence / 64), bit = UInt64(1) << (sequence % 64)
         if seen[word] & bit != 0 {
             result.datagrams.duplicated &+= 1
             return .duplicate

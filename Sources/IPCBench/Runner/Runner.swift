@@ -152,6 +152,10 @@ struct CaseState {
         let durationNs = figures.durationNs
         if trial <= c.warmup {
             // Calibration: the last warmup trial sets how much each measured trial moves.
+            if trial == c.warmup && !figures.latencies.isEmpty {
+                // Where requests may be lost, how long one waits for its reply (`replyTimeout`).
+                work.replyTimeoutNs = replyTimeout(warmupP99Ns: makeRoundTripHistogram(figures.latencies).valueAtPercentile(99))
+            }
             if trial == c.warmup && c.minTrialNs > 0 && durationNs > 0 && durationNs < c.minTrialNs {
                 let factor = Int(min((c.minTrialNs + durationNs - 1) / durationNs, 10_000))
                 work.messages = saturatingProduct(c.messages, factor)
@@ -211,6 +215,13 @@ struct CaseState {
     /// The case row: the summary of whatever measured trials it got.
     func finished() -> CaseResult {
         var r = result
+        if r.status == .ok, benchCase.transport.semantics == .lossyMessages,
+           benchCase.pattern.implementation.requirements(benchCase.shape).numberedWhereLost != nil,
+           let d = r.datagrams, let why = tooManyLost(d) {
+            r.status = .failed
+            r.error = why
+            return r
+        }
         guard r.status == .ok || r.status == .stopped else { return r }
         r.error = warnings.joined(separator: "; ")
         if histogram.totalCount > 0 { r.roundTrips = RoundTripSummary(histogram) }

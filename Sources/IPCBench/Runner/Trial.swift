@@ -33,6 +33,11 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
     let topology = pattern.implementation.topology(shape)
     let count = topology.roles.count
 
+    // udp-multicast: the groups and the workers in a network namespace of the trial's own, where
+    // the kernel allows it, so that no other process can join them (TrialNetworkNamespace).
+    var namespace = kind.oneToMany ? try TrialNetworkNamespace.enter() : nil
+    defer { try? namespace?.leave() }
+
     // One transport per pair of workers (per group on a one-to-many transport: one send reaches
     // every receiver), each in its own folder so that paths never collide.
     var transports: [Transport] = []
@@ -115,6 +120,9 @@ func runTrial(transport kind: TransportKind, options: TransportOptions, pattern:
         _ = setpgid(pid, group)
         pids = Array(repeating: pid, count: count)
     }
+    let entered = namespace  // the workers are in it now: the runner goes back to its own
+    namespace = nil
+    try entered?.leave()
     channels.forEach { $0.worker.close() }
 
     let runners = channels.map(\.runner)

@@ -8,11 +8,13 @@ struct TrialSecret {
     /// 128 bits for TCP, where a stranger gets one guess per connection; datagrams carry the first 64.
     static let byteCount = 16
     let bytes: [UInt8]
+    /// A second 128 bits that no message ever carries: the SipHash key of udp-multicast's MACs.
+    let macKey: SipHashKey
 
     static func random() throws -> TrialSecret {
-        var bytes = [UInt8](repeating: 0, count: byteCount)
+        var bytes = [UInt8](repeating: 0, count: 2 * byteCount)
         try check("getrandom") { bytes.withUnsafeMutableBytes { cshim_random_bytes($0.baseAddress, $0.count) } }
-        return TrialSecret(bytes: bytes)
+        return TrialSecret(bytes: Array(bytes[0..<byteCount]), macKey: SipHashKey(Array(bytes[byteCount...])))
     }
 
     /// The first 64 bits, little-endian: the key at the front of every datagram of the trial.
@@ -38,6 +40,14 @@ public struct PeerCheck {
     let listenerPid: pid_t
     /// The trial's deadline (CLOCK_MONOTONIC ns): b stops waiting for its peer then.
     let deadlineNs: UInt64
+}
+
+/// How long a worker on a transport that never loses a message waits for the next one: as long as
+/// the trial's timeout allows (at least 1 ms), since a message that has not come is only late (a
+/// busy machine), and the runner ends the trial at its deadline.
+func untilDeadline(_ peer: PeerCheck) -> UInt64 {
+    let now = monotonicNanoseconds()
+    return max(peer.deadlineNs > now ? peer.deadlineNs - now : 0, 1_000_000)
 }
 
 /// Set-up found no peer, or found a stranger where the peer should be.

@@ -63,6 +63,9 @@ public struct Endpoint: Sendable {
     public let rejected: UInt64
     /// The knobs `open` set, with the values the kernel put in force.
     public internal(set) var knobsInForce = TransportKnobs()
+    /// Where anyone may read and send the datagrams (udp-multicast): the trial's MAC key, which
+    /// seals every header in place of the key (`sealDatagramHeader`); nil elsewhere.
+    var seal: SipHashKey?
 
     public init(_ io: MessageIO, _ semantics: MessageSemantics, datagramKey: UInt64 = 0, rejected: UInt64 = 0) {
         self.io = io

@@ -46,6 +46,7 @@ final class UDPMulticastTransport: Transport {
             try setReceiveTimeout(fd, nanoseconds: options.receiveTimeoutNs)
         }
         var endpoint = Endpoint(.sendReceive(fd), Self.semantics, datagramKey: peer.secret.datagramKey, rejected: rejected)
+        endpoint.seal = peer.secret.macKey  // anyone in the group reads the key: a MAC authenticates instead
         endpoint.knobsInForce = try applySocketKnobs(fd, options.knobs, taking: Self.knobs)
         return endpoint
     }
@@ -107,5 +108,45 @@ func joinGroup(_ group: sockaddr_in) throws -> Int32 {
     } catch {
         closeDescriptor(fd)
         throw error
+    }
+}
+
+/// A network namespace of a udp-multicast trial's own: the runner enters a new one (with `lo` up)
+/// before it prepares the transport, forks the workers in it, and returns to its own; the namespace
+/// goes when the last worker's socket closes. No process outside it can see, join or send to the
+/// trial's groups. Entering takes CAP_SYS_ADMIN (root); where the kernel refuses, the trial runs in
+/// the runner's namespace, where any local user can join the group and read the payload (the MACs
+/// still refuse what they send).
+struct TrialNetworkNamespace {
+    /// The runner's own namespace, to return to.
+    private let original: Int32
+
+    /// Set (to anything) in tests, to force the path without a namespace.
+    static let testSwitch = "IPCBENCH_TEST_NO_NETNS"
+
+    /// Enters a new network namespace with `lo` up; nil where the kernel refuses it (or the test
+    /// switch is set), leaving the runner where it was.
+    static func enter() throws -> TrialNetworkNamespace? {
+        if getenv(testSwitch) != nil { return nil }
+        let original = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+        if original < 0 { return nil }
+        if cshim_unshare_net() != 0 {
+            closeDescriptor(original)
+            return nil  // EPERM without CAP_SYS_ADMIN, EINVAL without network namespaces
+        }
+        let namespace = TrialNetworkNamespace(original: original)
+        let up = cshim_loopback_up()
+        if up != 0 {
+            try namespace.leave()
+            throw SystemCallError("ioctl(SIOCSIFFLAGS lo up) in the trial's network namespace", code: -up)
+        }
+        return namespace
+    }
+
+    /// Returns the runner to its own namespace.
+    func leave() throws {
+        defer { closeDescriptor(original) }
+        let r = cshim_setns_net(original)
+        if r != 0 { throw SystemCallError("setns(the runner's network namespace)", code: -r) }
     }
 }

@@ -26,7 +26,7 @@ final class UnixDatagramTransport: Transport {
         closeDescriptor(sockets[other])
         try connect(sockets[mine], unixAddress(paths[other]), paths[other])
         let rejected = drainQueuedDatagrams(sockets[mine])
-        try setReceiveTimeout(sockets[mine], nanoseconds: options.receiveTimeoutNs)
+        try setReceiveTimeout(sockets[mine], nanoseconds: untilDeadline(peer))
         var endpoint = Endpoint(.sendReceive(sockets[mine]), Self.semantics,
                                 datagramKey: peer.secret.datagramKey, rejected: rejected)
         endpoint.knobsInForce = try applySocketKnobs(sockets[mine], options.knobs, taking: Self.knobs)

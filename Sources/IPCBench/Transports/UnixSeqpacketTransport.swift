@@ -9,7 +9,7 @@ final class UnixSeqpacketTransport: UnixStreamTransport {
     override class func maxMessageBytes() -> Int? { Limits.shared.unixSeqpacketMax }
 
     override func endpoint(_ fd: Int32, _ peer: PeerCheck, rejected: UInt64) throws -> Endpoint {
-        try setReceiveTimeout(fd, nanoseconds: options.receiveTimeoutNs)
+        try setReceiveTimeout(fd, nanoseconds: untilDeadline(peer))
         return Endpoint(.packets(fd), Self.semantics, datagramKey: peer.secret.datagramKey, rejected: rejected)
     }
 }
