@@ -105,7 +105,9 @@ final class KernelsTests: XCTestCase {
         XCTAssertEqual(comparison.first, compareCSVColumns)
         let p50 = try XCTUnwrap(comparison.first { $0[0] == "case" && $0[7] == "RTT p50 us" })
         XCTAssertEqual(p50[1], "\(folder)/\(stems[1]).csv,\(folder)/\(stems[3]).csv")
-        XCTAssertEqual(p50[15], "moderated-t")
+        // A metric's cases pool their variances from 10 cases up; fewer are tested on their own boots.
+        let p50Cases = comparison.filter { $0[0] == "case" && $0[7] == "RTT p50 us" }.count
+        XCTAssertEqual(p50[15], p50Cases >= 10 ? "moderated-t" : "runs-t")
         print("KernelsTests: installing, booting 4 + 1 interrupted guests and comparing took \(Int(Date().timeIntervalSince(start))) s")
     }
 
