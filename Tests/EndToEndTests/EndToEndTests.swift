@@ -74,6 +74,19 @@ final class Harness {
 
 func column(_ name: String, _ row: [String]) -> String { row[caseColumns.firstIndex(of: name)!] }
 
+/// The pids of a process's children: every process in /proc whose parent it is (any thread's
+/// children, and no need for the kernel's per-task children file).
+func children(of pid: Int32) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { Int32($0) }.filter { child in
+        // The fields after the command, which may hold spaces, start after its last ')'.
+        guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 && Int32(fields[1]) == pid
+    }.sorted()
+}
+
 /// End to end: the binary on real configs, bad input, faults and signals.
 final class EndToEndTests: XCTestCase {
     var h: Harness!
@@ -235,18 +248,6 @@ SUBCOMMANDS:
         XCTAssertEqual(column("error", rows[1]), "payload of 65508 bytes exceeds this kernel's udp message limit of 65507 bytes")
     }
 
-    /// The pids of the runner's children: every process in /proc whose parent it is (any thread's
-    /// children, and no need for the kernel's per-task children file).
-    func children(of pid: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { Int32($0) }.filter { child in
-            // The fields after the command, which may hold spaces, start after its last ')'.
-            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && Int32(fields[1]) == pid
-        }.sorted()
-    }
 
     /// Waits up to a minute (the machine may be busy) for the runner's two workers.
     func waitForWorkers(_ pid: Int32) throws -> [Int32] {

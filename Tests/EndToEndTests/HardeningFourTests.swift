@@ -28,16 +28,6 @@ final class HardeningFourTests: XCTestCase {
         XCTAssertEqual(try h.readCSV(path("x-trials.csv")).count, 3)
     }
 
-    /// The pids of `pid`'s children (from /proc: the fields after the command's last ')').
-    func children(of pid: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { Int32($0) }.filter { child in
-            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && Int32(fields[1]) == pid
-        }.sorted()
-    }
 
     /// Waits up to a minute for two workers of `pid` that are not in `old`.
     func newWorkers(of pid: Int32, besides old: [Int32] = []) throws -> [Int32] {

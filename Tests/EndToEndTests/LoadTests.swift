@@ -130,16 +130,6 @@ final class LoadTests: XCTestCase {
         }
     }
 
-    /// The runner's children (its workers), from /proc.
-    func children(of pid: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { Int32($0) }.filter { child in
-            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && Int32(fields[1]) == pid
-        }.sorted()
-    }
 
     /// The extreme of a busy machine, made certain: the server held still (SIGSTOP) for 1.5 s,
     /// longer than the fixed 1 s receive timeout that used to fail the case, on the two transports

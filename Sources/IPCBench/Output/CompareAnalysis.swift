@@ -76,6 +76,13 @@ public struct TestOutcome: Sendable {
     public var reason: String? = nil
 }
 
+extension TestOutcome {
+    /// A test's interval, p-value and MDE, by `method`.
+    init(_ test: CaseTest, method: IntervalMethod) {
+        self.init(interval: test.interval, method: method, pValue: test.pValue, mde: test.mde)
+    }
+}
+
 /// What a case's or a geometric mean's test says.
 public protocol Verdict {
     var metric: Metric { get }
@@ -467,19 +474,13 @@ func testChanges(_ changes: inout [Change], _ samples: [UnitSample?], newSide: I
                     : "too few units for an interval: take at least 3 runs a side"
                 continue
             }
-            changes[i].outcome.interval = test.interval
-            changes[i].outcome.method = method
-            changes[i].outcome.pValue = test.pValue
-            changes[i].outcome.mde = test.mde
+            changes[i].outcome = TestOutcome(test, method: method)
         }
         guard group.count >= 2 else { continue }
         let median = median(group.map { log(changes[$0].new / changes[$0].base) })
         var row = GeomeanChange(kind: .common, metric: metric, newSide: newSide, cases: group.count, percent: (exp(shift?.difference ?? median) - 1) * 100)
         if let shift {
-            row.outcome.interval = shift.interval
-            row.outcome.method = .commonT
-            row.outcome.pValue = shift.pValue
-            row.outcome.mde = shift.mde
+            row.outcome = TestOutcome(shift, method: .commonT)
         } else {
             row.outcome.reason = "too few units for the shift every case shares: take at least 2 runs a side"
         }
@@ -527,10 +528,7 @@ func geometricMeans(_ changes: [Change], newSide: Int, paired: Bool, units: Bool
             let test = paired ? testCases([UnitSample(base: baseUnits, new: newUnits, paired: true)], alpha: alpha).cases[0]
                               : welchTest(baseUnits, newUnits, alpha: alpha)
             if let test {
-                g.outcome.interval = test.interval
-                g.outcome.method = paired ? .pairedT : .runsWelch
-                g.outcome.pValue = test.pValue
-                g.outcome.mde = test.mde
+                g.outcome = TestOutcome(test, method: paired ? .pairedT : .runsWelch)
             } else {
                 g.outcome.reason = "identical figures on both sides: no interval"
             }
