@@ -12,11 +12,14 @@ struct CompareCommand: ParsableCommand {
         <stem>-trials.csv beside it. Cases are joined on transport, pattern, payload_bytes, placement \
         mode (split, same, none, pinned), options and the pattern's parameter. For each case and \
         metric: the change new/base in %, its 95% interval, the minimum detectable effect (MDE, \
-        found 80% of the time) and the q-value. Several runs on a side: the run is the unit, the \
-        moderated t pools the runs' variances over the cases (limma), and a change is significant \
-        when its Benjamini-Hochberg q is below 0.05. One run a side: a within-run interval only, \
-        never a verdict; take at least 3 runs a side. --within KEY=A,B compares two values of a key \
-        inside the same runs, paired round by round. The last rows give the geometric mean.
+        found 80% of the time) and the q-value. Several runs on a side: the run is the unit; the \
+        shift every case of a run shares is estimated from the runs and carried into every case's \
+        test; from 10 cases of a metric up, the moderated t pools the cases' own variances (limma, \
+        robust); a change is significant when its Benjamini-Hochberg q, over every row of the side, \
+        is below 0.05. One run a side: a within-run interval only, never a verdict; take at least 3 \
+        runs a side. --within KEY=A,B compares two values of a key inside the same runs (each run's \
+        paired rounds a unit; one run: intervals, no verdict). The last rows give, per metric, the \
+        geometric mean and the common shift (the change every case shares).
         """)
 
     @Argument(help: "The base side, then one or more new sides; a side is a results file (<stem>.csv) or several joined with commas. With --within, one side.")
@@ -28,10 +31,10 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "table, csv, markdown, or mail (plain fixed-width text to paste into a mail).")
     var format = "table"
 
-    @Option(name: .customLong("fail-on-regression"), help: "Exit 1 when a significant regression's whole 95% interval lies beyond PCT percent (a case or a geometric mean).")
+    @Option(name: .customLong("fail-on-regression"), help: "Exit 1 when a significant regression's whole 95% interval lies beyond PCT percent (a case, a geometric mean or a common shift).")
     var failOnRegression: Double?
 
-    @Option(help: "KEY=A,B: compare two values of a key inside the same runs, paired by round (placement=same,split; a knob as options writes it: sndbuf=131072,262144).")
+    @Option(help: "KEY=A,B: compare two values of a key inside the same runs, paired by round, each run a unit (placement=same,split; a knob as options writes it: sndbuf=131072,262144).")
     var within: String?
 
     func run() throws {

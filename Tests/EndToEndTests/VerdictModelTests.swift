@@ -143,6 +143,8 @@ struct ModelTally {
     var p50Flagged = 0
     /// Suites whose RTT p50 common row was significant.
     var commonP50Flagged = 0
+    /// Case rows without a test (no p-value).
+    var untested = 0
     /// Per suite, (A/A p < 0.05, A/A comparisons) overall, noisiest and quietest quarter, and
     /// (covered, intervals): the suite is the independent draw when its cases share run effects.
     var perSuite: [[(Int, Int)]] = [[], [], [], []]
@@ -174,7 +176,7 @@ struct ModelTally {
         c.covered += b.covered; c.intervals += b.intervals
         c.changes += b.changes; c.found += b.found; c.flagged += b.flagged; c.falseFlags += b.falseFlags
         c.suites += b.suites; c.suitesFlagged += b.suitesFlagged; c.gatePassed += b.gatePassed
-        c.commonFound += b.commonFound; c.p50Flagged += b.p50Flagged; c.commonP50Flagged += b.commonP50Flagged
+        c.commonFound += b.commonFound; c.p50Flagged += b.p50Flagged; c.commonP50Flagged += b.commonP50Flagged; c.untested += b.untested
         c.perSuite = zip(a.perSuite, b.perSuite).map { $0 + $1 }
         return c
     }
@@ -187,7 +189,7 @@ struct ModelTally {
 final class VerdictModelTests: XCTestCase {
     var h: Harness!
     override func setUpWithError() throws { h = try Harness() }
-    override func tearDownWithError() throws { if ProcessInfo.processInfo.environment["PROBE_KEEP"] == nil { try h.finishChecks() } }
+    override func tearDownWithError() throws { try h.finishChecks() }
 
     static let full = ProcessInfo.processInfo.environment["IPCBENCH_SIMULATION"] == "full"
 
@@ -217,14 +219,16 @@ final class VerdictModelTests: XCTestCase {
             if inFlight.count == 2 { try collect() }
         }
         while !inFlight.isEmpty { try collect() }
-        if ProcessInfo.processInfo.environment["PROBE_KEEP"] == nil { for s in 0..<3 { try? FileManager.default.removeItem(atPath: h.work.path + "/s\(s)") } }
+        for s in 0..<3 { try? FileManager.default.removeItem(atPath: h.work.path + "/s\(s)") }
         return t
     }
 
     static func tally(_ t: inout ModelTally, _ suite: ModelSuite, _ outcome: Harness.Outcome, change: Double) {
         let lines = parseCSV(outcome.stdout).filter { $0 != [""] }
         let rows = lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
-        let scales = suite.scale.values.sorted()
+        // A case's true noise: its scale, and √10 more run sd for the noisy ones.
+        func noise(_ c: ModelSuite.Comparison) -> Double { suite.scale[c]! * (suite.noisy.contains(c.transport) ? 10.0.squareRoot() : 1) }
+        let scales = suite.scale.keys.map(noise).sorted()
         let (quietBelow, noisyAbove) = (scales[scales.count / 4], scales[scales.count * 3 / 4])
         let before = [(t.nullP, t.nulls), (t.noisyP, t.noisy), (t.quietP, t.quiet), (t.covered, t.intervals)]
         defer {
@@ -234,22 +238,18 @@ final class VerdictModelTests: XCTestCase {
         t.suites += 1
         if outcome.status == 0 { t.gatePassed += 1 }
         if rows.contains(where: { $0["significant"] == "1" }) && change == 1 { t.suitesFlagged += 1 }
-        var commonsFound = true
+        // Every metric a change of every case touches must have a significant common row.
+        var expected = Set<String>(), seen = Set<String>()
+        if change != 1 && suite.changed.count == suite.cases.count {
+            for c in suite.scale.keys where !suite.model.p99Only || c.metric == Metric.rttP99.name { expected.insert(c.metric) }
+        }
         for r in rows {
             let significant = r["significant"] == "1"
-            if significant && change == 1 && ProcessInfo.processInfo.environment["PROBE_FLAGS"] != nil {
-                let c = ModelSuite.Comparison(transport: r["options"]!, metric: r["metric"]!)
-                print("FLAG \(r["kind"]!) \(r["metric"]!) \(r["options"]!) p \(r["p_value"]!) q \(r["q_value"]!) change \(r["change_pct"]!) scale \(suite.scale[c] ?? 0) noisy \(suite.noisy.contains(c.transport))")
-            }
             let low = Double(r["change_ci95_low_pct"] ?? ""), high = Double(r["change_ci95_high_pct"] ?? "")
             if r["kind"] == "common" {
                 let metric = r["metric"]!
                 if metric == Metric.rttP50.name && significant { t.commonP50Flagged += 1 }
-                let touched = change != 1 && suite.changed.count == suite.cases.count && (!suite.model.p99Only || metric == Metric.rttP99.name)
-                if touched && !significant {
-                    commonsFound = false
-                    if ProcessInfo.processInfo.environment["PROBE_KEEP"] != nil { print("MISSED COMMON: \(r)") }
-                }
+                if significant { seen.insert(metric) }
                 continue
             }
             guard r["kind"] == "case" else { continue }
@@ -261,12 +261,13 @@ final class VerdictModelTests: XCTestCase {
                 let (l, u) = (log(1 + low / 100), log(1 + high / 100))
                 if l - 1e-4 <= truth && truth <= u + 1e-4 { t.covered += 1 }
             }
-            let p = Double(r["p_value"] ?? "") ?? 1
+            // A case with no test (no p-value) is neither a rejection nor a non-rejection.
+            guard let p = Double(r["p_value"] ?? "") else { t.untested += 1; continue }
             if truth == 0 {
                 t.nulls += 1
                 if p < 0.05 { t.nullP += 1 }
                 if significant { t.nullFlagged += 1; t.falseFlags += 1 }
-                let scale = suite.scale[c]!
+                let scale = noise(c)
                 if scale >= noisyAbove { t.noisy += 1; if p < 0.05 { t.noisyP += 1 } }
                 if scale < quietBelow { t.quiet += 1; if p < 0.05 { t.quietP += 1 } }
                 if significant && c.metric == Metric.rttP50.name { t.p50Flagged += 1 }
@@ -276,18 +277,20 @@ final class VerdictModelTests: XCTestCase {
             }
             if significant { t.flagged += 1 }
         }
-        if commonsFound && change != 1 && suite.changed.count == suite.cases.count { t.commonFound += 1 }
+        if !expected.isEmpty && expected.isSubset(of: seen) { t.commonFound += 1 }
     }
 
     /// What an A/A run of a model must show; the failed checks, named (empty: all hold). A rate's
     /// tolerance is the one asked (±1 point overall, ±1.5 in a quarter, ±1.5 for coverage) or three
     /// standard errors with the suite as the cluster, whichever is wider: under a large shared run
     /// effect a suite's comparisons rise and fall together, and only more suites narrow the rate.
-    static func aaFailures(_ t: ModelTally) -> [String] {
+    /// `control`, where given, is the intact method on the same suites: its standard errors set the
+    /// allowance, so that a broken method whose false alarms cluster cannot widen its own.
+    static func aaFailures(_ t: ModelTally, control: ModelTally? = nil) -> [String] {
         var failed: [String] = []
         func check(_ ok: Bool, _ what: String) { if !ok { failed.append(what) } }
         func rate(_ i: Int, _ target: Double, _ tolerance: Double, _ what: String) {
-            let (r, se) = t.clustered(i)
+            let r = t.clustered(i).rate, se = (control ?? t).clustered(i).se
             let allowed = max(tolerance, 3 * se)
             check(abs(r - target) <= allowed, "\(what) \(formatDecimal(100 * r, places: 2))% is not \(formatDecimal(100 * target, places: 0))% ± \(formatDecimal(100 * allowed, places: 2)) points (clustered se \(formatDecimal(100 * se, places: 2)))")
         }
@@ -323,14 +326,16 @@ final class VerdictModelTests: XCTestCase {
     }
 
     /// A real +10% change in half the cases: found at least 65% of the time at 3 runs a side and
-    /// 76% at 4 on the README's model (the README says why not 80%), false discoveries at most 5%,
-    /// intervals covering the truth; a change in p99 alone is found in p99.
+    /// 80% at 4 on the README's model (at the default scale, 40 suites, less 3 points: its estimate's
+    /// own error), false discoveries at most 5%, intervals covering the truth; a change in p99
+    /// alone is found in p99.
     func testPowerAndFalseDiscoveries() throws {
-        for (model, runs, floor) in [(NoiseModel.base, 3, 0.65), (.base, 4, 0.76), (NoiseModel.all.first { $0.p99Only }!, 3, 0.50)] {
+        let slack = Self.full ? 0 : 0.03
+        for (model, runs, floor) in [(NoiseModel.base, 3, 0.65), (.base, 4, 0.80), (NoiseModel.all.first { $0.p99Only }!, 3, 0.50)] {
             let t = try simulate(model, runs: runs, suites: Self.full ? 400 : 40, changedShare: 0.5, change: 1.10,
                                  seed: 50_000 + UInt64(runs) * 1000)
             print("A/B +10%, \(model.name), \(runs) runs a side: \(t.summary)")
-            XCTAssertGreaterThanOrEqual(t.rate(t.found, t.changes), floor, "\(model.name), \(runs) runs")
+            XCTAssertGreaterThanOrEqual(t.rate(t.found, t.changes), floor - slack, "\(model.name), \(runs) runs")
             XCTAssertLessThanOrEqual(t.rate(t.falseFlags, t.flagged), 0.05 + binomialTolerance(0.05, t.flagged), "\(model.name), \(runs) runs")
             XCTAssertEqual(t.rate(t.covered, t.intervals), 0.95, accuracy: 0.015, "\(model.name), \(runs) runs")
         }
@@ -361,9 +366,16 @@ final class VerdictModelTests: XCTestCase {
             ("no-trend", .base, 60),
             ("no-shared-effect", model("machine-wide run sd 5%"), 60),
         ]
+        var controls: [String: ModelTally] = [:]
         for (broken, model, count) in cases {
+            // The intact method on the same suites passes, so that a failure is the broken part's.
+            if controls[model.name] == nil {
+                let control = try simulate(model, runs: 3, suites: count, changedShare: 0, change: 1, seed: 70_000)
+                XCTAssertEqual(Self.aaFailures(control), [], "the intact method on \(model.name), the broken methods' suites")
+                controls[model.name] = control
+            }
             let t = try simulate(model, runs: 3, suites: count, changedShare: 0, change: 1, seed: 70_000, broken: broken)
-            let failures = Self.aaFailures(t)
+            let failures = Self.aaFailures(t, control: controls[model.name])
             print("broken \(broken) on \(model.name): \(t.summary); fails: \(failures)")
             XCTAssertFalse(failures.isEmpty, "the method with \(broken) passed every check on \(model.name)")
         }

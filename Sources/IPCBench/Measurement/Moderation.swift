@@ -129,7 +129,7 @@ private struct CaseUnits {
 /// case is tested on its own units, whose variance already holds the shared part. `common` tests
 /// the shift every case shares (`commonShift`); `sharedVariance` is the variance of the shared
 /// offsets beyond the cases' own noise in them (nil with fewer than two cases).
-func testCases(_ samples: [UnitSample], alpha: Double) -> (cases: [CaseTest?], common: CaseTest?, sharedVariance: Double?) {
+func testCases(_ samples: [UnitSample], alpha: Double) -> (cases: [CaseTest?], common: CaseTest?, sharedVariance: Double?, pooled: Bool) {
     let units = samples.map(CaseUnits.init)
     let present = units.compactMap { $0 }
     let shape = samples.first.map { s in s.groups.map(\.count) }
@@ -146,7 +146,7 @@ func testCases(_ samples: [UnitSample], alpha: Double) -> (cases: [CaseTest?], c
     }
     var sharedVariance = 0.0, sharedDF = 1.0
     var residualVariances: [(variance: Double, df: Double)?] = own
-    if let mean = meanOffsets {
+    if let mean = meanOffsets, present.count >= 3 {
         let n = Double(present.count)
         let residual: [(variance: Double, df: Double)?] = units.map { u in
             guard let u, u.df >= 1 else { return nil }
@@ -187,7 +187,8 @@ func testCases(_ samples: [UnitSample], alpha: Double) -> (cases: [CaseTest?], c
         }
         return CaseTest(difference: u.difference, se: (total * u.scale).squareRoot(), df: totalDF, alpha: alpha)
     }
-    return (cases, aligned && present.count >= 2 ? commonShift(samples.filter { CaseUnits($0) != nil }, alpha: alpha) : nil, measuredShared)
+    return (cases, aligned && present.count >= 2 ? commonShift(samples.filter { CaseUnits($0) != nil }, alpha: alpha) : nil, measuredShared,
+            prior != nil)
 }
 
 /// The shift every case shares. Each unit's level is the median over the cases of the unit's figure
@@ -244,7 +245,8 @@ func sharedEffect(_ deviations: [[[Double?]]]) -> SharedEffect? {
 /// degrees of freedom around a variance that follows the case's trial variance w as a power law,
 /// log s0² = intercept + slope·log w (limma-trend, with the trial spread as the covariate). A case
 /// whose variance lies far above the prior keeps fewer of the prior's degrees of freedom
-/// (`caseDF`), so that its own runs speak for it (limma's robust eBayes, Phipson et al. 2016).
+/// (`caseDF`), so that its own runs speak for it (after limma's robust eBayes, Phipson et al. 2016,
+/// simplified: the outliers are tested against the prior fitted to every case, not a winsorized fit).
 struct VariancePrior {
     let df: Double
     let intercept: Double
@@ -286,7 +288,14 @@ func fitVariancePrior(_ own: [(variance: Double, df: Double)?], _ trialVariances
         let (v, d) = (max(own[i]!.variance, 1e-5 * middle), own[i]!.df)
         return brokenMethod == .noBiasCorrection ? log(v) : log(v) - digamma(d / 2) + log(d / 2)
     }
-    let w = usable.map { trialVariances[$0].flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }
+    // A trial spread of 0 (quantized trials all equal to their run's median) is floored as the
+    // variances are, so that one such case does not turn the trend off for the whole metric.
+    let spreads = usable.compactMap { trialVariances[$0].flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }
+    let typicalSpread = spreads.isEmpty ? 0 : median(spreads)
+    let w = usable.map { i -> Double? in
+        guard let v = trialVariances[i], v.isFinite, v >= 0, typicalSpread > 0 else { return nil }
+        return max(v, 1e-5 * typicalSpread)
+    }
     let n = Double(e.count)
     var intercept = e.reduce(0, +) / n, slope = 0.0, coefficients = 1.0
     if usable.count >= 5, w.allSatisfy({ $0 != nil }), brokenMethod != .noTrend {
@@ -298,7 +307,8 @@ func fitVariancePrior(_ own: [(variance: Double, df: Double)?], _ trialVariances
             // A trial variance from few trials is a noisy covariate, which flattens the fitted slope
             // by the share of its spread that is noise (regression dilution); the two halves of the
             // units measure that noise: var(log w) ≈ var(log w1 − log w2)/4.
-            let pairs = usable.compactMap { i in i < halves.count ? halves[i].flatMap { $0.0 > 0 && $0.1 > 0 ? log($0.0) - log($0.1) : nil } : nil }
+            let floor = 1e-5 * typicalSpread
+            let pairs = usable.compactMap { i in i < halves.count ? halves[i].map { log(max($0.0, floor)) - log(max($0.1, floor)) } : nil }
             if pairs.count == usable.count, brokenMethod != .noTrend {
                 let noise = pairs.reduce(0) { $0 + $1 * $1 } / Double(pairs.count) / 4
                 let reliability = min(1, max(0.5, 1 - noise / (sxx / (n - 1))))

@@ -267,6 +267,14 @@ func robustTrialVariance(_ runs: [RunFigures]) -> Double? {
     return Double.pi / 2 * pow(sum / count, 2)
 }
 
+/// `robustTrialVariance` of every other run and of the rest (a run: its figures, one or two cases'):
+/// two estimates whose difference says how noisy the trial spread is as a covariate.
+func trialVarianceHalves(_ runs: [[RunFigures]]) -> (Double, Double)? {
+    let halves = [0, 1].map { h in runs.enumerated().filter { $0.offset % 2 == h }.flatMap(\.element) }
+    guard let first = robustTrialVariance(halves[0]), let second = robustTrialVariance(halves[1]) else { return nil }
+    return (first, second)
+}
+
 /// Compares each new side with the base side (sides[0]), case by case, with 1 − alpha intervals.
 public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Double) -> CompareReport {
     let units = comparisonUnits(sides)
@@ -376,11 +384,8 @@ public func compareResults(_ sides: [Side], ignoring: Set<JoinKey>, alpha: Doubl
                 change.newSpread = change.spreadOfTrials ? pooledNew.logTrials.flatMap(standardDeviation) : standardDeviation(newLogs)
                 if baseBoots.count > 1 || newBoots.count > 1 {
                     let trialVariance = pooledTrialVariance(b + n)
-                    let runs = b + n
-                    let halves = robustTrialVariance(runs.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
-                        .flatMap { first in robustTrialVariance(runs.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)).map { (first, $0) } }
-                    samples.append(UnitSample(base: baseLogs, new: newLogs, paired: false, trialVariance: robustTrialVariance(runs),
-                                              trialVarianceHalves: halves))
+                    samples.append(UnitSample(base: baseLogs, new: newLogs, paired: false, trialVariance: robustTrialVariance(b + n),
+                                              trialVarianceHalves: trialVarianceHalves((b + n).map { [$0] })))
                     // The spread of the case's main metric, from each side with two runs or more.
                     if metricIndex == 0, let trialVariance, newIndex == 1 {
                         for side in [b, n] where side.count > 1 {
@@ -464,8 +469,8 @@ func testChanges(_ changes: inout [Change], _ samples: [UnitSample?], newSide: I
     for metric in Metric.all {
         let group = mine.filter { changes[$0].metric == metric }
         guard !group.isEmpty else { continue }
-        let (tests, shift, _) = testCases(group.map { samples[$0]! }, alpha: alpha)
-        let method: IntervalMethod = group.count >= casesToPool ? (paired ? .pairedModeratedT : .moderatedT) : (paired ? .pairedRunsT : .runsT)
+        let (tests, shift, _, pooled) = testCases(group.map { samples[$0]! }, alpha: alpha)
+        let method: IntervalMethod = pooled ? (paired ? .pairedModeratedT : .moderatedT) : (paired ? .pairedRunsT : .runsT)
         for (i, test) in zip(group, tests) {
             guard let test else {
                 let identical = samples[i]!.groups.allSatisfy { g in let v = g.compactMap { $0 }; return v.allSatisfy { $0 == v[0] } }

@@ -114,7 +114,8 @@ public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>
             } else {
                 if present.count < 2 { change.outcome.reason = "fewer than 2 runs with paired rounds: no interval" }
                 samples.append(present.count < 2 ? nil
-                               : UnitSample(base: units.map { $0?.0 }, new: units.map { $0?.1 }, paired: true, trialVariance: robustTrialVariance(variances)))
+                               : UnitSample(base: units.map { $0?.0 }, new: units.map { $0?.1 }, paired: true, trialVariance: robustTrialVariance(variances),
+                                            trialVarianceHalves: trialVarianceHalves(stride(from: 0, to: variances.count, by: 2).map { Array(variances[$0..<$0 + 2]) })))
             }
             changes.append(change)
         }
