@@ -158,11 +158,11 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         out += line(header)
         for row in rows { out += line(row) }
     }
-    let family = r.changes.filter { $0.method.givesVerdict }.count
+    let family = r.changes.filter { $0.method.givesVerdict }.count + r.geomeans.filter { $0.method.givesVerdict }.count
     out += "\nchange: new/base - 1 of the geometric means of the units' figures (a run's figure is the median of its trials); 95% interval of the change\n"
     out += "MDE: the change the test finds 80% of the time at the 5% level, these units' minimum detectable effect\n"
     if family > 0 {
-        out += "q: p-value adjusted over the \(family) comparisons of a side (Benjamini-Hochberg); verdict better or worse where q < 0.05, ~ where not\n"
+        out += "q: p-value adjusted over the \(family) rows of a side, cases, geometric means and common shifts together (Benjamini-Hochberg); verdict better or worse where q < 0.05, ~ where not\n"
     }
     let used = Set(r.changes.map(\.method) + r.geomeans.map(\.method))
     let explained: [(IntervalMethod, String)] = [
@@ -172,7 +172,7 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat) -> Strin
         (.pairedRunsT, "t over the case's own paired runs (too few cases of the metric to pool)"),
         (.runsWelch, "geomean: Welch t over the runs' mean log medians"),
         (.pairedT, "geomean: t over the units' mean paired differences"),
-        (.commonT, "common: the median change, t over the shift every case shares in each unit"),
+        (.commonT, "common: the shift every case shares (a run's level: the median over the cases), t over the runs"),
         (.withinRun, r.within != nil ? "within-run: t over the paired rounds of one run, no verdict" : "within-run: Mann-Whitney shift interval on the trials' logs, one run a side, no verdict"),
         (.withinRunSummary, "within-run-summary: Welch on the MiB/s summary columns (no trials file), no verdict"),
     ]

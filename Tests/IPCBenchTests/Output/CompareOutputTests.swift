@@ -147,7 +147,7 @@ final class CompareOutputTests: XCTestCase {
 
         change: new/base - 1 of the geometric means of the units' figures (a run's figure is the median of its trials); 95% interval of the change
         MDE: the change the test finds 80% of the time at the 5% level, these units' minimum detectable effect
-        q: p-value adjusted over the 3 comparisons of a side (Benjamini-Hochberg); verdict better or worse where q < 0.05, ~ where not
+        q: p-value adjusted over the 6 rows of a side, cases, geometric means and common shifts together (Benjamini-Hochberg); verdict better or worse where q < 0.05, ~ where not
         tests: t over the case's own runs' log medians (too few cases of the metric to pool); geomean: Welch t over the runs' mean log medians
 
         """)
