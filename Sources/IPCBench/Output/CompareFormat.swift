@@ -25,7 +25,7 @@ func intervalText(_ i: LogInterval?) -> String {
     return "[\(signedPercent(i.low)), \(signedPercent(i.high))]"
 }
 
-/// A probability with three significant digits and no exponent.
+/// A probability with three decimals from 0.001 up and three significant digits below, with no exponent.
 func probability(_ p: Double) -> String {
     if p >= 0.001 { return formatDecimal(p, places: 3) }
     return p < 1e-9 ? "0.000000001" : formatDecimal(p, places: Int((-log10(p)).rounded(.up)) + 2)
