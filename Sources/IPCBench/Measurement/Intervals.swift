@@ -112,11 +112,7 @@ public func welchTest(_ a: [Double], _ b: [Double], alpha: Double) -> CaseTest? 
         df = denominator > 0 ? se2 * se2 / denominator : na + nb - 2
     }
     guard se2 > 0, se2.isFinite else { return nil }
-    let se = se2.squareRoot()
-    let critical = studentTQuantile(1 - alpha / 2, degreesOfFreedom: df)
-    return CaseTest(difference: difference, interval: LogInterval(low: difference - critical * se, high: difference + critical * se),
-                    pValue: studentTTwoSidedP(difference / se, degreesOfFreedom: df),
-                    mde: (critical + studentTQuantile(0.8, degreesOfFreedom: df)) * se, df: df)
+    return CaseTest(difference: difference, se: se2.squareRoot(), df: df, alpha: alpha)
 }
 
 /// Welch's interval for log(mean b / mean a) from summary figures (one run a side, no trials file) (mean, sample standard

@@ -59,14 +59,6 @@ public struct CaseTest: Sendable, Equatable {
         mde = (critical + power) * se
         self.df = df
     }
-
-    init(difference: Double, interval: LogInterval, pValue: Double, mde: Double, df: Double) {
-        self.difference = difference
-        self.interval = interval
-        self.pValue = pValue
-        self.mde = mde
-        self.df = df
-    }
 }
 
 /// A metric's cases pool their variances only from this many cases up; fewer, and each case is
