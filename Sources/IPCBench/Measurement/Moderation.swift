@@ -43,21 +43,50 @@ public struct CaseTest: Sendable, Equatable {
     public let pValue: Double
     /// The smallest change (log ratio) found 80% of the time by the unadjusted test at this level.
     public let mde: Double
-    /// Degrees of freedom of the t (for a case: its own, the prior's and the shared effect's, combined).
+    /// Degrees of freedom of the t (for a case: its own, the prior's and the shared effect's, combined;
+    /// for a mixture, its components' weighted by their weights).
     public let df: Double
 
     /// The t test of `difference` with standard error `se` on `df` degrees of freedom; nil when the
     /// error is zero (identical values: a tie is no evidence of a change) or the df are under 1.
     init?(difference: Double, se: Double, df: Double, alpha: Double) {
-        guard se > 0, se.isFinite, df >= 1 else { return nil }
+        self.init(difference: difference, components: [(1, se, df)], alpha: alpha)
+    }
+
+    /// The test of `difference` against a mixture of scaled t distributions (weight, standard error,
+    /// df): a case that may be an outlier is judged by both its moderated and its own variance, each
+    /// in proportion to how likely it is. p, the interval and the MDE all come from the one mixture,
+    /// so the interval leaves out 0 exactly when p < alpha.
+    init?(difference: Double, components: [(weight: Double, se: Double, df: Double)], alpha: Double) {
+        let used = components.filter { $0.weight > 0 }
+        guard !used.isEmpty, used.allSatisfy({ $0.se > 0 && $0.se.isFinite && $0.df >= 1 }) else { return nil }
         let z = brokenMethod == .zForT
-        let critical = z ? normalQuantile(1 - alpha / 2) : studentTQuantile(1 - alpha / 2, degreesOfFreedom: df)
-        let power = z ? normalQuantile(0.8) : studentTQuantile(0.8, degreesOfFreedom: df)
+        /// P(|X| > x) under the mixture.
+        func beyond(_ x: Double) -> Double {
+            used.reduce(0) { sum, c in
+                sum + c.weight * (z ? erfc(x / c.se / 2.0.squareRoot()) : studentTTwoSidedP(x / c.se, degreesOfFreedom: c.df))
+            }
+        }
+        /// The x with P(|X| > x) = share: one component's quantile, or a bisection between the components'.
+        func quantile(_ share: Double) -> Double {
+            let each = used.map { c in
+                c.se * (z ? normalQuantile(1 - share / 2) : studentTQuantile(1 - share / 2, degreesOfFreedom: c.df))
+            }
+            guard used.count > 1 else { return each[0] }
+            var low = each.min()!, high = each.max()!
+            for _ in 0..<60 {
+                let middle = (low + high) / 2
+                if beyond(middle) > share { low = middle } else { high = middle }
+            }
+            return (low + high) / 2
+        }
+        let critical = quantile(alpha)
         self.difference = difference
-        interval = LogInterval(low: difference - critical * se, high: difference + critical * se)
-        pValue = z ? erfc(abs(difference / se) / 2.0.squareRoot()) : studentTTwoSidedP(difference / se, degreesOfFreedom: df)
-        mde = (critical + power) * se
-        self.df = df
+        interval = LogInterval(low: difference - critical, high: difference + critical)
+        pValue = beyond(abs(difference))
+        // The 80% power point: one-sided P(X > x) = 0.2.
+        mde = critical + quantile(0.4)
+        self.df = used.reduce(0) { $0 + $1.weight * $1.df }
     }
 }
 
@@ -162,22 +191,32 @@ func testCases(_ samples: [UnitSample], alpha: Double) -> (cases: [CaseTest?], c
     if normalise { own = residualVariances } else { sharedVariance = 0 }
     let prior = pooling ? fitVariancePrior(own, samples.map(\.trialVariance), halves: samples.map(\.trialVarianceHalves)) : nil
     let pooledDF = own.reduce(0) { $0 + ($1?.df ?? 0) }
+    /// A case variance with the shared variance added: its standard error and df (Satterthwaite:
+    /// the sum of two variances known to their own degrees of freedom).
+    func withShared(_ variance: Double, _ df: Double, _ scale: Double) -> (se: Double, df: Double) {
+        guard sharedVariance > 0 else { return ((variance * scale).squareRoot(), df) }
+        let total = variance + sharedVariance
+        return ((total * scale).squareRoot(),
+                max(1, total * total / (variance * variance / df + sharedVariance * sharedVariance / sharedDF)))
+    }
     let cases = units.indices.map { i -> CaseTest? in
         guard let u = units[i], let (variance, df) = own[i] else { return nil }
-        var caseVariance = variance, caseDF = df
+        var caseVariance = variance, caseDF = df, noOutlier = 1.0
         if let prior {
             let (priorVariance, priorDF) = prior.moderation(i, samples[i].trialVariance)
             caseVariance = priorDF.isInfinite ? priorVariance : (priorDF * priorVariance + df * variance) / (priorDF + df)
             caseDF = min(df + priorDF, pooledDF)
+            noOutlier = i < prior.noOutlier.count ? prior.noOutlier[i] : 1
         }
         guard caseVariance > 0 else { return nil }
-        var total = caseVariance, totalDF = caseDF
-        if sharedVariance > 0 {
-            total += sharedVariance
-            // Satterthwaite: the sum of two variances known to caseDF and sharedDF degrees of freedom.
-            totalDF = max(1, total * total / (caseVariance * caseVariance / caseDF + sharedVariance * sharedVariance / sharedDF))
+        let moderated = withShared(caseVariance, caseDF, u.scale)
+        // A case that may be an outlier is also judged by its own variance, as likely as it is one.
+        guard noOutlier < 1, variance > 0, df >= 1 else {
+            return CaseTest(difference: u.difference, se: moderated.se, df: moderated.df, alpha: alpha)
         }
-        return CaseTest(difference: u.difference, se: (total * u.scale).squareRoot(), df: totalDF, alpha: alpha)
+        let ownTest = withShared(variance, df, u.scale)
+        return CaseTest(difference: u.difference, components: [(noOutlier, moderated.se, moderated.df), (1 - noOutlier, ownTest.se, ownTest.df)],
+                        alpha: alpha)
     }
     return (cases, aligned && present.count >= 2 ? commonShift(samples.filter { CaseUnits($0) != nil }, alpha: alpha) : nil, measuredShared,
             prior != nil)
@@ -248,6 +287,8 @@ struct VariancePrior {
     let range: ClosedRange<Double>
     /// Per case, the prior's degrees of freedom after the outlier check (df where it is no outlier).
     var caseDF: [Double] = []
+    /// Per case, the probability that it is no outlier (1 where it is none).
+    var noOutlier: [Double] = []
 
     func variance(_ trialVariance: Double?) -> Double {
         var center = intercept
@@ -317,10 +358,14 @@ func fitVariancePrior(_ own: [(variance: Double, df: Double)?], _ trialVariances
     let spread = squares / (n - coefficients)
     let excess = spread - usable.reduce(0) { $0 + trigamma(own[$1]!.df / 2) } / n
     let present = w.compactMap { $0 }
-    var prior = VariancePrior(df: excess > 0 && brokenMethod != .priorDFInfinite ? 2 * trigammaInverse(excess) : .infinity,
-                              intercept: intercept, slope: slope, range: (present.min() ?? 1)...(present.max() ?? 1))
+    // A prior is worth no more degrees of freedom than the cases that informed it, less one: the
+    // moment estimate from a few dozen variances is often far too large (infinite when their spread
+    // falls under what their own df explain), and an overconfident prior makes p values too small.
+    let informed = n - 1
+    let df = brokenMethod == .priorDFInfinite ? .infinity : excess > 0 ? min(2 * trigammaInverse(excess), informed) : informed
+    var prior = VariancePrior(df: df, intercept: intercept, slope: slope, range: (present.min() ?? 1)...(present.max() ?? 1))
     if brokenMethod != .priorDFInfinite {
-        prior.caseDF = robustPriorDF(prior, own, trialVariances)
+        (prior.caseDF, prior.noOutlier) = robustPriorDF(prior, own, trialVariances)
     }
     return prior
 }
@@ -330,7 +375,7 @@ func fitVariancePrior(_ own: [(variance: Double, df: Double)?], _ trialVariances
 /// at least as extreme ((n − rank + 0.5)/n), p/share below 1 is the probability it is no outlier.
 /// An outlier's prior df fall toward the df that make the largest ratio the median of its F
 /// distribution; the result is made to grow with p, so that a less extreme case never keeps fewer.
-func robustPriorDF(_ prior: VariancePrior, _ own: [(variance: Double, df: Double)?], _ trialVariances: [Double?]) -> [Double] {
+func robustPriorDF(_ prior: VariancePrior, _ own: [(variance: Double, df: Double)?], _ trialVariances: [Double?]) -> (df: [Double], noOutlier: [Double]) {
     let usable = own.indices.filter { own[$0] != nil }
     let n = Double(usable.count)
     let pooled = usable.reduce(0) { $0 + own[$1]!.df }
@@ -339,7 +384,9 @@ func robustPriorDF(_ prior: VariancePrior, _ own: [(variance: Double, df: Double
     let tail = zip(usable, ratio).map { i, f in fTail(f, own[i]!.df, prior.df) }
     let rank = ratio.indices.map { i in Double(ratio.indices.filter { ratio[$0] < ratio[i] }.count + 1) }
     let notOutlier = tail.indices.map { min(1, tail[$0] / ((n - rank[$0] + 0.5) / n)) }
-    guard notOutlier.contains(where: { $0 < 1 }) else { return result }
+    var probability = [Double](repeating: 1, count: own.count)
+    for (k, i) in usable.enumerated() { probability[i] = notOutlier[k] }
+    guard notOutlier.contains(where: { $0 < 1 }) else { return (result, probability) }
     var shrunk: [Double]
     if prior.df.isInfinite {
         shrunk = notOutlier.map { $0 * pooled }
@@ -362,7 +409,7 @@ func robustPriorDF(_ prior: VariancePrior, _ own: [(variance: Double, df: Double
         shrunk[k] = running
     }
     for (k, i) in usable.enumerated() { result[i] = min(shrunk[k], prior.df) }
-    return result
+    return (result, probability)
 }
 
 /// P(F > f) for F with df1 and df2 degrees of freedom (df2 may be infinite: the chi-square limit).
