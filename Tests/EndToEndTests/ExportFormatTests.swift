@@ -43,7 +43,7 @@ final class ExportFormatTests: XCTestCase {
             guard c.status == "ok" else { continue }
             for (i, v) in values.enumerated() {
                 var t = ["run_id": runID, "transport": c.transport, "pattern": c.pattern, "payload_bytes": "4096",
-                         "cpu_placement": "split:0,1", "options": c.options, "trial": String(i + 1)]
+                         "cpu_placement": "split:0,1", "options": c.options, "trial": String(i + 1), "round": String(i + 1)]
                 if c.pattern == "throughput" { t["mib_per_s"] = f(v) } else { t["rtt_us_p50"] = f(v); t["rtt_us_p99"] = f(2 * v) }
                 trialText += csvLine(trialColumns.map { t[$0] ?? "" })
             }
@@ -187,6 +187,25 @@ final class ExportFormatTests: XCTestCase {
         XCTAssertEqual(new["units"] as? Int, 3)
         XCTAssertEqual(((new["files"] as? [[String: Any]])?.first?["path"] as? String), h.work.path + "/b0\nnot ok 9 #x.csv")
         XCTAssertTrue(json.stdout.contains(#"b0\nnot ok 9 #x.csv""#))  // the line break escaped in the JSON text
+    }
+
+    /// `--within` (one side, two values of a key inside the same runs) in every format for programs.
+    func testWithinInEveryFormatForPrograms() throws {
+        let (runs, _) = try sides()
+        for format in ["json", "ktap", "bmf", "lava"] {
+            let outcome = try h.run(["compare", runs, "--within", "transport=pipe,unix-stream", "--format", format])
+            XCTAssertEqual(outcome.status, 0, outcome.stderr)
+            switch format {
+            case "json": try assertValid(outcome.stdout, schema: "docs/compare.schema.json")
+            case "bmf": try assertValid(outcome.stdout, schema: "docs/bmf.schema.json")
+            case "lava": XCTAssertEqual(try LAVA.lines(outcome.stdout).count, 2)  // the one case paired and its geomean (no common shift of one case)
+            default:
+                let ktap = KTAP(outcome.stdout)
+                XCTAssertEqual(ktap.problems, [], outcome.stdout)
+                XCTAssertEqual(ktap.results.first?.name, "throughput 4096 split MiB/s")
+                XCTAssertTrue(outcome.stdout.contains("# within: transport=pipe (base) against transport=unix-stream (new)\n"), outcome.stdout)
+            }
+        }
     }
 
     /// The entry point `convert` will use: a run's cases with their main metric, read with the one reader.

@@ -37,14 +37,11 @@ public let compareCSVColumns = ["kind", "new_file", "transport", "pattern", "pay
                                 "change_ci95_low_pct", "change_ci95_high_pct", "detectable_pct", "method",
                                 "p_value", "q_value", "mde_pct", "note"] + CaseParameter.allCases.map(\.rawValue)
 
-/// A log-ratio as a change in % with its sign.
-func signedPercent(_ logRatio: Double) -> String {
-    let v = (exp(logRatio) - 1) * 100
-    return (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%"
-}
-
 /// A change in % with its sign and one decimal: `+10.0%`.
 func percentText(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%" }
+
+/// A log-ratio as a change in % with its sign.
+func signedPercent(_ logRatio: Double) -> String { percentText((exp(logRatio) - 1) * 100) }
 
 /// A base or new figure: one decimal from 100 up, three below.
 func figureText(_ v: Double) -> String { formatDecimal(v, places: v >= 100 ? 1 : 3) }
