@@ -48,14 +48,20 @@ public struct Comparison {
                 lines.append("\(name): \(file.path) (kernel \(first.kernelRelease), host \(first.hostname), cpu \(first.cpuModel), run \(first.runID))")
             }
         }
-        if let w = report.within { lines.append("within: \(w.key)=\(w.base) (base) against \(w.key)=\(w.new) (new)") }
+        if let w = report.within {
+            lines.append("within: \(w.key)=\(w.base) (base) against \(w.key)=\(w.new) (new)")
+        } else {
+            let boots = zip(report.units, report.sides).contains { $0.count != $1.files.count }
+            lines.append("units: \(boots ? "boots, their runs averaged" : "runs") (\(zip(report.sides, report.units).map { $0.unitsLabel($1) }.joined(separator: " vs ")))")
+        }
+        if report.oneRunComparison { lines.append("note: one run a side: within-run intervals only, no verdict; take at least 3 runs a side") }
         lines += report.notes.map { "note: \($0)" } + report.warnings.map { "warning: \($0)" }
         if let gate { lines.append("gate: not ok where a significant regression's whole 95% interval lies beyond \(formatDecimal(gate, places: 1))%") }
         return lines
     }
 
     /// The rows as figures for the lab formats: the change in % with its 95% interval (see
-    /// docs/comparing.md, "Output for labs", for why the change and not the new side's figure).
+    /// docs/comparing.md, "Output for programs and labs", for why the change and not the new side's figure).
     var figures: [ExportFigure] {
         rows.map { row in
             var lines = ["\(row.metric.name): " + row.summary]
