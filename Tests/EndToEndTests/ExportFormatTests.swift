@@ -189,6 +189,18 @@ final class ExportFormatTests: XCTestCase {
         XCTAssertTrue(json.stdout.contains(#"b0\nnot ok 9 #x.csv""#))  // the line break escaped in the JSON text
     }
 
+    /// A `|` from a file stays in its Markdown cell: every row of the table has the header's cells.
+    func testMarkdownKeepsABarInItsCell() throws {
+        let (a, b) = try sides()
+        let markdown = try h.run(["compare", a, b, "--format", "markdown"])
+        XCTAssertEqual(markdown.status, 0, markdown.stderr)
+        let table = markdown.stdout.split(separator: "\n").filter { $0.hasPrefix("|") }
+        func cells(_ line: Substring) -> Int { line.replacingOccurrences(of: "\\|", with: "").filter { $0 == "|" }.count - 1 }
+        XCTAssertEqual(table.count, 2 + 9)
+        XCTAssertEqual(Set(table.map(cells)), [9])
+        XCTAssertTrue(table.contains { $0.contains("sndbuf=4096 #1 \\x \\|y é") }, markdown.stdout)
+    }
+
     /// `--within` (one side, two values of a key inside the same runs) in every format for programs.
     func testWithinInEveryFormatForPrograms() throws {
         let (runs, _) = try sides()
