@@ -226,11 +226,11 @@ final class ExportFormatTests: XCTestCase {
             ("pipe", "throughput", "", 1, "ok"), ("fifo", "throughput", Self.awkward, 1, "failed"), ("pipe", "latency", "", 1, "ok"),
         ])
         let file = try ResultFile.load(path)
-        let figures = runFigures(file)
+        let figures = exportFigures(file)
         XCTAssertEqual(figures.map(\.measure), ["mib-per-s", "mib-per-s", "rtt-us-p50"])  // each pattern's main metric
         XCTAssertEqual(figures.map(\.passed), [true, false, true])
 
-        let ktap = KTAP(renderFigures(figures, header: runHeader(file), format: .ktap))
+        let ktap = KTAP(renderFigures(figures, header: exportHeader(file), format: .ktap))
         XCTAssertEqual(ktap.problems, [])
         XCTAssertEqual(ktap.results.map(\.ok), [true, false, true])
         XCTAssertEqual(ktap.results[1].name, "fifo throughput 4096 split - sndbuf=4096 _1 _x |y _ MiB/s")
@@ -248,7 +248,7 @@ final class ExportFormatTests: XCTestCase {
         XCTAssertEqual(lava[0].units, "MiB/s")
         XCTAssertNil(lava[1].measurement)
 
-        let markdown = renderFigures(figures, header: runHeader(file), format: .markdown).split(separator: "\n")
+        let markdown = renderFigures(figures, header: exportHeader(file), format: .markdown).split(separator: "\n")
         XCTAssertEqual(markdown.filter { $0.hasPrefix("|") }.count, 2 + figures.count)
         XCTAssertTrue(markdown.contains("| fifo throughput 4096 split - sndbuf=4096 #1 \\x \\|y é | MiB/s |  |  | MiB/s | not ok |"), markdown.joined(separator: "\n"))
     }

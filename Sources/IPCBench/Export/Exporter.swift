@@ -8,7 +8,7 @@ protocol Exporter {
 }
 
 /// The formats a lab's tools read (KTAP, BMF, LAVA, Markdown): they render a list of figures, so
-/// that a run's cases (`runFigures`) go through the same code as a comparison's rows.
+/// that a run's cases (`exportFigures`) go through the same code as a comparison's rows.
 protocol FigureExporter {
     /// `figures` as this format's text; `header` is what the output says first (KTAP: diagnostics).
     func render(_ figures: [ExportFigure], header: [String]) -> String
@@ -190,7 +190,7 @@ public struct CompareRow: Sendable {
 
 /// One test a lab format writes: a case (or a geometric mean, or a common shift) and one metric, its
 /// figure with its 95% interval, and whether it passed. A comparison's rows and a run's cases
-/// (`runFigures`) both become these.
+/// (`exportFigures`) both become these.
 public struct ExportFigure: Sendable {
     /// The case's name (`pipe throughput 4096 split`), as text from the files: each format makes it safe.
     public var name: String
@@ -235,7 +235,7 @@ extension String {
 /// A run's cases with their main metric's figure (the pattern's first metric: its median, and the
 /// 95% interval of the median where the file has one), for the lab formats (`ipcbench convert`).
 /// A case that is not ok is a figure without a value that did not pass.
-public func runFigures(_ file: ResultFile) -> [ExportFigure] {
+public func exportFigures(_ file: ResultFile) -> [ExportFigure] {
     zip(file.rows, file.cases).compactMap { row, cells -> ExportFigure? in
         guard let metric = Metric.of(pattern: row.key.pattern).first else { return nil }
         let value = row.status == "ok" ? positiveFigure(row.figure(metric)) : nil
@@ -250,7 +250,7 @@ public func runFigures(_ file: ResultFile) -> [ExportFigure] {
 }
 
 /// The header lines a run's figures start with: its file, kernel, host and run.
-public func runHeader(_ file: ResultFile) -> [String] {
+public func exportHeader(_ file: ResultFile) -> [String] {
     guard let first = file.rows.first else { return ["run: \(file.path)"] }
     return ["run: \(file.path) (kernel \(first.kernelRelease), host \(first.hostname), cpu \(first.cpuModel), run \(first.runID))"]
 }

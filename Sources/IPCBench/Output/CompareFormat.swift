@@ -18,7 +18,7 @@ public enum CompareFormat: String, CaseIterable, Sendable {
     }
 }
 
-/// The formats that also take a run's figures (`runFigures`), for `ipcbench convert`.
+/// The formats that also take a run's figures (`exportFigures`), for `ipcbench convert`.
 public enum FigureFormat: String, CaseIterable, Sendable {
     case ktap, bmf, lava, markdown
 
@@ -64,7 +64,7 @@ public func renderComparison(_ r: CompareReport, format: CompareFormat, gate: Do
     format.exporter.render(Comparison(r, gate: gate))
 }
 
-/// A run's figures (`runFigures`) as a lab's format; `header` are the lines it starts with (`runHeader`).
+/// A run's figures (`exportFigures`) as a lab's format; `header` are the lines it starts with (`exportHeader`).
 public func renderFigures(_ figures: [ExportFigure], header: [String], format: FigureFormat) -> String {
     format.exporter.render(figures, header: header)
 }
