@@ -28,7 +28,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("ignore"), help: "Drop a key from the join: transport, pattern, payload, placement, options or parameter (repeatable).")
     var ignore: [String] = []
 
-    @Option(help: "table, csv, markdown, or mail (plain fixed-width text to paste into a mail).")
+    @Option(help: "table, csv, markdown, mail (plain fixed-width text to paste into a mail), json (every field, typed), ktap (a test per row, as kselftest prints; not ok where --fail-on-regression fails it), bmf (Bencher's JSON), or lava (lava-test-case lines).")
     var format = "table"
 
     @Option(name: .customLong("fail-on-regression"), help: "Exit 1 when a significant regression's whole 95% interval lies beyond PCT percent (a case, a geometric mean or a common shift).")
@@ -67,8 +67,9 @@ struct CompareCommand: ParsableCommand {
         if failOnRegression != nil, !report.changes.contains(where: { $0.method.givesVerdict }) {
             throw InputError("--fail-on-regression: no case could be compared and bounded (\(report.changes.isEmpty ? "no case is in every file" : "no case has an interval")); nothing to gate on")
         }
-        if format == .csv { (report.notes.map { "note: \($0)" } + report.warnings.map { "warning: \($0)" }).forEach { printError($0) } }
-        print(renderComparison(report, format: format), terminator: "")
+        // The formats that hold only data (JSON and KTAP carry the notes themselves).
+        if [.csv, .bmf, .lava].contains(format) { (report.notes.map { "note: \($0)" } + report.warnings.map { "warning: \($0)" }).forEach { printError($0) } }
+        print(renderComparison(report, format: format, gate: failOnRegression), terminator: "")
         if let pct = failOnRegression {
             func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatDecimal(v, places: 1) + "%" }
             let cases = report.changes.filter { $0.isRegression(beyond: pct) }.map { ("\($0.caseName) \($0.metric.name)", $0.percent, $0.interval!) }

@@ -1,0 +1,142 @@
+import Glibc
+
+/// `compare --format json`: the whole comparison, lossless and versioned (`schema_version`): every
+/// column of the CSV with typed values (numbers as JSON numbers at full precision, an empty cell as
+/// null) and what the CSV leaves out (the sides, the gate's verdict per row, the notes). The fields
+/// are documented in docs/comparing.md ("compare --format json").
+struct JSONExporter: Exporter {
+    /// Goes up when a field is removed or changes meaning; a new field leaves it as it is.
+    static let schemaVersion = 1
+
+    func render(_ comparison: Comparison) -> String {
+        let r = comparison.report
+        let sides: [JSON] = r.sides.enumerated().map { i, side in
+            .object([
+                ("name", .string(r.sideName(i))),
+                ("label", .string(side.label)),
+                ("units", .integer(r.units[i].count)),
+                ("files", .array(side.files.map { file in
+                    let first = file.rows.first
+                    return .object([("path", .string(file.path)), ("run_id", .nullable(first?.runID)),
+                                    ("kernel_release", .nullable(first?.kernelRelease)), ("hostname", .nullable(first?.hostname)),
+                                    ("cpu_model", .nullable(first?.cpuModel)), ("trials_file", .bool(file.trials != nil))])
+                })),
+            ])
+        }
+        let document = JSON.object([
+            ("schema_version", .integer(Self.schemaVersion)),
+            ("kind", .string("comparison")),
+            ("ipcbench_version", .string(ipcbenchVersion)),
+            ("confidence_level", .number(1 - r.alpha)),
+            ("fail_on_regression_pct", comparison.gate.map(JSON.number) ?? .null),
+            ("within", r.within.map { .object([("key", .string($0.key)), ("base", .string($0.base)), ("new", .string($0.new))]) } ?? .null),
+            ("sides", .array(sides)),
+            ("rows", .array(comparison.rows.map(Self.row))),
+            ("unmatched", .array(r.unmatched.map { .object([("case", .string($0.0)), ("present_in", .array($0.1.map(JSON.string)))]) })),
+            ("not_compared", .array(r.notCompared.map { .object([("case", .string($0.0)), ("statuses", .array($0.1.map(JSON.string)))]) })),
+            ("notes", .array(r.notes.map(JSON.string))),
+            ("warnings", .array(r.warnings.map(JSON.string))),
+        ])
+        return document.text() + "\n"
+    }
+
+    /// One row: the CSV's columns in its order, typed, then the fields the CSV lacks.
+    static func row(_ row: CompareRow) -> JSON {
+        let key = row.key
+        func whole(_ text: String?) -> JSON { text.flatMap { Int($0) }.map(JSON.integer) ?? .null }
+        let parameters: [(String, JSON)] = CaseParameter.allCases.map { p in
+            let value = key?.value(of: p)
+            switch p {
+            case .topology: return (p.rawValue, .nullable(value))
+            case .depth, .receivers, .pairs, .publishers, .subscribers, .topics, .subscriptions: return (p.rawValue, whole(value))
+            }
+        }
+        return .object([
+            ("kind", .string(row.kind.rawValue)),
+            ("new_file", .string(row.newFile)),
+            ("transport", .nullable(key?.transport)),
+            ("pattern", .nullable(key?.pattern)),
+            ("payload_bytes", whole(key?.payloadBytes)),
+            ("placement", .nullable(key?.placement)),
+            ("options", .nullable(key?.options)),
+            ("metric", .string(row.metric.name)),
+            ("base", .nullable(row.base)),
+            ("new", .nullable(row.new)),
+            ("change_pct", .number(row.changePercent)),
+            ("significant", .bool(row.significant)),
+            ("change_ci95_low_pct", .nullable(row.lowPercent)),
+            ("change_ci95_high_pct", .nullable(row.highPercent)),
+            ("detectable_pct", .nullable(row.detectablePercent)),
+            ("method", .nullable(row.method.rawValue)),
+            ("p_value", .nullable(row.pValue)),
+            ("q_value", .nullable(row.qValue)),
+            ("mde_pct", .nullable(row.mdePercent)),
+            ("note", .nullable(row.note)),
+        ] + parameters + [
+            ("unit", .string(row.metric.unit)),
+            ("higher_is_better", .bool(row.metric.higherIsBetter)),
+            ("verdict", .string(row.verdict)),
+            ("regression", .bool(row.regression)),
+            ("cases", row.cases.map(JSON.integer) ?? .null),
+            ("base_spread_pct", .nullable(row.baseSpread.map { (exp($0) - 1) * 100 })),
+            ("new_spread_pct", .nullable(row.newSpread.map { (exp($0) - 1) * 100 })),
+        ])
+    }
+}
+
+/// A JSON value, written with its object's keys in the order given (RFC 8259).
+enum JSON: Sendable {
+    case null
+    case bool(Bool)
+    case integer(Int)
+    case number(Double)
+    case string(String)
+    case array([JSON])
+    case object([(String, JSON)])
+
+    /// A string, or null for nil or an empty one (an empty CSV cell).
+    static func nullable(_ s: String?) -> JSON { s.flatMap { $0.isEmpty ? nil : JSON.string($0) } ?? .null }
+    static func nullable(_ v: Double?) -> JSON { v.map(JSON.number) ?? .null }
+
+    /// The value as JSON text, two spaces an indent level, one member or element a line.
+    func text(indent: String = "") -> String {
+        let inner = indent + "  "
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .integer(let i): return String(i)
+        // The shortest text that reads back as the same Double; JSON has no NaN or infinity.
+        case .number(let d): return d.isFinite ? String(d) : "null"
+        case .string(let s): return JSON.quoted(s)
+        case .array(let items):
+            if items.isEmpty { return "[]" }
+            return "[\n" + items.map { inner + $0.text(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
+        case .object(let members):
+            if members.isEmpty { return "{}" }
+            return "{\n" + members.map { inner + JSON.quoted($0.0) + ": " + $0.1.text(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "}"
+        }
+    }
+
+    /// A JSON string: quotes and backslashes escaped, and every control character (C0, DEL, C1) and
+    /// line or paragraph separator as `\uXXXX`, so that no reader's terminal acts on text from a file.
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                let category = scalar.properties.generalCategory
+                if category == .control || category == .lineSeparator || category == .paragraphSeparator {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
