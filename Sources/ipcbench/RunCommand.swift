@@ -5,7 +5,7 @@ import IPCBench
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a suite and write <stem>.csv and <stem>-trials.csv (or, with -o FILE.json, the JSON form alone).",
+        abstract: "Run a suite and write <stem>.csv and <stem>-trials.csv (or -o FILE.json).",
         discussion: "With no CONFIG the default suite (bench-configs/default.toml, compiled in) runs. Options override the config.")
 
     @Argument(help: "A TOML suite file, for example bench-configs/quick.toml.")

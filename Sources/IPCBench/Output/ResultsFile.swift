@@ -9,9 +9,16 @@ struct Column<Row>: Sendable {
 
     init(_ name: String, version: Int = 1, unit: String? = nil, _ kind: ColumnKind, at path: [String], _ value: @escaping @Sendable (Row) -> Value?) {
         spec = ResultColumn(name: name, version: version, unit: unit, kind: kind, path: path)
-        guard case .decimal(let places) = kind else { self.value = value; return }
-        // A figure is written with its column's decimals.
-        self.value = { row in value(row).map { if case .decimal(let d, _) = $0 { .decimal(d, places: places) } else { $0 } } }
+        // The record holds what the CSV writes: a figure rounded to its column's decimals (none
+        // where it is not finite), an empty text as no value.
+        self.value = { row in
+            switch (value(row), kind) {
+            case (.decimal(let d, _)?, .decimal(let places)):
+                return Double(formatDecimal(d, places: places)).map { .decimal($0, places: places) }
+            case (.text("")?, _): return nil
+            case (let v, _): return v
+            }
+        }
     }
 
     var name: String { spec.name }
