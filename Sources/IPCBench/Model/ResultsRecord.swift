@@ -204,8 +204,10 @@ extension ResultsRecord: Codable {
         let environment = columns.filter { $0.path.first == "environment" }
         let first = cases.first.map { environmentValues($0, columns) }
         if let first { try c.encode(jsonObject(first, environment)["environment"] ?? .object([:]), forKey: .environment) }
-        let caseObjects = cases.map { row -> JSONTree in
+        let derived = derivedFigures()
+        let caseObjects = zip(cases, derived).map { row, derived -> JSONTree in
             var object = jsonObject(row, columns).filter { $0.key != "environment" }
+            object["derived"] = derived
             // Only the fields that differ from the first case's; an empty one as null.
             var differing: [String: JSONTree] = [:]
             for ((own, firsts), column) in zip(zip(environmentValues(row, columns).values, first?.values ?? []), environment) where own != firsts {
@@ -241,6 +243,7 @@ extension ResultsRecord: Codable {
                 throw RecordFormatError(message: "case \(index + 1): environment is \(own.kindName), expected an object")
             }
             merged["environment"] = .object(env.filter { $0.value != .null })
+            merged["derived"] = nil  // made again from the trials whenever the JSON is written
             return try rowValues(merged, columns, at: "case \(index + 1)")
         }
         let trialColumns = Self.applying(places["trials"] ?? [:], to: trialFileColumns(version: version))
@@ -252,5 +255,34 @@ extension ResultsRecord: Codable {
     /// The row's environment values, in the order of the environment columns.
     private func environmentValues(_ row: RowValues, _ columns: [ResultColumn]) -> RowValues {
         RowValues(zip(row.values, columns).filter { $0.1.path.first == "environment" }.map(\.0))
+    }
+
+    /// Per case, what ipcbench computes from the record for programs that read the JSON, so that
+    /// none computes its own: the case's name (compare's case key) and, per metric of its pattern
+    /// with trials, the median of the trials' figures and its distribution-free 95% interval (as
+    /// the case file's MiB/s interval), with the count. Not part of the record: ignored when read.
+    func derivedFigures() -> [JSONTree] {
+        let caseColumns = self.caseColumns, trialColumns = self.trialColumns
+        func cells(_ row: RowValues, _ columns: [ResultColumn]) -> [String: String] {
+            Dictionary(uniqueKeysWithValues: zip(columns, row.values).map { ($0.name, $1?.text ?? "") })
+        }
+        var trialsByCase: [CaseKey: [[String: String]]] = [:]
+        for trial in trials ?? [] {
+            let t = cells(trial, trialColumns)
+            trialsByCase[CaseKey(t), default: []].append(t)
+        }
+        return cases.map { row in
+            let c = cells(row, caseColumns)
+            let key = CaseKey(c)
+            var figures: [String: JSONTree] = [:]
+            for metric in Metric.of(pattern: key.pattern) {
+                let values = (trialsByCase[key] ?? []).compactMap { positiveFigure($0[metric.trialColumn] ?? "") }
+                guard let summary = Summary(values) else { continue }
+                func rounded(_ v: Double) -> JSONTree { .double(Double(formatDecimal(v, places: metric.places)) ?? v) }
+                figures[metric.trialColumn] = .object(["median": rounded(summary.median), "ci95_low": rounded(summary.ci95Low),
+                                                       "ci95_high": rounded(summary.ci95High), "trials": .int(summary.count)])
+            }
+            return .object(["case": .string(key.name), "figures": .object(figures)])
+        }
     }
 }

@@ -46,6 +46,15 @@ public func resultsJSONSchema() throws -> String {
     caseProperties["key"] = .object(key)
     // A case's environment holds what differs from the run's, an empty cell as null.
     caseProperties["environment"] = object(environment, dropping: 1, nullable: true)
+    let figure: JSONTree = .object(["type": .string("object"), "additionalProperties": .bool(false), "required": .array(["median", "ci95_low", "ci95_high", "trials"].map(JSONTree.string)),
+                                    "properties": .object(["median": .object(["type": .string("number")]), "ci95_low": .object(["type": .string("number")]),
+                                                           "ci95_high": .object(["type": .string("number")]), "trials": .object(["type": .string("integer"), "minimum": .int(1)])])])
+    caseProperties["derived"] = .object([
+        "description": .string("Computed by ipcbench from the record when it writes the JSON, for programs that read it: the case's name (compare's case key) and per metric with trials the median of the trials and its distribution-free 95% interval. Ignored when read."),
+        "type": .string("object"), "additionalProperties": .bool(false),
+        "properties": .object(["case": .object(["type": .string("string")]),
+                               "figures": .object(["type": .string("object"), "additionalProperties": figure])]),
+    ])
     caseObject["properties"] = .object(caseProperties)
     let placesMap: JSONTree = .object(["type": .string("object"), "additionalProperties": .object(["type": .string("integer"), "minimum": .int(0), "maximum": .int(30)])])
     let schema: JSONTree = .object([

@@ -58,6 +58,10 @@ final class ResultsRecordTests: XCTestCase {
         XCTAssertEqual(figures["mib_per_s"]?["median"], 150)
         XCTAssertEqual(figures["mib_per_s"]?["ci95_low"], 100)
         XCTAssertEqual((cases[0]["key"] as! [String: Any])["payload_bytes"] as? Int, 4096)
+        let derived = cases[0]["derived"] as! [String: Any]
+        XCTAssertEqual(derived["case"] as? String, "tcp throughput 4096 split sndbuf=262144", "compare's case key, made by the binary")
+        let throughput = (derived["figures"] as! [String: [String: Double]])["mib_per_s"]!
+        XCTAssertEqual(throughput, ["median": 150, "ci95_low": 100, "ci95_high": 200, "trials": 2], "the trials' median and its interval")
         XCTAssertNil(cases[0]["environment"], "the first case's environment is the run's")
         let differs = cases[1]["environment"] as! [String: Any]
         XCTAssertEqual(differs["hostname"] as? String, "b")
