@@ -85,6 +85,22 @@ final class ResultsFormTests: XCTestCase {
         let pivotCSV = try h.run(["pivot", path("j.csv"), "-o", "-"]), pivotJSON = try h.run(["pivot", path("j.json"), "-o", "-"])
         XCTAssertEqual(pivotCSV.status, 0, pivotCSV.stderr)
         XCTAssertEqual(pivotJSON.stdout.replacingOccurrences(of: "j.json", with: "j.csv"), pivotCSV.stdout)
+        // The scripts' one loader gives the same cases from either form, with the binary's figures.
+        let loader = """
+        import sys; sys.path.insert(0, sys.argv[1])
+        import ipcbench_files
+        a, b = ipcbench_files.load(sys.argv[2]), ipcbench_files.load(sys.argv[3])
+        assert a.cases == b.cases, "the two forms load differently"
+        for case in a.cases:
+            assert case["case"] and case["figures"], case
+            for figure in case["figures"].values():
+                assert figure["ci95_low"] <= figure["median"] <= figure["ci95_high"], figure
+        print(len(a.cases), a.cases[0]["sndbuf"], a.cases[0]["case"])
+        """
+        let loaded = h.finish(try h.start(["python3", "-c", loader, Harness.repository.appendingPathComponent("scripts").path, path("j.csv"), path("j.json")],
+                                          executable: "/usr/bin/env"))
+        XCTAssertEqual(loaded.status, 0, loaded.stderr)
+        XCTAssertEqual(loaded.stdout, "4 524288 unix-stream throughput 64 split sndbuf=524288\n")
         try assertRefused(["run", "-t", "pipe", "-p", "throughput", "-o", path("j.json")], saying: "j.json already exists")
     }
 
@@ -122,6 +138,23 @@ final class ResultsFormTests: XCTestCase {
         XCTAssertEqual(try bytes(path("v3-back-trials.csv")), try bytes(path("v3-trials.csv")))
         let compared = try h.run(["compare", path("pivot-base.csv"), path("pivot-base.json")])
         XCTAssertEqual(compared.status, 0, compared.stderr)
+    }
+
+    /// A hand-edited file that check accepts but whose cells would not come back the same: convert
+    /// refuses to write it as a file, and gives its JSON on standard output all the same.
+    func testHandEditedFileIsReadButNotConvertedToAFile() throws {
+        let fixture = Harness.repository.appendingPathComponent("Tests/Fixtures/pivot-base.csv").path
+        var rows = try h.readCSV(fixture)
+        let median = rows[0].firstIndex(of: "mib_per_s_median")!
+        let edited = rows.indices.first { $0 > 0 && !rows[$0][median].isEmpty }!
+        rows[edited][median] = String(rows[edited][median].dropLast(2))  // one decimal where the others have three
+        try rows.map(csvLine).joined().write(toFile: path("edited.csv"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try h.run(["check", path("edited.csv")]).status, 0)
+        try assertRefused(["convert", path("edited.csv"), "-o", path("edited.json")], saying: "cannot convert it losslessly")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("edited.json")))
+        let out = try h.run(["convert", path("edited.csv"), "-o", "-"])
+        XCTAssertEqual(out.status, 0, out.stderr)
+        XCTAssertTrue(out.stdout.contains("\"schema_version\" : \"0.1.0\""))
     }
 
     func testJSONIpcbenchDoesNotWriteIsRefusedWithOneLine() throws {

@@ -18,10 +18,16 @@ public enum ResultsConversion {
         throw InputError("-o \(output): expected a .csv file (the pair <stem>.csv and <stem>-trials.csv), a .json file, or - for the JSON on standard output")
     }
 
-    /// The record of `input`, checked to survive the other form unchanged; throws `InputError`.
-    public static func read(_ input: String) throws -> ResultsRecord {
+    /// The record of `input`; throws `InputError`. `lossless`: also checked to survive both forms
+    /// unchanged (what a file written by `convert` must; the JSON on standard output, which programs
+    /// read, holds the values exactly without it).
+    public static func read(_ input: String, lossless: Bool) throws -> ResultsRecord {
         let record = try ResultsReader.record(input)
+        guard lossless else { return record }
         if let problem = roundTripProblem(record) { throw InputError("\(input): \(problem); cannot convert it losslessly") }
+        if try ResultsReader.decodeRecord(Array(recordJSON(record).utf8)) != record {
+            throw InputError("\(input): a column writes its figures with different counts of decimals from row to row (a hand-edited file?); cannot convert it losslessly")
+        }
         if !ResultsReader.isJSON(input) {
             // The CSV the record writes must be the file's own bytes.
             try sameBytes(input, record.casesCSV)

@@ -169,17 +169,15 @@ extension ResultsRecord: Codable {
     }
 
     /// The columns whose figures `rows` write with other decimals than the model's (an older
-    /// ipcbench's), by name; throws where a column mixes several.
-    private static func placesOverrides(_ rows: [RowValues], _ columns: [ResultColumn], file: String) throws -> [String: Int] {
+    /// ipcbench's), by name. A column that mixes several counts (a hand-edited file) gets none: its
+    /// numbers stay exact, but its CSV would not come back the same, which `convert` refuses to write.
+    private static func placesOverrides(_ rows: [RowValues], _ columns: [ResultColumn]) -> [String: Int] {
         var overrides: [String: Int] = [:]
         for (index, column) in columns.enumerated() {
             guard case .decimal(let model) = column.kind else { continue }
             var seen = Set<Int>()
             for row in rows { if case .decimal(_, let places)? = row.values[index] { seen.insert(places) } }
-            if seen.count > 1 {
-                throw RecordFormatError(message: "the \(file) column \(column.name) has figures written with \(seen.sorted().map(String.init).joined(separator: " and ")) decimals; the JSON form keeps one count per column")
-            }
-            if let places = seen.first, places != model { overrides[column.name] = places }
+            if seen.count == 1, let places = seen.first, places != model { overrides[column.name] = places }
         }
         return overrides
     }
@@ -197,8 +195,8 @@ extension ResultsRecord: Codable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(formatVersionText(version), forKey: .schemaVersion)
-        let places = ["cases": try Self.placesOverrides(cases, caseColumns, file: "case"),
-                      "trials": try Self.placesOverrides(trials ?? [], trialColumns, file: "trial")].filter { !$0.value.isEmpty }
+        let places = ["cases": Self.placesOverrides(cases, caseColumns),
+                      "trials": Self.placesOverrides(trials ?? [], trialColumns)].filter { !$0.value.isEmpty }
         if !places.isEmpty { try c.encode(places, forKey: .decimalPlaces) }
         let columns = caseColumns
         let environment = columns.filter { $0.path.first == "environment" }

@@ -162,15 +162,16 @@ public enum ResultsReader {
         }
         guard !record.cases.isEmpty else { throw InputError("\(path): the file has no cases") }
         let caseColumns = record.caseColumns, trialColumns = record.trialColumns
+        let caseRunID = caseColumns.firstIndex { $0.name == "run_id" }!, trialRunID = trialColumns.firstIndex { $0.name == "run_id" }!
         var runs = Set<String>()
         for (number, row) in record.cases.enumerated() {
             try check(path, "case \(number + 1)", row, caseColumns)
-            if case .text(let id)? = row.values[0] { runs.insert(id) }
+            if case .text(let id)? = row.values[caseRunID] { runs.insert(id) }
             try onCase(row, caseColumns)
         }
         for (number, row) in (record.trials ?? []).enumerated() {
             try check(path, "trial \(number + 1)", row, trialColumns)
-            if case .text(let id)? = row.values[0], !runs.contains(id) {
+            if case .text(let id)? = row.values[trialRunID], !runs.contains(id) {
                 throw InputError("\(path): trial \(number + 1) has run_id \(id) but the cases have run_id \(runs.sorted().joined(separator: ", ")); was the file written by ipcbench?")
             }
             try onTrial(row, trialColumns)
