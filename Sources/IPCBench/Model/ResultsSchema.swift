@@ -59,7 +59,6 @@ public func resultsJSONSchema() throws -> String {
     let placesMap: JSONTree = .object(["type": .string("object"), "additionalProperties": .object(["type": .string("integer"), "minimum": .int(0), "maximum": .int(30)])])
     let schema: JSONTree = .object([
         "$schema": .string("https://json-schema.org/draft/2020-12/schema"),
-        "$id": .string("https://github.com/ipcbench/ipcbench/docs/results.schema.json"),
         "title": .string("ipcbench results"),
         "description": .string("The JSON form of an ipcbench results file (docs/results-format.md): the same record as the CSV pair <stem>.csv and <stem>-trials.csv, lossless. Each field is the CSV column of the same name (docs/results-format.md), nested by group."),
         "type": .string("object"),
