@@ -189,6 +189,42 @@ final class ExportFormatTests: XCTestCase {
         XCTAssertTrue(json.stdout.contains(#"b0\nnot ok 9 #x.csv""#))  // the line break escaped in the JSON text
     }
 
+    /// Each side's cases in the JSON: per case and metric the side's center (a row's base or new,
+    /// the geometric mean of its runs' medians) and its runs' range, also for a case only one side has.
+    func testJSONHasEachSidesCenterPerCaseAndMetric() throws {
+        let (a, b) = try sides()
+        let only = try write("c", runID: "rc", drift: 1, cases: [("pipe", "throughput", "", 1, "ok"), ("tcp", "throughput", "", 3, "ok")])
+        let json = try h.run(["compare", a, b + "," + only, "--format", "json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        try assertValid(json.stdout, schema: "docs/compare.schema.json")
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let sides = try XCTUnwrap(document["sides"] as? [[String: Any]])
+        let rows = try XCTUnwrap(document["rows"] as? [[String: Any]]).filter { $0["kind"] as? String == "case" }
+        XCTAssertEqual(rows.map { $0["case"] as? String }.first, "pipe throughput 4096 split")
+        func cases(_ side: Int) -> [String: [String: Any]] {
+            Dictionary(uniqueKeysWithValues: ((sides[side]["cases"] as? [[String: Any]]) ?? []).map {
+                (($0["case"] as? String ?? "") + " / " + ($0["metric"] as? String ?? ""), $0)
+            })
+        }
+        let (base, new) = (cases(0), cases(1))
+        XCTAssertEqual(base.count, 5)  // four cases, latency with two metrics
+        XCTAssertEqual(new.count, 1)  // only pipe throughput is in every file of the new side
+        for row in rows {
+            let name = "\(row["case"] as? String ?? "") / \(row["metric"] as? String ?? "")"
+            let center = try XCTUnwrap(base[name]?["center"] as? Double, name)
+            XCTAssertEqual(center, try XCTUnwrap(row["base"] as? Double), accuracy: center * 1e-12, name)
+        }
+        // Base pipe throughput: medians 99, 100, 101 (drift 0.99, 1, 1.01).
+        let pipe = try XCTUnwrap(base["pipe throughput 4096 split / MiB/s"])
+        XCTAssertEqual(pipe["center"] as? Double ?? 0, exp((log(99.0) + log(100) + log(101)) / 3), accuracy: 1e-9)
+        XCTAssertEqual(pipe["lowest_run"] as? Double, 99)
+        XCTAssertEqual(pipe["highest_run"] as? Double, 101)
+        XCTAssertEqual(pipe["runs"] as? Int, 3)
+        XCTAssertEqual(pipe["payload_bytes"] as? Int, 4096)
+        XCTAssertEqual(pipe["placement"] as? String, "split")
+        XCTAssertEqual(new["pipe throughput 4096 split / MiB/s"]?["runs"] as? Int, 4)
+    }
+
     /// A `|` from a file stays in its Markdown cell: every row of the table has the header's cells.
     func testMarkdownKeepsABarInItsCell() throws {
         let (a, b) = try sides()
