@@ -127,7 +127,8 @@ public final class KernelComparison {
         }
         try journal.append(.finished(slot: slot, stem: stem, seconds: outcome.seconds, accel: outcome.accel, bootID: bootID))
         try finishMoves()
-        report("\(name): ok in \(formatDecimal(outcome.seconds, places: 1)) s (\(outcome.accel.rawValue), boot_id \(bootID)): \(resultsPath(plan.order[slot - 1]))")
+        let how = outcome.accel == .none ? driver.name : outcome.accel.rawValue
+        report("\(name): ok in \(formatDecimal(outcome.seconds, places: 1)) s (\(how), boot_id \(bootID)): \(resultsPath(plan.order[slot - 1]))")
     }
 
     func fail(_ slot: Int, _ stem: String, _ outcome: BootOutcome, _ reason: String, _ name: String,
