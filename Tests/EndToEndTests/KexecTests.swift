@@ -8,10 +8,10 @@ import IPCBench
 /// comparison: the real unit, the real `systemctl kexec`. The host then reads the comparison's folder
 /// from the disk image with debugfs (no mount, no loop device).
 ///
-/// Budget, with the image cached and the static binary built: about 5 minutes for the two guest
-/// cases together on this 2-CPU machine (each QEMU run has a hard limit, `timeout -s KILL`, so a hung
-/// guest fails the test instead of hanging it). The first build of the image takes about 3-4 minutes,
-/// the static binary a full release build.
+/// Budget, with the image cached and the static binary built: 10 minutes for the two guest cases
+/// together on this 2-CPU machine (9 min 44 s measured while other builds loaded it; each QEMU run
+/// has a hard limit, `timeout -s KILL`, so a hung guest fails the test instead of hanging it). The
+/// first build of the image takes about 4 minutes, the static binary a release build of its own.
 final class KexecTests: XCTestCase {
     var h: Harness!
     /// Every QEMU this test started, killed at its end whatever happened.
