@@ -109,19 +109,7 @@ struct KernelsCommand: ParsableCommand {
             printError("ipcbench: stopped by signal \(stop.signal) with \(done) of \(plan.order.count) boots finished; the journal is \(comparison.journal.path): run the same command again to resume")
             throw ExitCode(128 + stop.signal)
         }
-        let (sides, lacking) = try comparison.sides()
-        if !lacking.isEmpty { print("the comparison lacks \(lacking.count) of \(plan.order.count) boots: \(lacking.joined(separator: "; ")); run the same command again to retry them") }
-        if let empty = sides.indices.first(where: { sides[$0].files.isEmpty }) {
-            print("no comparison: kernel \(plan.kernels[empty].label) has no finished boot")
-            throw ExitCode(1)
-        }
-        let report = compareResults(sides, ignoring: [], alpha: 0.05)
-        print(renderComparison(report, format: .table), terminator: "")
-        let csvPath = folder + "/comparison.csv"
-        try writeFileReplacing(csvPath, renderComparison(report, format: .csv))
-        print("wrote \(csvPath)")
-        plot(sides, folder: folder, binary: binary)
-        if !lacking.isEmpty { throw ExitCode(1) }
+        if try !compareAndPrint(comparison, binary: binary) { throw ExitCode(1) }
     }
 
     /// Compares the finished boots and prints the table, as the vm driver does; whether a boot is lacking.
@@ -154,9 +142,10 @@ struct KernelsCommand: ParsableCommand {
         let machine = KexecMachine.current()
         if let refusal = machine.refusal { throw InputError("--driver kexec: \(refusal)") }
         let resuming = KernelComparison.resumesABoot(recorded)
-        // The kernel running now: where a new pass starts, and where --return goes back to.
-        let home = try homeKernel(now)
-        if !resuming {
+        // The kernel running now: where a new pass starts, and where --return goes back to (a resumed
+        // boot's kernel, an image by path perhaps, need not be in /boot).
+        let home = resuming ? nil : try homeKernel(now)
+        if let home {
             for (what, path) in [("the folder (-o)", folder), ("this ipcbench binary", binary), ("/etc/systemd/system", "/etc/systemd/system")] {
                 if let volatile = volatileFileSystem(of: path) {
                     throw InputError("--driver kexec: \(what) \(path) is on \(volatile), which does not survive a reboot; put it on a disk")
@@ -169,7 +158,7 @@ struct KernelsCommand: ParsableCommand {
         }
         let unitName = KexecDriver.unitName(plan)
         guard reboot else {
-            print(kexecPlanText(plan: plan, folder: folder, now: now, home: returnHome ? home.path : nil,
+            print(kexecPlanText(plan: plan, folder: folder, now: now, home: returnHome ? home?.path : nil,
                                 unit: unitName, binary: binary, recorded: recorded))
             return
         }
@@ -177,8 +166,8 @@ struct KernelsCommand: ParsableCommand {
         let comparison = try KernelComparison(plan: plan, folder: folder, driver: driver, binary: binary, timeoutNs: timeoutNs)
         printHeader(comparison, driver)
         let unitText = KexecDriver.unitText(command: [binary] + unitArguments(folder), paths: [folder, binary], folder: folder)
-        let startPass = JournalEvent.origin(path: home.path, release: now.release, initrd: home.initrd,
-                                            commandLine: now.commandLine, bootID: now.bootID)
+        let startPass = home.map { JournalEvent.origin(path: $0.path, release: now.release, initrd: $0.initrd,
+                                                       commandLine: now.commandLine, bootID: now.bootID) }
         let step: KexecStep
         do {
             step = try comparison.runKexec(driver, now: now, startPass: startPass, unit: (unitName, unitText),
@@ -334,7 +323,8 @@ struct KernelsCommand: ParsableCommand {
         if let vm = driver as? VMDriver {
             print("\(plan.boots) boots each, in the order \(order); the vm driver (virtme-ng): \(plan.guest.vcpus) vCPUs, \(plan.guest.memoryMiB) MiB, accel \(vm.accel?.rawValue ?? "auto (KVM is tried on the first boot)")")
         } else {
-            print("\(plan.boots) boots each, in the order \(order); the \(driver.name) driver: this machine, in boot \(BootFacts.current().bootID) of \(BootFacts.current().release)")
+            let now = BootFacts.current()
+            print("\(plan.boots) boots each, in the order \(order); the \(driver.name) driver: this machine, in boot \(now.bootID) of \(now.release)")
         }
         let missing = c.missingSlots.count
         print(missing == plan.order.count ? "folder \(c.folder)" : "folder \(c.folder): resuming, \(plan.order.count - missing) of \(plan.order.count) boots done, \(missing) to go")

@@ -50,10 +50,11 @@ extension KernelComparison {
 
     /// One invocation of the kexec driver, in this boot (`now`). It ends the boot the journal left in
     /// progress (this is its new boot: check the kernel, run the suite; or it died), or starts a pass
-    /// from this kernel (`startPass`, journalled as the origin); then it kexecs into the next boot of
+    /// from this kernel (`startPass`, journalled as the origin; nil when the caller found a boot in
+    /// progress, as it should still be); then it kexecs into the next boot of
     /// the pass through the unit `unit` (`.rebooting`), or, with none left, removes the unit
     /// (`.passOver`). Throws `RunStopped` after a stop signal, with the unit disabled.
-    public func runKexec(_ driver: KexecDriver, now: BootFacts, startPass: JournalEvent, unit: (name: String, text: String),
+    public func runKexec(_ driver: KexecDriver, now: BootFacts, startPass: JournalEvent?, unit: (name: String, text: String),
                          report: @escaping (String) -> Void) throws -> KexecStep {
         cshim_install_stop_handlers()
         defer { cshim_restore_default_signals() }
@@ -92,8 +93,10 @@ extension KernelComparison {
             case .plan, .accel, .start, .finished, .failed, .stopped, .origin:
                 break
             }
-        } else {
+        } else if let startPass {
             try journal.append(startPass)
+        } else {
+            throw InputError("\(folder): another command ended the boot in progress while this one started; run it again")
         }
         for slot in slotsLeftInPass {
             if cshim_stop_signal() != 0 { try stopped(cshim_stop_signal(), slot: nil, stem: nil) }
