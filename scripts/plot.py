@@ -25,7 +25,8 @@ The files are checked first, as compare and pivot read them (`ipcbench check`); 
 with one line on stderr and writes nothing. An existing PNG (or a link with its name) is never
 overwritten: exit 2, nothing written. Runs the ipcbench binary: $IPCBENCH, else .build/release/ipcbench.
 
-Needs matplotlib: `python3 -m pip install matplotlib` (scripts/setup --test installs it).
+Needs matplotlib: `scripts/setup --test` installs it into the checkout's .venv (scripts/ipcbench puts
+.venv/bin first on PATH; or run `.venv/bin/python3 scripts/plot.py`).
 """
 import argparse, io, json, math, os, sys
 
@@ -39,7 +40,7 @@ try:
     import matplotlib.ticker
     import matplotlib.lines
 except ImportError:
-    sys.exit("scripts/plot.py needs matplotlib: python3 -m pip install matplotlib")
+    sys.exit("scripts/plot.py needs matplotlib: run scripts/setup --test, then .venv/bin/python3 scripts/plot.py")
 
 
 class Run:

@@ -34,49 +34,49 @@ struct KernelsCommand: ParsableCommand {
     @Flag(name: .customLong("return"), inversion: .prefixedNo, help: "kexec driver: after the last boot, kexec back into the kernel the machine started the comparison in (--no-return stays in the last).")
     var returnHome = true
 
-    @Option(name: .customLong("initrd-base"), help: "kexec driver: the base kernel's initrd (default /boot/initrd.img-<release>).")
+    @Option(name: .customLong("initrd-base"), help: ArgumentHelp("kexec driver: the base kernel's initrd (default /boot/initrd.img-<release>).", valueName: "file"))
     var initrdBase: String?
 
-    @Option(name: .customLong("initrd-new"), help: "kexec driver: the new kernels' initrd (default /boot/initrd.img-<release> of each).")
+    @Option(name: .customLong("initrd-new"), help: ArgumentHelp("kexec driver: the new kernels' initrd (default /boot/initrd.img-<release> of each).", valueName: "file"))
     var initrdNew: String?
 
     @Flag(help: "kexec driver: end the comparison in the folder (-o): its systemd unit is removed, its files stay.")
     var abandon = false
 
-    @Option(help: "Boots per kernel, 1 to 100 (default 3).")
+    @Option(help: ArgumentHelp("Boots per kernel, 1 to 100 (default 3).", valueName: "n"))
     var boots = 3
 
-    @Option(help: "A TOML suite file for the run in every boot (default: the embedded default suite).")
+    @Option(help: ArgumentHelp("A TOML suite file for the run in every boot (default: the embedded default suite).", valueName: "file"))
     var config: String?
 
     @OptionGroup(title: "Suite options (as for ipcbench run)")
     var options: RunOptions
 
-    @Option(name: [.short, .long], help: "The comparison's folder: results, journal, logs, comparison.csv, plots (default results/kernels-<base>-vs-<new>).")
+    @Option(name: [.short, .long], help: ArgumentHelp("The comparison's folder: results, journal, logs, comparison.csv, plots (default results/kernels-<base>-vs-<new>).", valueName: "dir"))
     var output: String?
 
-    @Option(name: .customLong("append-base"), help: "Kernel arguments added for the base kernel, for example 'mitigations=off'.")
+    @Option(name: .customLong("append-base"), help: ArgumentHelp("Kernel arguments added for the base kernel, for example 'mitigations=off'.", valueName: "args"))
     var appendBase = ""
 
-    @Option(name: .customLong("append-new"), help: "Kernel arguments added for the new kernels.")
+    @Option(name: .customLong("append-new"), help: ArgumentHelp("Kernel arguments added for the new kernels.", valueName: "args"))
     var appendNew = ""
 
-    @Option(name: .customLong("order-seed"), help: "Shuffle the order of each round of boots with this seed (default: A B A B ...).")
+    @Option(name: .customLong("order-seed"), help: ArgumentHelp("Shuffle the order of each round of boots with this seed (default: A B A B ...).", valueName: "seed"))
     var orderSeed: UInt64?
 
-    @Option(help: "The guest's CPUs, 1 to 256 (default: the CPUs this process may use).")
+    @Option(help: ArgumentHelp("The guest's CPUs, 1 to 256 (default: the CPUs this process may use).", valueName: "n"))
     var vcpus: Int?
 
     @Option(help: "The guest's memory, at least 256MiB (default 2GiB).")
     var memory = "2GiB"
 
-    @Option(name: .customLong("pin-vcpus"), help: "Host CPUs for the guest's vCPU threads, one per vCPU: 0,1 or 0-3 (default: not pinned).")
+    @Option(name: .customLong("pin-vcpus"), help: ArgumentHelp("Host CPUs for the guest's vCPU threads, one per vCPU: 0,1 or 0-3 (default: not pinned).", valueName: "cpus"))
     var pinVcpus: String?
 
     @Option(help: "auto (KVM when a KVM guest answers, else emulation), kvm, or tcg (emulation).")
     var accel = "auto"
 
-    @Option(name: .customLong("boot-timeout"), help: "End a boot that has not finished its suite after this long; it is recorded as failed (default 30m).")
+    @Option(name: .customLong("boot-timeout"), help: ArgumentHelp("End a boot that has not finished its suite after this long; it is recorded as failed (default 30m).", valueName: "duration"))
     var bootTimeout = "30m"
 
     func run() throws {
@@ -340,13 +340,15 @@ struct KernelsCommand: ParsableCommand {
             if access(dir + "/scripts/plot.py", R_OK) == 0 { script = dir + "/scripts/plot.py"; break }
         }
         guard let script else { print("plots: not drawn, scripts/plot.py is not beside this binary (run the repository's build)"); return }
-        guard runQuietly(["python3", "-c", "import matplotlib"]) == "exit status 0" else {
-            print("plots: not drawn, matplotlib is not installed (python3 -m pip install matplotlib)")
+        // The checkout's own Python (scripts/setup makes it) has matplotlib; the system's may not.
+        let python = access(dir + "/.venv/bin/python3", X_OK) == 0 ? dir + "/.venv/bin/python3" : "python3"
+        guard runQuietly([python, "-c", "import matplotlib"]) == "exit status 0" else {
+            print("plots: not drawn, matplotlib is not installed (scripts/setup --kernels installs it into the checkout's .venv)")
             return
         }
         setenv("IPCBENCH", binary, 1)
         fflush(standardOutput)
-        let pid = spawnGroup(["python3", script] + sides.map(\.label) + ["-o", folder + "/plots"], output: 1)
+        let pid = spawnGroup([python, script] + sides.map(\.label) + ["-o", folder + "/plots"], output: 1)
         let status = pid > 0 ? reap(pid) : "not started"
         print(status == "exit status 0" ? "plots: \(folder)/plots" : "plots: scripts/plot.py failed (\(status))")
     }
