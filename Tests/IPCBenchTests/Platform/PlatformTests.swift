@@ -65,14 +65,15 @@ final class PlatformTests: XCTestCase {
 
     func testFullReadsAndWritesCrossShortTransfersAndSeeTheEnd() throws {
         var fds: [Int32] = [0, 0]
-        XCTAssertEqual(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, &fds), 0)
-        defer { closeDescriptor(fds[0]) }
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &fds), 0)
+        let (reader, writerEnd) = (fds[0], fds[1])
+        defer { closeDescriptor(reader) }
         let sent = [UInt8]((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         // More than a socket buffer holds: the writer needs the reader, so it runs on its own thread.
-        let writer = Thread { _ = sent.withUnsafeBytes { writeFully(fds[1], $0.baseAddress!, $0.count) }; closeDescriptor(fds[1]) }
+        let writer = Thread { _ = sent.withUnsafeBytes { writeFully(writerEnd, $0.baseAddress!, $0.count) }; closeDescriptor(writerEnd) }
         writer.start()
         var received = [UInt8](repeating: 0, count: 300_000)
-        let n = received.withUnsafeMutableBytes { readFully(fds[0], $0.baseAddress!, $0.count) }
+        let n = received.withUnsafeMutableBytes { readFully(reader, $0.baseAddress!, $0.count) }
         XCTAssertEqual(n, sent.count, "readFully returns what came before the peer closed")
         XCTAssertEqual(Array(received[0..<n]), sent)
     }
