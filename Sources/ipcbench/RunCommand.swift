@@ -26,12 +26,7 @@ struct RunCommand: ParsableCommand {
         if let output, output.hasSuffix(".json") { return try runToJSON(output, suite: suite, cases: cases, schedule: schedule, env: env) }
         var paths = try OutputPaths(output: output, stem: env.defaultStem)
         // Everything that can fail before measuring comes before the output files exist.
-        let directory: RunDirectory
-        do {
-            directory = try RunDirectory()
-        } catch {
-            throw InputError("cannot make the run's private directory: \(error); set TMPDIR to a writable directory")
-        }
+        let directory = try makeRunDirectory()
         defer { directory.remove() }
         let (casesFile, trialsFile): (CSVFile, CSVFile?)
         do {
@@ -81,12 +76,7 @@ struct RunCommand: ParsableCommand {
     /// `-o FILE.json`: the same run, its record kept in memory and written as the JSON form when the
     /// run ends (also when a signal stops it); a run that dies leaves the file empty.
     private func runToJSON(_ path: String, suite: BenchConfig, cases: [BenchCase], schedule: Schedule, env: Environment) throws {
-        let directory: RunDirectory
-        do {
-            directory = try RunDirectory()
-        } catch {
-            throw InputError("cannot make the run's private directory: \(error); set TMPDIR to a writable directory")
-        }
+        let directory = try makeRunDirectory()
         defer { directory.remove() }
         let file = try WholeFile(creating: path)
         let table = SummaryTable(to: standardOutput, enabled: !quiet)
@@ -138,5 +128,13 @@ struct RunCommand: ParsableCommand {
 
     private func trialsNote(_ paths: OutputPaths) -> String {
         paths.trialsPath.map { "; every finished trial is in \($0)" } ?? ""
+    }
+
+    private func makeRunDirectory() throws -> RunDirectory {
+        do {
+            return try RunDirectory()
+        } catch {
+            throw InputError("cannot make the run's private directory: \(error); set TMPDIR to a writable directory")
+        }
     }
 }

@@ -31,42 +31,18 @@ final class KexecTests: XCTestCase {
     let folder = "/var/lib/ipcbench/k"
 
     @discardableResult
-    func shell(_ command: String) throws -> (status: Int32, output: String) {
-        let outcome = h.finish(try h.start(["/bin/sh", "-c", command + " 2>&1"], executable: "/usr/bin/env"))
-        return (outcome.status, outcome.stdout)
-    }
-
-    /// The two newest `linux-image-6.1.0-NN-amd64` the registry offers (those KernelsTests uses).
-    func newestDebianKernels() throws -> [String] {
-        func offered() throws -> [String] {
-            let listed = try shell("apt-cache search --names-only '^linux-image-6\\.1\\.0-[0-9]+-amd64$'").output
-            let numbers = listed.split(separator: "\n").compactMap { line -> Int? in
-                guard let name = line.split(separator: " ").first, name.hasPrefix("linux-image-6.1.0-") else { return nil }
-                return Int(name.dropFirst("linux-image-6.1.0-".count).dropLast("-amd64".count))
-            }
-            return numbers.sorted().suffix(2).map { "6.1.0-\($0)-amd64" }
-        }
-        var releases = try offered()
-        if releases.count < 2 {
-            XCTAssertEqual(try shell("apt-get update -qq").status, 0)
-            releases = try offered()
-        }
-        XCTAssertEqual(releases.count, 2, "the registry offers fewer than two linux-image-6.1.0-NN-amd64")
-        return releases
-    }
-
     /// The machine: the cached image's folder (disk.img, vmlinuz, initrd.img of kernel A) and the
     /// ipcbench binary with the Swift runtime linked in.
     func machine() throws -> (image: String, binary: String, releases: [String]) {
-        let releases = try newestDebianKernels()
+        let releases = try h.newestDebianKernels()
         var start = Date()
         // (swift build leaves files in its TMPDIR: one of its own, which the test's folder removes)
-        let built = try shell("mkdir -p \(h.work.path)/swift-tmp && cd \(Harness.repository.path) && TMPDIR=\(h.work.path)/swift-tmp swift build -c release --static-swift-stdlib --scratch-path .build/static --product ipcbench")
+        let built = try h.shell("mkdir -p \(h.work.path)/swift-tmp && cd \(Harness.repository.path) && TMPDIR=\(h.work.path)/swift-tmp swift build -c release --static-swift-stdlib --scratch-path .build/static --product ipcbench")
         XCTAssertEqual(built.status, 0, built.output)
         let binary = Harness.repository.appendingPathComponent(".build/static/release/ipcbench").path
         print("KexecTests: the static binary took \(Int(Date().timeIntervalSince(start))) s (a build that was up to date takes seconds)")
         start = Date()
-        let image = try shell("\(Harness.repository.path)/scripts/kexec-image \(releases[0]) \(releases[1])")
+        let image = try h.shell("\(Harness.repository.path)/scripts/kexec-image \(releases[0]) \(releases[1])")
         XCTAssertEqual(image.status, 0, image.output)
         let folder = try XCTUnwrap(image.output.split(separator: "\n").last.map(String.init))
         let buildSeconds = (try? String(contentsOfFile: folder + "/build-seconds", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
@@ -78,19 +54,19 @@ final class KexecTests: XCTestCase {
     /// /ipcbench-test/run (which the machine runs once, at its next boot).
     func disk(_ machine: (image: String, binary: String, releases: [String]), script: String) throws -> String {
         let disk = h.work.appendingPathComponent("disk.img").path
-        XCTAssertEqual(try shell("cp --sparse=always \(machine.image)/disk.img \(disk)").status, 0)
+        XCTAssertEqual(try h.shell("cp --sparse=always \(machine.image)/disk.img \(disk)").status, 0)
         try write(script, to: "/ipcbench-test/run", in: disk)
-        let written = try shell("debugfs -w -R 'write \(machine.binary) /usr/local/bin/ipcbench' \(disk)")
+        let written = try h.shell("debugfs -w -R 'write \(machine.binary) /usr/local/bin/ipcbench' \(disk)")
         XCTAssertEqual(written.status, 0, written.output)
-        XCTAssertEqual(try shell("debugfs -w -R 'sif /usr/local/bin/ipcbench mode 0100755' \(disk)").status, 0)
+        XCTAssertEqual(try h.shell("debugfs -w -R 'sif /usr/local/bin/ipcbench mode 0100755' \(disk)").status, 0)
         return disk
     }
 
     func write(_ text: String, to path: String, in disk: String) throws {
         let local = h.work.appendingPathComponent("script").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: local))
-        _ = try shell("debugfs -w -R 'rm \(path)' \(disk)")
-        let written = try shell("debugfs -w -R 'write \(local) \(path)' \(disk)")
+        _ = try h.shell("debugfs -w -R 'rm \(path)' \(disk)")
+        let written = try h.shell("debugfs -w -R 'write \(local) \(path)' \(disk)")
         XCTAssertEqual(written.status, 0, written.output)
         try FileManager.default.removeItem(atPath: local)
     }
@@ -99,7 +75,7 @@ final class KexecTests: XCTestCase {
     func read(_ path: String, in disk: String) throws -> String? {
         let local = h.work.appendingPathComponent("read-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: local) }
-        _ = try shell("debugfs -R 'dump \(path) \(local)' \(disk)")
+        _ = try h.shell("debugfs -R 'dump \(path) \(local)' \(disk)")
         return try? String(contentsOfFile: local, encoding: .utf8)
     }
 
@@ -108,14 +84,14 @@ final class KexecTests: XCTestCase {
         let out = h.work.appendingPathComponent("out")
         try? FileManager.default.removeItem(at: out)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let copied = try shell("debugfs -R 'rdump \(folder) \(out.path)' \(disk)")
+        let copied = try h.shell("debugfs -R 'rdump \(folder) \(out.path)' \(disk)")
         XCTAssertEqual(copied.status, 0, copied.output)
         return out.appendingPathComponent("k").path
     }
 
     /// The names in a folder of the disk image.
     func list(_ path: String, in disk: String) throws -> [String] {
-        try shell("debugfs -R 'ls -p \(path)' \(disk)").output.split(separator: "\n").compactMap { line in
+        try h.shell("debugfs -R 'ls -p \(path)' \(disk)").output.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: "/", omittingEmptySubsequences: false)
             return fields.count > 5 ? String(fields[5]) : nil
         }
