@@ -148,6 +148,16 @@ final class SpreadsheetTests: XCTestCase {
         XCTAssertEqual(p50[1][1]["v"] as? Double ?? 0, center, accuracy: 1e-9)
         let figures = try [runs[0], runs[2]].map { try XCTUnwrap(Double(column("rtt_us_p50", try h.readCSV($0)[1]))) }
         XCTAssertTrue(figures.min()! * 0.5 < center && center < figures.max()! * 2, "\(center) against the runs' \(figures)")
+        // One side of several runs alone: the same figures (compare, which needs two sides, compares it with itself).
+        let alone = h.work.appendingPathComponent("same.xlsx").path
+        let one = try h.script("workbook.py", [same, "-o", alone])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let aloneP50 = try describe(alone).cells["latency p50"]!
+        XCTAssertEqual(aloneP50[0].compactMap { $0["v"] as? String }.filter { $0.hasPrefix("pipe") }, ["pipe same (same1+same2)"])
+        XCTAssertEqual(aloneP50[1][1]["v"] as? Double ?? 0, center, accuracy: 1e-9)
+        let plots = h.work.appendingPathComponent("plots").path
+        let plotted = try h.script("plot.py", [same, "-o", plots])
+        XCTAssertEqual(plotted.status, 0, plotted.stderr)
 
         let table = parseCSV(try h.run(["compare", same, split, "--ignore", "placement", "--format", "csv"]).stdout).filter { $0 != [""] }
         let header = table[0]
