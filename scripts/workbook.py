@@ -194,11 +194,12 @@ def pivot(sides, pattern, column, parameter):
     """The metric as `ipcbench pivot` lays it out, from the binary's JSON: a row per payload (or per
     value of `parameter` at one payload: the largest at which every column has a value), a column per
     transport, placement, options (where they tell two columns apart), value of the pattern's other
-    parameters (those that differ) and side (named when there are several files). A cell holds the case's figure in the side's one run
-    (the case file's column), or for a side of several runs the side's figure as compare computes it;
-    it is empty where the case is missing, skipped or failed, the first kept where a run has a case
-    twice. Returns the top-left cell (pattern, column and unit), the columns, the rows as (label, x,
-    values) and for parameter rows ` at <payload>` with the parameters every column shares; None without a value."""
+    parameters (those that differ) and side (named when there are several files). A cell holds the
+    case's figure in the side's one run (the case file's column), or for a side of several runs the
+    side's figure as compare computes it; it is empty where the case is missing, skipped or failed,
+    the first kept where a run has a case twice. Returns the top-left cell (pattern, column and
+    unit), the columns, the rows as (label, x, values), and for parameter rows ` at <payload>` with
+    the parameters every column shares; None where no case has a value."""
     metric = METRIC_NAME.get((pattern, column))
     taken = PARAMETERS.get(pattern, [])
     others = [p for p in taken if p != parameter]
@@ -251,8 +252,8 @@ def pivot(sides, pattern, column, parameter):
     if not parameter:
         rows = [(payload_label(p), p, [cells.get((f, p, 0)) for f in ordered]) for p in payloads]
         return title + fixed_text, [name(f) for f in ordered], rows, ""
-    values = sorted({key[2] for key in cells} | {row[parameter] for side in sides for run in side for row in run.cases
-                                                   if row["pattern"] == pattern and isinstance(row.get(parameter), int)})
+    values = sorted({row[parameter] for side in sides for run in side for row in run.cases
+                     if row["pattern"] == pattern and isinstance(row.get(parameter), int)})
     every = [p for p in payloads if all(any((f, p, v) in cells for v in values) for f in ordered)]
     payload = (every or payloads)[-1]
     rows = [(f"{parameter} {v}", v, [cells.get((f, payload, v)) for f in ordered]) for v in values]
