@@ -277,6 +277,9 @@ final class SpreadsheetTests: XCTestCase {
         let run = try h.run(["run", "-t", "pipe,unix-dgram", "-p", "pubsub", "-s", "64", "--subscribers", "1,2,3", "--topics", "2",
                              "--subscriptions", "1,2", "--total", "32KiB", "-r", "2", "--warmup", "0", "--cpus", "none", "-q", "-o", output])
         XCTAssertEqual(run.status, 0, run.stderr)
+        // The topology column (direct, broker) is text to a spreadsheet, as every other cell survives the trip.
+        let sheet = try h.script("spreadsheet-check", [output])
+        XCTAssertEqual(sheet.status, 0, sheet.stdout + sheet.stderr)
         let plots = h.work.appendingPathComponent("plots")
         let plot = try h.script("plot.py", [output, "-o", plots.path])
         XCTAssertEqual(plot.status, 0, plot.stderr)
