@@ -93,6 +93,14 @@ def compare(sides, ignore=(), messages=None):
     return json.loads(ipcbench("compare", *sides, "--format", "json", *(a for k in ignore for a in ("--ignore", k)), messages=messages))
 
 
+def centers(sides):
+    """Each side's figure per case as compare computes it (its `cases` in --format json, no --ignore:
+    every case by its own key): a dict per side, (case, metric) -> (center, lowest run, highest run).
+    One side is compared with itself, since compare needs two."""
+    found = compare(sides if len(sides) > 1 else sides * 2)["sides"][:len(sides)]
+    return [{(c["case"], c["metric"]): (c["center"], c["lowest_run"], c["highest_run"]) for c in side["cases"]} for side in found]
+
+
 def write_new(outputs):
     """Writes each (path, bytes) to a new file; fails before writing any when one exists (a link
     counts), and removes the ones written when a write fails (exit 3)."""

@@ -496,8 +496,8 @@ def main():
     sides = [Side(Run(p) for p in dict.fromkeys(side.split(","))) for side in args.files]
     if any(len(side) > 1 for side in sides):
         # The figures of a side of several runs as compare computes them (no --ignore: every case by its own key).
-        for side, found in zip(sides, ipcbench_files.compare(args.files)["sides"]):
-            side.centers = {(c["case"], c["metric"]): (c["center"], c["lowest_run"], c["highest_run"]) for c in found["cases"]}
+        for side, centers in zip(sides, ipcbench_files.centers(args.files)):
+            side.centers = centers
     written = []
 
     def patterns(side_list):
