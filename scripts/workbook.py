@@ -33,7 +33,7 @@ check`): exit status 2 on bad input, with one line on stderr and nothing written
 in text cells, which a workbook cannot hold, are written as escapes (\\u{1B}); every text cell is
 written as text, never as a formula, whatever it begins with.
 
-Needs openpyxl: `python3 -m pip install openpyxl` (scripts/setup --test installs it). Runs the
+Needs openpyxl: `scripts/setup --test` installs it into the checkout's .venv. Runs the
 ipcbench binary: $IPCBENCH, else .build/release/ipcbench (build it with scripts/ipcbench).
 """
 import argparse, io, os, sys
@@ -52,7 +52,7 @@ try:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.utils import get_column_letter
 except ImportError:
-    sys.exit("scripts/workbook.py needs openpyxl: python3 -m pip install openpyxl")
+    sys.exit("scripts/workbook.py needs openpyxl: run scripts/setup --test, then .venv/bin/python3 scripts/workbook.py")
 
 # (sheet name, pattern, metric column, chart title, y axis title, parameter or None): the patterns'
 # main metrics with their titles; with a parameter, the sheet's rows are its values at one payload
