@@ -1,5 +1,9 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
+
+// The project's own targets build without a warning: the compiler turns every warning into an error
+// (the packages it depends on are not ours to fix, and keep their warnings).
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
 
 let package = Package(
     name: "ipcbench",
@@ -31,16 +35,18 @@ let package = Package(
                 "CLibPQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         .executableTarget(
             name: "ipcbench",
             dependencies: [
                 "IPCBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: strict
         ),
-        .testTarget(name: "IPCBenchTests", dependencies: ["IPCBench"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["IPCBench"]),
+        .testTarget(name: "IPCBenchTests", dependencies: ["IPCBench"], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["IPCBench"], swiftSettings: strict),
     ]
 )

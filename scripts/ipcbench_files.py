@@ -1,7 +1,10 @@
-"""What scripts/plot.py and scripts/workbook.py share with the binary: its one validation of results
-files (`ipcbench check`), one-line errors with exit status 2 before anything is written, and output
-files that are created new, never overwritten and never written through a symbolic link."""
-import csv, io, os, subprocess, sys
+"""What the scripts share with the binary: the one loader of results (the binary's JSON form, from
+`ipcbench convert FILE -o -`, which validates the file on the way), the binary's own description of
+its patterns, metrics and columns (`ipcbench list --format json`), one-line errors with exit status
+2 before anything is written, and output files that are created new, never overwritten and never
+written through a symbolic link. No script reads a results file, keeps a column table, or computes
+an interval, a geometric mean or a case key of its own: the binary's JSON carries them."""
+import functools, json, os, subprocess, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -30,15 +33,56 @@ def check(files):
     ipcbench("check", *files)
 
 
+@functools.lru_cache(maxsize=None)
+def described():
+    """`ipcbench list --format json`: the transports, the patterns with their parameters and metrics,
+    this machine's limits, and the results' columns (name, version, unit, kind, place in the JSON)."""
+    return json.loads(ipcbench("list", "--format", "json"))
+
+
 def metrics():
-    """Each pattern's metrics as the binary defines them (`ipcbench list --format csv`), a dict per
-    pattern and metric, each pattern's main metric first: the one table the scripts plot and colour by."""
-    return list(csv.DictReader(io.StringIO(ipcbench("list", "--format", "csv"))))
+    """Each pattern's metrics as the binary defines them, a dict per pattern and metric, each
+    pattern's main metric first: the one table the scripts plot and colour by."""
+    return [{"pattern": p["name"], "parameter": " ".join(p["parameters"]), **m, "metric": m["name"]}
+            for p in described()["patterns"] for m in p["metrics"]]
 
 
 def higher_is_better(table):
     """Metric name (as compare writes it) -> True where a higher value is better."""
-    return {m["metric"]: m["higher_is_better"] == "true" for m in table}
+    return {m["metric"]: m["higher_is_better"] for m in table}
+
+
+class Results:
+    """One results file as the binary reads it: `cases`, a dict per case row by column name (typed:
+    numbers are numbers, an empty cell is None), each with `case` (its name, compare's case key)
+    and `figures` (per metric by its trials column: the median of the trials and its 95% interval,
+    as the binary computes them; empty without trials); `columns`, the binary's description of each
+    column; `record`, the JSON itself."""
+    def __init__(self, path, record):
+        self.path = path
+        self.stem = os.path.splitext(os.path.basename(path))[0]
+        self.record = record
+        self.columns = described()["results_format"]["case_columns"]
+        environment = record.get("environment", {})
+        self.cases = [self._row(case, environment) for case in record["cases"]]
+
+    def _row(self, case, environment):
+        merged = dict(case, environment={**environment, **case.get("environment", {})})
+        row = {}
+        for column in self.columns:
+            node = merged
+            for name in column["path"]:
+                node = node.get(name) if isinstance(node, dict) else None
+            row[column["name"]] = node
+        derived = case.get("derived", {})
+        row["case"], row["figures"] = derived.get("case", ""), derived.get("figures", {})
+        return row
+
+
+def load(path):
+    """A results file (a <stem>.csv with its trials file beside it, or a .json) through the binary:
+    fails with its one-line error (exit 2) when it is not one ipcbench writes."""
+    return Results(path, json.loads(ipcbench("convert", path, "-o", "-")))
 
 
 def size_text(n):

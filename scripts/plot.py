@@ -43,26 +43,17 @@ except ImportError:
 
 
 class Run:
-    """One results file: its ok rows, and its trials by case where the trials file is beside it."""
+    """One results file, read through the binary (ipcbench_files.load): its ok rows, each with the
+    figures the binary computed from its trials."""
     def __init__(self, path):
+        results = ipcbench_files.load(path)
         self.path = path
-        self.stem = os.path.splitext(os.path.basename(path))[0]
-        with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            self.rows = [r for r in csv.DictReader(f) if r["status"] == "ok"]
-        self.trials = {}
-        trials = (path[:-4] if path.endswith(".csv") else path) + "-trials.csv"
-        if os.path.isfile(trials):
-            with open(trials, newline="", encoding="utf-8", errors="replace") as f:
-                for t in csv.DictReader(f):
-                    self.trials.setdefault(case_of(t), []).append(t)
-
-
-def case_of(row):
-    """A case as a results row and its trials rows both name it."""
-    return tuple(row.get(c, "") for c in ("transport", "pattern", "payload_bytes", "options", *PARAMETERS)) + (mode(row),)
+        self.stem = results.stem
+        self.rows = [r for r in results.cases if r["status"] == "ok"]
 
 
 def mode(row):
+    """The placement mode a legend names (split, same, ...), from the cpu_placement column."""
     return row["cpu_placement"].split(":")[0]
 
 
@@ -83,8 +74,8 @@ PANELS = {
                ("delivery_us_p50_median", "publish to delivery, µs (median of trials)", "pubsub delivery p50")],
 }
 # Filled in main from the binary's table: pattern -> (its parameter columns, panels); case column ->
-# trials column; metric name -> higher is better; every parameter column.
-PATTERNS, TRIAL_COLUMN, HIGHER_IS_BETTER, PARAMETERS = {}, {}, {}, []
+# trials column; metric name -> higher is better.
+PATTERNS, TRIAL_COLUMN, HIGHER_IS_BETTER = {}, {}, {}
 
 
 def load_metrics():
@@ -94,7 +85,6 @@ def load_metrics():
         if m["pattern"] not in PATTERNS:
             main = [(m["case_column"], f"{m['unit']} (median of trials)", f"{m['pattern']} {m['metric']}")]
             PATTERNS[m["pattern"]] = (m["parameter"].split(), PANELS.get(m["pattern"], main))
-            PARAMETERS.extend(p for p in m["parameter"].split() if p not in PARAMETERS)
     HIGHER_IS_BETTER.update(ipcbench_files.higher_is_better(table))
 
 
@@ -104,33 +94,19 @@ def higher_is_better(metric):
 
 def positive(row, column):
     """The row has a value a log axis can show in the column."""
-    return bool(row.get(column)) and float(row[column]) > 0
+    return row.get(column) is not None and row[column] > 0
 
 
-def median_interval(values):
-    """The median and its distribution-free 95% interval (two order statistics, as ipcbench's case
-    file has them; min to max below 6 values)."""
-    v = sorted(values)
-    n = len(v)
-    best, below = 0, 0.0
-    for j in range((n - 1) // 2 + 1):
-        below += math.comb(n, j) / 2 ** n
-        if 1 - 2 * below < 0.95:
-            break
-        best = j
-    middle = v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
-    return middle, v[best], v[n - 1 - best]
-
-
-def run_point(run, row, column):
-    """(figure, low, high) of one case in one run; low and high None where nothing bounds it."""
-    trials = [float(t[TRIAL_COLUMN[column]]) for t in run.trials.get(case_of(row), [])
-              if column in TRIAL_COLUMN and t.get(TRIAL_COLUMN[column]) and float(t[TRIAL_COLUMN[column]]) > 0]
-    if trials:
-        return median_interval(trials)
-    if column == "mib_per_s_median" and row.get("mib_per_s_ci95_low") and row.get("mib_per_s_ci95_high"):
-        return float(row[column]), float(row["mib_per_s_ci95_low"]), float(row["mib_per_s_ci95_high"])
-    return float(row[column]), None, None
+def run_point(row, column):
+    """(figure, low, high) of one case in one run, as the binary computed them: the median of the
+    trials and its 95% interval; without trials the case file's figure (MiB/s with its interval);
+    low and high None where nothing bounds it."""
+    figure = row["figures"].get(TRIAL_COLUMN.get(column))
+    if figure and figure["median"] > 0:
+        return figure["median"], figure["ci95_low"], figure["ci95_high"]
+    if column == "mib_per_s_median" and row.get("mib_per_s_ci95_low") is not None and row.get("mib_per_s_ci95_high") is not None:
+        return row[column], row["mib_per_s_ci95_low"], row["mib_per_s_ci95_high"]
+    return row[column], None, None
 
 
 def parameter_text(row, parameters):
@@ -142,7 +118,7 @@ def split_parameters(sides, pattern, parameters):
     """The parameters whose value differs between the pattern's cases (a legend names them), and the
     ones that do not as text for the heading: `publishers 1, topics 4`."""
     rows = [r for side in sides for run in side for r in run.rows if r["pattern"] == pattern]
-    varying = [p for p in parameters if len({r.get(p, "") for r in rows}) > 1]
+    varying = [p for p in parameters if len({r.get(p) for r in rows}) > 1]
     fixed = ", ".join(f"{p} {rows[0][p]}" for p in parameters if p not in varying and rows and rows[0].get(p))
     return varying, fixed
 
@@ -164,7 +140,7 @@ def series(side, pattern, column, parameters=(), key_of=None):
                 key = key_of(r) if key_of else (r["transport"], mode(r), parameter_text(r, parameters))
                 if key is None:
                     continue
-                per.setdefault(key, {}).setdefault(int(r["payload_bytes"]), []).append(run_point(run, r, column))
+                per.setdefault(key, {}).setdefault(r["payload_bytes"], []).append(run_point(r, column))
     out = {}
     for key, payloads in per.items():
         points = []
@@ -328,8 +304,8 @@ def x_parameter(sides, pattern):
     numeric one with the most values in the files (the others stay fixed along each line)."""
     parameters = PATTERNS[pattern][0]
     rows = [r for side in sides for run in side for r in run.rows if r["pattern"] == pattern]
-    numeric = [p for p in parameters if all(r.get(p, "").isdigit() for r in rows)] or parameters
-    return max(numeric, key=lambda p: (len({r.get(p, "") for r in rows}), -numeric.index(p)))
+    numeric = [p for p in parameters if all(isinstance(r.get(p), int) for r in rows)] or parameters
+    return max(numeric, key=lambda p: (len({r.get(p) for r in rows}), -numeric.index(p)))
 
 
 def plot_by_parameter(sides, labels, pattern, parameter, path):
@@ -339,8 +315,8 @@ def plot_by_parameter(sides, labels, pattern, parameter, path):
     column, ylabel, what = PATTERNS[pattern][1][0]
 
     def key_of(r):
-        value = r.get(parameter, "")
-        return (r["transport"], mode(r), (int(value), parameter_text(r, others))) if value.isdigit() else None
+        value = r.get(parameter)
+        return (r["transport"], mode(r), (value, parameter_text(r, others))) if isinstance(value, int) else None
 
     data = [series(side, pattern, column, key_of=key_of) for side in sides]
     if not any(data):
@@ -422,8 +398,8 @@ def side_labels(sides, arguments):
     def values(side, get):
         return sorted({get(r) for run in side for r in run.rows})
     parts = [[] for _ in sides]
-    getters = [(word, (lambda c: lambda r: r.get(c, ""))(column)) for column, word in DIFFERING]
-    getters += [("placement", mode), ("options", lambda r: r.get("options", ""))]
+    getters = [(word, (lambda c: lambda r: r.get(c) or "")(column)) for column, word in DIFFERING]
+    getters += [("placement", mode), ("options", lambda r: r.get("options") or "")]
     for word, get in getters:
         found = [values(side, get) for side in sides]
         if any(f != found[0] for f in found):

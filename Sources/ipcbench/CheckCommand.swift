@@ -7,7 +7,7 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Check results files as compare and pivot read them: exit 0, or 2 with a one-line error.")
 
-    @Argument(help: ArgumentHelp("Results files (the <stem>.csv files); each one's trials file beside it is checked too.", valueName: "RESULTS.csv"))
+    @Argument(help: ArgumentHelp("Results files: <stem>.csv files (each one's trials file beside it is checked too) or the JSON form (.json).", valueName: "results"))
     var files: [String]
 
     func run() throws {

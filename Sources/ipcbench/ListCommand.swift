@@ -6,17 +6,20 @@ struct ListCommand: ParsableCommand {
         commandName: "list",
         abstract: "Show the transports, the patterns and this machine's limits.")
 
-    @Option(help: "text, or csv: each pattern's metrics (a row per pattern and metric, the main one first), for scripts.")
+    @Option(help: "text; csv: each pattern's metrics (a row per pattern and metric, the main one first), for scripts; or json: the transports, the patterns with their metrics, this machine's limits and the results' columns.")
     var format = "text"
 
     func run() throws {
         switch format {
         case "text": break
+        case "json":
+            print(try listJSON(), terminator: "")
+            return
         case "csv":
             print(csvLine(metricTableColumns), terminator: "")
             for row in metricTable() { print(csvLine(row), terminator: "") }
             return
-        default: throw InputError("--format \(format): expected text or csv")
+        default: throw InputError("--format \(format): expected text, csv or json")
         }
         let limits = Limits.shared
         print("transports:")
@@ -45,7 +48,7 @@ struct SysinfoCommand: ParsableCommand {
         commandName: "sysinfo",
         abstract: "Print the environment columns as a run would write them.")
 
-    @Option(help: "text (a `column: value` line each) or csv (the header and the row a run writes).")
+    @Option(help: "text (a `column: value` line each), csv (the header and the row a run writes) or json (the environment object of the results' JSON form).")
     var format = "text"
 
     func run() throws {
@@ -56,8 +59,10 @@ struct SysinfoCommand: ParsableCommand {
             print(csvLine(environmentRow(env)), terminator: "")
         case "text":
             for (column, value) in zip(environmentColumns, environmentRow(env)) { print("\(column): \(value)") }
+        case "json":
+            print(try environmentJSON(env), terminator: "")
         default:
-            throw InputError("--format \(format): expected text or csv")
+            throw InputError("--format \(format): expected text, csv or json")
         }
     }
 }

@@ -171,7 +171,7 @@ OPTIONS:
 
 SUBCOMMANDS:
   run                     Run a suite and write <stem>.csv and
-                          <stem>-trials.csv.
+                          <stem>-trials.csv (or -o FILE.json).
   compare                 Compare result files case by case: medians, change in
                           %, and whether it is significant.
   kernels                 Compare kernels: boot each several times in
@@ -181,6 +181,8 @@ SUBCOMMANDS:
                           payload, a column per transport and placement.
   check                   Check results files as compare and pivot read them:
                           exit 0, or 2 with a one-line error.
+  convert                 Convert results between the CSV pair (<stem>.csv and
+                          <stem>-trials.csv) and the JSON form, losslessly.
   list                    Show the transports, the patterns and this machine's
                           limits.
   sysinfo                 Print the environment columns as a run would write

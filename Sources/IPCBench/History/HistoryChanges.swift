@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Glibc
 
 /// A step Otava found in a series, and what compare's analysis of the runs on either side says.
@@ -72,7 +73,10 @@ func otavaChangePoints(_ series: [Series], otava: String) throws -> [ChangePoint
     guard pid > 0 else { throw DatabaseError("\(otava): cannot start Apache Otava") }
     let ended = reap(pid)
     let text = try readRegularFile(outputPath, limit: 64 << 20, what: "Otava's output") ?? ""
-    let objects = text.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap { JSONValue.parse(String($0)) }
+    // Otava prints its log, then the result as one JSON object a line.
+    let objects = text.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap { line in
+        try? JSONDecoder().decode(JSONTree.self, from: Data(line.utf8))
+    }
     guard ended == "exit status 0", !objects.isEmpty else {
         let last = text.split(separator: "\n").last(where: { !$0.hasPrefix("INFO") }).map(String.init) ?? "no output"
         throw DatabaseError("Apache Otava failed (\(ended)): \(last)")
@@ -120,23 +124,14 @@ func confirm(_ change: inout ChangePoint, among changes: [ChangePoint], _ db: Hi
 func loadStoredCase(_ db: HistoryDatabase, _ p: SeriesPoint) throws -> StoredCase {
     func pairs(_ rows: [[SQLValue]]) -> [(name: String, value: String)] { rows.map { ($0[0].string ?? "", $0[1].string ?? "") } }
     let environment = pairs(try db.query("SELECT name, value FROM run_environment WHERE run = ?", [.integer(p.runRow)]))
+    let key = pairs(try db.query("SELECT name, value FROM case_keys WHERE case_id = ?", [.integer(p.caseID)]))
     let cells = pairs(try db.query("SELECT name, value FROM case_cells WHERE case_id = ?", [.integer(p.caseID)]))
-    var trials: [Int64: HistoryTrial] = [:]
-    for row in try db.query("SELECT position, trial, round, start_ns, duration_ns FROM trials WHERE case_id = ?", [.integer(p.caseID)]) {
+    var trials: [Int64: [(name: String, value: String)]] = [:]
+    for row in try db.query("SELECT position, name, value FROM trial_cells WHERE case_id = ?", [.integer(p.caseID)]) {
         guard let position = row[0].integer else { continue }
-        trials[position] = HistoryTrial(trial: row[1].string ?? "", round: row[2].integer.map(Int.init), startNs: row[3].double,
-                                        durationNs: row[4].double, figures: [])
+        trials[position, default: []].append((row[1].string ?? "", row[2].string ?? ""))
     }
-    for row in try db.query("SELECT position, metric, value FROM trial_figures WHERE case_id = ?", [.integer(p.caseID)]) {
-        guard let position = row[0].integer, let value = row[2].double else { continue }
-        trials[position]?.figures.append((row[1].string ?? "", value))
-    }
-    // The environment and cells in the file's order: environmentColumns' and caseColumns', then the rest by name.
-    func ordered(_ list: [(name: String, value: String)], _ order: [String]) -> [(name: String, value: String)] {
-        list.sorted { (order.firstIndex(of: $0.name) ?? Int.max, $0.name) < (order.firstIndex(of: $1.name) ?? Int.max, $1.name) }
-    }
-    return StoredCase(environment: ordered(environment, environmentColumns), cells: ordered(cells, caseColumns),
-                      trials: trials.keys.sorted().map { trials[$0]! })
+    return StoredCase(environment: environment, key: key, cells: cells, trials: trials.keys.sorted().map { trials[$0]! })
 }
 
 /// The columns of `history changes --format csv`.
@@ -195,5 +190,27 @@ final class TemporaryFolder {
     func remove() {
         for file in made { unlink(file) }
         rmdir(path)
+    }
+}
+
+/// Reading Otava's JSON output.
+extension JSONTree {
+    subscript(_ name: String) -> JSONTree? {
+        if case .object(let o) = self { return o[name] }
+        return nil
+    }
+
+    var members: [String: JSONTree] { if case .object(let o) = self { return o }; return [:] }
+    var items: [JSONTree] { if case .array(let a) = self { return a }; return [] }
+    var text: String? { if case .string(let s) = self { return s }; return nil }
+
+    /// A number, or a string that holds one (Otava writes some figures as strings).
+    var number: Double? {
+        switch self {
+        case .int(let n): return Double(n)
+        case .double(let d): return d
+        case .string(let s): return Double(s)
+        case .null, .bool, .array, .object: return nil
+        }
     }
 }

@@ -41,10 +41,11 @@ public func importHistory(files: [String], database location: String) throws -> 
 /// run waits on the unique digest until the other commits, then finds it there.
 func insertRun(_ db: HistoryDatabase, _ run: HistoryRun, source: String, imported: String) throws -> Bool {
     let inserted = try db.query("""
-        INSERT INTO runs (digest, run_id, timestamp_utc, hostname, kernel_release, boot_id, command, config_sha256, ipcbench_version, source, imported_utc)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING RETURNING id
+        INSERT INTO runs (digest, run_id, timestamp_utc, hostname, kernel_release, boot_id, command, config_sha256, ipcbench_version,
+                          format_version, source, imported_utc)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING RETURNING id
         """, [run.digest, run.runID, run.timestampUTC, run.hostname, run.kernelRelease, run.bootID, run.command, run.configSHA256,
-              run.version, source, imported].map { .text($0) })
+              run.version, run.formatVersion, source, imported].map { .text($0) })
     guard let runRow = inserted.first?.first?.integer else { return false }
     try db.insert("run_environment", ["run", "name", "value"], run.environment.map { [.integer(runRow), .text($0.name), .text($0.value)] })
     for (position, c) in run.cases.enumerated() {
@@ -55,11 +56,8 @@ func insertRun(_ db: HistoryDatabase, _ run: HistoryRun, source: String, importe
         try db.insert("case_cells", ["case_id", "name", "value"], c.cells.map { [.integer(caseID), .text($0.name), .text($0.value)] })
         try db.insert("figures", ["case_id", "metric", "value", "ci95_low", "ci95_high"],
                       c.figures.map { [.integer(caseID), .text($0.metric), .real($0.value), SQLValue($0.ci95Low), SQLValue($0.ci95High)] })
-        try db.insert("trials", ["case_id", "position", "trial", "round", "start_ns", "duration_ns"],
-                      c.trials.enumerated().map { [.integer(caseID), .integer(Int64($0.offset)), .text($0.element.trial),
-                                                   SQLValue($0.element.round), SQLValue($0.element.startNs), SQLValue($0.element.durationNs)] })
-        try db.insert("trial_figures", ["case_id", "position", "metric", "value"],
-                      c.trials.enumerated().flatMap { t in t.element.figures.map { [.integer(caseID), .integer(Int64(t.offset)), .text($0.metric), .real($0.value)] } })
+        try db.insert("trial_cells", ["case_id", "position", "name", "value"],
+                      c.trials.enumerated().flatMap { t in t.element.map { [.integer(caseID), .integer(Int64(t.offset)), .text($0.name), .text($0.value)] } })
     }
     return true
 }

@@ -8,7 +8,8 @@ enum HistorySchema {
     static var current: Int { migrations.count }
 
     /// Version 1: runs, their environment, cases with their key and every other cell, each case's
-    /// figure per metric with its 95% interval, and the trials with their figures.
+    /// figure per metric with its 95% interval, and the trials' cells. Cells are stored by column
+    /// name as the CSV writes them, so a column the result model gains needs no new version.
     static func version1(_ kind: DatabaseKind) -> [String] {
         let id: String, real: String, integer: String
         switch kind {
@@ -20,7 +21,8 @@ enum HistorySchema {
             """
             CREATE TABLE runs (id \(id), digest TEXT NOT NULL UNIQUE, run_id TEXT NOT NULL, timestamp_utc TEXT NOT NULL,
                 hostname TEXT NOT NULL, kernel_release TEXT NOT NULL, boot_id TEXT NOT NULL, command TEXT NOT NULL,
-                config_sha256 TEXT NOT NULL, ipcbench_version TEXT NOT NULL, source TEXT NOT NULL, imported_utc TEXT NOT NULL)
+                config_sha256 TEXT NOT NULL, ipcbench_version TEXT NOT NULL, format_version TEXT NOT NULL, source TEXT NOT NULL,
+                imported_utc TEXT NOT NULL)
             """,
             "CREATE INDEX runs_series ON runs (hostname, timestamp_utc)",
             """
@@ -45,14 +47,8 @@ enum HistorySchema {
                 metric TEXT NOT NULL, value \(real) NOT NULL, ci95_low \(real), ci95_high \(real), PRIMARY KEY (case_id, metric))
             """,
             """
-            CREATE TABLE trials (case_id \(integer) NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
-                position \(integer) NOT NULL, trial TEXT NOT NULL, round \(integer), start_ns \(real), duration_ns \(real),
-                PRIMARY KEY (case_id, position))
-            """,
-            """
-            CREATE TABLE trial_figures (case_id \(integer) NOT NULL, position \(integer) NOT NULL, metric TEXT NOT NULL,
-                value \(real) NOT NULL, PRIMARY KEY (case_id, position, metric),
-                FOREIGN KEY (case_id, position) REFERENCES trials (case_id, position) ON DELETE CASCADE)
+            CREATE TABLE trial_cells (case_id \(integer) NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+                position \(integer) NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (case_id, position, name))
             """,
         ]
     }

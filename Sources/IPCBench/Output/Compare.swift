@@ -79,6 +79,8 @@ public struct CaseRow {
     public let hostname: String
     public let kernelRelease: String
     public let cpuModel: String
+    /// The typed setting columns (workers, nodelay, the knobs) by name, as read; empty in files before 0.4.0.
+    public let settings: [String: String]
     /// Per metric, the case column's text as read ("" where the file has no such column).
     let figures: [(metric: Metric, text: String)]
     /// For the within-run Welch interval on the summary columns: (mean, stddev, count) of the trials'
@@ -93,6 +95,7 @@ public struct CaseRow {
         hostname = cell("hostname")
         kernelRelease = cell("kernel_release")
         cpuModel = cell("cpu_model")
+        settings = Dictionary(uniqueKeysWithValues: SettingColumn.all.compactMap { s in row[s.name].map { (s.name, $0) } })
         figures = Metric.all.map { ($0, cell($0.caseColumn)) }
         func number(_ column: String, from low: Double, to high: Double) -> Double? {
             Double(cell(column)).flatMap { $0.isFinite && $0 >= low && $0 <= high ? $0 : nil }

@@ -2,7 +2,7 @@ import Glibc
 
 /// `--within KEY=A,B`: two values of one key compared inside the same runs.
 public struct WithinSpec: Sendable, Equatable {
-    /// A join key's name (placement, transport, ...) or a knob's name as the options column writes it.
+    /// A join key's name (placement, transport, ...) or a setting's column (workers, nodelay, sndbuf, ...).
     public let key: String
     public let base: String
     public let new: String
@@ -22,16 +22,24 @@ public struct WithinSpec: Sendable, Equatable {
     public var label: String { "\(key)=\(base),\(new)" }
 
     /// The row's value of the key and the row's key without it; nil when the row has no such value.
-    func split(_ key: CaseKey) -> (value: String, rest: CaseKey)? {
+    /// A setting's value comes from its own column; the rest of the key's options label is made
+    /// again from the other settings' columns (never read back out of the label).
+    func split(_ row: CaseRow) throws -> (value: String, rest: CaseKey)? {
         if let join = JoinKey(rawValue: self.key) {
-            let value = key[keyPath: join.keyPath]
-            return value.isEmpty ? nil : (value, key.ignoring([join]))
+            let value = row.key[keyPath: join.keyPath]
+            return value.isEmpty ? nil : (value, row.key.ignoring([join]))
         }
-        let entries = key.options.split(separator: " ").map(String.init)
-        guard let entry = entries.first(where: { $0.hasPrefix(self.key + "=") }) else { return nil }
-        var rest = key
-        rest.options = entries.filter { $0 != entry }.joined(separator: " ")
-        return (String(entry.dropFirst(self.key.count + 1)), rest)
+        guard SettingColumn.all.contains(where: { $0.name == self.key }) else {
+            let names = JoinKey.allCases.map(\.rawValue) + SettingColumn.all.map(\.name)
+            throw InputError("--within \(label): \(self.key) is not a key or a setting ipcbench writes (\(names.joined(separator: ", ")))")
+        }
+        guard !row.settings.isEmpty else {
+            throw InputError("--within \(label): the results files have no \(self.key) column (written before 0.4.0); compare runs of ipcbench 0.4.0 or later")
+        }
+        guard let value = row.settings[self.key], !value.isEmpty else { return nil }
+        var rest = row.key
+        rest.options = optionsLabel(settings: row.settings, except: self.key)
+        return (value, rest)
     }
 }
 
@@ -56,7 +64,7 @@ public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>
     for file in side.files {
         var halves: [CaseKey: (base: CaseRow?, new: CaseRow?)] = [:]
         for row in file.rows where row.status == "ok" {
-            guard let (value, rest) = spec.split(row.key) else { continue }
+            guard let (value, rest) = try spec.split(row) else { continue }
             valuesSeen.insert(value)
             let k = rest.ignoring(ignoring)
             if value == spec.base, halves[k]?.base == nil { halves[k, default: (nil, nil)].base = row }
@@ -66,7 +74,7 @@ public func compareWithin(_ side: Side, spec: WithinSpec, ignoring: Set<JoinKey>
         for (k, h) in halves { if let b = h.base, let n = h.new { complete[k] = (b, n) } }
         // The cases in the file's order, each once.
         for row in file.rows {
-            guard let k = spec.split(row.key)?.rest.ignoring(ignoring), complete[k] != nil, seen.insert(k).inserted else { continue }
+            guard let k = try spec.split(row)?.rest.ignoring(ignoring), complete[k] != nil, seen.insert(k).inserted else { continue }
             order.append(k)
         }
         pairs.append(complete)

@@ -2,7 +2,7 @@ import CShims
 import Glibc
 
 /// The version written in every row; bump it when columns are added (see the README).
-public let ipcbenchVersion = "0.3.0"
+public let ipcbenchVersion = "0.4.0"
 
 /// The machine and run a result file describes, read from the running system.
 public struct Environment: Sendable, Equatable {

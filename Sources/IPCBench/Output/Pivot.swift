@@ -57,7 +57,7 @@ public func payloadLabel(_ bytes: Int) -> String {
 
 /// The unit of a case column (the results file's own definition); nil for text and unknown names.
 public func columnUnit(_ column: String) -> String? {
-    caseSchema.first { $0.name == column }?.unit
+    caseFileColumns().first { $0.name == column }?.unit
 }
 
 /// The metric a pattern is charted by when none is asked for: its main metric (PatternRegistry).

@@ -1,24 +1,15 @@
+import FoundationEssentials
 import Glibc
 
 /// The largest results or trials file compare, pivot and the scripts read, in bytes.
 public let compareFileLimit = 256 << 20
 
-/// The columns that hold counts: whole numbers, written without a sign or a point (payload_bytes in every row).
-let wholeNumberColumns: Set<String> = [
-    "cpus_online", "payload_bytes", "messages_per_trial", "bytes_per_trial", "repetitions", "warmup", "seed",
-    "depth", "receivers", "pairs", "publishers", "subscribers", "topics", "subscriptions", "msgs_sent", "msgs_received", "msgs_lost", "msgs_reordered", "msgs_duplicated",
-    "alloc_bytes_in_loop", "peers_rejected", "trial", "duration_ns", "bytes", "messages", "round", "start_ns",
-]
-
-/// The columns that hold figures: plain decimals (digits, an optional `-` and `.`, no exponent).
-let decimalColumns = Set(caseColumns.drop(while: { $0 != "mib_per_s_median" })).subtracting(wholeNumberColumns)
-    .union(Metric.all.map(\.trialColumn))
-
-/// The columns that hold a name ipcbench writes, and the names it writes there.
-let nameColumns: [String: Set<String>] = [
-    "transport": Set(TransportKind.allCases.map(\.rawValue)),
-    "pattern": Set(PatternKind.allCases.map(\.rawValue)),
-]
+/// What each column a results or trials file may have holds, by name: the model's own column lists.
+let columnKinds: [String: ColumnKind] = {
+    var kinds: [String: ColumnKind] = [:]
+    for column in caseFileColumns() + trialFileColumns() { kinds[column.name] = column.kind }
+    return kinds
+}()
 
 /// The records of a CSV file, read in chunks and handed over one at a time, so that a file is never
 /// in memory whole: quotes, doubled quotes and line breaks in quotes as `parseCSV` reads them.
@@ -93,33 +84,172 @@ struct CSVRecordReader {
     }
 }
 
-/// What a cell of a column must be.
-enum CellKind {
-    case whole(least: Int)
-    case decimal
-    /// Text: no control characters; `names`, when given, are the only values it takes.
-    case text(names: Set<String>?)
+/// The one reader of results: a CSV pair (`<stem>.csv` and `<stem>-trials.csv` beside it) or the
+/// JSON form, validated row by row and handed over as the record's rows. compare, pivot, check,
+/// kernels and convert read results only through it.
+public enum ResultsReader {
+    /// What a file held: its format version and whether it had trials.
+    public struct Shape: Sendable, Equatable {
+        public var version: Int
+        public var hasTrials: Bool
+    }
 
-    init(_ column: String) {
-        if wholeNumberColumns.contains(column) {
-            // Every case has a payload of at least one byte: it makes the rows of pivot and the plots.
-            self = .whole(least: column == "payload_bytes" ? 1 : 0)
-        } else if decimalColumns.contains(column) {
-            self = .decimal
-        } else {
-            self = .text(names: nameColumns[column])
+    /// True for a path the JSON form is read from (by its name: `.json`).
+    public static func isJSON(_ path: String) -> Bool { path.hasSuffix(".json") }
+
+    /// Streams `path` into `onCase` and `onTrial` (each row with its number), after checking each
+    /// row. Throws `InputError` (one line naming the file, the row and the column) for anything
+    /// ipcbench does not write.
+    public static func read(_ path: String, onCase: (RowValues, [ResultColumn]) throws -> Void,
+                            onTrial: (RowValues, [ResultColumn]) throws -> Void) throws -> Shape {
+        isJSON(path) ? try readJSON(path, onCase: onCase, onTrial: onTrial) : try readCSV(path, onCase: onCase, onTrial: onTrial)
+    }
+
+    /// The whole record of `path`.
+    public static func record(_ path: String) throws -> ResultsRecord {
+        var cases: [RowValues] = [], trials: [RowValues] = []
+        let shape = try read(path, onCase: { row, _ in cases.append(row) }, onTrial: { row, _ in trials.append(row) })
+        return ResultsRecord(version: shape.version, cases: cases, trials: shape.hasTrials ? trials : nil)
+    }
+
+    /// The trials file beside a `<stem>.csv`.
+    public static func trialsPath(_ path: String) -> String {
+        (path.hasSuffix(".csv") ? String(path.dropLast(4)) : path) + "-trials.csv"
+    }
+
+    private static func readCSV(_ path: String, onCase: (RowValues, [ResultColumn]) throws -> Void,
+                                onTrial: (RowValues, [ResultColumn]) throws -> Void) throws -> Shape {
+        var runs = Set<String>()
+        var version = 1
+        var caseColumns: [ResultColumn] = [], caseIndices: [Int?] = []
+        let header = try ResultFile.readRecords(path, required: ResultFile.required, what: "an ipcbench results file", headerOnly: false) { header, row, _ in
+            if caseIndices.isEmpty {
+                // The file's version: the newest of the known columns it has.
+                version = caseFileColumns().filter { header.contains($0.name) }.map(\.version).max() ?? 1
+                caseColumns = caseFileColumns(version: version)
+                caseIndices = caseColumns.map { header.firstIndex(of: $0.name) }
+            }
+            runs.insert(row[header.firstIndex(of: "run_id")!])
+            try onCase(RowValues(zip(caseIndices, caseColumns).map { i, c in i.flatMap { Value(cell: row[$0], c.kind) } }), caseColumns)
+        }
+        guard header != nil else { throw InputError("\(path): cannot read the file (does it exist?)") }
+        let trialsPath = trialsPath(path)
+        let trialColumns = trialFileColumns(version: version)
+        var trialIndices: [Int?] = []
+        var runIDColumn = 0
+        let trialsHeader = try ResultFile.readRecords(trialsPath, required: ResultFile.requiredTrialColumns, what: "an ipcbench trials file", headerOnly: true) { header, row, number in
+            if trialIndices.isEmpty {
+                trialIndices = trialColumns.map { header.firstIndex(of: $0.name) }
+                runIDColumn = header.firstIndex(of: "run_id")!
+            }
+            let runID = row[runIDColumn]
+            guard runs.contains(runID) else {
+                throw InputError("\(trialsPath): row \(number) has run_id \(runID) but \(path) has run_id \(runs.sorted().joined(separator: ", ")); the trials file is from another run: put the run's own trials file beside it, or move it away")
+            }
+            try onTrial(RowValues(zip(trialIndices, trialColumns).map { i, c in i.flatMap { Value(cell: row[$0], c.kind) } }), trialColumns)
+        }
+        return Shape(version: version, hasTrials: trialsHeader != nil)
+    }
+
+    private static func readJSON(_ path: String, onCase: (RowValues, [ResultColumn]) throws -> Void,
+                                 onTrial: (RowValues, [ResultColumn]) throws -> Void) throws -> Shape {
+        guard let bytes = try readResultsBytes(path) else { throw InputError("\(path): cannot read the file (does it exist?)") }
+        let record: ResultsRecord
+        do {
+            record = try decodeRecord(bytes)
+        } catch let error as RecordFormatError {
+            throw InputError("\(path): \(oneLine(error.message)); was the file written by ipcbench?")
+        }
+        guard !record.cases.isEmpty else { throw InputError("\(path): the file has no cases") }
+        let caseColumns = record.caseColumns, trialColumns = record.trialColumns
+        let caseRunID = caseColumns.firstIndex { $0.name == "run_id" }!, trialRunID = trialColumns.firstIndex { $0.name == "run_id" }!
+        var runs = Set<String>()
+        for (number, row) in record.cases.enumerated() {
+            try check(path, "case \(number + 1)", row, caseColumns)
+            if case .text(let id)? = row.values[caseRunID] { runs.insert(id) }
+            try onCase(row, caseColumns)
+        }
+        for (number, row) in (record.trials ?? []).enumerated() {
+            try check(path, "trial \(number + 1)", row, trialColumns)
+            if case .text(let id)? = row.values[trialRunID], !runs.contains(id) {
+                throw InputError("\(path): trial \(number + 1) has run_id \(id) but the cases have run_id \(runs.sorted().joined(separator: ", ")); was the file written by ipcbench?")
+            }
+            try onTrial(row, trialColumns)
+        }
+        return Shape(version: record.version, hasTrials: record.trials != nil)
+    }
+
+    /// The checks `readRecords` makes of a CSV row, made of a JSON row's cells.
+    private static func check(_ path: String, _ place: String, _ row: RowValues, _ columns: [ResultColumn]) throws {
+        for (value, column) in zip(row.values, columns) {
+            if value == nil && ["run_id", "transport", "pattern"].contains(column.name) {
+                throw InputError("\(path): \(place): \(column.path.joined(separator: ".")) is missing; was the file written by ipcbench?")
+            }
+            let cell = value?.text ?? ""
+            if let problem = ResultFile.cellProblem(column.kind, cell, column: column.name) {
+                throw InputError("\(path): \(place), \(column.path.joined(separator: ".")): '\(excerpt(cell))' is not \(problem); was the file written by ipcbench?")
+            }
+        }
+    }
+
+    /// The record of a JSON text; `RecordFormatError` with one line for anything else.
+    static func decodeRecord(_ bytes: [UInt8]) throws -> ResultsRecord {
+        do {
+            return try JSONDecoder().decode(ResultsRecord.self, from: Data(bytes))
+        } catch let error as RecordFormatError {
+            throw error
+        } catch let error as DecodingError {
+            throw RecordFormatError(message: "not the JSON form of ipcbench results: \(describe(error))")
+        } catch {
+            throw RecordFormatError(message: "not JSON: \(error)")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func place(_ path: [CodingKey]) -> String {
+            let text = path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return text.isEmpty ? "the top level" : String(text.drop { $0 == "." })
+        }
+        switch error {
+        case .typeMismatch(_, let c): return "\(place(c.codingPath)): \(c.debugDescription)"
+        case .valueNotFound(_, let c): return "\(place(c.codingPath)): \(c.debugDescription)"
+        case .keyNotFound(let key, let c): return "\(place(c.codingPath + [key])) is missing"
+        case .dataCorrupted(let c): return "\(place(c.codingPath)): \(c.debugDescription)\(c.underlyingError.map { " (\($0))" } ?? "")"
+        @unknown default: return "\(error)"
         }
     }
 }
 
+/// The JSON text of a record: keys sorted, two-space indents, one line per value, a final newline.
+public func recordJSON(_ record: ResultsRecord) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(record), as: UTF8.self) + "\n"
+}
+
+/// The bytes of a results file (a regular file of at most `compareFileLimit` bytes); nil when it does not exist.
+func readResultsBytes(_ path: String) throws -> [UInt8]? {
+    guard let fd = try openResultsFile(path) else { return nil }
+    defer { closeDescriptor(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n = retryingInterrupts { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
+        if n < 0 { throw InputError("\(path): cannot read the file: \(String(cString: strerror(Int32(-n))))") }
+        if n == 0 { return bytes }
+        bytes += chunk[..<n]
+        if bytes.count > compareFileLimit { throw tooBig(path) }
+    }
+}
+
 extension ResultFile {
-    /// Reads a results file and its trials file the way `load` does, keeping only the run ids: what
-    /// `ipcbench check` does, in memory that does not grow with the files.
+    /// Reads a results file (and its trials) the way `load` does, keeping nothing: what `ipcbench
+    /// check` does, in memory that does not grow with a CSV pair.
     public static func check(_ path: String) throws {
         _ = try read(path, keeping: .nothing)
     }
 
-    /// Reads a results file and checks its trials file the way `load` does, keeping the case rows
+    /// Reads a results file and checks its trials the way `load` does, keeping the case rows
     /// only (`trials` is nil): what pivot needs.
     public static func loadCases(_ path: String) throws -> ResultFile {
         try read(path, keeping: .cases)!
@@ -128,46 +258,34 @@ extension ResultFile {
     /// What `read` keeps of the rows it validates.
     enum Keeping { case nothing, cases, everything }
 
-    /// Reads `path` and the trials file beside it, validating every row as it streams by. With
-    /// `.nothing` only the run ids are kept (the result is then nil).
+    /// Reads `path` through `ResultsReader` (a CSV pair or the JSON form). With `.nothing` the
+    /// result is nil.
     static func read(_ path: String, keeping: Keeping) throws -> ResultFile? {
         var cases: [[String: String]] = []
-        var runs = Set<String>()
+        var header: [String] = []
         var interned = Set<String>()
-        let header = try readRecords(path, required: required, what: "an ipcbench results file", headerOnly: false) { header, row, _ in
-            let runID = row[header.firstIndex(of: "run_id")!]
-            runs.insert(runID)
-            if keeping != .nothing { cases.append(Dictionary(uniqueKeysWithValues: zip(header, row.map { intern($0, &interned) }))) }
-        }
-        guard let header else { throw InputError("\(path): cannot read the file (does it exist?)") }
-        let stem = path.hasSuffix(".csv") ? String(path.dropLast(4)) : path
-        let trialsPath = stem + "-trials.csv"
         var trials: [CaseKey: [TrialRow]] = [:]
         // The columns a TrialRow reads: each row becomes a small dictionary of these only.
         let wanted = Set(requiredTrialColumns + ["round", "start_ns", "duration_ns"] + CaseParameter.allCases.map(\.rawValue)
                        + Metric.all.map(\.trialColumn))
-        var used: [(name: String, index: Int)] = []
-        var runIDColumn = 0
-        let trialsHeader = try readRecords(trialsPath, required: requiredTrialColumns, what: "an ipcbench trials file", headerOnly: true) { header, row, number in
-            if used.isEmpty {
-                used = header.enumerated().filter { wanted.contains($0.element) }.map { ($0.element, $0.offset) }
-                runIDColumn = header.firstIndex(of: "run_id")!
+        let shape = try ResultsReader.read(path, onCase: { row, columns in
+            guard keeping != .nothing else { return }
+            if header.isEmpty { header = columns.map(\.name) }
+            var cells: [String: String] = [:]
+            for (value, column) in zip(row.values, columns) { cells[column.name] = intern(value?.text ?? "", &interned) }
+            cases.append(cells)
+        }, onTrial: { row, columns in
+            guard keeping == .everything else { return }
+            var cells: [String: String] = [:]
+            for (value, column) in zip(row.values, columns) where wanted.contains(column.name) {
+                cells[column.name] = intern(value?.text ?? "", &interned)
             }
-            let runID = row[runIDColumn]
-            guard runs.contains(runID) else {
-                throw InputError("\(trialsPath): row \(number) has run_id \(runID) but \(path) has run_id \(runs.sorted().joined(separator: ", ")); the trials file is from another run: put the run's own trials file beside it, or move it away")
-            }
-            if keeping == .everything {
-                var cells: [String: String] = [:]
-                cells.reserveCapacity(used.count)
-                for (name, index) in used { cells[name] = intern(row[index], &interned) }
-                let trial = TrialRow(cells)
-                trials[trial.key, default: []].append(trial)
-            }
-        }
+            let trial = TrialRow(cells)
+            trials[trial.key, default: []].append(trial)
+        })
         guard keeping != .nothing else { return nil }
         return ResultFile(path: path, header: header, cases: cases, rows: cases.map(CaseRow.init),
-                          trials: trialsHeader == nil || keeping == .cases ? nil : trials)
+                          trials: !shape.hasTrials || keeping == .cases ? nil : trials)
     }
 
     /// One copy of each longer text (run ids, options, names): rows share it instead of holding their own.
@@ -207,7 +325,7 @@ extension ResultFile {
         if let (index, name) = header.enumerated().first(where: { hasControlCharacter($0.element) }) {
             throw InputError("\(path): row 1, column \(index + 1): '\(excerpt(name))' has a control character; was the file written by ipcbench?")
         }
-        let kinds = header.map(CellKind.init)
+        let kinds = header.map { columnKinds[$0] ?? .text(names: nil) }
         var number = 1
         while let row = try nextRow() {
             number += 1
@@ -226,7 +344,7 @@ extension ResultFile {
     }
 
     /// What a cell should have been, or nil when it is.
-    static func cellProblem(_ kind: CellKind, _ cell: String, column: String) -> String? {
+    static func cellProblem(_ kind: ColumnKind, _ cell: String, column: String) -> String? {
         switch kind {
         case .whole(let least):
             if cell.isEmpty && least == 0 { return nil }
@@ -240,14 +358,8 @@ extension ResultFile {
             if hasControlCharacter(cell) { return "text without control characters" }
             if let names, !names.contains(cell) { return "a \(column) ipcbench writes (\(names.sorted().joined(separator: ", ")))" }
             return nil
-        }
-    }
-
-    /// What a non-empty cell of a numeric column should have been, or nil when it is.
-    static func numberProblem(_ column: String, _ cell: String) -> String? {
-        switch CellKind(column) {
-        case .text: return nil
-        case let kind: return cellProblem(kind, cell, column: column)
+        case .flag:
+            return cell.isEmpty || cell == "true" || cell == "false" ? nil : "true, false or empty"
         }
     }
 }

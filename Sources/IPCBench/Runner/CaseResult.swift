@@ -79,10 +79,18 @@ public struct CaseResult: Sendable {
     /// Connections and datagrams from strangers that the workers refused, over the measured trials.
     public var peersRejected: UInt64 = 0
     /// The knobs in force, as the first measured trial's sending worker read them back.
-    public var knobsInForce: String?
+    public var knobsInForce: TransportKnobs?
     public var schedule = Schedule.interleaved
     /// The seed of the interleaved rounds' order; the same on every row of a run.
     public var seed: UInt64 = 0
+
+    /// The knobs the files record: those in force once a trial has run, else those asked for.
+    public var knobs: TransportKnobs { knobsInForce ?? benchCase.knobs }
+
+    /// The options column, made from the typed settings.
+    public var optionsLabel: String {
+        IPCBench.optionsLabel(workers: benchCase.workers, noDelay: benchCase.transportOptions.noDelay, knobs: knobs)
+    }
 
     init(_ benchCase: BenchCase, status: CaseStatus, error: String) {
         self.benchCase = benchCase

@@ -61,9 +61,8 @@ public struct BenchCase: Equatable, Sendable {
 
     /// The options column: what this case set beyond the transport's defaults, with the knobs' values
     /// as the kernel put them in force (`knobsInForce`, read back by a worker) once a trial has run.
-    public func optionsLabel(knobsInForce: String? = nil) -> String {
-        [workers == .thread ? "threads" : "", transportOptions.noDelay ? "nodelay" : "", knobsInForce ?? knobs.label]
-            .filter { !$0.isEmpty }.joined(separator: " ")
+    public func optionsLabel(knobsInForce: TransportKnobs? = nil) -> String {
+        IPCBench.optionsLabel(workers: workers, noDelay: transportOptions.noDelay, knobs: knobsInForce ?? knobs)
     }
 
     public var name: String {

@@ -18,8 +18,9 @@ struct WorkerReport {
     /// The CPU the worker ran on when its loop ended.
     var cpu: Int64 = -1
     var roundTrips: [(UInt64, UInt64)] = []
-    /// The knobs its endpoints put in force, as the options column writes them (`pipe_size=1048576`).
-    var knobsInForce = ""
+    /// The knobs its endpoints put in force, as the kernel reports them back; typed all the way to
+    /// the files' setting columns.
+    var knobsInForce = TransportKnobs()
 
     /// The counters, in the order the codec writes them: one list for both directions.
     static var counters: [WritableKeyPath<WorkerReport, UInt64>] {
@@ -38,7 +39,11 @@ struct WorkerReport {
             w.put(value)
             w.put(count)
         }
-        w.put(knobsInForce)
+        w.put(UInt64(knobsInForce.present.count))
+        for knob in knobsInForce.present {
+            w.put(UInt64(Knob.allCases.firstIndex(of: knob)!))
+            w.put(Int64(knobsInForce[knob]!))
+        }
         return w.bytes
     }
 
@@ -52,7 +57,13 @@ struct WorkerReport {
         let pairs = Int(try r.uint64())
         roundTrips.reserveCapacity(min(pairs, bytes.count / 16))
         for _ in 0..<pairs { roundTrips.append((try r.uint64(), try r.uint64())) }
-        knobsInForce = try r.string()
+        let knobs = try r.uint64()
+        guard knobs <= UInt64(Knob.allCases.count) else { throw ControlChannel.Failure.malformed }
+        for _ in 0..<knobs {
+            let index = try r.uint64()
+            guard index < UInt64(Knob.allCases.count) else { throw ControlChannel.Failure.malformed }
+            knobsInForce[Knob.allCases[Int(index)]] = Int(try r.int64())
+        }
         guard r.isAtEnd else { throw ControlChannel.Failure.malformed }
     }
 }
@@ -149,7 +160,7 @@ func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
             let endpoint = try link.transport.open(link.role, link.peer)
             endpoints.append(endpoint)
             report.rejected &+= endpoint.rejected
-            if report.knobsInForce.isEmpty { report.knobsInForce = endpoint.knobsInForce.label }
+            if report.knobsInForce.present.isEmpty { report.knobsInForce = endpoint.knobsInForce }
         }
         let loop = setup.pattern.implementation.makeLoop(worker: setup.index, endpoints, setup.work)
         let counter = AllocationCounter()

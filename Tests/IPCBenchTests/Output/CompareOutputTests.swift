@@ -186,7 +186,7 @@ final class CompareOutputTests: XCTestCase {
         }
         let text = try render([a, b], format: .mail)
         XCTAssertEqual(text, """
-        ipcbench 0.3.0 compare: 95% intervals; better/worse where q < 0.05 (Benjamini-Hochberg)
+        ipcbench \(ipcbenchVersion) compare: 95% intervals; better/worse where q < 0.05 (Benjamini-Hochberg)
 
         base: 3 runs of kernel 6.1 on vm (Test CPU)
             a1.csv

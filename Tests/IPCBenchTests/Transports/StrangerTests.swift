@@ -363,7 +363,7 @@ final class StrangerTests: TrialTestCase {
         for (i, counter) in WorkerReport.counters.enumerated() { report[keyPath: counter] = UInt64(1000 + i) << 40 | UInt64(i) }
         report.cpu = -1
         report.roundTrips = [(5_000, 3), (UInt64.max, 1)]
-        report.knobsInForce = "pipe_size=1048576"
+        report.knobsInForce = TransportKnobs([.pipeSize: 1_048_576, .busyPoll: 50])
         let decoded = try WorkerReport(decoding: report.encoded())
         XCTAssertEqual(decoded.error, report.error)
         for counter in WorkerReport.counters { XCTAssertEqual(decoded[keyPath: counter], report[keyPath: counter]) }
