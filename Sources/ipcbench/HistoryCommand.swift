@@ -47,13 +47,30 @@ struct HistoryImportCommand: ParsableCommand {
     @OptionGroup var db: DatabaseOption
 
     func run() throws {
-        try withDatabase {
-            let outcome = try importHistory(files: files, database: db.location)
-            let runs = { (n: Int) in "\(n) run\(n == 1 ? "" : "s")" }
-            var line = "imported \(runs(outcome.added)) (\(outcome.cases) case\(outcome.cases == 1 ? "" : "s")) into \(redactedDatabase(db.location))"
-            if outcome.present > 0 { line += "; \(runs(outcome.present)) already there, not added again" }
-            print(line)
-        }
+        try withDatabase { print(importLine(try importHistory(files: files, database: db.location), db.location)) }
+    }
+}
+
+/// What an import did, in one line.
+func importLine(_ outcome: ImportOutcome, _ location: String) -> String {
+    let runs = { (n: Int) in "\(n) run\(n == 1 ? "" : "s")" }
+    var line = "imported \(runs(outcome.added)) (\(outcome.cases) case\(outcome.cases == 1 ? "" : "s")) into \(redactedDatabase(location))"
+    if outcome.present > 0 { line += "; \(runs(outcome.present)) already there, not added again" }
+    return line
+}
+
+/// `run --db` and `kernels --db`: imports the results files a command has written. Any failure
+/// (a database that is down, refuses, or is not a history database) is one line and exit 3: the
+/// files are written and stay, so nothing measured is lost; `ipcbench history import` can add them later.
+func importWritten(_ files: [String], into location: String, report: (String) -> Void) throws {
+    do {
+        report(importLine(try importHistory(files: files, database: location), location))
+    } catch let error as DatabaseError {
+        printError("ipcbench: error: \(error.message); the results files are written (\(files.joined(separator: ", "))): import them later with ipcbench history import")
+        throw ExitCode(3)
+    } catch let error as InputError {
+        printError("ipcbench: error: \(error.message); the results files are written (\(files.joined(separator: ", "))): import them later with ipcbench history import")
+        throw ExitCode(3)
     }
 }
 

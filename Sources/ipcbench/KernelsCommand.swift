@@ -58,7 +58,11 @@ struct KernelsCommand: ParsableCommand {
     @Option(name: .customLong("boot-timeout"), help: "End a boot that has not finished its suite after this long; it is recorded as failed (default 30m).")
     var bootTimeout = "30m"
 
+    @Option(name: .customLong("db"), help: ArgumentHelp("Import every finished boot's results into this history database at the end: a SQLite file's path or a postgresql:// URL (see ipcbench history).", valueName: "path-or-url"))
+    var database: String?
+
     func run() throws {
+        if database?.isEmpty == true { throw InputError("--db: empty; give a SQLite file's path or a postgresql:// URL") }
         let (plan, folder, timeoutNs) = try checkedPlan()
         let recorded = try KernelJournal.read(folder + "/" + KernelJournal.fileName)?.events ?? []
         if let fields = KernelJournal.plan(in: recorded), let difference = plan.difference(from: fields) {
@@ -90,6 +94,7 @@ struct KernelsCommand: ParsableCommand {
         try writeFileReplacing(csvPath, renderComparison(report, format: .csv))
         print("wrote \(csvPath)")
         plot(sides, folder: folder, binary: binary)
+        if let database { try importWritten(sides.flatMap { $0.files.map(\.path) }, into: database, report: { print($0) }) }
         if !lacking.isEmpty { throw ExitCode(1) }
     }
 

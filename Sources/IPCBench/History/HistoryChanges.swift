@@ -7,12 +7,17 @@ struct ChangePoint {
     /// The index in `series.points` of the first run after the step.
     var index: Int
     var otavaP: Double
-    /// compare's change (after over before, %), its 95% interval, and its q; nil where compare had no test.
+    /// compare's change (after over before, %) and its 95% interval; nil where compare had no test.
     var percent: Double?
     var low: Double?
     var high: Double?
+    /// compare's p for the runs on either side, and the places in that stretch the boundary could
+    /// have been put (Otava put it where the runs differ most, which makes any p small).
+    var p: Double?
+    var places = 1
+    /// `p` × `places`, adjusted with Benjamini-Hochberg over every series examined.
     var q: Double?
-    var confirmed: Bool
+    var confirmed = false
 
     var before: SeriesPoint { series.points[index - 1] }
     var after: SeriesPoint { series.points[index] }
@@ -41,7 +46,8 @@ public func historyChanges(database location: String, filter: SeriesFilter, form
     try HistorySchema.checkReadable(db)
     let series = try loadSeries(db, filter)
     var changes = try otavaChangePoints(series, otava: otava)
-    for i in changes.indices { try confirm(&changes[i], among: changes, db) }
+    for i in changes.indices { try measure(&changes[i], among: changes, db) }
+    adjust(&changes, examined: series.filter { $0.points.count >= fewestRunsForChanges }.count)
     return formatChanges(series, all ? changes : changes.filter(\.confirmed), format)
 }
 
@@ -99,15 +105,16 @@ func otavaChangePoints(_ series: [Series], otava: String) throws -> [ChangePoint
         < ($1.series.hostname, historyKeyText($1.series.key), $1.series.metric, $1.index) }
 }
 
-/// compare's verdict on a change point: the runs from the change before it (or the series' start)
-/// against those up to the change after it (or the series' end), with compare's units (boots where
-/// the sides share none, runs otherwise), its interval and its q.
-func confirm(_ change: inout ChangePoint, among changes: [ChangePoint], _ db: HistoryDatabase) throws {
+/// compare's analysis of a change point: the runs from the change before it (or the series'
+/// start) against those up to the change after it (or the series' end), with compare's units
+/// (boots where the sides share none, runs otherwise): the change, its interval and its p.
+func measure(_ change: inout ChangePoint, among changes: [ChangePoint], _ db: HistoryDatabase) throws {
     let mine = changes.filter { $0.series.hostname == change.series.hostname && historyKeyText($0.series.key) == historyKeyText(change.series.key)
         && $0.series.metric == change.series.metric }.map(\.index)
     let start = mine.filter { $0 < change.index }.max() ?? 0
     let end = mine.filter { $0 > change.index }.min() ?? change.series.points.count
     let points = change.series.points
+    change.places = max(1, end - start - 1)
     let sides = try [Array(points[start..<change.index]), Array(points[change.index..<end])].map { side in
         Side(files: try side.map { p in resultFile(try loadStoredCase(db, p), label: "run \(p.runID) (\(p.timestampUTC))") })
     }
@@ -116,8 +123,22 @@ func confirm(_ change: inout ChangePoint, among changes: [ChangePoint], _ db: Hi
     change.percent = c.percent
     change.low = c.interval.map { (exp($0.low) - 1) * 100 }
     change.high = c.interval.map { (exp($0.high) - 1) * 100 }
-    change.q = c.qValue
-    change.confirmed = c.significant
+    change.p = c.method.givesVerdict ? c.pValue : nil
+}
+
+/// The verdicts: a change point is confirmed when its q < 0.05. Its p is compare's for a boundary
+/// chosen after looking at the runs, so it is first multiplied by the places the boundary could have
+/// been (Bonferroni), then adjusted with Benjamini-Hochberg over every hypothesis examined: each
+/// change point, and each series examined where Otava found none. A lab that looks at a thousand
+/// flat series is then told of a change in none of them 95% of the time.
+func adjust(_ changes: inout [ChangePoint], examined: Int) {
+    let withChanges = Set(changes.map { $0.series.hostname + "\u{0}" + historyKeyText($0.series.key) + "\u{0}" + $0.series.metric }).count
+    let corrected: [Double?] = changes.map { c in c.p.map { min(1, $0 * Double(c.places)) } }
+    let q = benjaminiHochberg(corrected + Array(repeating: 1.0, count: max(0, examined - withChanges)))
+    for i in changes.indices {
+        changes[i].q = q[i]
+        changes[i].confirmed = (q[i] ?? 1) < significanceLevel
+    }
 }
 
 /// One stored case read back with its run's environment and its trials.
