@@ -85,23 +85,12 @@ def load(path):
     return Results(path, json.loads(ipcbench("convert", path, "-o", "-")))
 
 
-def size_text(n):
-    """A byte count as ipcbench writes sizes: 64, 4KiB, 1MiB."""
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift and n % (1 << shift) == 0:
-            return f"{n >> shift}{unit}"
-    return str(n)
-
-
-def case_name(row):
-    """A row of `ipcbench compare --format csv` by its case: transport, pattern, the pattern's
-    parameter, payload, placement and options ("geomean" or "common" for a metric's own rows)."""
-    if row["kind"] in ("geomean", "common"):
-        return row["kind"]
-    columns = list(row)  # compare's CSV ends with the parameters' columns, after note
-    parameter = [f"{k} {row[k]}" for k in columns[columns.index("note") + 1:] if row.get(k)]
-    payload = size_text(int(row["payload_bytes"])) if row.get("payload_bytes") else ""
-    return " ".join(x for x in (row["transport"], row["pattern"], *parameter, payload, row["placement"], row["options"]) if x)
+def compare(sides, ignore=(), messages=None):
+    """`ipcbench compare --format json` of the sides (each a results file, or several joined with
+    commas), with --ignore for each key in `ignore`: its `rows` (each with its `case` name, compare's
+    case key, and typed figures) and each side's `cases` (the side's center per case and metric, and
+    its runs' range). Compare's notes and warnings (stderr) go into `messages` when given."""
+    return json.loads(ipcbench("compare", *sides, "--format", "json", *(a for k in ignore for a in ("--ignore", k)), messages=messages))
 
 
 def write_new(outputs):

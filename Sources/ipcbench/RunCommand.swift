@@ -13,7 +13,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
 
-    @Option(name: [.short, .long], help: "A folder, a .csv file, a .json file (the results' JSON form alone, written when the run ends), or - for the case CSV on stdout (default results/).")
+    @Option(name: [.short, .long], help: ArgumentHelp("A folder, a .csv file, a .json file (the results' JSON form alone, written when the run ends), or - for the case CSV on stdout (default results/).", valueName: "path"))
     var output: String?
 
     @Flag(name: [.short, .long], help: "No progress line and no table on the terminal.")

@@ -28,7 +28,15 @@ final class ManualTests: XCTestCase {
             let want = try String(contentsOf: fresh.appendingPathComponent(name), encoding: .utf8)
             let have = try? String(contentsOf: committed.appendingPathComponent(name), encoding: .utf8)
             XCTAssertEqual(have, want, "docs/man/\(name) is stale: run scripts/man")
+            // The reference page is the man page in Markdown, by mandoc (scripts/setup --test installs it).
+            let page = "docs/reference/" + name.dropLast(2) + ".md"
+            let markdown = h.finish(try h.start(["mandoc", "-T", "markdown", fresh.appendingPathComponent(name).path], executable: "/usr/bin/env"))
+            XCTAssertEqual(markdown.status, 0, markdown.stderr)
+            XCTAssertEqual(try? String(contentsOf: Harness.repository.appendingPathComponent(page), encoding: .utf8), markdown.stdout,
+                           "\(page) is stale: run scripts/man")
         }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: Harness.repository.appendingPathComponent("docs/reference").path).count,
+                       names.count, "docs/reference has other pages than the commands: run scripts/man")
     }
 
     /// "December 7, 2026" → "2026-12-07".
