@@ -16,8 +16,8 @@ struct BisectCommand: ParsableCommand {
         decides: bad where the change exceeds --threshold in the bad direction with q < 0.05, good \
         where its whole 95% interval lies within it; undecided, it adds --boots boots a side up to \
         --max-boots; a kernel that does not boot, or is still undecided, is skipped. The case and \
-        metric are those with the largest change at the first step, or those --metric and --key \
-        choose. The same command again resumes: each step's folder keeps its finished boots. \
+        metric are those of the largest change compare calls significant at the first step (else \
+        the largest change), among those --metric and --key leave. The same command again resumes: each step's folder keeps its finished boots. \
         Exit status: 0 the first bad kernel found; 1 skipped kernels leave it among several; 2 bad \
         input; 3 a step's files could not be written; 128+N stopped by signal N.
         """)
@@ -28,7 +28,7 @@ struct BisectCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A step is bad past this change, in % (default 5).", valueName: "pct"))
     var threshold = 5.0
 
-    @Option(help: ArgumentHelp("The metric to bisect (mib_per_s, rtt_us_p50, … or its name as compare writes it; default: the largest change's).", valueName: "metric"))
+    @Option(help: ArgumentHelp("The metric to bisect (mib_per_s, rtt_us_p50, … or its name as compare writes it; default: that of the largest significant change at the first step, else the largest change).", valueName: "metric"))
     var metric: String?
 
     @Option(help: ArgumentHelp("Only cases whose key column NAME has this value (repeatable: transport, pattern, payload_bytes, placement, options, a parameter).", valueName: "name=value"))
@@ -168,7 +168,9 @@ struct StepDriver: BisectDriver {
                     && filter.key.allSatisfy { row[$0.name == "cpu_placement" ? "placement" : $0.name] == $0.value }
                     && Double(row["change_pct"] ?? "") != nil
             }
-            row = wanted.max { abs(Double($0["change_pct"]!)!) < abs(Double($1["change_pct"]!)!) }
+            // The largest change among those compare calls significant, else among all.
+            let significant = wanted.filter { (Double($0["q_value"] ?? "") ?? 1) < 0.05 }
+            row = (significant.isEmpty ? wanted : significant).max { abs(Double($0["change_pct"]!)!) < abs(Double($1["change_pct"]!)!) }
             if let row {
                 let name = ["transport", "pattern", "payload_bytes", "placement", "options"].compactMap { row[$0] }.filter { !$0.isEmpty }.joined(separator: " ")
                 chosen = (name, row["metric"] ?? "", identity(row))

@@ -30,13 +30,13 @@ final class BisectEndToEndTests: XCTestCase {
         // threshold every step that boots is good, and the first bad kernel is the last.
         try Data("# good first\n\(image)\n\(image) quiet\n\(image) noboot\n\(image)\n\(image) bad=1\n".utf8).write(to: URL(fileURLWithPath: list))
         let folder = h.work.appendingPathComponent("bisect").path
-        let arguments = ["bisect", "--list", list, "--threshold", "1000", "--boots", "2", "--max-boots", "2", "--accel", "tcg", "--memory", "256MiB",
+        let arguments = ["bisect", "--list", list, "--threshold", "1000", "--boots", "2", "--max-boots", "2", "--metric", "rtt_us_p50", "--accel", "tcg", "--memory", "256MiB",
                          "-t", "pipe", "-p", "latency", "-s", "64", "-r", "3", "--warmup", "0", "--count", "200", "--min-trial-time", "0s", "-o", folder]
         let environment = ["PATH=\(bin.path):\(ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")"]
         let outcome = h.finish(try h.start(environment + [Harness.binary] + arguments, executable: "/usr/bin/env"))
         XCTAssertEqual(outcome.status, 0, outcome.stdout + outcome.stderr)
         let lines = outcome.stdout.split(separator: "\n").map(String.init)
-        XCTAssertTrue(lines.contains { $0.hasPrefix("the case: pipe latency 64") }, outcome.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("the case: pipe latency 64") && $0.hasSuffix("RTT p50 us") }, outcome.stdout)
         XCTAssertTrue(lines.contains("step: \(image) noboot (line 3), 2 boots a side: did not boot: skipped"), outcome.stdout)
         XCTAssertEqual(lines.filter { $0.hasPrefix("step: ") && $0.hasSuffix(": good") }.count, 2, outcome.stdout)
         XCTAssertEqual(lines.last, "first bad kernel: \(image) bad=1 (line 5) (the last good: \(image) (line 4))")
