@@ -182,7 +182,8 @@ SUBCOMMANDS:
   check                   Check results files as compare and pivot read them:
                           exit 0, or 2 with a one-line error.
   convert                 Convert results between the CSV pair (<stem>.csv and
-                          <stem>-trials.csv) and the JSON form, losslessly.
+                          <stem>-trials.csv) and the JSON form, losslessly, or
+                          write a run's figures for a lab's tools.
   list                    Show the transports, the patterns and this machine's
                           limits.
   sysinfo                 Print the environment columns as a run would write

@@ -17,6 +17,7 @@ final class ManualTests: XCTestCase {
         let dated = try XCTUnwrap(main.split(separator: "\n").first { $0.hasPrefix(".Dd ") }, "docs/man/ipcbench.1 has no .Dd line")
         let date = try XCTUnwrap(Self.isoDate(String(dated.dropFirst(4))), "cannot read the date in \(dated)")
         let fresh = h.work.appendingPathComponent("man")
+        try FileManager.default.createDirectory(at: fresh, withIntermediateDirectories: true)
         let outcome = h.finish(try h.start([Harness.binary, "--multi-page", "--date", date, "--authors", "the ipcbench developers",
                                             "--output-directory", fresh.path], executable: generator))
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
