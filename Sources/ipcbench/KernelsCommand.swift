@@ -79,7 +79,11 @@ struct KernelsCommand: ParsableCommand {
     @Option(name: .customLong("boot-timeout"), help: ArgumentHelp("End a boot that has not finished its suite after this long; it is recorded as failed (default 30m).", valueName: "duration"))
     var bootTimeout = "30m"
 
+    @Option(name: .customLong("db"), help: ArgumentHelp("Import every finished boot's results into this history database at the end: a SQLite file's path or a postgresql:// URL (see ipcbench history).", valueName: "path-or-url"))
+    var database: String?
+
     func run() throws {
+        if database?.isEmpty == true { throw InputError("--db: empty; give a SQLite file's path or a postgresql:// URL") }
         if abandon { return try abandonComparison() }
         guard let kind = DriverKind(rawValue: driver) else { throw InputError("--driver \(driver): expected vm or kexec") }
         switch kind {
@@ -127,6 +131,7 @@ struct KernelsCommand: ParsableCommand {
         try writeFileReplacing(csvPath, renderComparison(report, format: .csv))
         print("wrote \(csvPath)")
         plot(sides, folder: comparison.folder, binary: binary)
+        if let database { try importWritten(sides.flatMap { $0.files.map(\.path) }, into: database, report: { print($0) }) }
         return lacking.isEmpty
     }
 
@@ -216,6 +221,7 @@ struct KernelsCommand: ParsableCommand {
         if let initrdNew { out += ["--initrd-new", (try? absolute(initrdNew, what: "--initrd-new")) ?? initrdNew] }
         if let config { out += ["--config", (try? absolute(config, what: "--config")) ?? config] }
         if !returnHome { out.append("--no-return") }
+        if let database { out += ["--db", database.contains("://") || database.hasPrefix("/") ? database : (try? absolute(database, what: "--db")) ?? database] }
         return out + options.arguments + ["-o", folder]
     }
 

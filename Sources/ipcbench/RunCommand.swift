@@ -19,8 +19,15 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "No progress line and no table on the terminal.")
     var quiet = false
 
+    @Option(name: .customLong("db"), help: ArgumentHelp("Import the results into this history database when the run ends: a SQLite file's path or a postgresql:// URL (see ipcbench history).", valueName: "path-or-url"))
+    var database: String?
+
     func run() throws {
         let (suite, cases, schedule) = try options.resolve(config: config)
+        if let database {
+            guard !database.isEmpty else { throw InputError("--db: empty; give a SQLite file's path or a postgresql:// URL") }
+            guard output != "-" else { throw InputError("--db with -o -: the results go to standard output, so there is no file to import; give -o a folder or a file") }
+        }
         var env = Environment.current()
         env.command = runCommand(CommandLine.arguments, configSHA256: suite.sha256)
         if let output, output.hasSuffix(".json") { return try runToJSON(output, suite: suite, cases: cases, schedule: schedule, env: env) }
@@ -67,6 +74,7 @@ struct RunCommand: ParsableCommand {
         if let path = paths.casesPath {
             table.note("wrote \(path) and \(paths.trialsPath ?? "") (\(schedule.rawValue) schedule, seed \(runner.seed))")
         }
+        if let database, let path = paths.casesPath { try importWritten([path], into: database, report: table.note) }
         if failed > 0 {
             table.note("\(failed) of \(cases.count) cases failed; the error column says why")
             throw ExitCode(1)
@@ -119,6 +127,7 @@ struct RunCommand: ParsableCommand {
         } else {
             try save()
             table.note("wrote \(path) (\(schedule.rawValue) schedule, seed \(runner.seed))")
+            if let database { try importWritten([path], into: database, report: table.note) }
         }
         if failed > 0 {
             table.note("\(failed) of \(cases.count) cases failed; the error column says why")
