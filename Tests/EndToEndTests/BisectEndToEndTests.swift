@@ -27,23 +27,24 @@ final class BisectEndToEndTests: XCTestCase {
         try Data("kernel".utf8).write(to: URL(fileURLWithPath: image))
         let list = h.work.appendingPathComponent("kernels.txt").path
         // Five lines of one image: the third does not boot. Nothing differs, so with a wide
-        // threshold every step that boots is good, and the first bad kernel is the last.
+        // threshold (1000%, the most it takes: tiny runs on a busy machine can differ by a factor of ten) every step that boots is good, and the first bad kernel is the last. MiB/s, not a
+        // latency percentile: quantized round trips of 2 boots a side can tie, and a tie has no interval.
         try Data("# good first\n\(image)\n\(image) quiet\n\(image) noboot\n\(image)\n\(image) bad=1\n".utf8).write(to: URL(fileURLWithPath: list))
         let folder = h.work.appendingPathComponent("bisect").path
-        let arguments = ["bisect", "--list", list, "--threshold", "1000", "--boots", "2", "--max-boots", "2", "--metric", "rtt_us_p50", "--accel", "tcg", "--memory", "256MiB",
-                         "-t", "pipe", "-p", "latency", "-s", "64", "-r", "3", "--warmup", "0", "--count", "200", "--min-trial-time", "0s", "-o", folder]
+        let arguments = ["bisect", "--list", list, "--threshold", "1000", "--boots", "3", "--max-boots", "3", "--metric", "mib_per_s", "--accel", "tcg", "--memory", "256MiB",
+                         "-t", "pipe", "-p", "throughput", "-s", "4096", "-r", "3", "--warmup", "0", "--total", "4MiB", "--min-trial-time", "0s", "-o", folder]
         let environment = ["PATH=\(bin.path):\(ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")"]
         let outcome = h.finish(try h.start(environment + [Harness.binary] + arguments, executable: "/usr/bin/env"))
         XCTAssertEqual(outcome.status, 0, outcome.stdout + outcome.stderr)
         let lines = outcome.stdout.split(separator: "\n").map(String.init)
-        XCTAssertTrue(lines.contains { $0.hasPrefix("the case: pipe latency 64") && $0.hasSuffix("RTT p50 us") }, outcome.stdout)
-        XCTAssertTrue(lines.contains("step: \(image) noboot (line 3), 2 boots a side: did not boot: skipped"), outcome.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("the case: pipe throughput 4096") && $0.hasSuffix("MiB/s") }, outcome.stdout)
+        XCTAssertTrue(lines.contains("step: \(image) noboot (line 3), 3 boots a side: did not boot: skipped"), outcome.stdout)
         XCTAssertEqual(lines.filter { $0.hasPrefix("step: ") && $0.hasSuffix(": good") }.count, 2, outcome.stdout)
         XCTAssertEqual(lines.last, "first bad kernel: \(image) bad=1 (line 5) (the last good: \(image) (line 4))")
         // Every step's folder is a kernels folder, kept; the same command again resumes: nothing boots again.
         let steps = try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasSuffix(".log") }.sorted()
-        XCTAssertEqual(steps, ["step-2-boots-2", "step-3-boots-2", "step-4-boots-2"])
-        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/step-2-boots-2/comparison.csv"))
+        XCTAssertEqual(steps, ["step-2-boots-3", "step-3-boots-3", "step-4-boots-3"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/step-2-boots-3/comparison.csv"))
         let again = h.finish(try h.start(environment + [Harness.binary] + arguments, executable: "/usr/bin/env"))
         XCTAssertEqual(again.status, 0, again.stdout + again.stderr)
         XCTAssertEqual(again.stdout.split(separator: "\n").last.map(String.init), lines.last)
