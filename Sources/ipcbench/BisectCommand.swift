@@ -8,7 +8,7 @@ import IPCBench
 struct BisectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bisect",
-        abstract: "Find the first bad kernel of an ordered list: each step a kernel comparison against the good one.",
+        abstract: "Find the first bad kernel of a list, or commit of a git tree: each step a kernel comparison against the good one.",
         discussion: """
         Either an ordered list of kernels (--list), or two commits of a kernel git tree (--good, \
         --bad, --git, --build, --image), driven through git bisect run: each step builds its \
