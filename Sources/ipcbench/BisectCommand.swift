@@ -161,7 +161,9 @@ struct BisectCommand: ParsableCommand {
         let state = GitBisectState(tree: tree.path, build: build!, image: imagePath, goodImage: "\(folder)/kernel-\(goodCommit.prefix(12))", append: append,
                                    threshold: threshold, boots: boots, maxBoots: maxBoots, metric: metric, keys: key, arguments: try kernelsArguments())
         try state.write(folder)
-        _ = unlink(folder + "/" + GitBisectState.stepsFile)  // this bisect's steps only
+        // This bisect's steps only, and no failure of an earlier one.
+        _ = unlink(folder + "/" + GitBisectState.stepsFile)
+        _ = unlink(folder + "/" + GitBisectState.failedFile)
         installStopHandlers()
         print("bisecting \(tree.path) from \(goodCommit.prefix(12)) (good) to \(badCommit.prefix(12)) (bad): threshold \(threshold)%")
         fflush(standardOutput)

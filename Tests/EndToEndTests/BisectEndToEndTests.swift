@@ -139,6 +139,34 @@ final class BisectEndToEndTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "-busy"))
     }
 
+    /// SIGINT while a step builds: the build is ended, the bisect exits 130, and the tree is back on
+    /// its branch with no bisect under way.
+    func testAStoppedBisectLeavesTheTreeAsItWas() throws {
+        let tree = h.work.appendingPathComponent("linux").path
+        XCTAssertEqual(try h.shell("git init -q -b master \(tree)").status, 0)
+        for n in 0..<4 {
+            try Data("commit \(n)\n".utf8).write(to: URL(fileURLWithPath: tree + "/kernel.txt"))
+            XCTAssertEqual(try h.shell("cd \(tree) && git add kernel.txt && git -c user.name=t -c user.email=t@t commit -qm 'commit \(n)'").status, 0)
+        }
+        let started = h.work.appendingPathComponent("started").path
+        // The good commit builds at once; any other starts a long build.
+        let build = "if [ \"$(cat kernel.txt)\" = 'commit 0' ]; then cp kernel.txt image; else touch \(started); exec sleep 31.7; fi"
+        let folder = h.work.appendingPathComponent("bisect").path
+        let bisect = try h.start(["bisect", "--good", "HEAD~3", "--bad", "master", "--git", tree, "--build", build, "--image", "image", "-o", folder])
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: started) && bisect.0.isRunning && Date() < deadline { usleep(50_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: started), "no step started its build")
+        kill(bisect.0.processIdentifier, SIGINT)
+        let outcome = h.finish(bisect)
+        XCTAssertEqual(outcome.status, 130, outcome.stdout + outcome.stderr)
+        XCTAssertEqual(try h.shell("git -C \(tree) symbolic-ref --short HEAD").output, "master\n")
+        XCTAssertNotEqual(try h.shell("git -C \(tree) bisect log").status, 0)
+        XCTAssertEqual(try h.shell("git -C \(tree) status --porcelain --untracked-files=no").output, "")
+        // The step's build was ended with it.
+        usleep(200_000)
+        XCTAssertEqual(try h.shell("pgrep -f '^sleep 31[.]7$' || true").output, "")
+    }
+
     func testBadCommitArgumentsExitTwo() throws {
         let tree = h.work.appendingPathComponent("tree").path
         XCTAssertEqual(try h.shell("git init -q \(tree) && cd \(tree) && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m one").status, 0)
