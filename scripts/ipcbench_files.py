@@ -22,7 +22,9 @@ def ipcbench(*args, messages=None):
         fail(f"{binary} not found: build it with scripts/ipcbench --version, or set $IPCBENCH")
     result = subprocess.run([binary, *args], capture_output=True, text=True)
     if result.returncode not in (0, 1):
-        fail(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"ipcbench {args[0]} failed")
+        # Its own status where a database failed (3); else the input was wrong (2).
+        fail(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"ipcbench {args[0]} failed",
+             3 if result.returncode == 3 else 2)
     if messages is not None:
         messages += [line for line in result.stderr.splitlines() if line.strip()]
     return result.stdout
@@ -83,6 +85,12 @@ def load(path):
     """A results file (a <stem>.csv with its trials file beside it, or a .json) through the binary:
     fails with its one-line error (exit 2) when it is not one ipcbench writes."""
     return Results(path, json.loads(ipcbench("convert", path, "-o", "-")))
+
+
+def history(command, *arguments):
+    """`ipcbench history COMMAND ARGUMENTS --format json` (series or changes, with their filters and
+    --db): its rows, a dict per row by column name, numbers as numbers, in the binary's order."""
+    return json.loads(ipcbench("history", command, *arguments, "--format", "json"))
 
 
 def compare(sides, ignore=(), messages=None):

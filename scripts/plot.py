@@ -25,10 +25,20 @@ The files are checked first, as compare and pivot read them (`ipcbench check`); 
 with one line on stderr and writes nothing. An existing PNG (or a link with its name) is never
 overwritten: exit 2, nothing written. Runs the ipcbench binary: $IPCBENCH, else .build/release/ipcbench.
 
+    scripts/plot.py --series [--db DB] [filters] [--changes [--all]] -o OUT.png
+
+One history series over time (`ipcbench history series --format json`, with the filters of
+`history series`: --host, --kernel, --transport, --pattern, --size, --metric, --since, --until,
+--key NAME=VALUE), which must leave one case and metric: each run's figure at its start time
+(UTC) with its 95% interval as an error bar, a line per host (hosts are never mixed), each kernel
+release named on the top axis where its runs start, and with --changes the change points of
+`ipcbench history changes` (confirmed ones; --all: the others too) marked with their change, its
+interval and q. OUT.png and its sidecar OUT.png.json (the points and change points drawn).
+
 Needs matplotlib: `scripts/setup --test` installs it into the checkout's .venv (scripts/ipcbench puts
 .venv/bin first on PATH; or run `.venv/bin/python3 scripts/plot.py`).
 """
-import argparse, io, json, math, os, sys
+import argparse, datetime, io, json, math, os, sys
 
 import ipcbench_files
 from ipcbench_files import check, fail, write_new
@@ -39,6 +49,7 @@ try:
     import matplotlib.pyplot as plt
     import matplotlib.ticker
     import matplotlib.lines
+    import matplotlib.dates
 except ImportError:
     sys.exit("scripts/plot.py needs matplotlib: run scripts/setup --test, then .venv/bin/python3 scripts/plot.py")
 
@@ -484,7 +495,148 @@ def plot_change(base, new, path, ignore, heading):
     return [(path, png(fig, None))]
 
 
+# The columns of a series row that are not its case key (docs/history.md).
+SERIES_COLUMNS = ("timestamp_utc", "hostname", "kernel_release", "boot_id", "run_id", "metric", "value", "ci95_low", "ci95_high")
+CHANGE_COLUMNS = ("metric", "hostname", "before_timestamp_utc", "before_run_id", "before_kernel", "after_timestamp_utc",
+                  "after_run_id", "after_kernel", "change_pct", "otava_p", "q", "change_ci95_low_pct", "change_ci95_high_pct", "verdict")
+
+
+def when(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def case_key(row, skip):
+    """A row's case key, as (column, value) pairs in the binary's column order."""
+    return tuple((name, value) for name, value in row.items() if name not in skip and value not in (None, ""))
+
+
+def key_text(key):
+    """A case key as a kernel engineer reads it: pipe throughput 64 B, placement split, options=a."""
+    named = dict(key)
+    head = " ".join(str(v) for v in (named.get("transport"), named.get("pattern")) if v)
+    if named.get("payload_bytes") is not None:
+        head += f" {named['payload_bytes']} B"
+    rest = [f"placement {v}" if n == "cpu_placement" else f"{n}={v}" for n, v in key
+            if n not in ("transport", "pattern", "payload_bytes")]
+    return ", ".join([head] + rest)
+
+
+def plot_series(argv):
+    """`--series`: one series over time from `ipcbench history series` (and its change points from
+    `ipcbench history changes` with --changes): a line per host, each run's 95% interval as an error
+    bar, each kernel release named on the top axis where it starts; one PNG and its JSON sidecar."""
+    parser = argparse.ArgumentParser(prog="scripts/plot.py --series",
+                                     description="Plot one history series over time (ipcbench history series) as a PNG.")
+    parser.add_argument("--series", action="store_true", required=True)
+    parser.add_argument("-o", "--output", required=True, help="the PNG to write (a new file; its sidecar is <png>.json)")
+    parser.add_argument("--db", help="the database, as for ipcbench history (default: $IPCBENCH_DB, else results/history.sqlite)")
+    for name in ("host", "kernel", "transport", "pattern", "size", "metric", "since", "until"):
+        parser.add_argument(f"--{name}", help="passed to ipcbench history series")
+    parser.add_argument("--key", action="append", default=[], metavar="NAME=VALUE", help="passed to ipcbench history series (repeatable)")
+    parser.add_argument("--changes", action="store_true", help="mark the change points of ipcbench history changes (needs Apache Otava)")
+    parser.add_argument("--all", action="store_true", help="with --changes: the change points not confirmed too (history changes --all)")
+    args = parser.parse_args(argv)
+    if args.all and not args.changes:
+        fail("--all marks unconfirmed change points: give it with --changes")
+    if not args.output.endswith(".png"):
+        fail(f"-o {args.output}: name the PNG to write, ending in .png")
+    filters = [a for name in ("db", "host", "kernel", "transport", "pattern", "size", "metric", "since", "until")
+               if getattr(args, name) is not None for a in (f"--{name}", getattr(args, name))]
+    filters += [a for k in args.key for a in ("--key", k)]
+    rows = ipcbench_files.history("series", *filters)
+    if not rows:
+        fail("no runs match these filters; list what there is with ipcbench history series")
+    series = {}
+    for row in rows:
+        series.setdefault((case_key(row, SERIES_COLUMNS), row["metric"]), []).append(row)
+    if len(series) > 1:
+        names = [f"{key_text(key)} {metric}" for key, metric in series]
+        fail(f"the filters leave {len(series)} series ({'; '.join(names[:3])}{'; …' if len(names) > 3 else ''}): "
+             "choose one with --metric, --transport, --pattern, --size or --key NAME=VALUE")
+    (key, metric), rows = next(iter(series.items()))
+    changes = []
+    if args.changes:
+        for change in ipcbench_files.history("changes", *filters, *(["--all"] if args.all else [])):
+            if case_key(change, CHANGE_COLUMNS) == key and change["metric"] == metric:
+                changes.append(change)
+    pattern = dict(key).get("pattern")
+    described = next((m for m in ipcbench_files.metrics() if m["pattern"] == pattern and m["trial_column"] == metric), None)
+    unit = described["unit"] if described else ""
+    better = "" if not described else "; higher is better" if described["higher_is_better"] else "; lower is better"
+
+    hosts = list(dict.fromkeys(row["hostname"] for row in rows))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, ax = plt.subplots(figsize=(12, 6))
+    sidecar, releases = [], []
+    for i, host in enumerate(hosts):
+        mine = [row for row in rows if row["hostname"] == host]
+        colour = colours[i % len(colours)]
+        x = [when(row["timestamp_utc"]) for row in mine]
+        y = [row["value"] for row in mine]
+        # A run without an interval (one trial) gets no bar.
+        low = [row["value"] - row["ci95_low"] if row.get("ci95_low") is not None else 0 for row in mine]
+        high = [row["ci95_high"] - row["value"] if row.get("ci95_high") is not None else 0 for row in mine]
+        ax.errorbar(x, y, yerr=[low, high], color=colour, marker="o", markersize=4, linewidth=1.2, capsize=3,
+                    elinewidth=1, label=f"{host}: median of trials, bar: its 95% interval")
+        previous = None
+        for when_, row in zip(x, mine):
+            if row["kernel_release"] != previous:
+                releases.append((when_, row["kernel_release"], host))
+                previous = row["kernel_release"]
+        sidecar.append({"hostname": host, "points": [[row["timestamp_utc"], row["kernel_release"], row["run_id"], row["value"],
+                                                       row.get("ci95_low"), row.get("ci95_high")] for row in mine]})
+    for change in changes:
+        before, after = when(change["before_timestamp_utc"]), when(change["after_timestamp_utc"])
+        middle = before + (after - before) / 2
+        confirmed = change["verdict"] == "confirmed"
+        ax.axvline(middle, color="tab:red" if confirmed else "grey", linestyle="--", linewidth=1.2)
+        q = f"q {change['q']:.4f}" if change["q"] >= 0.0001 else "q < 0.0001"
+        ax.annotate(f"{change['change_pct']:+.1f}% [{change['change_ci95_low_pct']:+.1f}, {change['change_ci95_high_pct']:+.1f}]\n"
+                    f"{q}, {change['verdict']}" + (f"\n{change['hostname']}" if len(hosts) > 1 else ""),
+                    xy=(middle, 1), xycoords=("data", "axes fraction"), xytext=(4, -4), textcoords="offset points",
+                    va="top", fontsize=8, color="tab:red" if confirmed else "dimgrey")
+    if changes:
+        ax.plot([], [], color="tab:red", linestyle="--", label="change point (history changes): change % [95% interval], q")
+    # The kernel releases on the top axis, each where its runs start.
+    # Hosts that start the same release close together (within 2% of the time shown) share a label.
+    span = max(when(row["timestamp_utc"]) for row in rows) - min(when(row["timestamp_utc"]) for row in rows)
+    ticks = []
+    for start, release, host in sorted(releases):
+        near = next((t for t in ticks if t[1] == release and start - t[0] <= span * 0.02), None)
+        if near:
+            near[2].append(host)
+        else:
+            ticks.append((start, release, [host]))
+    top = ax.secondary_xaxis("top")
+    top.set_xticks([t[0] for t in ticks])
+    top.set_xticklabels([release + (f" ({', '.join(names)})" if len(hosts) > 1 else "") for _, release, names in ticks],
+                        rotation=60, ha="left", fontsize=8)
+    for start, _, _ in ticks:
+        ax.axvline(start, color="lightgrey", linewidth=0.8, zorder=0)
+    top.set_xlabel("kernel release (where it starts)", fontsize=9)
+    locator = matplotlib.dates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
+    ax.set_xlabel("run start (UTC)")
+    name = described["name"] if described and described["name"] == unit else f"{described['name']}, {unit}" if described else metric
+    ax.set_ylabel(f"{name} (median of trials){better}")
+    ax.set_title(f"{key_text(key)} — {metric} over time, {len(rows)} runs of {len(hosts)} host{'s' if len(hosts) > 1 else ''}",
+                 fontsize=10, loc="left")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    about = {"png": os.path.basename(args.output), "case": dict(key), "metric": metric, "series": sidecar,
+             "changes": [{name: change[name] for name in CHANGE_COLUMNS if name in change} for change in changes]}
+    outputs = [(args.output, png(fig)), (args.output + ".json", (json.dumps(about, indent=1) + "\n").encode())]
+    folder = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(folder):
+        fail(f"-o {args.output}: the folder {folder} does not exist")
+    write_new(outputs)
+    print(args.output)
+
+
 def main():
+    if "--series" in sys.argv[1:]:
+        return plot_series(sys.argv[1:])
     parser = argparse.ArgumentParser(description="Plot ipcbench results as PNG files.")
     parser.add_argument("files", nargs="+", help="ipcbench results files (<stem>.csv); several runs of a side joined with commas")
     parser.add_argument("-o", "--output", help="folder for the PNG files (default: beside the first file)")

@@ -8,8 +8,12 @@ import IPCBench
 struct BisectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bisect",
-        abstract: "Find the first bad kernel of an ordered list: each step a kernel comparison against the good one.",
+        abstract: "Find the first bad kernel of a list, or commit of a git tree: each step a kernel comparison against the good one.",
         discussion: """
+        Either an ordered list of kernels (--list), or two commits of a kernel git tree (--good, \
+        --bad, --git, --build, --image), driven through git bisect run: each step builds its \
+        commit (a build that fails is git bisect skip) and compares its image with the good \
+        commit's; the tree is left as it was (git bisect reset). \
         The list is a file with a kernel a line (an image's path or a release in /boot, then its \
         kernel arguments), the good kernel first and the bad one last. Each step compares a kernel \
         with the good one (ipcbench kernels, virtual machines) in a folder of its own in -o, and \
@@ -23,7 +27,28 @@ struct BisectCommand: ParsableCommand {
         """)
 
     @Option(help: ArgumentHelp("The kernels, one a line: good first, bad last.", valueName: "file"))
-    var list: String
+    var list: String?
+
+    @Option(help: ArgumentHelp("A good commit of the kernel git tree (with --bad, --build and --image).", valueName: "commit"))
+    var good: String?
+
+    @Option(help: ArgumentHelp("A bad commit of the kernel git tree, after --good.", valueName: "commit"))
+    var bad: String?
+
+    @Option(help: ArgumentHelp("The kernel git tree to bisect (default: the working folder).", valueName: "dir"))
+    var git = "."
+
+    @Option(help: ArgumentHelp("The command that builds a commit (run with sh -c in the tree), leaving its image at --image.", valueName: "cmd"))
+    var build: String?
+
+    @Option(help: ArgumentHelp("Where --build leaves the bootable image (in the tree where relative).", valueName: "path"))
+    var image: String?
+
+    @Option(help: ArgumentHelp("Kernel arguments every commit's kernel boots with (with --good and --bad).", valueName: "args"))
+    var append = ""
+
+    @Flag(name: .customLong("git-step"), help: .hidden)
+    var gitStep = false
 
     @Option(help: ArgumentHelp("A step is bad past this change, in % (default 5).", valueName: "pct"))
     var threshold = 5.0
@@ -59,20 +84,30 @@ struct BisectCommand: ParsableCommand {
     var output: String
 
     func run() throws {
+        if gitStep { throw ExitCode(runGitStep(folder: try absolutePath(output))) }
         guard threshold > 0 && threshold <= 1000 else { throw InputError("--threshold \(threshold): give a change in % above 0, at most 1000") }
         guard (1...100).contains(boots) else { throw InputError("--boots \(boots): give 1 to 100 boots a side") }
         guard (boots...100).contains(maxBoots) else { throw InputError("--max-boots \(maxBoots): give \(boots) (--boots) to 100") }
+        let commits = [good, bad, build, image].contains { $0 != nil }
+        if list != nil && commits {
+            throw InputError("give --list FILE, or --good and --bad commits with --build and --image; not both")
+        }
+        guard let list else {
+            for (value, name) in [(good, "--good COMMIT"), (bad, "--bad COMMIT"), (build, "--build CMD"), (image, "--image PATH")] where value == nil {
+                throw InputError(commits ? "bisecting commits needs \(name) too (--good, --bad, --build, --image)"
+                                         : "give --list FILE (an ordered list of kernels), or --good and --bad commits with --build and --image")
+            }
+            return try bisectCommits()
+        }
         let kernels = try readBisectList(list)
         for k in kernels { _ = try resolveKernel(k.kernel) }
-        var filter = SeriesFilter()
-        if let metric { try filter.setMetric(metric) }
-        for k in key { try filter.addKey(k) }
+        let filter = try seriesFilter()
         _ = try options.resolve(config: config)
         let folder = try absolutePath(output)
         if mkdir(folder, 0o755) != 0 && errno != EEXIST { throw InputError("-o \(folder): cannot make the folder: \(String(cString: strerror(errno)))") }
-        var driver = StepDriver(binary: try ownPath(), kernels: kernels, folder: folder, filter: filter,
-                                arguments: ["--accel", accel, "--memory", memory, "--boot-timeout", bootTimeout]
-                                    + (try config.map { ["--config", try absolutePath($0)] } ?? []) + options.arguments)
+        installStopHandlers()
+        var driver = StepDriver(binary: try ownPath(), kernels: kernels, labels: kernels.indices.map { String($0 + 1) }, folder: folder, filter: filter,
+                                arguments: try kernelsArguments())
         print("bisecting \(kernels.count) kernels of \(list): \(kernels[0].kernel) good, \(kernels[kernels.count - 1].kernel) bad, threshold \(threshold)%")
         let outcome = try runBisect(count: kernels.count, driver: &driver, thresholdPct: threshold, boots: boots, maxBoots: maxBoots) { step in
             print("step: \(describe(kernels[step.index], step.index)), \(step.boots) boots a side: \(measured(step.measurement)): \(step.decision.rawValue)")
@@ -85,6 +120,152 @@ struct BisectCommand: ParsableCommand {
         } else {
             print("the first bad kernel is one of: \((outcome.unsure.map { describe(kernels[$0], $0) } + [bad]).joined(separator: "; ")) (skipped or undecided: more --max-boots may decide)")
             throw ExitCode(1)
+        }
+    }
+
+    private func seriesFilter() throws -> SeriesFilter {
+        var filter = SeriesFilter()
+        if let metric { try filter.setMetric(metric) }
+        for k in key { try filter.addKey(k) }
+        return filter
+    }
+
+    /// The options each step's `ipcbench kernels` gets besides its kernels, boots and folder.
+    private func kernelsArguments() throws -> [String] {
+        ["--accel", accel, "--memory", memory, "--boot-timeout", bootTimeout]
+            + (try config.map { ["--config", try absolutePath($0)] } ?? []) + options.arguments
+    }
+
+    /// `--good A --bad B`: builds the good commit, then `git bisect run` of this binary's
+    /// `--git-step` over the commits between; `git bisect reset` on every way out.
+    private func bisectCommits() throws {
+        let tree = GitTree(try absolutePath(git))
+        guard tree.git(["rev-parse", "--show-toplevel"]).ok else { throw InputError("--git \(git): not a git work tree; give the kernel tree's folder") }
+        guard let goodCommit = tree.commit(good!) else { throw InputError("--good \(good!): not a commit of \(tree.path)") }
+        guard let badCommit = tree.commit(bad!) else { throw InputError("--bad \(bad!): not a commit of \(tree.path)") }
+        guard tree.git(["merge-base", "--is-ancestor", goodCommit, badCommit]).ok, goodCommit != badCommit else {
+            throw InputError("--good \(good!) is not an ancestor of --bad \(bad!) in \(tree.path): give a good commit before the bad one")
+        }
+        if tree.bisecting { throw InputError("\(tree.path): a git bisect is under way there; end it with git -C \(tree.path) bisect reset") }
+        guard tree.git(["status", "--porcelain", "--untracked-files=no"]).output.isEmpty else {
+            throw InputError("\(tree.path) has uncommitted changes; commit or stash them first (bisect checks out other commits)")
+        }
+        for (value, name) in [(build!, "--build"), (append, "--append")] where value.contains(where: { $0 == "\n" || $0 == "\r" }) {
+            throw InputError("\(name): give one line")
+        }
+        _ = try seriesFilter()  // checked here; each step reads --metric and --key again
+        _ = try options.resolve(config: config)
+        let imagePath = image!.hasPrefix("/") ? image! : tree.path + "/" + image!
+        let folder = try absolutePath(output)
+        if mkdir(folder, 0o755) != 0 && errno != EEXIST { throw InputError("-o \(folder): cannot make the folder: \(String(cString: strerror(errno)))") }
+        let state = GitBisectState(tree: tree.path, build: build!, image: imagePath, goodImage: "\(folder)/kernel-\(goodCommit.prefix(12))", append: append,
+                                   threshold: threshold, boots: boots, maxBoots: maxBoots, metric: metric, keys: key, arguments: try kernelsArguments())
+        try state.write(folder)
+        // This bisect's steps only, and no failure of an earlier one.
+        _ = unlink(folder + "/" + GitBisectState.stepsFile)
+        _ = unlink(folder + "/" + GitBisectState.failedFile)
+        installStopHandlers()
+        print("bisecting \(tree.path) from \(goodCommit.prefix(12)) (good) to \(badCommit.prefix(12)) (bad): threshold \(threshold)%")
+        fflush(standardOutput)
+        guard tree.git(["bisect", "start"]).ok else { throw InputError("\(tree.path): git bisect start failed") }
+        defer {
+            if !tree.git(["bisect", "reset"]).ok { printError("ipcbench: warning: git bisect reset failed in \(tree.path); run it there") }
+        }
+        // The good commit's image: what every step is compared with.
+        let checkout = tree.git(["checkout", "--quiet", "--detach", goodCommit])
+        guard checkout.ok else { throw InputError("\(tree.path): cannot check out \(goodCommit.prefix(12)): \(checkout.output.split(separator: "\n").last ?? "")") }
+        let log = "\(folder)/build-\(goodCommit.prefix(12)).log"
+        if let why = buildKernel(build!, in: tree.path, image: imagePath, log: log) {
+            if stopSignalReceived() != 0 { throw ExitCode(128 + stopSignalReceived()) }
+            throw InputError("the good commit \(goodCommit.prefix(12)) does not build: \(why); its output is in \(log)")
+        }
+        try copyImage(imagePath, to: state.goodImage)
+        for (verdict, commit) in [("bad", badCommit), ("good", goodCommit)] {
+            let marked = tree.git(["bisect", verdict, commit])
+            guard marked.ok else { throw InputError("git bisect \(verdict) \(commit.prefix(12)): \(marked.output.split(separator: "\n").last ?? "")") }
+        }
+        if !tree.bisectResult().found {
+            fflush(standardOutput)
+            let ended = runRelaying(["git", "-C", tree.path, "bisect", "run", try ownPath(), "bisect", "--git-step", "-o", folder])
+            guard ended != "not started" else { throw InputError("cannot start git bisect run: \(String(cString: strerror(errno)))") }
+            if stopSignalReceived() != 0 { throw ExitCode(128 + stopSignalReceived()) }
+            // A step that failed wrote its status (3, or 128+N) and said why; git then stopped.
+            if let failed = try? readText(folder + "/" + GitBisectState.failedFile), let status = Int32(failed.split(separator: "\n").last ?? "") {
+                _ = unlink(folder + "/" + GitBisectState.failedFile)
+                throw ExitCode(status)
+            }
+            if ended != "exit status 0" && tree.bisectResult().commits.isEmpty {
+                printError("ipcbench: error: git bisect run in \(tree.path) ended with \(ended); its output is above")
+                throw ExitCode(3)
+            }
+        }
+        let steps = GitBisectState.readSteps(folder)
+        print(table(["commit", "boots", "change_pct", "ci95_low_pct", "ci95_high_pct", "q", "decision"], steps.map { s in
+            [s.commit, s.boots, s.percent, s.low, s.high, s.q, s.decision]
+        }), terminator: "")
+        let result = tree.bisectResult()
+        func named(_ commit: String) -> String { "\(commit.prefix(12)) \(tree.git(["log", "-1", "--format=%s", commit]).output)" }
+        if result.found, let first = result.commits.first {
+            print("first bad commit: \(named(first))")
+        } else {
+            print("the first bad commit is one of: \(result.commits.map(named).joined(separator: "; ")) (skipped: they did not build, boot, or decide within --max-boots)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// One step of `git bisect run`: builds the checked-out commit, compares its image with the good
+    /// one's as a --list step does, and exits as git bisect run asks: 0 good, 1 bad, 125 skip (did
+    /// not build or boot, or undecided); 255 stops the bisect where the step failed (its status in
+    /// the folder's step-failed file for the bisect to exit with).
+    private func runGitStep(folder: String) -> Int32 {
+        installStopHandlers()
+        func fail(_ status: Int32) -> Int32 {
+            appendToFile(folder + "/" + GitBisectState.failedFile, "\(status)\n")
+            return 255
+        }
+        do {
+            let state = try GitBisectState.read(folder)
+            let tree = GitTree(state.tree)
+            let commit = tree.git(["rev-parse", "HEAD"]).output
+            let short = String(commit.prefix(12))
+            let subject = tree.git(["log", "-1", "--format=%s", commit]).output.replacing("\t", with: " ")
+            let log = "\(folder)/build-\(short).log"
+            if let why = buildKernel(state.build, in: tree.path, image: state.image, log: log) {
+                if stopSignalReceived() != 0 { return fail(128 + stopSignalReceived()) }
+                print("step: \(short) \(subject): did not build (\(why); its output is in \(log)): skipped")
+                GitBisectState.appendStep(folder, [short, "", "", "", "", "", "skipped (did not build)"])
+                return 125
+            }
+            let stepImage = "\(folder)/kernel-\(short)"
+            try copyImage(state.image, to: stepImage)
+            var filter = SeriesFilter()
+            if let metric = state.metric { try filter.setMetric(metric) }
+            for k in state.keys { try filter.addKey(k) }
+            let kernels = [BisectKernel(kernel: state.goodImage, append: state.append), BisectKernel(kernel: stepImage, append: state.append),
+                           BisectKernel(kernel: stepImage, append: state.append)]
+            var driver = StepDriver(binary: try ownPath(), kernels: kernels, labels: ["good", short, short], folder: folder, filter: filter,
+                                    arguments: state.arguments)
+            driver.chosen = GitBisectState.readCase(folder)
+            // The same search as --list over [good, this commit, bad]: it measures this commit alone.
+            let outcome = try runBisect(count: 3, driver: &driver, thresholdPct: state.threshold, boots: state.boots, maxBoots: state.maxBoots) { step in
+                print("step: \(short) \(subject), \(step.boots) boots a side: \(measured(step.measurement)): \(step.decision.rawValue)")
+                fflush(standardOutput)
+                func pct(_ v: Double?) -> String { v.map { formatDecimal($0, places: 1) } ?? "" }
+                GitBisectState.appendStep(folder, [short, String(step.boots), pct(step.measurement?.percent), pct(step.measurement?.low),
+                                                   pct(step.measurement?.high), step.measurement?.q.map { formatDecimal($0, places: 4) } ?? "",
+                                                   step.measurement == nil ? "skipped (did not boot)" : step.decision.rawValue])
+            }
+            if let chosen = driver.chosen { GitBisectState.writeCase(folder, chosen) }
+            switch outcome.steps.last?.decision ?? .skipped {
+            case .good: return 0
+            case .bad: return 1
+            case .undecided, .skipped: return 125
+            }
+        } catch let error as ExitCode {
+            return fail(error.rawValue)
+        } catch {
+            printError("ipcbench: error: \(error)")
+            return fail(error is InputError ? 2 : 3)
         }
     }
 
@@ -105,6 +286,10 @@ struct BisectCommand: ParsableCommand {
             [describe(kernels[s.index], s.index), String(s.boots), pct(s.measurement?.percent), pct(s.measurement?.low), pct(s.measurement?.high),
              s.measurement?.q.map { formatDecimal($0, places: 4) } ?? "", s.decision.rawValue]
         }
+        return table(header, rows)
+    }
+
+    private func table(_ header: [String], _ rows: [[String]]) -> String {
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         return ([header] + rows).map { row in
@@ -120,6 +305,8 @@ struct BisectCommand: ParsableCommand {
 struct StepDriver: BisectDriver {
     let binary: String
     let kernels: [BisectKernel]
+    /// Each kernel's name in its step's folder: its line in the list, or its commit.
+    let labels: [String]
     let folder: String
     let filter: SeriesFilter
     let arguments: [String]
@@ -128,7 +315,7 @@ struct StepDriver: BisectDriver {
 
     mutating func measure(_ index: Int, boots: Int) throws -> BisectMeasurement? {
         let good = kernels[0], step = kernels[index]
-        let stepFolder = "\(folder)/step-\(index + 1)-boots-\(boots)"
+        let stepFolder = "\(folder)/step-\(labels[index])-boots-\(boots)"
         var argv = [binary, "kernels", good.kernel, step.kernel, "--boots", String(boots), "-o", stepFolder]
         if !good.append.isEmpty { argv += ["--append-base", good.append] }
         if !step.append.isEmpty { argv += ["--append-new", step.append] }
@@ -138,7 +325,8 @@ struct StepDriver: BisectDriver {
         let pid = spawnGroup(argv, output: log)
         close(log)
         guard pid > 0 else { throw InputError("\(binary): cannot start ipcbench kernels") }
-        let ended = reap(pid)
+        let ended = waitPassingStop(pid)
+        if stopSignalReceived() != 0 { throw ExitCode(128 + stopSignalReceived()) }
         switch ended {
         case "exit status 0", "exit status 1": break  // 1: a boot failed; the comparison says what it has
         case let other where other.hasPrefix("killed by signal "):
@@ -185,7 +373,7 @@ struct StepDriver: BisectDriver {
 }
 
 /// A file's text, or nil where it cannot be read.
-private func readText(_ path: String) throws -> String? {
+func readText(_ path: String) throws -> String? {
     guard let file = fopen(path, "r") else { return nil }
     defer { fclose(file) }
     var bytes: [UInt8] = []
@@ -200,7 +388,7 @@ private func readText(_ path: String) throws -> String? {
 }
 
 /// This binary's path.
-private func ownPath() throws -> String {
+func ownPath() throws -> String {
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     guard n > 0 else { throw InputError("cannot find this binary's path (/proc/self/exe); is /proc mounted?") }
@@ -208,7 +396,7 @@ private func ownPath() throws -> String {
 }
 
 /// `path` against the working folder.
-private func absolutePath(_ path: String) throws -> String {
+func absolutePath(_ path: String) throws -> String {
     if path.hasPrefix("/") { return path }
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     guard getcwd(&buffer, buffer.count) != nil else { throw InputError("\(path): cannot read the working folder") }

@@ -177,8 +177,9 @@ SUBCOMMANDS:
   kernels                 Compare kernels: boot each several times in
                           alternating order (A B A B), run the same suite in
                           every boot, compare with boots as the unit.
-  bisect                  Find the first bad kernel of an ordered list: each
-                          step a kernel comparison against the good one.
+  bisect                  Find the first bad kernel of a list, or commit of a
+                          git tree: each step a kernel comparison against the
+                          good one.
   pivot                   Write one metric as a chart-ready CSV: a row per
                           payload, a column per transport and placement.
   check                   Check results files as compare and pivot read them:
