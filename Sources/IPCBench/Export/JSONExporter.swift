@@ -48,7 +48,7 @@ struct JSONExporter: Exporter {
             let value = key?.value(of: p)
             switch p {
             case .topology: return (p.rawValue, .nullable(value))
-            case .depth, .receivers, .pairs, .publishers, .subscribers, .topics, .subscriptions: return (p.rawValue, whole(value))
+            case .depth, .receivers, .pairs, .publishers, .subscribers, .topics, .subscriptions, .rate: return (p.rawValue, whole(value))
             }
         }
         return .object([

@@ -28,7 +28,7 @@ enum AsyncRequestPattern: Pattern {
     }
 
     static func figures(_ reports: [WorkerReport], _ shape: CaseShape) -> TrialFigures {
-        var f = LatencyPattern.figures(reports, shape)
+        var f = LatencyPattern.figures(reports, shape)  // with the pacing figures at a rate
         f.values[.messagesPerSecond] = f.durationNs > 0 ? Double(f.messages) / (Double(f.durationNs) / 1e9) : 0
         return f
     }
@@ -50,8 +50,13 @@ final class PipelineClient: TimedLoop {
     private let replyBuffer: UnsafeMutableRawPointer
     /// When each outstanding request started, a ring of `depth` slots.
     private let starts: UnsafeMutablePointer<UInt64>
+    /// At an offered rate: when each outstanding request was due, a ring like `starts`.
+    private let intended: UnsafeMutablePointer<UInt64>
     private let waits: UnsafeMutablePointer<pollfd>
     private var histogram = makeRoundTripHistogram()
+    /// At an offered rate: the schedule, and the request times from the actual sends.
+    private let pacer: Pacer?
+    private var uncorrected = makeRoundTripHistogram()
     private let setupFailure: LoopFailure
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
@@ -63,6 +68,9 @@ final class PipelineClient: TimedLoop {
         replyBuffer = makePatternBuffer(work.payloadBytes)
         starts = UnsafeMutablePointer<UInt64>.allocate(capacity: work.depth)
         starts.initialize(repeating: 0, count: work.depth)
+        intended = UnsafeMutablePointer<UInt64>.allocate(capacity: work.depth)
+        intended.initialize(repeating: 0, count: work.depth)
+        pacer = work.makePacer()
         waits = UnsafeMutablePointer<pollfd>.allocate(capacity: 2)
         waits.initialize(repeating: pollfd(), count: 2)
         setupFailure = repliesAreNumbered(endpoint, work.payloadBytes) ? setReplyTimeout(endpoint, work.replyTimeoutNs) : .none
@@ -72,6 +80,7 @@ final class PipelineClient: TimedLoop {
         sendBuffer.deallocate()
         replyBuffer.deallocate()
         starts.deallocate()
+        intended.deallocate()
         waits.deallocate()
     }
 
@@ -90,13 +99,21 @@ final class PipelineClient: TimedLoop {
         if writer.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK)", writer.failure); return }
         if setupFailure.isFailure { result.failure = setupFailure; return }
         result.startNs = monotonicNanoseconds()
+        pacer?.start(result.startNs)
+        defer { pacer?.report(&result) }
         while done < total {
             var blocked = false
+            var notDue = false  // at a rate: the next request's time has not come
             while sent < total && sent - done < depth {
                 let request = datagrams ? sendBuffer : sendBuffer + phase
                 if written == 0 {
+                    let now = monotonicNanoseconds()
+                    if let pacer {
+                        if !pacer.release(sent, now: now) { notDue = true; break }
+                        intended[Int(sent % depth)] = pacer.intended(sent)
+                    }
                     if datagrams { writeDatagramHeader(sendBuffer, key: key, number: sent) }
-                    starts[Int(sent % depth)] = monotonicNanoseconds()
+                    starts[Int(sent % depth)] = now
                 }
                 let n = writer.write(request + written, size - written)
                 if n == -Int(EAGAIN) { blocked = true; break }
@@ -118,6 +135,13 @@ final class PipelineClient: TimedLoop {
                 if waits[1].revents == 0 { continue }  // writable again, or an error the next write reports
             }
             if done == sent { continue }
+            if notDue {
+                // Until the next request is due, take a reply only when one is there.
+                waits[0] = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+                let p = retryingInterrupts { Int(poll(waits, 1, 0)) }
+                if p < 0 { result.failure = .system("poll", Int32(-p)); return }
+                if p == 0 { continue }
+            }
 
             var t1: UInt64 = 0
             if numbered {
@@ -183,7 +207,9 @@ final class PipelineClient: TimedLoop {
                 }
             }
             let t0 = starts[Int(done % depth)]
-            if !histogram.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); return }
+            let from = pacer == nil ? t0 : intended[Int(done % depth)]
+            if !histogram.record(t1 &- from) { result.failure = .histogramOverflow(t1 &- from); return }
+            if pacer != nil && !uncorrected.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); return }
             result.endNs = t1
             result.bytes &+= UInt64(size)
             result.messages &+= 1
@@ -193,4 +219,6 @@ final class PipelineClient: TimedLoop {
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }
+    func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { pacer == nil ? [] : recordedPairs(uncorrected) }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.map { recordedPairs($0.overshoot) } ?? [] }
 }

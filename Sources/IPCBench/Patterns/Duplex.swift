@@ -8,6 +8,9 @@ enum DuplexPattern: Pattern {
     static let sizing = WorkSizing.totalBytes
     static let metrics = [Metric.throughput, .forward, .backward]
 
+    /// Both workers write while they read: neither has a schedule of its own to keep.
+    static let canPace = false
+
     static func topology(_ shape: CaseShape) -> Topology { .pair("first", "second") }
 
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 2 }
