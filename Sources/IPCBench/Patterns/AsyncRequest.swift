@@ -55,7 +55,7 @@ final class PipelineClient: TimedLoop {
     private let waits: UnsafeMutablePointer<pollfd>
     private var histogram = makeRoundTripHistogram()
     /// At an offered rate: the schedule, and the request times from the actual sends.
-    private let pacer: Pacer?
+    private let pacer: Pacer
     private var uncorrected = makeRoundTripHistogram()
     private let setupFailure: LoopFailure
 
@@ -99,8 +99,8 @@ final class PipelineClient: TimedLoop {
         if writer.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK)", writer.failure); return }
         if setupFailure.isFailure { result.failure = setupFailure; return }
         result.startNs = monotonicNanoseconds()
-        pacer?.start(result.startNs)
-        defer { pacer?.report(&result) }
+        pacer.start(result.startNs)
+        defer { pacer.report(&result) }
         while done < total {
             var blocked = false
             var notDue = false  // at a rate: the next request's time has not come
@@ -108,7 +108,7 @@ final class PipelineClient: TimedLoop {
                 let request = datagrams ? sendBuffer : sendBuffer + phase
                 if written == 0 {
                     let now = monotonicNanoseconds()
-                    if let pacer {
+                    if pacer.on {
                         if !pacer.release(sent, now: now) { notDue = true; break }
                         intended[Int(sent % depth)] = pacer.intended(sent)
                     }
@@ -207,9 +207,9 @@ final class PipelineClient: TimedLoop {
                 }
             }
             let t0 = starts[Int(done % depth)]
-            let from = pacer == nil ? t0 : intended[Int(done % depth)]
+            let from = pacer.on ? intended[Int(done % depth)] : t0
             if !histogram.record(t1 &- from) { result.failure = .histogramOverflow(t1 &- from); return }
-            if pacer != nil && !uncorrected.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); return }
+            if pacer.on && !uncorrected.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); return }
             result.endNs = t1
             result.bytes &+= UInt64(size)
             result.messages &+= 1
@@ -219,6 +219,6 @@ final class PipelineClient: TimedLoop {
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }
-    func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { pacer == nil ? [] : recordedPairs(uncorrected) }
-    func overshoots() -> [(UInt64, UInt64)] { pacer.map { recordedPairs($0.overshoot) } ?? [] }
+    func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(uncorrected) : [] }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(pacer.overshoot) : [] }
 }

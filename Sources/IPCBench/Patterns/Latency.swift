@@ -57,7 +57,7 @@ final class PingClient: TimedLoop {
     private let replyBuffer: UnsafeMutableRawPointer
     private var histogram = makeRoundTripHistogram()
     /// At an offered rate: the schedule, and the round trips from the actual sends.
-    private let pacer: Pacer?
+    private let pacer: Pacer
     private var uncorrected = makeRoundTripHistogram()
     private let setupFailure: LoopFailure
 
@@ -77,21 +77,21 @@ final class PingClient: TimedLoop {
 
     func run(_ result: inout LoopResult) {
         if endpoint.isDatagram { runDatagrams(&result) } else { runStream(&result) }
-        pacer?.report(&result)
+        pacer.report(&result)
     }
 
     /// At an offered rate, waits for ping `i`'s intended time (at once when it has passed: one
     /// ping is outstanding, so after a stall the late ones follow each other) and returns it, the
     /// time its round trip is taken from; else `t0`.
     @inline(__always)
-    private func sendTime(_ i: UInt64, else t0: UInt64) -> UInt64 { pacer?.wait(i) ?? t0 }
+    private func sendTime(_ i: UInt64, else t0: UInt64) -> UInt64 { pacer.on ? pacer.wait(i) : t0 }
 
     /// Records a round trip that ended at `t1`: from `from` (the intended send at a rate) and, at
     /// a rate, from the actual send `sent` too.
     @inline(__always)
     private func record(_ t1: UInt64, from: UInt64, sent: UInt64, _ result: inout LoopResult) -> Bool {
         if !histogram.record(t1 &- from) { result.failure = .histogramOverflow(t1 &- from); return false }
-        if pacer != nil && !uncorrected.record(t1 &- sent) { result.failure = .histogramOverflow(t1 &- sent); return false }
+        if pacer.on && !uncorrected.record(t1 &- sent) { result.failure = .histogramOverflow(t1 &- sent); return false }
         return true
     }
 
@@ -99,11 +99,11 @@ final class PingClient: TimedLoop {
         let size = work.payloadBytes
         var phase = 0
         result.startNs = monotonicNanoseconds()
-        pacer?.start(result.startNs)
+        pacer.start(result.startNs)
         var t0 = result.startNs
         for i in 0..<work.messages {
             let from = sendTime(UInt64(i), else: t0)
-            if pacer != nil { t0 = monotonicNanoseconds() }
+            if pacer.on { t0 = monotonicNanoseconds() }
             let ping = sendBuffer + phase
             let w = endpoint.write(ping, size)
             if w < 0 { result.failure = .system("write", Int32(-w)); break }
@@ -136,13 +136,13 @@ final class PingClient: TimedLoop {
         if setupFailure.isFailure { result.failure = setupFailure; return }
         var answered = true
         result.startNs = monotonicNanoseconds()
-        pacer?.start(result.startNs)
+        pacer.start(result.startNs)
         for n in 0..<work.messages {
             let trip = UInt64(n)
             writeDatagramHeader(sendBuffer, key: key, number: trip)
             let intended = sendTime(trip, else: 0)
             let t0 = monotonicNanoseconds()
-            let from = pacer == nil ? t0 : intended
+            let from = pacer.on ? intended : t0
             let s = endpoint.write(sendBuffer, size)
             if s < 0 { result.failure = .system("send", Int32(-s)); break }
             result.datagrams.sent &+= 1
@@ -167,8 +167,8 @@ final class PingClient: TimedLoop {
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }
-    func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { pacer == nil ? [] : recordedPairs(uncorrected) }
-    func overshoots() -> [(UInt64, UInt64)] { pacer.map { recordedPairs($0.overshoot) } ?? [] }
+    func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(uncorrected) : [] }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(pacer.overshoot) : [] }
 }
 
 final class EchoServer: TimedLoop {

@@ -10,9 +10,12 @@ import Histogram
 // coordinated omission: a stall delays every message that was due during it) and from the actual
 // send (uncorrected, for comparison).
 
-/// A sender's schedule at an offered rate. Allocates only in `init`. A class, so that the timed
-/// loop changes its histogram in place (a struct's copy would copy the histogram's storage).
+/// A sender's schedule at an offered rate, or (`on` false) none. Allocates only in `init`. A class,
+/// so that the timed loop changes its histogram in place, and never optional, so that a loop built
+/// for debugging instantiates no generic type at run time (which allocates).
 final class Pacer {
+    /// The sender keeps a schedule; otherwise it sends as fast as the path goes and nothing here is used.
+    let on: Bool
     /// Nanoseconds between two intended sends.
     private let intervalNs: Double
     /// t0: the intended time of message 0.
@@ -24,10 +27,13 @@ final class Pacer {
     /// Messages whose time had passed when the sender got to them.
     private(set) var late: UInt64 = 0
     /// How long after its intended time each send that waited for its time was released, ns.
-    private(set) var overshoot = makeRoundTripHistogram()
+    private(set) var overshoot: Histogram<UInt64>
 
-    init(rate: Int) {
-        intervalNs = 1e9 / Double(rate)
+    /// A schedule of `rate` messages a second; nil: none.
+    init(rate: Int?) {
+        on = rate != nil
+        intervalNs = 1e9 / Double(rate ?? 1)
+        overshoot = on ? makeRoundTripHistogram() : Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 2, numberOfSignificantValueDigits: .one)
     }
 
     /// Starts the schedule at `now`: message 0 is due now, and on time.
@@ -83,8 +89,8 @@ extension LoopWork {
     /// The offered rate of each sender, messages a second; nil: as fast as the path goes.
     public var rate: Int? { shape.rate }
 
-    /// A schedule for a sender at the case's rate; nil without one.
-    func makePacer() -> Pacer? { rate.map { Pacer(rate: $0) } }
+    /// A schedule for a sender at the case's rate (off without one).
+    func makePacer() -> Pacer { Pacer(rate: rate) }
 }
 
 /// The figures of a trial at an offered rate: what was offered (each sender's rate, all of them

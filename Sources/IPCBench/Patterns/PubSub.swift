@@ -203,7 +203,7 @@ final class Publisher: TimedLoop {
     private let work: LoopWork
     private let buffer: UnsafeMutableRawPointer
     /// At an offered rate: the schedule (message m at t0 + m/R; late ones at once, in order).
-    private let pacer: Pacer?
+    private let pacer: Pacer
 
     init(id: Int, _ endpoints: [Endpoint], _ targets: [[Int]], _ work: LoopWork) {
         self.id = id
@@ -221,15 +221,15 @@ final class Publisher: TimedLoop {
         let key = endpoints[0].datagramKey, seal = endpoints[0].seal
         var topic = 0
         result.startNs = monotonicNanoseconds()
-        pacer?.start(result.startNs)
+        pacer.start(result.startNs)
         publishing: for n in 0..<work.messages {
             let m = UInt64(n)
-            let intended = pacer?.wait(m) ?? 0
+            let intended = pacer.on ? pacer.wait(m) : 0
             let now = monotonicNanoseconds()
-            if pacer == nil {
-                PubSubHeader.write(buffer, key: key, publisher: id, topic: topic, sequence: m, time: now)
-            } else {
+            if pacer.on {
                 PubSubHeader.write(buffer, key: key, publisher: id, topic: topic, sequence: m, time: intended, lateness: now &- intended)
+            } else {
+                PubSubHeader.write(buffer, key: key, publisher: id, topic: topic, sequence: m, time: now)
             }
             if let seal { sealDatagramHeader(buffer, headerBytes: PubSubHeader.bytes, seal) }
             for e in targets[topic] {
@@ -243,7 +243,7 @@ final class Publisher: TimedLoop {
             if topic == topics { topic = 0 }
         }
         result.endNs = monotonicNanoseconds()
-        pacer?.report(&result)
+        pacer.report(&result)
         PubSubHeader.write(buffer, key: key, publisher: id, topic: 0, sequence: endMarker, time: 0)
         if let seal { sealDatagramHeader(buffer, headerBytes: PubSubHeader.bytes, seal) }
         let copies = endpoints[0].losesDatagrams ? 3 : 1
@@ -251,7 +251,7 @@ final class Publisher: TimedLoop {
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { [] }
-    func overshoots() -> [(UInt64, UInt64)] { pacer.map { recordedPairs($0.overshoot) } ?? [] }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(pacer.overshoot) : [] }
 }
 
 /// The links a broker or subscriber reads, without blocking: each has a buffer of one message (a

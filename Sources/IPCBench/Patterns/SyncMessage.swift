@@ -55,7 +55,7 @@ final class AckedSender: TimedLoop {
     private let ackBuffer: UnsafeMutableRawPointer
     private var histogram = makeRoundTripHistogram()
     /// At an offered rate: the schedule, and the send-to-ack times from the actual sends.
-    private let pacer: Pacer?
+    private let pacer: Pacer
     private var uncorrected = makeRoundTripHistogram()
     private let setupFailure: LoopFailure
 
@@ -75,21 +75,21 @@ final class AckedSender: TimedLoop {
 
     func run(_ result: inout LoopResult) {
         if endpoint.isDatagram { runDatagrams(&result) } else { runStream(&result) }
-        pacer?.report(&result)
+        pacer.report(&result)
     }
 
     /// At an offered rate, waits for message `i`'s intended time (at once when it has passed: one
     /// message is outstanding) and returns it; else 0.
     @inline(__always)
-    private func intendedTime(_ i: UInt64) -> UInt64 { pacer?.wait(i) ?? 0 }
+    private func intendedTime(_ i: UInt64) -> UInt64 { pacer.on ? pacer.wait(i) : 0 }
 
     /// Records a send-to-ack time that ended at `t1`: from the intended send at a rate (and from
     /// the actual send `t0` beside it), else from `t0`.
     @inline(__always)
     private func record(_ t1: UInt64, intended: UInt64, sent t0: UInt64, _ result: inout LoopResult) -> Bool {
-        let from = pacer == nil ? t0 : intended
+        let from = pacer.on ? intended : t0
         if !histogram.record(t1 &- from) { result.failure = .histogramOverflow(t1 &- from); return false }
-        if pacer != nil && !uncorrected.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); return false }
+        if pacer.on && !uncorrected.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); return false }
         return true
     }
 
@@ -97,7 +97,7 @@ final class AckedSender: TimedLoop {
         let size = work.payloadBytes
         var phase = 0
         result.startNs = monotonicNanoseconds()
-        pacer?.start(result.startNs)
+        pacer.start(result.startNs)
         for n in 0..<work.messages {
             let number = UInt64(n)
             let intended = intendedTime(number)
@@ -129,7 +129,7 @@ final class AckedSender: TimedLoop {
         if setupFailure.isFailure { result.failure = setupFailure; return }
         var answered = true
         result.startNs = monotonicNanoseconds()
-        pacer?.start(result.startNs)
+        pacer.start(result.startNs)
         for n in 0..<work.messages {
             let number = UInt64(n)
             writeDatagramHeader(sendBuffer, key: key, number: number)
@@ -157,8 +157,8 @@ final class AckedSender: TimedLoop {
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }
-    func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { pacer == nil ? [] : recordedPairs(uncorrected) }
-    func overshoots() -> [(UInt64, UInt64)] { pacer.map { recordedPairs($0.overshoot) } ?? [] }
+    func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(uncorrected) : [] }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(pacer.overshoot) : [] }
 }
 
 /// Receives each whole message, checks it (every byte with `verify`), then acknowledges it.

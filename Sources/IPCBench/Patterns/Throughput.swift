@@ -62,7 +62,7 @@ final class StreamSender: TimedLoop {
     private let work: LoopWork
     private let buffer: UnsafeMutableRawPointer
     /// At an offered rate: the schedule (message i at t0 + i/R; late ones at once, in order).
-    private let pacer: Pacer?
+    private let pacer: Pacer
 
     init(_ endpoints: [Endpoint], _ work: LoopWork) {
         self.endpoints = endpoints
@@ -78,9 +78,9 @@ final class StreamSender: TimedLoop {
         let endpoints = self.endpoints
         var phase = 0  // stream offset modulo the pattern period
         result.startNs = monotonicNanoseconds()
-        pacer?.start(result.startNs)
+        pacer.start(result.startNs)
         sending: for i in 0..<work.messages {
-            _ = pacer?.wait(UInt64(i))
+            if pacer.on { _ = pacer.wait(UInt64(i)) }
             for e in endpoints.indices {
                 let n = endpoints[e].write(buffer + phase, size)
                 if n < 0 { result.failure = .system("write", Int32(-n)); break sending }
@@ -90,11 +90,11 @@ final class StreamSender: TimedLoop {
             phase = (phase + size) % patternPeriod
         }
         result.endNs = monotonicNanoseconds()
-        pacer?.report(&result)
+        pacer.report(&result)
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { [] }
-    func overshoots() -> [(UInt64, UInt64)] { pacer.map { recordedPairs($0.overshoot) } ?? [] }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(pacer.overshoot) : [] }
 }
 
 /// Byte streams: reads until all bytes have arrived, asking for `payloadBytes` per read and never
@@ -151,7 +151,7 @@ final class DatagramSender: TimedLoop {
     private let markerCopies: Int
     private let buffer: UnsafeMutableRawPointer
     /// At an offered rate: the schedule (message i at t0 + i/R; late ones at once, in order).
-    private let pacer: Pacer?
+    private let pacer: Pacer
 
     init(_ endpoints: [Endpoint], _ work: LoopWork) {
         self.endpoints = endpoints
@@ -169,10 +169,10 @@ final class DatagramSender: TimedLoop {
         let size = work.payloadBytes
         let endpoints = self.endpoints
         result.startNs = monotonicNanoseconds()
-        pacer?.start(result.startNs)
+        pacer.start(result.startNs)
         sending: for n in 0..<work.messages {
             let sequence = UInt64(n)
-            _ = pacer?.wait(sequence)
+            if pacer.on { _ = pacer.wait(sequence) }
             writeDatagramHeader(buffer, key: key, number: sequence)
             if let seal { sealDatagramHeader(buffer, headerBytes: datagramHeaderBytes, seal) }
             for e in endpoints.indices {
@@ -184,7 +184,7 @@ final class DatagramSender: TimedLoop {
             result.messages &+= 1
         }
         result.endNs = monotonicNanoseconds()
-        pacer?.report(&result)
+        pacer.report(&result)
         writeDatagramHeader(buffer, key: key, number: endMarker)
         if let seal { sealDatagramHeader(buffer, headerBytes: datagramHeaderBytes, seal) }
         for e in endpoints.indices {
@@ -193,7 +193,7 @@ final class DatagramSender: TimedLoop {
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { [] }
-    func overshoots() -> [(UInt64, UInt64)] { pacer.map { recordedPairs($0.overshoot) } ?? [] }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(pacer.overshoot) : [] }
 }
 
 /// Datagrams: receives until the end marker or until nothing arrives for the receive timeout.
