@@ -5,6 +5,7 @@
 #include <linux/futex.h>
 #include <mqueue.h>
 #include <stdatomic.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -398,4 +399,23 @@ int cshim_loopback_up(void) {
     }
     close(fd);
     return result;
+}
+
+int cshim_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int cshim_epoll_add(int epoll, int fd, uint32_t tag) {
+    struct epoll_event event = { .events = EPOLLIN, .data.u32 = tag };
+    return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
+}
+
+int cshim_epoll_remove(int epoll, int fd) {
+    struct epoll_event event = { 0 };
+    return epoll_ctl(epoll, EPOLL_CTL_DEL, fd, &event);
+}
+
+int cshim_epoll_wait_one(int epoll, int timeout_ms, uint32_t *tag) {
+    struct epoll_event event;
+    int n = epoll_wait(epoll, &event, 1, timeout_ms);
+    if (n == 1 && tag) *tag = event.data.u32;
+    return n;
 }

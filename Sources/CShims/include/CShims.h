@@ -98,4 +98,15 @@ int cshim_setns_net(int fd);
 // Brings up `lo` in the current network namespace: 0 or -errno.
 int cshim_loopback_up(void);
 
+// epoll for --wait epoll (Glibc's Swift module has no sys/epoll.h). Each returns what the call does,
+// or -1 with errno set.
+// A new epoll set (EPOLL_CLOEXEC).
+int cshim_epoll_create(void);
+// Adds `fd` to the set, for input, tagged with `tag`; removes it.
+int cshim_epoll_add(int epoll, int fd, uint32_t tag);
+int cshim_epoll_remove(int epoll, int fd);
+// Waits up to `timeout_ms` (-1: for ever) for one descriptor of the set to have input: 1 with its
+// tag in *tag, 0 when the time ran out.
+int cshim_epoll_wait_one(int epoll, int timeout_ms, uint32_t *tag);
+
 #endif

@@ -47,7 +47,7 @@ struct JSONExporter: Exporter {
         let parameters: [(String, JSON)] = CaseParameter.allCases.map { p in
             let value = key?.value(of: p)
             switch p {
-            case .topology: return (p.rawValue, .nullable(value))
+            case .topology, .wait: return (p.rawValue, .nullable(value))
             case .depth, .receivers, .pairs, .publishers, .subscribers, .topics, .subscriptions, .rate: return (p.rawValue, whole(value))
             }
         }

@@ -216,6 +216,7 @@ public func runCommand(_ arguments: [String], configSHA256: String) -> String {
 /// depth, receivers, pairs, ...: the value of each the case's pattern takes, nil for the others.
 func parameterValue(_ c: BenchCase, _ p: CaseParameter) -> Value? {
     if p == .rate { return c.shape.rate.map(Value.whole) }
+    if p == .wait { return c.shape.wait.map { .text($0.rawValue) } }
     guard c.pattern.parameters.contains(p) else { return nil }
     return p.names == nil ? .whole(c.shape[p]) : .text(p.text(c.shape[p]))
 }

@@ -74,6 +74,23 @@ public func skipReason(_ transport: TransportKind, _ pattern: PatternKind, _ sha
         let hint = t.limitHint.map { "; \($0)" } ?? ""
         return "payload of \(shape.payloadBytes) bytes exceeds this kernel's \(name) message limit of \(max) bytes\(hint)"
     }
+    if let wait = shape.wait, wait != .auto {
+        if !t.pollable {
+            return "\(name) has no descriptor to wait on: its rings wait in futex(2) or spin, whatever --wait says"
+        }
+        if let what = needs.polling {
+            switch wait {
+            case .block:
+                return "\(pattern.rawValue) waits for \(what) at once, and a blocking read on one descriptor would stall the others: --wait block cannot serve it"
+            case .epoll, .busy:
+                if pattern != .pubsub {
+                    return "\(pattern.rawValue) waits for \(what) in poll(2) in its own loop; --wait \(wait.rawValue) is served by the patterns that read one descriptor at a time and by pubsub"
+                }
+            case .auto, .poll:
+                break
+            }
+        }
+    }
     if t.semantics == .lossyMessages && needs.inFlight > 1, let buffer = Int(readProcValue("/proc/sys/net/core/rmem_default") ?? ""),
        needs.inFlight * chargedBytes(shape.payloadBytes) > buffer {
         return "\(needs.inFlight) messages of \(shape.payloadBytes) bytes in flight overflow the receiving socket's buffer (net.core.rmem_default = \(buffer) bytes), so \(name) would drop them; raise it with sysctl or lower the depth"

@@ -88,6 +88,8 @@ private let yieldAboveNs: UInt64 = 5_000
 extension LoopWork {
     /// The offered rate of each sender, messages a second; nil: as fast as the path goes.
     public var rate: Int? { shape.rate }
+    /// How the workers wait for data to read.
+    public var wait: WaitMode { shape.wait ?? .auto }
 
     /// A schedule for a sender at the case's rate (off without one).
     func makePacer() -> Pacer { Pacer(rate: rate) }

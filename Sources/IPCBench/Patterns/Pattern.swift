@@ -61,16 +61,25 @@ public enum CaseParameter: String, CaseIterable, Sendable {
     /// The patterns that pace: the messages a second each sender offers (`--rate`); a case without
     /// one sends as fast as the path goes, and has no value (not 1).
     case rate
+    /// Every pattern: how a worker waits for data to read (`--wait`, `WaitMode`); a case without
+    /// one does what the pattern does by itself (`auto`), and has no value.
+    case wait
 
     /// The words a value is written as, where it is not a number.
-    public var names: [String]? { self == .topology ? PubSubTopology.allCases.map(\.rawValue) : nil }
+    public var names: [String]? {
+        switch self {
+        case .topology: return PubSubTopology.allCases.map(\.rawValue)
+        case .wait: return WaitMode.allCases.map(\.rawValue)
+        case .depth, .receivers, .pairs, .publishers, .subscribers, .topics, .subscriptions, .rate: return nil
+        }
+    }
 
     /// The minor version (0.N.0) whose files first carry its column.
     var version: Int {
         switch self {
         case .depth, .receivers, .pairs: return 2
         case .publishers, .subscribers, .topics, .subscriptions, .topology: return 3
-        case .rate: return 4
+        case .rate, .wait: return 4
         }
     }
 
@@ -105,7 +114,7 @@ public struct CaseShape: Equatable, Sendable {
     /// Equal when every parameter reads the same (a value of 1 is the same as none, except for the
     /// rate, where none is no rate at all).
     public static func == (a: CaseShape, b: CaseShape) -> Bool {
-        a.payloadBytes == b.payloadBytes && CaseParameter.allCases.allSatisfy { a[$0] == b[$0] } && a.rate == b.rate
+        a.payloadBytes == b.payloadBytes && CaseParameter.allCases.allSatisfy { a[$0] == b[$0] } && a.rate == b.rate && a.wait == b.wait
     }
 
     public subscript(parameter: CaseParameter) -> Int {
@@ -123,6 +132,8 @@ public struct CaseShape: Equatable, Sendable {
     var topology: PubSubTopology { self[.topology] == 2 ? .broker : .direct }
     /// Messages a second each sender offers; nil: as fast as the path goes.
     public var rate: Int? { values[.rate] }
+    /// How the workers wait for data; nil: as the pattern does by itself (`auto`).
+    public var wait: WaitMode? { values[.wait].flatMap { $0 >= 1 && $0 <= WaitMode.allCases.count ? WaitMode.allCases[$0 - 1] : nil } }
 }
 
 /// A trial's workers and the links between them. A link joins worker `from` (its role a: the side

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 import Histogram
 
@@ -255,8 +256,9 @@ final class Publisher: TimedLoop {
 }
 
 /// The links a broker or subscriber reads, without blocking: each has a buffer of one message (a
-/// stream's may arrive in parts); when none has a whole message it waits in poll(2) for any of them.
-/// Allocates only in `init`.
+/// stream's may arrive in parts); when none has a whole message it waits for any of them as --wait
+/// says: in poll(2) (auto, poll), in epoll_wait(2) on a set of them all (epoll), or not at all, reading
+/// them in turn again (busy). Allocates only in `init`.
 struct Inbox {
     private let endpoints: [Endpoint]
     private let size: Int
@@ -266,15 +268,23 @@ struct Inbox {
     /// Links still read (a link is done once every source on it has ended).
     private let open: UnsafeMutablePointer<Bool>
     private var next = 0
+    private let wait: WaitMode
+    /// epoll: the set of the open links' descriptors; -1 otherwise.
+    private let epoll: Int32
+    /// busy, where messages may be lost: when the links went quiet (0: they are not).
+    private var quietSince: UInt64 = 0
     let failure: Int32
     /// Its links keep message boundaries (one read, one message; a stranger may send one).
     let datagrams: Bool
     /// Where anyone may send to its links (udp-multicast): the MAC key that authenticates a header.
     let seal: SipHashKey?
 
-    init(_ endpoints: [Endpoint], size: Int) {
+    init(_ endpoints: [Endpoint], size: Int, wait: WaitMode) {
         self.endpoints = endpoints
         self.size = size
+        self.wait = wait
+        var epoll: Int32 = -1
+        if wait == .epoll { epoll = cshim_epoll_create() }
         buffers = .allocate(capacity: endpoints.count)
         filled = .allocate(capacity: endpoints.count)
         polls = .allocate(capacity: endpoints.count)
@@ -287,7 +297,9 @@ struct Inbox {
             (open + i).initialize(to: true)
             let r = e.makeNonBlocking()
             if r < 0 { failure = -r }
+            if wait == .epoll && (epoll < 0 || cshim_epoll_add(epoll, e.pollDescriptors.read, UInt32(i)) < 0) { failure = errno }
         }
+        self.epoll = epoll
         self.failure = failure
         datagrams = endpoints[0].isDatagram
         seal = endpoints[0].seal
@@ -307,11 +319,13 @@ struct Inbox {
         filled.deallocate()
         polls.deallocate()
         open.deallocate()
+        closeDescriptor(epoll)
     }
 
     /// Stops reading link `i`.
     func close(_ i: Int) {
         open[i] = false
+        if epoll >= 0 { _ = cshim_epoll_remove(epoll, polls[i].fd) }
         polls[i].fd = -1  // poll(2) skips a negative descriptor
     }
 
@@ -333,6 +347,7 @@ struct Inbox {
                 if n < 0 { return .failed(Int32(-n)) }
                 if n == 0 && !datagrams { return .closed(link: i) }
                 next = i + 1
+                quietSince = 0
                 if datagrams { return .message(link: i, buffers[i], bytes: n) }
                 filled[i] += n
                 if filled[i] == size {
@@ -341,7 +356,21 @@ struct Inbox {
                 }
             }
             let lossy = endpoints[0].losesDatagrams
-            let r = retryingInterrupts { Int(poll(polls, nfds_t(count), lossy ? quietTimeoutMs : -1)) }
+            let r: Int
+            switch wait {
+            case .auto, .block, .poll:
+                r = retryingInterrupts { Int(poll(polls, nfds_t(count), lossy ? quietTimeoutMs : -1)) }
+            case .epoll:
+                let epoll = self.epoll
+                r = retryingInterrupts { Int(cshim_epoll_wait_one(epoll, lossy ? quietTimeoutMs : -1, nil)) }
+            case .busy:
+                // Read them all again at once; where messages may be lost, give up after the same quiet time.
+                r = 1
+                if lossy {
+                    let now = monotonicNanoseconds()
+                    if quietSince == 0 { quietSince = now } else if now &- quietSince >= UInt64(quietTimeoutMs) * 1_000_000 { return .quiet }
+                }
+            }
             if r < 0 { return .failed(Int32(-r)) }
             if r == 0 { return .quiet }
         }
@@ -363,7 +392,7 @@ final class Broker: TimedLoop {
         self.outbound = outbound
         self.targets = targets
         self.work = work
-        inbox = Inbox(inbound, size: work.payloadBytes)
+        inbox = Inbox(inbound, size: work.payloadBytes, wait: work.wait)
         key = inbound[0].datagramKey
         marker = makePatternBuffer(work.payloadBytes)
     }
@@ -375,7 +404,7 @@ final class Broker: TimedLoop {
 
     func run(_ result: inout LoopResult) {
         let size = work.payloadBytes, topics = targets.count, publishers = work.shape.publishers
-        if inbox.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK)", inbox.failure); return }
+        if inbox.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK) or epoll_ctl", inbox.failure); return }
         var ended = 0
         result.startNs = monotonicNanoseconds()
         forwarding: while ended < publishers {
@@ -445,7 +474,7 @@ final class Subscriber: TimedLoop {
     init(id: Int, _ endpoints: [Endpoint], ends sources: [UInt64], _ w: PubSubWorkers, _ work: LoopWork) {
         paced = work.rate != nil
         self.work = work
-        inbox = Inbox(endpoints, size: work.payloadBytes)
+        inbox = Inbox(endpoints, size: work.payloadBytes, wait: work.wait)
         key = endpoints[0].datagramKey
         topics = w.shape.topics
         mine = w.topicMask(of: id)
@@ -476,7 +505,7 @@ final class Subscriber: TimedLoop {
 
     func run(_ result: inout LoopResult) {
         let size = work.payloadBytes, messages = UInt64(work.messages)
-        if inbox.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK)", inbox.failure); return }
+        if inbox.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK) or epoll_ctl", inbox.failure); return }
         result.startNs = monotonicNanoseconds()
         while inbox.anyOpen {
             switch inbox.receive() {

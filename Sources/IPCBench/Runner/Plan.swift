@@ -50,7 +50,8 @@ public struct BenchCase: Equatable, Sendable {
 
     /// The pattern's parameters with their values, as case names write them: `subscribers 4 topology broker`.
     public var parameterLabel: String {
-        (pattern.parameters.map { "\($0.rawValue) \($0.text(shape[$0]))" } + (shape.rate.map { ["rate \($0)"] } ?? [])).joined(separator: " ")
+        (pattern.parameters.map { "\($0.rawValue) \($0.text(shape[$0]))" } + (shape.rate.map { ["rate \($0)"] } ?? [])
+            + (shape.wait.map { ["wait \($0.rawValue)"] } ?? [])).joined(separator: " ")
     }
 
     public var transportOptions: TransportOptions {
@@ -121,9 +122,11 @@ extension BenchConfig {
             let s = commandLine.over(suite.settings)
             let placements = s.placements!.map { $0.resolved(allowed: cpus) }
             for placement in placements { _ = try placement.cpus(workers: 2, allowed: cpus) }
-            // A case per rate too, where one is given (every other parameter reads 1 where not given).
+            // A case per rate and per wait mode too, where given (every other parameter reads 1 where not given).
             let combinations = s.combinations(of: suite.pattern.parameters).flatMap { values in
                 (s.parameters[.rate] ?? [0]).map { rate in rate == 0 ? values : values.merging([.rate: rate]) { $1 } }
+            }.flatMap { values in
+                (s.parameters[.wait] ?? [0]).map { wait in wait == 0 ? values : values.merging([.wait: wait]) { $1 } }
             }
             if combinations.isEmpty {
                 throw InputError("suite '\(suite.name)': subscriptions \(s.parameters[.subscriptions]!.map(String.init).joined(separator: ",")) exceed topics \(s.parameters[.topics]!.map(String.init).joined(separator: ",")); each subscriber takes at most every topic once, so subscriptions must be at most topics")

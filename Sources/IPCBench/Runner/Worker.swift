@@ -166,8 +166,12 @@ func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
         }
         var endpoints: [Endpoint] = []
         defer { endpoints.forEach { $0.close() } }
+        // Where the pattern reads one descriptor at a time, its endpoints' reads wait as --wait says;
+        // a pattern that watches several waits for them all in its own loop.
+        let waitsOnOne = setup.pattern.implementation.requirements(setup.work.shape).polling == nil
         for link in setup.links {
-            let endpoint = try link.transport.open(link.role, link.peer)
+            var endpoint = try link.transport.open(link.role, link.peer)
+            if waitsOnOne && setup.work.wait != .auto { try endpoint.prepareWaiting(setup.work.wait) }
             endpoints.append(endpoint)
             report.rejected &+= endpoint.rejected
             if report.knobsInForce.present.isEmpty { report.knobsInForce = endpoint.knobsInForce }
