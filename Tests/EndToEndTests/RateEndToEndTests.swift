@@ -2,8 +2,9 @@ import Foundation
 import XCTest
 import IPCBench
 
-/// `--rate` through the binary: a case per rate with its figures in the files, read back by check
-/// and compare, and bad input refused before anything runs. About 15 s.
+/// `--rate` and `--wait` through the binary: a case per rate or wait mode with its figures in the
+/// files, read back by check and compare, what cannot serve a mode skipped with the reason, and bad
+/// input refused before anything runs. About 25 s.
 final class RateEndToEndTests: XCTestCase {
     var h: Harness!
 
@@ -75,5 +76,29 @@ final class RateEndToEndTests: XCTestCase {
         XCTAssertEqual(slow.status, 2)
         XCTAssertTrue(slow.stderr.contains("takes longer than the timeout 30s; lower count or raise timeout"), slow.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+    }
+
+    func testWaitModesAreCasesAndWhatCannotServeThemIsSkipped() throws {
+        let output = h.work.appendingPathComponent("wait.csv").path
+        let outcome = try h.run(["run", "-p", "latency,pubsub", "-t", "pipe,shm-futex", "-s", "64", "--count", "300", "--total", "16KiB",
+                                 "--subscribers", "1", "--topology", "direct", "--wait", "block,busy", "-r", "1", "--warmup", "0",
+                                 "--min-trial-time", "0s", "--verify", "-q", "-o", output])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let rows = Array(try h.readCSV(output).dropFirst())
+        let status = Dictionary(uniqueKeysWithValues: rows.map { ("\(column("transport", $0)) \(column("pattern", $0)) \(column("wait", $0))", column("status", $0)) })
+        XCTAssertEqual(status, ["pipe latency block": "ok", "pipe latency busy": "ok", "pipe pubsub block": "skipped", "pipe pubsub busy": "ok",
+                                "shm-futex latency block": "skipped", "shm-futex latency busy": "skipped",
+                                "shm-futex pubsub block": "skipped", "shm-futex pubsub busy": "skipped"])
+        let blocked = try XCTUnwrap(rows.first { column("pattern", $0) == "pubsub" && column("wait", $0) == "block" && column("transport", $0) == "pipe" })
+        XCTAssertTrue(column("error", blocked).contains("a blocking read on one descriptor would stall the others"), column("error", blocked))
+        XCTAssertTrue(rows.filter { column("status", $0) == "ok" }.allSatisfy { column("alloc_bytes_in_loop", $0) == "0" })
+        let list = try h.run(["list"])
+        XCTAssertTrue(list.stdout.contains("wait modes (--wait"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("  busy    not on shm-futex, shm-spin (no descriptor)"), list.stdout)
+        let never = h.work.appendingPathComponent("never.csv").path
+        let uring = try h.run(["run", "-p", "latency", "-t", "pipe", "--wait", "uring", "-o", never])
+        XCTAssertEqual(uring.status, 2)
+        XCTAssertEqual(uring.stderr, "ipcbench: error: --wait 'uring': expected \"auto\", \"block\", \"poll\", \"epoll\", \"busy\" or an array of them\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: never))
     }
 }
