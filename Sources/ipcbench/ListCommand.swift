@@ -33,7 +33,7 @@ struct ListCommand: ParsableCommand {
         }
         print("wait modes (--wait; auto, the default, is each pattern's own way):")
         for line in waitModeLines() { print("  " + line) }
-        print("  uring   not built: ipcbench has no io_uring wait mode yet")
+        print("  io_uring on this kernel       " + (limits.ioUringRefusal ?? "a ring can be made (tried at start-up)"))
         print("this machine:")
         print("  cpus the workers may use     \(allowedCPUs().map(String.init).joined(separator: ","))")
         print("  pipe capacity                \(limits.pipeCapacity) bytes (pipe-max-size \(limits.pipeMaxSize))")

@@ -94,11 +94,20 @@ final class RateEndToEndTests: XCTestCase {
         XCTAssertTrue(rows.filter { column("status", $0) == "ok" }.allSatisfy { column("alloc_bytes_in_loop", $0) == "0" })
         let list = try h.run(["list"])
         XCTAssertTrue(list.stdout.contains("wait modes (--wait"), list.stdout)
-        XCTAssertTrue(list.stdout.contains("  busy    not on shm-futex, shm-spin (no descriptor)"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("  busy    not on shm-futex, shm-spin; not for async-request deeper than 1, duplex"), list.stdout)
         let never = h.work.appendingPathComponent("never.csv").path
-        let uring = try h.run(["run", "-p", "latency", "-t", "pipe", "--wait", "uring", "-o", never])
-        XCTAssertEqual(uring.status, 2)
-        XCTAssertEqual(uring.stderr, "ipcbench: error: --wait 'uring': expected \"auto\", \"block\", \"poll\", \"epoll\", \"busy\" or an array of them\n")
+        let nap = try h.run(["run", "-p", "latency", "-t", "pipe", "--wait", "nap", "-o", never])
+        XCTAssertEqual(nap.status, 2)
+        XCTAssertEqual(nap.stderr, "ipcbench: error: --wait 'nap': expected \"auto\", \"block\", \"poll\", \"epoll\", \"busy\", \"uring\" or an array of them\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: never))
+        // A kernel that refuses io_uring (played by the test switch) skips uring with the reason, at start-up.
+        let refused = try h.run(["run", "-p", "latency", "-t", "pipe", "-s", "64", "--count", "100", "--wait", "uring,poll", "-r", "1",
+                                 "--warmup", "0", "-q", "-o", "-"], environment: ["IPCBENCH_TEST_NO_IO_URING": "1"])
+        XCTAssertEqual(refused.status, 0, refused.stderr)
+        let table = parseCSV(refused.stdout)
+        XCTAssertEqual(table.dropFirst().map { column("wait", $0) + " " + column("status", $0) }, ["uring skipped", "poll ok"])
+        XCTAssertTrue(column("error", table[1]).hasPrefix("this kernel refuses io_uring: io_uring_setup: Operation not permitted"), column("error", table[1]))
+        let listed = try h.run(["list"], environment: ["IPCBENCH_TEST_NO_IO_URING": "1"])
+        XCTAssertTrue(listed.stdout.contains("io_uring on this kernel       this kernel refuses io_uring"), listed.stdout)
     }
 }

@@ -78,10 +78,19 @@ public func skipReason(_ transport: TransportKind, _ pattern: PatternKind, _ sha
         if !t.pollable {
             return "\(name) has no descriptor to wait on: its rings wait in futex(2) or spin, whatever --wait says"
         }
+        if wait == .uring, let refusal = limits.ioUringRefusal { return refusal }
+        if wait == .uring, t.semantics == .reliableMessages, transport == .mq {
+            return "mq's receive is mq_receive(3), which io_uring has no operation for (a read(2) of a queue's descriptor gives its attributes)"
+        }
+        if wait == .uring, t.discardsReceivedBytes {
+            return "\(name)'s receiver splices the bytes into /dev/null; --wait uring submits reads and receives only"
+        }
         if let what = needs.polling {
             switch wait {
             case .block:
                 return "\(pattern.rawValue) waits for \(what) at once, and a blocking read on one descriptor would stall the others: --wait block cannot serve it"
+            case .uring:
+                return "\(pattern.rawValue) waits for \(what) in its own loop; --wait uring is served by the patterns that read one descriptor at a time"
             case .epoll, .busy:
                 if pattern != .pubsub {
                     return "\(pattern.rawValue) waits for \(what) in poll(2) in its own loop; --wait \(wait.rawValue) is served by the patterns that read one descriptor at a time and by pubsub"

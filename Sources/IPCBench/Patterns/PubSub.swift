@@ -358,7 +358,7 @@ struct Inbox {
             let lossy = endpoints[0].losesDatagrams
             let r: Int
             switch wait {
-            case .auto, .block, .poll:
+            case .auto, .block, .poll, .uring:  // block and uring cannot serve pubsub: skipReason skips them
                 r = retryingInterrupts { Int(poll(polls, nfds_t(count), lossy ? quietTimeoutMs : -1)) }
             case .epoll:
                 let epoll = self.epoll

@@ -269,7 +269,7 @@ extension CaseParameter {
         case .subscriptions: return "expected a whole number of topics each subscriber takes or an array of them, each at least 1 and at most topics"
         case .topology: return "expected \"direct\", \"broker\" or an array of them"
         case .rate: return "expected a whole number of messages a second or an array of them, each at least 1"
-        case .wait: return "expected \"auto\", \"block\", \"poll\", \"epoll\", \"busy\" or an array of them"
+        case .wait: return "expected \"auto\", \"block\", \"poll\", \"epoll\", \"busy\", \"uring\" or an array of them"
         }
     }
 }
@@ -380,7 +380,7 @@ public struct RunOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Messages a second each sender offers, comma-separated for a sweep (throughput, latency, sync-message, async-request, fanout, pairs, pubsub); latency is then timed from each message's intended send. Default: as fast as the path goes.")
     var rate: String?
 
-    @Option(help: "How workers wait for data to read, comma-separated for a case each: block (a blocking read), poll (poll(2), then the read), epoll (epoll_wait(2), then the read), busy (non-blocking reads in a loop), or auto (the pattern's own way, the default).")
+    @Option(help: "How workers wait for data to read, comma-separated for a case each: block (a blocking read), poll (poll(2), then the read), epoll (epoll_wait(2), then the read), busy (non-blocking reads in a loop), uring (each read through an io_uring ring), or auto (the pattern's own way, the default).")
     var wait: String?
 
     @Option(name: .customLong("pipe-size"), parsing: .unconditional, help: "pipe, fifo, vmsplice: the pipe's capacity (F_SETPIPE_SZ), for example 1MiB.")

@@ -109,6 +109,8 @@ public struct Endpoint: Sendable {
             return receive(buffer, capacity)
         case .busy:
             return busyRead(buffer, capacity)
+        case .uring:
+            return uringRead(buffer, capacity)
         }
     }
 
@@ -181,6 +183,7 @@ public struct Endpoint: Sendable {
 
     public func close() {
         closeDescriptor(waiting.epoll)
+        cshim_uring_close(UnsafeMutableRawPointer(bitPattern: waiting.ring))
         switch io {
         case let .readWrite(read, write):
             closeDescriptor(read)

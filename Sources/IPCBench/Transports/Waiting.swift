@@ -14,15 +14,19 @@ public enum WaitMode: String, CaseIterable, Sendable {
     case epoll
     /// Non-blocking reads in a loop (O_NONBLOCK, or MSG_DONTWAIT on a socket): the reader never sleeps.
     case busy
+    /// Each read submitted to an io_uring ring of the worker's own (liburing) and its completion waited for.
+    case uring
 }
 
 /// How an endpoint's reads wait, set up before the timed loop (`Endpoint.prepareWaiting`).
 struct ReadWaiting: Sendable {
-    enum Mode: Sendable { case direct, poll, epoll, busy }
+    enum Mode: Sendable { case direct, poll, epoll, busy, uring }
     var mode = Mode.direct
     /// The descriptor read, and the epoll set that holds it (epoll only).
     var fd: Int32 = -1
     var epoll: Int32 = -1
+    /// The io_uring ring (uring only), as its address: a C `struct io_uring` made before the loop.
+    var ring: UInt = 0
     /// The descriptor is a socket: busy reads pass MSG_DONTWAIT (O_NONBLOCK would make its writes
     /// non-blocking too, since both directions share the one open file).
     var socket = false
@@ -79,6 +83,10 @@ extension Endpoint {
                 closeDescriptor(w.epoll)
                 throw error
             }
+        case .uring:
+            w.mode = .uring
+            guard let ring = cshim_uring_open(4) else { throw SystemCallError("io_uring_queue_init", code: errno) }
+            w.ring = UInt(bitPattern: ring)
         case .busy:
             w.mode = .busy
             if !w.socket {
@@ -105,6 +113,16 @@ extension Endpoint {
         }
     }
 
+    /// One read through the endpoint's io_uring ring, waited for: its length, 0 at the end of a
+    /// stream, or -errno (-EAGAIN when the socket's receive timeout ran out).
+    @inline(__always)
+    func uringRead(_ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
+        let n = cshim_uring_read(UnsafeMutableRawPointer(bitPattern: waiting.ring), waiting.fd, buffer, capacity,
+                                 waiting.socket ? 1 : 0, waiting.timeoutNs)
+        if case .packets = io, n == 0 { return -Int(EPIPE) }
+        return n
+    }
+
     /// One recv(2) with MSG_DONTWAIT on the endpoint's socket: its length, 0 at the end of a
     /// stream, or -errno (-EAGAIN when nothing is there).
     @inline(__always)
@@ -116,19 +134,28 @@ extension Endpoint {
     }
 }
 
-/// For `ipcbench list`: per wait mode, what it does and what skips it (from `skipReason`, the one
-/// decision), as lines of text.
+/// For `ipcbench list`: per wait mode, what skips it (from `skipReason`, the one decision), as
+/// lines of text.
 public func waitModeLines(limits: Limits = .shared) -> [String] {
-    WaitMode.allCases.filter { $0 != .auto }.map { mode in
-        var shape = CaseShape(payloadBytes: 64, depth: 4)
-        shape[.wait] = WaitMode.allCases.firstIndex(of: mode)! + 1
-        let transports = TransportKind.allCases.filter { !$0.implementation.pollable }.map(\.rawValue)
-        let patterns = PatternKind.allCases.filter { skipReason(.pipe, $0, shape, limits: limits) != nil }
+    func shape(_ mode: WaitMode, depth: Int = 4) -> CaseShape {
+        var s = CaseShape(payloadBytes: 64, depth: depth)
+        s[.wait] = WaitMode.allCases.firstIndex(of: mode)! + 1
+        return s
+    }
+    return WaitMode.allCases.filter { $0 != .auto }.map { mode in
+        let name = mode.rawValue + String(repeating: " ", count: max(1, 8 - mode.rawValue.count))
+        if mode == .uring, let refusal = limits.ioUringRefusal { return name + refusal }
+        // The transports a one-way transfer runs on with auto but not with this mode, and the
+        // patterns a pipe serves with auto but not with it.
+        let transports = TransportKind.allCases.filter {
+            skipReason($0, .throughput, shape(mode, depth: 1), limits: limits) != nil && skipReason($0, .throughput, shape(.auto, depth: 1), limits: limits) == nil
+        }.map(\.rawValue)
+        let patterns = PatternKind.allCases.filter { skipReason(.pipe, $0, shape(mode), limits: limits) != nil }
             .map { $0 == .asyncRequest ? "async-request deeper than 1" : $0.rawValue }
-        var skipped = ["not on \(transports.joined(separator: ", ")) (no descriptor)"]
+        var skipped: [String] = []
+        if !transports.isEmpty { skipped.append("not on \(transports.joined(separator: ", "))") }
         let why = mode == .block ? "they watch several descriptors at once" : "their loops watch several descriptors in poll(2)"
         if !patterns.isEmpty { skipped.append("not for \(patterns.joined(separator: ", ")) (\(why))") }
-        let name = mode.rawValue + String(repeating: " ", count: max(1, 8 - mode.rawValue.count))
-        return name + skipped.joined(separator: "; ")
+        return name + (skipped.isEmpty ? "every transport with a descriptor, every pattern" : skipped.joined(separator: "; "))
     }
 }

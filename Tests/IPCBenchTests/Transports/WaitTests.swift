@@ -64,6 +64,25 @@ final class WaitTests: TrialTestCase {
         }
     }
 
+    /// io_uring is tried at start-up; a kernel that refuses a ring skips uring with the reason
+    /// (the test switch plays one), and mq and vmsplice's splicing receiver are skipped for it.
+    func testUringIsSkippedWhereTheKernelOrTransportCannotServeIt() {
+        setenv("IPCBENCH_TEST_NO_IO_URING", "1", 1)
+        let refusal = Limits.ioUringRefusal()
+        unsetenv("IPCBENCH_TEST_NO_IO_URING")
+        XCTAssertTrue(refusal?.hasPrefix("this kernel refuses io_uring: io_uring_setup: Operation not permitted") ?? false, refusal ?? "nil")
+        var limits = Limits.shared
+        limits.ioUringRefusal = refusal
+        XCTAssertEqual(skipReason(.pipe, .latency, shape(.latency, .uring), limits: limits), refusal)
+        XCTAssertNil(skipReason(.pipe, .latency, shape(.latency, .poll), limits: limits))
+        if Limits.shared.ioUringRefusal == nil {
+            XCTAssertNil(skipReason(.pipe, .latency, shape(.latency, .uring)))
+            XCTAssertTrue(skipReason(.mq, .latency, shape(.latency, .uring))?.contains("mq_receive(3)") ?? false)
+            XCTAssertTrue(skipReason(.vmsplice, .throughput, shape(.throughput, .uring))?.contains("splices") ?? false)
+            XCTAssertTrue(skipReason(.pipe, .pubsub, shape(.pubsub, .uring))?.contains("in its own loop") ?? false)
+        }
+    }
+
     func testWhatCannotServeAModeIsSkippedWithTheReason() {
         XCTAssertEqual(skipReason(.shmFutex, .latency, shape(.latency, .poll)),
                        "shm-futex has no descriptor to wait on: its rings wait in futex(2) or spin, whatever --wait says")
