@@ -46,6 +46,12 @@ final class RateEndToEndTests: XCTestCase {
         let table = parseCSV(compared.stdout)
         let rate = try XCTUnwrap(table.first?.firstIndex(of: "rate"))
         XCTAssertEqual(Set(table.dropFirst().map { $0[rate] }.filter { !$0.isEmpty }), ["2000", "20000"])
+        // pivot makes a row per rate.
+        let pivot = try h.run(["pivot", output, "--pattern", "latency", "--rows", "rate", "--metric", "rtt_us_p99"])
+        XCTAssertEqual(pivot.status, 0, pivot.stderr)
+        let pivoted = parseCSV(pivot.stdout)
+        XCTAssertEqual(pivoted.first?.first, "latency rtt_us_p99 (us) at 64 B")
+        XCTAssertEqual(pivoted.dropFirst().map { $0[0] }, ["rate 2000", "rate 20000"])
         // The latency against load plot: a line per transport through both rates, read through the binary.
         let plots = h.work.appendingPathComponent("plots").path
         let plotted = try h.script("plot.py", [output, "-o", plots])
