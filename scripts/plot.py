@@ -559,6 +559,9 @@ def plot_load(sides, labels, pattern, path):
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     keys = sorted({k for lines in data for k in lines}, key=lambda k: (TRANSPORTS.index(k[0]) if k[0] in TRANSPORTS else len(TRANSPORTS), k))
     rates = [p[0] for lines in data for points in lines.values() for p in points]
+    # A marker per rate offered, the same in both panels: the lines run in that order, even where achieved falls back.
+    offered_rates = sorted(set(rates))
+    marker = lambda rate: MARKERS[offered_rates.index(rate) % len(MARKERS)]
     for s, lines in enumerate(data):
         for key, points in lines.items():
             transport, placement, payload, rest = key
@@ -568,21 +571,22 @@ def plot_load(sides, labels, pattern, path):
             offered = [p[0] for p in points]
             achieved = [p[1] for p in points]
             linestyle = SIDE_STYLES[s % len(SIDE_STYLES)]
-            axes[0].plot(offered, achieved, marker="o", color=color, linestyle=linestyle, label=name)
-            handles.append(matplotlib.lines.Line2D([], [], color=color, linestyle=linestyle, marker="o", label=name))
+            axes[0].plot(offered, achieved, color=color, linestyle=linestyle, label=name)
+            for x, y in zip(offered, achieved):
+                axes[0].plot([x], [y], marker(x), color=color, markersize=6)
+            handles.append(matplotlib.lines.Line2D([], [], color=color, linestyle=linestyle, label=name))
             at = saturation(points)
             if at is not None:
                 axes[0].plot([offered[at]], [achieved[at]], "o", markersize=14, markerfacecolor="none", markeredgecolor="#d1495b", markeredgewidth=2)
             if latency:
                 shown = [(p[1], p[2], p[3]) for p in points if p[1] and p[2] and p[3]]
                 if shown:
-                    axes[1].plot([x for x, _, _ in shown], [y for _, _, y in shown], marker="o", color=color, linestyle=linestyle)
-                    axes[1].plot([x for x, _, _ in shown], [y for _, y, _ in shown], marker=".", color=color, linestyle=":", alpha=0.8)
-                    # Each p99 point says the rate offered: the line runs in that order, even where achieved falls back.
+                    axes[1].plot([x for x, _, _ in shown], [y for _, _, y in shown], color=color, linestyle=linestyle)
+                    axes[1].plot([x for x, _, _ in shown], [y for _, y, _ in shown], color=color, linestyle=":", alpha=0.8)
                     for p in points:
-                        if p[1] and p[3]:
-                            axes[1].annotate(f"{rate_label(p[0])} offered", (p[1], p[3]), textcoords="offset points", xytext=(5, 4),
-                                             fontsize=7, color=color)
+                        if p[1] and p[2] and p[3]:
+                            axes[1].plot([p[1]], [p[3]], marker(p[0]), color=color, markersize=6)
+                            axes[1].plot([p[1]], [p[2]], marker(p[0]), color=color, markersize=4, alpha=0.6)
                     if at is not None and points[at][3]:
                         axes[1].plot([points[at][1]], [points[at][3]], "o", markersize=14, markerfacecolor="none",
                                      markeredgecolor="#d1495b", markeredgewidth=2)
@@ -595,6 +599,17 @@ def plot_load(sides, labels, pattern, path):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)
+    # Plain labels at 1, 2 and 5 of each decade: rates as 2k or 1M, latencies as plain µs.
+    def ticks(axis, text):
+        axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1, 2, 5), numticks=40))
+        axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: text(v)))
+        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    rate_text = lambda v: rate_label(v) if v >= 1 else f"{v:g}"
+    ticks(axes[0].xaxis, rate_text)
+    ticks(axes[0].yaxis, rate_text)
+    if latency:
+        ticks(axes[1].xaxis, rate_text)
+        ticks(axes[1].yaxis, lambda v: f"{v:.0f}" if v >= 1 else f"{v:g}")
     axes[0].set_xlabel("offered, messages/s (all senders)")
     axes[0].set_ylabel("achieved, messages/s (median of trials)")
     axes[0].set_title("Rate achieved against rate offered\n(on the dashed diagonal: keeping up)", fontsize=10)
@@ -602,12 +617,15 @@ def plot_load(sides, labels, pattern, path):
         axes[1].set_xlabel("achieved, messages/s")
         axes[1].set_ylabel(f"{latency[2]}, µs, from the intended send")
         axes[1].set_title(f"Latency against load, corrected for coordinated omission\n(solid p99, dotted p50)", fontsize=10)
+    for rate in offered_rates:
+        handles.append(matplotlib.lines.Line2D([], [], marker=marker(rate), color="#555555", linestyle="",
+                                               label=f"{rate_label(rate)} msgs/s offered"))
     handles.append(matplotlib.lines.Line2D([], [], marker="o", markersize=10, markerfacecolor="none", markeredgecolor="#d1495b",
                                            markeredgewidth=2, linestyle="", label=f"saturated: below {KEEPS_UP:.0%} of offered, or p99 over {P99_GROWTH}× its lowest-rate p99"))
-    fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=2, frameon=False)
+    fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=3, frameon=False)
     first = next(r for side in sides for run in side for r in run.paced)
     fig.suptitle(f"{pattern} under an offered rate (ipcbench run --rate)\n{first['hostname']}, Linux {first['kernel_release']}", fontsize=10)
-    rows = math.ceil(len(handles) / 2)
+    rows = math.ceil(len(handles) / 3)
     bottom = min(0.45, 0.02 + 0.04 * rows)
     fig.tight_layout(rect=(0, bottom, 1, 0.93))
     about = {"png": os.path.basename(path), "sides": labels, "series": sidecar}

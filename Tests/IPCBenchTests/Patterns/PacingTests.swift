@@ -7,7 +7,8 @@ import XCTest
 /// An offered rate (`--rate`): the schedule and what it counts, every pattern that paces on real
 /// transports (every message and byte checked, nothing allocated in the paced loops), and a stalled
 /// receiver that the corrected latency shows and the uncorrected one hides. No test here holds a
-/// figure against a threshold of this machine's speed: the checks are counts and orderings.
+/// figure against a threshold of this machine's speed: the checks are counts and orderings. About 10 s
+/// (the stall's trial lasts 3 s).
 final class PacingTests: TrialTestCase {
     /// The schedule by hand, at given clock readings: intended times, on-time and late sends, the overshoot.
     func testScheduleCountsLateSendsAndOvershoot() {
