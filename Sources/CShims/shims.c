@@ -410,6 +410,11 @@ int cshim_epoll_add(int epoll, int fd, uint32_t tag) {
     return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
 }
 
+int cshim_epoll_watch(int epoll, int fd, int in, int out) {
+    struct epoll_event event = { .events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0), .data.u32 = 0 };
+    return epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event);
+}
+
 int cshim_epoll_remove(int epoll, int fd) {
     struct epoll_event event = { 0 };
     return epoll_ctl(epoll, EPOLL_CTL_DEL, fd, &event);

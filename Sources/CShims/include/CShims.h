@@ -105,6 +105,8 @@ int cshim_epoll_create(void);
 // Adds `fd` to the set, for input, tagged with `tag`; removes it.
 int cshim_epoll_add(int epoll, int fd, uint32_t tag);
 int cshim_epoll_remove(int epoll, int fd);
+// Sets what `fd`, already in the set, is watched for: input (`in`), room to write (`out`), both or neither.
+int cshim_epoll_watch(int epoll, int fd, int in, int out);
 // Waits up to `timeout_ms` (-1: for ever) for one descriptor of the set to have input: 1 with its
 // tag in *tag, 0 when the time ran out.
 int cshim_epoll_wait_one(int epoll, int timeout_ms, uint32_t *tag);

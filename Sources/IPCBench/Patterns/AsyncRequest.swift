@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 import Histogram
 
@@ -57,7 +58,9 @@ final class PipelineClient: TimedLoop {
     /// At an offered rate: the schedule, and the request times from the actual sends.
     private let pacer: Pacer
     private var uncorrected = makeRoundTripHistogram()
-    private let setupFailure: LoopFailure
+    private var setupFailure: LoopFailure
+    /// --wait epoll: the set of both directions a blocked write waits on.
+    private var epoll: Int32 = -1
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
         self.endpoint = endpoint
@@ -74,9 +77,19 @@ final class PipelineClient: TimedLoop {
         waits = UnsafeMutablePointer<pollfd>.allocate(capacity: 2)
         waits.initialize(repeating: pollfd(), count: 2)
         setupFailure = repliesAreNumbered(endpoint, work.payloadBytes) ? setReplyTimeout(endpoint, work.replyTimeoutNs) : .none
+        // --wait epoll: a blocked write waits on both directions in an epoll set (busy: not at all).
+        // The replies, read once they are known to come, wait as the endpoint's reads do (Worker).
+        if work.wait == .epoll {
+            epoll = cshim_epoll_create()
+            let added = epoll >= 0 && cshim_epoll_add(epoll, readFD, 0) == 0
+                && (writeFD == readFD ? cshim_epoll_watch(epoll, readFD, 1, 1) == 0 : cshim_epoll_add(epoll, writeFD, 1) == 0
+                    && cshim_epoll_watch(epoll, writeFD, 0, 1) == 0)
+            if !added { setupFailure = .system("epoll_ctl", errno) }
+        }
     }
 
     deinit {
+        closeDescriptor(epoll)
         sendBuffer.deallocate()
         replyBuffer.deallocate()
         starts.deallocate()
@@ -130,7 +143,15 @@ final class PipelineClient: TimedLoop {
                 waits[0] = pollfd(fd: writeFD, events: Int16(POLLOUT), revents: 0)
                 // Only a request written whole can have a reply coming (poll ignores fd -1).
                 waits[1] = pollfd(fd: done < sent ? readFD : -1, events: Int16(POLLIN), revents: 0)
-                let p = retryingInterrupts { Int(poll(waits, 2, -1)) }
+                if work.wait == .epoll {
+                    // Sleep in the epoll set until either direction is ready; the poll below (no timeout) says which.
+                    let epoll = self.epoll
+                    let e = retryingInterrupts { Int(cshim_epoll_wait_one(epoll, -1, nil)) }
+                    if e < 0 { result.failure = .system("epoll_wait", Int32(-e)); return }
+                }
+                // busy and epoll never sleep here: busy tries the write again at once.
+                let sleeps = work.wait != .busy && work.wait != .epoll
+                let p = retryingInterrupts { Int(poll(waits, 2, sleeps ? -1 : 0)) }
                 if p < 0 { result.failure = .system("poll", Int32(-p)); return }
                 if waits[1].revents == 0 { continue }  // writable again, or an error the next write reports
             }

@@ -28,6 +28,9 @@ struct Requirements {
     var header: (bytes: Int, what: String)?
     /// Its receivers read what each message says (a transport whose receiver discards the bytes unread cannot serve it).
     var readsEveryMessage = false
+    /// Its loops read their descriptors without blocking and wait for them as --wait says
+    /// themselves (duplex, pubsub), so its endpoints' reads must not wait on their own.
+    var waitsItself = false
 }
 
 /// Why `pattern` with `shape` cannot run on `transport` on this machine, or nil: the one decision
@@ -91,11 +94,7 @@ public func skipReason(_ transport: TransportKind, _ pattern: PatternKind, _ sha
                 return "\(pattern.rawValue) waits for \(what) at once, and a blocking read on one descriptor would stall the others: --wait block cannot serve it"
             case .uring:
                 return "\(pattern.rawValue) waits for \(what) in its own loop; --wait uring is served by the patterns that read one descriptor at a time"
-            case .epoll, .busy:
-                if pattern != .pubsub {
-                    return "\(pattern.rawValue) waits for \(what) in poll(2) in its own loop; --wait \(wait.rawValue) is served by the patterns that read one descriptor at a time and by pubsub"
-                }
-            case .auto, .poll:
+            case .auto, .poll, .epoll, .busy:
                 break
             }
         }

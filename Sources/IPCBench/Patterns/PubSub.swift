@@ -51,6 +51,7 @@ enum PubSubPattern: Pattern {
 
     static func requirements(_ shape: CaseShape) -> Requirements {
         var r = Requirements(polling: "any of its links", broadcast: true)
+        r.waitsItself = true
         r.header = (PubSubHeader.bytes, "its header: the trial key, publisher, topic, sequence number and send time")
         r.readsEveryMessage = true
         return r

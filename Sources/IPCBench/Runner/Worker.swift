@@ -166,9 +166,9 @@ func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
         }
         var endpoints: [Endpoint] = []
         defer { endpoints.forEach { $0.close() } }
-        // Where the pattern reads one descriptor at a time, its endpoints' reads wait as --wait says;
-        // a pattern that watches several waits for them all in its own loop.
-        let waitsOnOne = setup.pattern.implementation.requirements(setup.work.shape).polling == nil
+        // The endpoints' reads wait as --wait says, except where the pattern's loops read without
+        // blocking and wait for all their descriptors themselves (duplex, pubsub).
+        let waitsOnOne = !setup.pattern.implementation.requirements(setup.work.shape).waitsItself
         for link in setup.links {
             var endpoint = try link.transport.open(link.role, link.peer)
             if waitsOnOne && setup.work.wait != .auto { try endpoint.prepareWaiting(setup.work.wait) }
