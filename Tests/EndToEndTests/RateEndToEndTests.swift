@@ -4,7 +4,7 @@ import IPCBench
 
 /// `--rate` and `--wait` through the binary: a case per rate or wait mode with its figures in the
 /// files, read back by check and compare, what cannot serve a mode skipped with the reason, and bad
-/// input refused before anything runs. About 25 s.
+/// input refused before anything runs. About 10 s.
 final class RateEndToEndTests: XCTestCase {
     var h: Harness!
 
