@@ -85,23 +85,20 @@ def load(path):
     return Results(path, json.loads(ipcbench("convert", path, "-o", "-")))
 
 
-def size_text(n):
-    """A byte count as ipcbench writes sizes: 64, 4KiB, 1MiB."""
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift and n % (1 << shift) == 0:
-            return f"{n >> shift}{unit}"
-    return str(n)
+def compare(sides, ignore=(), messages=None):
+    """`ipcbench compare --format json` of the sides (each a results file, or several joined with
+    commas), with --ignore for each key in `ignore`: its `rows` (each with its `case` name, compare's
+    case key, and typed figures) and each side's `cases` (the side's center per case and metric, and
+    its runs' range). Compare's notes and warnings (stderr) go into `messages` when given."""
+    return json.loads(ipcbench("compare", *sides, "--format", "json", *(a for k in ignore for a in ("--ignore", k)), messages=messages))
 
 
-def case_name(row):
-    """A row of `ipcbench compare --format csv` by its case: transport, pattern, the pattern's
-    parameter, payload, placement and options ("geomean" or "common" for a metric's own rows)."""
-    if row["kind"] in ("geomean", "common"):
-        return row["kind"]
-    columns = list(row)  # compare's CSV ends with the parameters' columns, after note
-    parameter = [f"{k} {row[k]}" for k in columns[columns.index("note") + 1:] if row.get(k)]
-    payload = size_text(int(row["payload_bytes"])) if row.get("payload_bytes") else ""
-    return " ".join(x for x in (row["transport"], row["pattern"], *parameter, payload, row["placement"], row["options"]) if x)
+def centers(sides):
+    """Each side's figure per case as compare computes it (its `cases` in --format json, no --ignore:
+    every case by its own key): a dict per side, (case, metric) -> (center, lowest run, highest run).
+    One side is compared with itself, since compare needs two."""
+    found = compare(sides if len(sides) > 1 else sides * 2)["sides"][:len(sides)]
+    return [{(c["case"], c["metric"]): (c["center"], c["lowest_run"], c["highest_run"]) for c in side["cases"]} for side in found]
 
 
 def write_new(outputs):

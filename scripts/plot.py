@@ -16,10 +16,10 @@ each side's stems joined with + and the sides joined with -vs- (a1+a2-vs-b1+b2-l
 colour per transport, a line style per side, a legend naming the sides by what differs between
 them (kernel, placement, knobs, else the file names), a band for each case's interval; and
 <name>-change.png per new side: the change per case against the first side with its 95% interval,
-green better, red worse, grey not significant (from `ipcbench compare --format csv`). A side's
-figure is the median of its trials (one run) or the geometric mean of its runs' medians, its band
-the 95% interval of the median (one run: from the trials file, else the case file's MiB/s interval)
-or the range of the runs' figures (several runs). Each PNG has a JSON sidecar (<png>.json) listing its series.
+green better, red worse, grey not significant (from `ipcbench compare --format json`). A side's
+figure is the median of its trials (one run) or, as compare computes it, the geometric mean of its
+runs' medians; its band the 95% interval of the median (one run: from the trials file, else the
+case file's MiB/s interval) or the range of the runs' figures (several runs). Each PNG has a JSON sidecar (<png>.json) listing its series.
 
 Cases run at an offered rate (`ipcbench run --rate`) are left out of those plots and drawn in
 <name>-<pattern>-load.png instead: the latency against load curve, a line per side, transport,
@@ -33,12 +33,13 @@ The files are checked first, as compare and pivot read them (`ipcbench check`); 
 with one line on stderr and writes nothing. An existing PNG (or a link with its name) is never
 overwritten: exit 2, nothing written. Runs the ipcbench binary: $IPCBENCH, else .build/release/ipcbench.
 
-Needs matplotlib: `python3 -m pip install matplotlib` (scripts/setup --test installs it).
+Needs matplotlib: `scripts/setup --test` installs it into the checkout's .venv (scripts/ipcbench puts
+.venv/bin first on PATH; or run `.venv/bin/python3 scripts/plot.py`).
 """
-import argparse, csv, io, json, math, os, sys
+import argparse, io, json, math, os, sys
 
 import ipcbench_files
-from ipcbench_files import check, fail, ipcbench, write_new
+from ipcbench_files import check, fail, write_new
 
 try:
     import matplotlib
@@ -47,7 +48,7 @@ try:
     import matplotlib.ticker
     import matplotlib.lines
 except ImportError:
-    sys.exit("scripts/plot.py needs matplotlib: python3 -m pip install matplotlib")
+    sys.exit("scripts/plot.py needs matplotlib: run scripts/setup --test, then .venv/bin/python3 scripts/plot.py")
 
 
 class Run:
@@ -61,6 +62,12 @@ class Run:
         # Cases at an offered rate have their own plot (plot_load); the others are closed-loop.
         self.rows = [r for r in ok if r.get("rate") is None]
         self.paced = [r for r in ok if r.get("rate") is not None]
+
+
+class Side(list):
+    """A side's runs, and for a side of several runs `centers`: (case, metric) -> (figure, lowest,
+    highest run), the side's figure per case as compare computes it (its `cases` in --format json)."""
+    centers = {}
 
 
 def mode(row):
@@ -85,22 +92,18 @@ PANELS = {
                ("delivery_us_p50_median", "publish to delivery, µs (median of trials)", "pubsub delivery p50")],
 }
 # Filled in main from the binary's table: pattern -> (its parameter columns, panels); case column ->
-# trials column; metric name -> higher is better.
-PATTERNS, TRIAL_COLUMN, HIGHER_IS_BETTER = {}, {}, {}
+# trials column; (pattern, case column) -> the metric's name as compare writes it.
+PATTERNS, TRIAL_COLUMN, METRIC_NAME = {}, {}, {}
 
 
 def load_metrics():
     table = ipcbench_files.metrics()
     for m in table:
         TRIAL_COLUMN[m["case_column"]] = m["trial_column"]
+        METRIC_NAME[(m["pattern"], m["case_column"])] = m["metric"]
         if m["pattern"] not in PATTERNS:
             main = [(m["case_column"], f"{m['unit']} (median of trials)", f"{m['pattern']} {m['metric']}")]
             PATTERNS[m["pattern"]] = (m["parameter"].split(), PANELS.get(m["pattern"], main))
-    HIGHER_IS_BETTER.update(ipcbench_files.higher_is_better(table))
-
-
-def higher_is_better(metric):
-    return HIGHER_IS_BETTER[metric]
 
 
 def positive(row, column):
@@ -142,8 +145,9 @@ def natural(text):
 def series(side, pattern, column, parameters=(), key_of=None):
     """{(transport, placement, parameters): [(payload, figure, low, high)]} of one side for one
     pattern and column (`key_of(row)` makes another key), sorted by payload, for the cases every run of the side has. One run: the
-    median of its trials and its 95% interval; several: the geometric mean of the runs' figures and
-    their range (an interval over 2 or 3 runs is too wide to draw; compare gives the verdict)."""
+    median of its trials and its 95% interval; several: the side's figure as compare computes it
+    (`Side.centers`) and the range of the runs' figures (an interval over 2 or 3 runs is too wide to
+    draw; compare gives the verdict)."""
     per = {}
     for run in side:
         for r in run.rows:
@@ -151,7 +155,7 @@ def series(side, pattern, column, parameters=(), key_of=None):
                 key = key_of(r) if key_of else (r["transport"], mode(r), parameter_text(r, parameters))
                 if key is None:
                     continue
-                per.setdefault(key, {}).setdefault(r["payload_bytes"], []).append(run_point(r, column))
+                per.setdefault(key, {}).setdefault(r["payload_bytes"], []).append((r, run_point(r, column)))
     out = {}
     for key, payloads in per.items():
         points = []
@@ -159,10 +163,11 @@ def series(side, pattern, column, parameters=(), key_of=None):
             if len(figures) < len(side):
                 continue
             if len(figures) == 1:
-                points.append((payload, *figures[0]))
+                points.append((payload, *figures[0][1]))
                 continue
-            values = [f[0] for f in figures]
-            points.append((payload, math.exp(sum(math.log(v) for v in values) / len(values)), min(values), max(values)))
+            center = side.centers.get((figures[0][0]["case"], METRIC_NAME.get((pattern, column))))
+            if center:
+                points.append((payload, *center))
         if points:
             out[key] = sorted(points)
     return dict(sorted(out.items(), key=order))
@@ -423,26 +428,25 @@ def side_labels(sides, arguments):
 
 
 def plot_change(base, new, path, ignore, heading):
-    output = ipcbench("compare", base, new, "--format", "csv", *sum((["--ignore", k] for k in ignore), []))
-    rows = list(csv.DictReader(io.StringIO(output)))
+    rows = ipcbench_files.compare([base, new], ignore)["rows"]
     if not any(r["kind"] == "case" for r in rows):
         names = lambda side: ",".join(os.path.basename(f) for f in side.split(","))
         print(f"scripts/plot.py: no case of {names(new)} is in every file of {names(base)}, so there is no change plot; "
               "if they differ in placement, options or parameter on purpose, give --ignore placement (or options, parameter)", file=sys.stderr)
         return None
     def label(r):
-        return f"{ipcbench_files.case_name(r)} {r['metric']}"
+        return f"{r['case']} {r['metric']}"
     # Ratios on a log axis, labelled as changes in %: -50% and +100% sit at the same distance from 0.
     fig, ax = plt.subplots(figsize=(10, max(4, 0.28 * len(rows) + 1.5)))
     ratio = lambda pct: max(1e-3, 1 + pct / 100)
     ends = []
     for y, r in enumerate(rows):
-        value = float(r["change_pct"])
-        better = (value > 0) == higher_is_better(r["metric"])
-        color = "#999999" if r["significant"] != "1" else ("#2a9d3a" if better else "#d1495b")
+        value = r["change_pct"]
+        better = (value > 0) == r["higher_is_better"]
+        color = "#999999" if not r["significant"] else ("#2a9d3a" if better else "#d1495b")
         ends.append(ratio(value))
-        if r["change_ci95_low_pct"] and r["change_ci95_high_pct"]:
-            low, high = ratio(float(r["change_ci95_low_pct"])), ratio(float(r["change_ci95_high_pct"]))
+        if r["change_ci95_low_pct"] is not None and r["change_ci95_high_pct"] is not None:
+            low, high = ratio(r["change_ci95_low_pct"]), ratio(r["change_ci95_high_pct"])
             ends += [low, high]
             ax.errorbar([ratio(value)], [y], xerr=[[max(0, ratio(value) - low)], [max(0, high - ratio(value))]], fmt="o",
                         color=color, markersize=4, capsize=3, elinewidth=1.5)
@@ -641,7 +645,11 @@ def main():
     folder = args.output or os.path.dirname(os.path.abspath(args.files[0].split(",")[0]))
     check(list(dict.fromkeys(f for side in args.files for f in side.split(","))))
     load_metrics()
-    sides = [[Run(p) for p in dict.fromkeys(side.split(","))] for side in args.files]
+    sides = [Side(Run(p) for p in dict.fromkeys(side.split(","))) for side in args.files]
+    if any(len(side) > 1 for side in sides):
+        # The figures of a side of several runs as compare computes them (no --ignore: every case by its own key).
+        for side, centers in zip(sides, ipcbench_files.centers(args.files)):
+            side.centers = centers
     written = []
 
     def patterns(side_list):

@@ -5,19 +5,18 @@
 
 Each side is a results file or several runs joined with commas, as for `ipcbench compare`. The page
 is one self-contained file (the plots are embedded), made from `scripts/plot.py` and
-`ipcbench compare --format csv`; open it in a browser. It never overwrites a file (exit 2).
+`ipcbench compare --format json`; open it in a browser. It never overwrites a file (exit 2).
 """
-import argparse, base64, csv, html, io, os, subprocess, sys, tempfile
+import argparse, base64, html, os, subprocess, sys, tempfile
 
 import ipcbench_files
 from ipcbench_files import check, fail, ipcbench, write_new
 
 
 def compare(sides, ignore):
-    """The rows of `ipcbench compare --format csv`, and its notes and warnings."""
+    """The rows of `ipcbench compare --format json`, and its notes and warnings."""
     messages = []
-    output = ipcbench("compare", *sides, "--format", "csv", *sum((["--ignore", k] for k in ignore), []), messages=messages)
-    return list(csv.DictReader(io.StringIO(output))), messages
+    return ipcbench_files.compare(sides, ignore, messages=messages)["rows"], messages
 
 
 def plots(sides, ignore, folder):
@@ -31,19 +30,16 @@ def plots(sides, ignore, folder):
     return sorted(pngs, key=lambda f: (f.endswith("-change.png"), f))
 
 
-def verdict(row, higher_is_better):
-    if row["method"] in ("within-run", "within-run-summary"):
-        return "within-run", "plain"
-    if not row["change_ci95_low_pct"]:
-        return "no interval", "plain"
-    if row["significant"] != "1":
-        return "~", "plain"
-    better = (float(row["change_pct"]) > 0) == higher_is_better[row["metric"]]
-    return ("better", "better") if better else ("worse", "worse")
+def figure(v):
+    """A base or new figure as compare's table writes it: one decimal from 100 up, three below."""
+    return "" if v is None else f"{v:.1f}" if v >= 100 else f"{v:.3f}"
+
+
+def percent(v):
+    return "" if v is None else f"{v:+.1f}%"
 
 
 def page(sides, rows, messages, images):
-    better = ipcbench_files.higher_is_better(ipcbench_files.metrics())
     e = html.escape
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            f"<title>ipcbench: {e(' against '.join(os.path.basename(s.split(',')[0]) for s in sides))}</title>",
@@ -65,13 +61,16 @@ def page(sides, rows, messages, images):
     out.append('<table id="changes"><thead><tr><th class="name">case</th><th class="name">metric</th><th>base</th><th>new</th>'
                "<th>change</th><th>95% interval</th><th>MDE</th><th>q</th><th>verdict</th></tr></thead><tbody>")
     for r in rows:
-        word, style = verdict(r, better)
-        name = ipcbench_files.case_name(r)
-        interval = f"[{r['change_ci95_low_pct']}%, {r['change_ci95_high_pct']}%]" if r["change_ci95_low_pct"] else e(r["note"])
-        out.append(f'<tr class="{r["kind"]} {style}"><td class="name">{e(name)}</td><td class="name">{e(r["metric"])}</td>'
-                   f"<td>{e(r['base'])}</td><td>{e(r['new'])}</td><td>{e(r['change_pct'])}%</td><td>{interval}</td>"
-                   f"<td>{e(r['mde_pct'] + '%' if r['mde_pct'] else '')}</td><td>{e(r['q_value'])}</td>"
-                   f'<td class="verdict">{e(word)}</td></tr>')
+        # The verdict as compare's table writes it: better, worse, ~, within-run or no interval.
+        style = r["verdict"] if r["verdict"] in ("better", "worse") else "plain"
+        low, high = r["change_ci95_low_pct"], r["change_ci95_high_pct"]
+        interval = e(f"[{percent(low)}, {percent(high)}]") if low is not None and high is not None else e(r["note"] or "")
+        q = "" if r["q_value"] is None else f"{r['q_value']:.3g}"
+        mde = "" if r["mde_pct"] is None else f"{r['mde_pct']:.1f}%"
+        out.append(f'<tr class="{r["kind"]} {style}"><td class="name">{e(r["case"])}</td><td class="name">{e(r["metric"])}</td>'
+                   f"<td>{figure(r['base'])}</td><td>{figure(r['new'])}</td><td>{percent(r['change_pct'])}</td><td>{interval}</td>"
+                   f"<td>{mde}</td><td>{q}</td>"
+                   f'<td class="verdict">{e(r["verdict"])}</td></tr>')
     out.append("</tbody></table>")
     out.append("<p>change: new/base − 1; 95% interval of the change; MDE: the change found 80% of the time; q: Benjamini-Hochberg "
                "adjusted p-value; better or worse where q &lt; 0.05. One run a side gives within-run intervals and no verdict.</p>")

@@ -4,12 +4,15 @@
     scripts/workbook.py SIDE [SIDE ...] [--ignore KEY] [-o FILE.xlsx]
 
 A side is a results file, or several runs of one setup joined with commas (a1.csv,a2.csv), as for
-`ipcbench compare`; a side of several runs shows per case the median of its runs' figures.
+`ipcbench compare`; a side of several runs shows per case the side's figure as compare computes it
+(the `center` of the side's cases in `ipcbench compare --format json`: the geometric mean of its
+runs' figures). Results are read only through the binary's JSON (scripts/ipcbench_files.py).
 
 Sheets:
-  results              every row and column of the case file(s), numbers as numbers, frozen header,
-                       autofilter (with several files, a first column `file` names each row's file)
-  throughput           MiB/s median: the table `ipcbench pivot` writes, with a line chart beside it
+  results              every row of the case file(s) and each column of its version of the results
+                       format (its CSV's columns), numbers as numbers, frozen header, autofilter
+                       (with several files, a first column `file` names each row's file)
+  throughput           MiB/s median: laid out as `ipcbench pivot` writes it, with a line chart beside it
   latency p50, p99     RTT p50 and p99 in us, likewise
   sync-message, sync-message ack p50
                        MiB/s and send-to-acknowledgement p50 in us against payload
@@ -19,8 +22,9 @@ Sheets:
                        (`ipcbench pivot --rows parameter`: the largest payload at which every
                        column has a value); a line per transport and placement
 (a sheet only for the patterns the files hold)
-  compare              with two or more sides: `ipcbench compare --format csv` against the first
-                       side (with --ignore as given), significant changes green (better) or red
+  compare              with two or more sides: `ipcbench compare --format json` against the first
+                       side (with --ignore as given), the columns `--format csv` writes, a case
+                       label and the interval's arms, significant changes green (better) or red
                        (worse), and a bar chart of the changes with their 95% intervals as error bars
 Payload is on a log axis and so are the values when they span a factor of 10 or more.
 The default output is <first stem>.xlsx beside the first file; an existing file (or a link with its
@@ -29,13 +33,13 @@ check`): exit status 2 on bad input, with one line on stderr and nothing written
 in text cells, which a workbook cannot hold, are written as escapes (\\u{1B}); every text cell is
 written as text, never as a formula, whatever it begins with.
 
-Needs openpyxl: `python3 -m pip install openpyxl` (scripts/setup --test installs it). Runs the
+Needs openpyxl: `scripts/setup --test` installs it into the checkout's .venv. Runs the
 ipcbench binary: $IPCBENCH, else .build/release/ipcbench (build it with scripts/ipcbench).
 """
-import argparse, csv, io, os, re, sys
+import argparse, io, os, sys
 
 import ipcbench_files
-from ipcbench_files import check, fail, ipcbench, write_new
+from ipcbench_files import check, fail, write_new
 
 try:
     import openpyxl
@@ -48,17 +52,12 @@ try:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.utils import get_column_letter
 except ImportError:
-    sys.exit("scripts/workbook.py needs openpyxl: python3 -m pip install openpyxl")
+    sys.exit("scripts/workbook.py needs openpyxl: run scripts/setup --test, then .venv/bin/python3 scripts/workbook.py")
 
-NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-TEXT = {"run_id", "timestamp_utc", "hostname", "kernel_release", "kernel_version", "arch", "cpu_model",
-        "ipcbench_version", "transport", "pattern", "cpu_placement", "options", "status", "error",
-        "boot_id", "proc_version", "kernel_cmdline", "virtualization", "command", "workers",
-        "kind", "new_file", "placement", "metric", "test", "file", "method", "note", "case"}
 # (sheet name, pattern, metric column, chart title, y axis title, parameter or None): the patterns'
-# main metrics with their titles; with a parameter, the sheet's rows are its values (`ipcbench pivot
-# --rows parameter`), else the payloads. A pattern of the binary's table (`ipcbench list --format
-# csv`) that is missing here gets a sheet of its main metric.
+# main metrics with their titles; with a parameter, the sheet's rows are its values at one payload
+# (as `ipcbench pivot --rows parameter`), else the payloads. A pattern of the binary's table
+# (`ipcbench list --format json`) that is missing here gets a sheet of its main metric.
 METRICS = [("throughput", "throughput", "mib_per_s_median", "Throughput, MiB/s median", "MiB/s (median of the trials)", None),
            ("latency p50", "latency", "rtt_us_p50", "Round-trip time p50, us", "round-trip time p50, us", None),
            ("latency p99", "latency", "rtt_us_p99", "Round-trip time p99, us", "round-trip time p99, us", None),
@@ -71,7 +70,6 @@ METRICS = [("throughput", "throughput", "mib_per_s_median", "Throughput, MiB/s m
            ("pairs", "pairs", "mib_per_s_median", "pairs, MiB/s median (all pairs)", "MiB/s (median of the trials)", "pairs"),
            ("pubsub", "pubsub", "mib_per_s_median", "pubsub, delivered MiB/s median (all subscribers)", "MiB/s (median of the trials)",
             "subscribers")]
-UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 # As scripts/plot.py draws them (matplotlib's default colours, in its transport order); a dash per side.
 TRANSPORTS = ["pipe", "fifo", "unix-stream", "unix-dgram", "tcp", "udp"]
 COLORS = ["1F77B4", "FF7F0E", "2CA02C", "D62728", "9467BD", "8C564B", "E377C2", "7F7F7F", "BCBD22", "17BECF"]
@@ -81,62 +79,81 @@ GREEN, RED = "C6EFCE", "FFC7CE"
 BAR_GREEN, BAR_RED, BAR_GREY = "2A9D3A", "D1495B", "BBBBBB"
 
 
-def read_csv(text):
-    """Rows of cells, with the control characters a workbook cannot hold written as escapes."""
-    escape = lambda m: "\\u{%X}" % ord(m.group())
-    return [[ILLEGAL_CHARACTERS_RE.sub(escape, cell) for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
-
-
-def cell_value(column, text):
-    """A number where the text is a plain decimal (outside the text columns), else the text."""
-    if column in TEXT or not NUMBER.fullmatch(text):
-        return text if text != "" else None
-    return int(text) if "." not in text else float(text)
-
-
-def number_format(texts):
-    places = max((len(t.split(".")[1]) for t in texts if NUMBER.fullmatch(t) and "." in t), default=0)
+def decimals(places):
     return "0" if places == 0 else "0." + "0" * places
 
 
-def write_table(ws, header, rows, top=1, left=1):
-    """Writes a header and rows with numbers as numbers; returns the number format of each column."""
-    for j, name in enumerate(header):
-        cell = ws.cell(row=top, column=left + j, value=name)
-        cell.data_type = "s"  # text from a file is text, never a formula, whatever it begins with
-        cell.font = Font(bold=True)
-    formats = [number_format([r[j] for r in rows if j < len(r)]) for j in range(len(header))]
-    for i, row in enumerate(rows):
-        for j, name in enumerate(header):
-            value = cell_value(name, row[j] if j < len(row) else "")
-            cell = ws.cell(row=top + 1 + i, column=left + j, value=value)
+def shown(value, number_format):
+    """The cell as a spreadsheet shows it, for the column widths."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and "." in number_format:
+        return f"{value:.{len(number_format) - 2}f}"
+    return str(value)
+
+
+def write_table(ws, header, rows, formats, top=1, left=1):
+    """Writes a header and rows of typed values (text, numbers, None for an empty cell): every text
+    cell as text, its control characters (which a workbook cannot hold) as escapes; each number with
+    its column's number format."""
+    escape = lambda m: "\\u{%X}" % ord(m.group())
+    for i, row in enumerate([header] + rows):
+        for j, value in enumerate(row):
+            if isinstance(value, bool):
+                value = int(value)  # as the CSV writes a verdict: 1 or 0
             if isinstance(value, str):
-                cell.data_type = "s"  # text, not a formula
-            if isinstance(value, (int, float)):
-                cell.number_format = formats[j]
-    return formats
+                cell = ws.cell(row=top + i, column=left + j, value=ILLEGAL_CHARACTERS_RE.sub(escape, value))
+                cell.data_type = "s"  # text from a file is text, never a formula, whatever it begins with
+            else:
+                cell = ws.cell(row=top + i, column=left + j, value=value)
+                if value is not None:
+                    cell.number_format = formats[j]
+            if i == 0:
+                cell.font = Font(bold=True)
 
 
-def fit_widths(ws, header, rows, left=1, widest=40):
+def fit_widths(ws, header, rows, formats, left=1, widest=40):
     for j, name in enumerate(header):
-        longest = max([len(name)] + [len(r[j]) for r in rows if j < len(r)])
+        longest = max([len(name)] + [len(shown(r[j], formats[j])) for r in rows])
         ws.column_dimensions[get_column_letter(left + j)].width = min(widest, longest + 2)
 
 
-def results_sheet(ws, files, tables):
-    """Every row of every file; a `file` column first when there are several."""
-    several = len(files) > 1
-    header = ["file"] if several else []
-    for table in tables:
-        header += [h for h in table[0] if h not in header]
-    rows = []
-    for path, table in zip(files, tables):
-        index = {h: i for i, h in enumerate(table[0])}
-        stem = os.path.splitext(os.path.basename(path))[0]
-        for r in table[1:]:
-            rows.append([stem if h == "file" else (r[index[h]] if h in index else "") for h in header])
-    write_table(ws, header, rows)
-    fit_widths(ws, header, rows)
+def column_places(runs):
+    """Case column -> its decimals in the files: the binary's, or an older file's own."""
+    places = {}
+    for run in runs:
+        older = run.record.get("decimal_places", {}).get("cases", {})
+        for c in run.columns:
+            if c["kind"] == "decimal":
+                places[c["name"]] = max(places.get(c["name"], 0), older.get(c["name"], c["places"]))
+    return places
+
+
+def version(text):
+    return tuple(int(part) for part in text.split("."))
+
+
+def results_sheet(ws, runs):
+    """Every row of every file, each column the file's version of the results format has (the
+    columns of its CSV, in their order); a `file` column first when there are several."""
+    several = len(runs) > 1
+    columns = runs[0].columns
+    has = [{c["name"] for c in columns if version(c["version"]) <= version(run.record["schema_version"])} for run in runs]
+    names = [c["name"] for c in columns if any(c["name"] in h for h in has)]
+    header = (["file"] if several else []) + names
+    places = column_places(runs)
+    kinds = {c["name"]: c["kind"] for c in columns}
+    formats = ["0" if kinds.get(n) == "whole" else decimals(places.get(n, 0)) for n in header]
+
+    def cell(name, value):
+        if kinds.get(name) == "flag" and value is not None:
+            return "true" if value else "false"  # as the CSV writes a setting that is on or off
+        return value
+
+    rows = [([run.stem] if several else []) + [cell(n, row.get(n)) if n in h else None for n in names]
+            for run, h in zip(runs, has) for row in run.cases]
+    write_table(ws, header, rows, formats)
+    fit_widths(ws, header, rows, formats)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
 
@@ -146,39 +163,120 @@ def spans_decades(values):
     return bool(positive) and max(positive) / min(positive) >= 10
 
 
-def payload_bytes(label):
-    number, unit = label.split(" ")
-    return int(number) * UNITS[unit]
+def payload_label(size):
+    """`64 B`, `4 KiB`: as `ipcbench pivot` labels a payload (text, never a number to a spreadsheet)."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift} {unit}"
+    return f"{size} B"
 
 
-def heading(tables):
+def heading(runs):
     """`host, Linux <release>` (several kernels joined by ` vs `)."""
-    firsts = [dict(zip(t[0], t[1])) for t in tables if len(t) > 1]
-    kernels = []
-    for f in firsts:
-        if f.get("kernel_release") not in kernels:
-            kernels.append(f.get("kernel_release"))
-    hosts = []
-    for f in firsts:
-        if f.get("hostname") not in hosts:
-            hosts.append(f.get("hostname"))
+    firsts = [run.cases[0] for run in runs if run.cases]
+    hosts = list(dict.fromkeys(f.get("hostname") or "" for f in firsts))
+    kernels = list(dict.fromkeys(f.get("kernel_release") or "" for f in firsts))
     return f"{', '.join(hosts)}, Linux {' vs '.join(kernels)}"
 
 
-def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None, parameter=None, side_names=()):
+class Side(list):
+    """A side's runs (each an ipcbench_files.Results), its `name` (its files' stems joined with +)
+    and, for a side of several runs, `centers`: (case, metric) -> the side's figure as compare
+    computes it (the `center` of its `cases` in `ipcbench compare --format json`)."""
+    def __init__(self, runs, argument):
+        super().__init__(runs)
+        self.argument = argument
+        self.name = "+".join(run.stem for run in runs)
+        self.centers = {}
+
+
+def pivot(sides, pattern, column, parameter):
+    """The metric as `ipcbench pivot` lays it out, from the binary's JSON: a row per payload (or per
+    value of `parameter` at one payload: the largest at which every column has a value), a column per
+    transport, placement, options (where they tell two columns apart), value of the pattern's other
+    parameters (those that differ) and side (named when there are several files). A cell holds the
+    case's figure in the side's one run (the case file's column), or for a side of several runs the
+    side's figure as compare computes it; it is empty where the case is missing, skipped or failed,
+    the first kept where a run has a case twice. Returns the top-left cell (pattern, column and
+    unit), the columns, the rows as (label, x, values), and for parameter rows ` at <payload>` with
+    the parameters every column shares; None where no case has a value."""
+    metric = METRIC_NAME.get((pattern, column))
+    taken = PARAMETERS.get(pattern, [])
+    others = [p for p in taken if p != parameter]
+    found, cells = [], {}
+    for s, side in enumerate(sides):
+        for run in side:
+            for row in run.cases:
+                if row["pattern"] != pattern or (parameter and not isinstance(row.get(parameter), int)):
+                    continue
+                series = (s, row["transport"], (row["cpu_placement"] or "").split(":")[0], row.get("options") or "",
+                          tuple(row.get(p) for p in others))
+                if series not in found:
+                    found.append(series)
+                if row["status"] != "ok":
+                    continue
+                value = row.get(column) if len(side) == 1 else side.centers.get((row["case"], metric))
+                if value is not None:
+                    cells.setdefault((series, row["payload_bytes"], row.get(parameter) if parameter else 0), value)
+    if not cells:
+        return None
+
+    def first_seen(i):
+        return list(dict.fromkeys(f[i] for f in found))
+
+    transports, placements, options = first_seen(1), first_seen(2), first_seen(3)
+    values_of = [list(dict.fromkeys(f[4][k] for f in found)) for k in range(len(others))]
+
+    def order(f):
+        parameters = [(0, v, 0) if isinstance(v, int) else (1, 0, values_of[k].index(v)) for k, v in enumerate(f[4])]
+        return (transports.index(f[1]), placements.index(f[2]), options.index(f[3]), parameters, f[0])
+
+    ordered = sorted(found, key=order)
+    # A parameter with one value in every column is named once, in the title.
+    fixed = [k for k in range(len(others)) if len(values_of[k]) == 1 and values_of[k][0] is not None]
+    fixed_text = "".join(f", {others[k]} {values_of[k][0]}" for k in fixed)
+
+    def name(f):
+        parts = [f[1], f[2]]
+        # Options only where a transport and placement have several in one side.
+        if any(g[0] == f[0] and g[1:3] == f[1:3] and g[3] != f[3] for g in found):
+            parts.append(f[3] or "default")
+        parts += [f"{others[k]} {v}" for k, v in enumerate(f[4]) if v is not None and k not in fixed]
+        if sum(len(side) for side in sides) > 1:
+            parts.append(f"({sides[f[0]].name})")
+        return " ".join(p for p in parts if p)
+
+    unit = UNITS.get(column)
+    title = f"{pattern} {column}" + (f" ({unit})" if unit else "")
+    payloads = sorted({row["payload_bytes"] for side in sides for run in side for row in run.cases if row["pattern"] == pattern})
+    if not parameter:
+        rows = [(payload_label(p), p, [cells.get((f, p, 0)) for f in ordered]) for p in payloads]
+        return title + fixed_text, [name(f) for f in ordered], rows, ""
+    values = sorted({row[parameter] for side in sides for run in side for row in run.cases
+                     if row["pattern"] == pattern and isinstance(row.get(parameter), int)})
+    every = [p for p in payloads if all(any((f, p, v) in cells for v in values) for f in ordered)]
+    payload = (every or payloads)[-1]
+    rows = [(f"{parameter} {v}", v, [cells.get((f, payload, v)) for f in ordered]) for v in values]
+    at = f" at {payload_label(payload)}{fixed_text}"
+    return title + at, [name(f) for f in ordered], rows, at
+
+
+def metric_sheet(ws, pivot, number_format, title, y_title, anchor_sheet=None, parameter=None, side_names=()):
     """The pivot at A1, payload bytes (or the parameter's values) in a column after it (the chart's
     x values) and the chart. The chart goes beside the table, or at A1 of `anchor_sheet` when given."""
-    header, rows = pivot[0], pivot[1:]
+    corner, columns, rows, _ = pivot
+    header = [corner] + columns
+    table = [[label] + values for label, _, values in rows]
+    formats = [None] + [number_format] * len(columns)
     x_name = parameter or "payload_bytes"
-    x_value = (lambda label: int(label.split(" ")[-1])) if parameter else payload_bytes
-    write_table(ws, header, rows)
-    fit_widths(ws, header, rows, widest=30)
+    write_table(ws, header, table, formats)
+    fit_widths(ws, header, table, formats, widest=30)
     ws.column_dimensions["A"].width = max(12, min(40, len(header[0]) + 2))
     ws.freeze_panes = "B2"
     x_col = len(header) + 2
     ws.cell(row=1, column=x_col, value=x_name).font = Font(bold=True)
-    for i, r in enumerate(rows):
-        ws.cell(row=2 + i, column=x_col, value=x_value(r[0])).number_format = "0"
+    for i, (_, x, _) in enumerate(rows):
+        ws.cell(row=2 + i, column=x_col, value=x).number_format = "0"
     ws.column_dimensions[get_column_letter(x_col)].width = 15
 
     chart = ScatterChart()
@@ -196,13 +294,11 @@ def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None, parameter=None, s
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.legend.position = "b" if many else "r"
-    xs_values = [x_value(r[0]) for r in rows]
     # Base 10: LibreOffice reads every log axis as base 10.
-    if spans_decades(xs_values):
+    if spans_decades([x for _, x, _ in rows]):
         chart.x_axis.scaling.logBase = 10
         chart.x_axis.title = x_title + " (log scale)"
-    values = [cell_value("", v) for r in rows for v in r[1:]]
-    if spans_decades(values):
+    if spans_decades([v for _, _, values in rows for v in values]):
         chart.y_axis.scaling.logBase = 10
         chart.y_axis.title = y_title + " (log scale)"
     xs = Reference(ws, min_col=x_col, min_row=2, max_row=len(rows) + 1)
@@ -213,8 +309,9 @@ def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None, parameter=None, s
         series.marker.size = 6
         series.smooth = False
         # As scripts/plot.py draws them: a colour per transport, a line style per side.
-        color = COLORS[TRANSPORTS.index(header[col - 1].split(" ")[0]) % len(COLORS)] if header[col - 1].split(" ")[0] in TRANSPORTS else None
-        if color:
+        transport = header[col - 1].split(" ")[0]
+        if transport in TRANSPORTS:
+            color = COLORS[TRANSPORTS.index(transport) % len(COLORS)]
             series.graphicalProperties.line.solidFill = color
             series.marker.graphicalProperties.solidFill = color
             series.marker.graphicalProperties.line.solidFill = color
@@ -222,7 +319,7 @@ def metric_sheet(ws, pivot, title, y_title, anchor_sheet=None, parameter=None, s
         series.graphicalProperties.line.dashStyle = DASHES[side % len(DASHES)]
         if many and len(side_names) < 2:
             # One transport's many series apart: a line style and a marker each.
-            k = sum(1 for c in header[1:col - 1] if c.split(" ")[0] == header[col - 1].split(" ")[0])
+            k = sum(1 for c in header[1:col - 1] if c.split(" ")[0] == transport)
             series.graphicalProperties.line.dashStyle = DASHES[k % len(DASHES)]
             series.marker.symbol = MARKERS[k // len(DASHES) % len(MARKERS)]
         chart.series.append(series)
@@ -242,44 +339,45 @@ def one_page(ws):
 
 
 def compare_sheet(ws, sides, ignore):
-    """`ipcbench compare --format csv` as is, a `case` label column, the interval's two arms, colours
-    and a bar chart with error bars."""
-    table = read_csv(ipcbench("compare", *sides, "--format", "csv", *sum((["--ignore", k] for k in ignore), [])))
-    header, rows = table[0], table[1:]
+    """`ipcbench compare --format json`: a row per row with the columns of `--format csv` (each
+    row's fields before `case`, in their order), a `case` label (the case's name and metric, and the
+    new side when there are several), the interval's two arms, colours and a bar chart with error bars."""
+    rows = ipcbench_files.compare([side.argument for side in sides], ignore)["rows"]
     if not rows:
         ws.cell(row=1, column=1, value="no case is in every file of both sides; if they differ in placement, options or "
                                         "parameter on purpose, give --ignore placement (or options, parameter)")
         return
-    col = {h: i for i, h in enumerate(header)}
-    several = len(sides) > 2
+    header = list(rows[0])
+    header = header[:header.index("case")]  # the CSV's columns; the fields the CSV lacks follow them
+    names = {side.argument: side.name for side in sides}
 
     def label(r):
-        row = dict(zip(header, r))
-        parts = [ipcbench_files.case_name(row), row["metric"]]
-        if several:
-            parts.append("(" + os.path.splitext(os.path.basename(row["new_file"]))[0] + ")")
+        parts = [r["case"], r["metric"]]
+        if len(sides) > 2:
+            parts.append(f"({names.get(r['new_file'], r['new_file'])})")
         return " ".join(parts)
 
     def arms(r):
         """How far the interval reaches above and below the change, for the error bars."""
-        low, high, change = (r[col[k]] for k in ("change_ci95_low_pct", "change_ci95_high_pct", "change_pct"))
-        if not low or not high:
-            return ["", ""]
-        return [f"{float(high) - float(change):.2f}", f"{float(change) - float(low):.2f}"]
+        low, high, change = r["change_ci95_low_pct"], r["change_ci95_high_pct"], r["change_pct"]
+        if low is None or high is None or change is None:
+            return [None, None]
+        return [round(high - change, 2), round(change - low, 2)]
 
     full_header = header + ["case", "interval_above_pct", "interval_below_pct"]
-    full_rows = [r + [label(r)] + arms(r) for r in rows]
-    write_table(ws, full_header, full_rows)
-    fit_widths(ws, full_header, full_rows)
+    full_rows = [[r[h] for h in header] + [label(r)] + arms(r) for r in rows]
+    # As --format csv writes them: percentages with 2 decimals, the other figures with 3.
+    formats = ["0.00" if h.endswith("_pct") else "0.000" for h in full_header]
+    formats = [f if any(isinstance(r[j], float) for r in full_rows) else "0" for j, f in enumerate(formats)]
+    write_table(ws, full_header, full_rows, formats)
+    fit_widths(ws, full_header, full_rows, formats)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(full_header))}{len(full_rows) + 1}"
     colors = []
     for i, r in enumerate(rows):
-        significant = "significant" in col and r[col["significant"]] == "1"
-        change = float(r[col["change_pct"]]) if r[col["change_pct"]] else 0.0
-        better = (change > 0) == higher_is_better(r[col["metric"]])
-        colors.append(BAR_GREY if not significant else (BAR_GREEN if better else BAR_RED))
-        if significant:
+        better = ((r["change_pct"] or 0.0) > 0) == r["higher_is_better"]
+        colors.append(BAR_GREY if not r["significant"] else (BAR_GREEN if better else BAR_RED))
+        if r["significant"]:
             fill = PatternFill("solid", fgColor=GREEN if better else RED)
             for j in range(len(full_header)):
                 ws.cell(row=2 + i, column=1 + j).fill = fill
@@ -296,7 +394,7 @@ def compare_sheet(ws, sides, ignore):
     chart.x_axis.tickLblPos = "low"
     chart.legend = None
     chart.height, chart.width = max(8, 0.5 * len(rows) + 3), 24
-    values = Reference(ws, min_col=col["change_pct"] + 1, min_row=1, max_row=len(rows) + 1)
+    values = Reference(ws, min_col=header.index("change_pct") + 1, min_row=1, max_row=len(rows) + 1)
     chart.add_data(values, titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=len(header) + 1, min_row=2, max_row=len(rows) + 1))
     chart.x_axis.scaling.orientation = "maxMin"
@@ -315,14 +413,18 @@ def compare_sheet(ws, sides, ignore):
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
 
 
-# Metric names as `ipcbench compare` writes them -> higher is better; from the binary's table.
-HIGHER_IS_BETTER = {}
+# From the binary's table (`ipcbench list --format json`), filled in sheets(): (pattern, case column)
+# -> the metric's name as compare writes it; pattern -> its parameters; case column -> its unit.
+METRIC_NAME, PARAMETERS, UNITS = {}, {}, {}
 
 
 def sheets():
     """METRICS, and a sheet of the main metric of each pattern of the binary's table that it lacks."""
     table = ipcbench_files.metrics()
-    HIGHER_IS_BETTER.update(ipcbench_files.higher_is_better(table))
+    for m in table:
+        METRIC_NAME[(m["pattern"], m["case_column"])] = m["metric"]
+        PARAMETERS[m["pattern"]] = m["parameter"].split()
+    UNITS.update((c["name"], c["unit"]) for c in ipcbench_files.described()["results_format"]["case_columns"] if c["unit"])
     named = {m[1] for m in METRICS}
     main = {}
     for m in table:
@@ -331,99 +433,57 @@ def sheets():
                        (m["parameter"].split() or [None])[0]) for p, m in main.items() if p not in named]
 
 
-def higher_is_better(metric):
-    return HIGHER_IS_BETTER[metric]
-
-
-def load(files):
-    """The files as tables, once `ipcbench check` accepted them."""
+def load(arguments):
+    """The sides (each a file, or runs joined with commas) read through the binary, once `ipcbench
+    check` accepted every file; a side of several runs with its figures as compare computes them."""
+    files = list(dict.fromkeys(f for argument in arguments for f in argument.split(",")))
     check(files)
-    tables = []
-    for path in files:
-        with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            tables.append(read_csv(f.read()))
-    return tables
+    runs = {path: ipcbench_files.load(path) for path in files}
+    sides = [Side([runs[f] for f in dict.fromkeys(argument.split(","))], argument) for argument in arguments]
+    if len({side.name for side in sides}) < len(sides):
+        for side in sides:
+            side.name = side.argument  # two sides of the same stems: named by their paths
+    if any(len(side) > 1 for side in sides):
+        for side, centers in zip(sides, ipcbench_files.centers([side.argument for side in sides])):
+            side.centers = {key: figures[0] for key, figures in centers.items()}
+    return sides, list(runs.values())
 
 
-def side_name(side):
-    return "+".join(os.path.splitext(os.path.basename(f))[0] for f in side)
-
-
-def combine(pivot, files, sides):
-    """Each side of several runs as one column per case: the median of its runs' figures (a cell
-    is empty where a run lacks the case). `ipcbench pivot` names each file's columns `(<stem>)`, or
-    `(<path>)` where two stems are equal."""
-    stems = [os.path.splitext(os.path.basename(f))[0] for f in files]
-    suffix = {f: f"({stem if stems.count(stem) == 1 else f})" for f, stem in zip(files, stems)}
-    header, rows = pivot[0], pivot[1:]
-    columns, sources = [header[0]], [[0]]
-    for side in sides:
-        if len(side) == 1:
-            continue
-        for j, name in enumerate(header[1:], 1):
-            for f in side:
-                if name.endswith(" " + suffix[f]):
-                    merged = name[: -len(suffix[f])] + f"({side_name(side)})"
-                    if merged not in columns:
-                        columns.append(merged)
-                        sources.append([])
-                    sources[columns.index(merged)].append(j)
-    merged_files = {f for side in sides if len(side) > 1 for f in side}
-    for j, name in enumerate(header[1:], 1):
-        if not any(name.endswith(" " + suffix[f]) for f in merged_files):
-            columns.append(name)
-            sources.append([j])
-
-    def cell(row, source):
-        values = [row[j] for j in source]
-        if len(values) == 1 or any(v == "" for v in values):
-            return values[0] if len(values) == 1 else ""
-        numbers = sorted(float(v) for v in values)
-        n = len(numbers)
-        middle = numbers[n // 2] if n % 2 else (numbers[n // 2 - 1] + numbers[n // 2]) / 2
-        return f"{middle:.3f}"
-    return [columns] + [[r[0]] + [cell(r, src) for src in sources[1:]] for r in rows]
-
-
-def pivots(files, tables, sides):
-    """(sheet name, pivot table, chart title, y title, parameter) for each pattern and metric the files have."""
-    patterns = {r[t[0].index("pattern")] for t in tables for r in t[1:]}
+def pivots(sides, runs):
+    """(sheet name, pivot, number format, chart title, y title, parameter) for each pattern and metric the files have."""
     out = []
-    for name, pattern, metric, what, y_title, parameter in sheets():
-        has_value = any(metric in t[0] and r[t[0].index(metric)] and r[t[0].index("status")] == "ok"
-                        and r[t[0].index("pattern")] == pattern for t in tables for r in t[1:])
-        if pattern in patterns and has_value:
-            rows = ["--rows", parameter] if parameter else []
-            pivot = combine(read_csv(ipcbench("pivot", *files, "--pattern", pattern, "--metric", metric, *rows)), files, sides)
-            # The pivot's title ends with `at <payload>` for parameter rows.
-            at = " " + pivot[0][0].rsplit(") ", 1)[-1] if parameter and " at " in pivot[0][0] else ""
-            out.append((name, pivot, f"{what}{at} — {heading(tables)}", y_title, parameter))
+    places = column_places(runs)
+    for name, pattern, column, what, y_title, parameter in sheets():
+        table = pivot(sides, pattern, column, parameter)
+        if table:
+            out.append((name, table, decimals(places.get(column, 3)), f"{what}{table[3]} — {heading(runs)}", y_title, parameter))
     return out
 
 
-def build(sides, ignore=(), only=None):
-    """The workbook; with `only`, just that metric's chart on its own first sheet (for rendering)."""
-    files = list(dict.fromkeys(f for side in sides for f in side))
-    tables = load(files)
-    names = [side_name(side) for side in sides]
+def build(arguments, ignore=(), only=None):
+    """The workbook of the sides (each a file, or runs joined with commas); with `only`, just that
+    metric's chart on its own first sheet (for rendering)."""
+    sides, runs = load(arguments)
+    names = [side.name for side in sides]
     wb = openpyxl.Workbook()
     if only is not None:
-        chosen = [p for p in pivots(files, tables, sides) if p[0] == only]
+        chosen = [p for p in pivots(sides, runs) if p[0] == only]
         if not chosen:
             fail(f"no {only} sheet: the files have no such cases")
-        name, pivot, title, y_title, parameter = chosen[0]
+        name, table, number_format, title, y_title, parameter = chosen[0]
         chart_ws = wb.active
         chart_ws.title = "chart"
         one_page(chart_ws)
-        metric_sheet(wb.create_sheet(name), pivot, title, y_title, anchor_sheet=chart_ws, parameter=parameter, side_names=names)
+        metric_sheet(wb.create_sheet(name), table, number_format, title, y_title, anchor_sheet=chart_ws, parameter=parameter,
+                     side_names=names)
         return wb
     ws = wb.active
     ws.title = "results"
-    results_sheet(ws, files, tables)
-    for name, pivot, title, y_title, parameter in pivots(files, tables, sides):
-        metric_sheet(wb.create_sheet(name), pivot, title, y_title, parameter=parameter, side_names=names)
+    results_sheet(ws, runs)
+    for name, table, number_format, title, y_title, parameter in pivots(sides, runs):
+        metric_sheet(wb.create_sheet(name), table, number_format, title, y_title, parameter=parameter, side_names=names)
     if len(sides) > 1:
-        compare_sheet(wb.create_sheet("compare"), [",".join(side) for side in sides], ignore)
+        compare_sheet(wb.create_sheet("compare"), sides, ignore)
     return wb
 
 
@@ -433,14 +493,13 @@ def main():
     parser.add_argument("--ignore", action="append", default=[], help="passed to ipcbench compare (for example placement)")
     parser.add_argument("-o", "--output", help="the .xlsx file (default: <first stem>.xlsx beside the first file)")
     args = parser.parse_args()
-    sides = [side.split(",") for side in args.sides]
-    output = args.output or os.path.splitext(sides[0][0])[0] + ".xlsx"
+    output = args.output or os.path.splitext(args.sides[0].split(",")[0])[0] + ".xlsx"
     if not output.endswith(".xlsx"):
         fail(f"{output}: the output must end in .xlsx")
     if os.path.lexists(output):
         fail(f"{output} already exists; choose another -o (nothing is overwritten)")
     content = io.BytesIO()
-    build(sides, args.ignore).save(content)
+    build(args.sides, args.ignore).save(content)
     write_new([(output, content.getvalue())])
     print(output)
 

@@ -25,16 +25,16 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: "The base side, then one or more new sides; a side is a results file (<stem>.csv) or several joined with commas. With --within, one side.")
     var sides: [String]
 
-    @Option(name: .customLong("ignore"), help: "Drop a key from the join: transport, pattern, payload, placement, options or parameter (repeatable).")
+    @Option(name: .customLong("ignore"), help: ArgumentHelp("Drop a key from the join: transport, pattern, payload, placement, options or parameter (repeatable).", valueName: "key"))
     var ignore: [String] = []
 
     @Option(help: "table, csv, markdown, mail (plain fixed-width text to paste into a mail), json (every field, typed), ktap (a test per row, as kselftest prints; not ok where --fail-on-regression fails it), bmf (Bencher's JSON), or lava (lava-test-case lines).")
     var format = "table"
 
-    @Option(name: .customLong("fail-on-regression"), help: "Exit 1 when a significant regression's whole 95% interval lies beyond PCT percent (a case, a geometric mean or a common shift).")
+    @Option(name: .customLong("fail-on-regression"), help: ArgumentHelp("Exit 1 when a significant regression's whole 95% interval lies beyond PCT percent (a case, a geometric mean or a common shift).", valueName: "pct"))
     var failOnRegression: Double?
 
-    @Option(help: "KEY=A,B: compare two values of a key inside the same runs, paired by round, each run a unit (placement=same,split; a knob as options writes it: sndbuf=131072,262144).")
+    @Option(help: ArgumentHelp("KEY=A,B: compare two values of a key inside the same runs, paired by round, each run a unit (placement=same,split; a knob as options writes it: sndbuf=131072,262144).", valueName: "key=a,b"))
     var within: String?
 
     func run() throws {

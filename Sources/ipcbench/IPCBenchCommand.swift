@@ -17,7 +17,7 @@ struct IPCBenchCommand: ParsableCommand {
         by signal N.
         """,
         version: ipcbenchVersion,
-        subcommands: [RunCommand.self, CompareCommand.self, KernelsCommand.self, PivotCommand.self, CheckCommand.self, ConvertCommand.self, ListCommand.self, SysinfoCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, KernelsCommand.self, BisectCommand.self, PivotCommand.self, CheckCommand.self, ConvertCommand.self, HistoryCommand.self, ListCommand.self, SysinfoCommand.self]
     )
 }
 

@@ -13,25 +13,27 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
 
-    @Option(name: [.short, .long], help: "A folder, a .csv file, a .json file (the results' JSON form alone, written when the run ends), or - for the case CSV on stdout (default results/).")
+    @Option(name: [.short, .long], help: ArgumentHelp("A folder, a .csv file, a .json file (the results' JSON form alone, written when the run ends), or - for the case CSV on stdout (default results/).", valueName: "path"))
     var output: String?
 
     @Flag(name: [.short, .long], help: "No progress line and no table on the terminal.")
     var quiet = false
 
+    @Option(name: .customLong("db"), help: ArgumentHelp("Import the results into this history database when the run ends: a SQLite file's path or a postgresql:// URL (see ipcbench history).", valueName: "path-or-url"))
+    var database: String?
+
     func run() throws {
         let (suite, cases, schedule) = try options.resolve(config: config)
+        if let database {
+            guard !database.isEmpty else { throw InputError("--db: empty; give a SQLite file's path or a postgresql:// URL") }
+            guard output != "-" else { throw InputError("--db with -o -: the results go to standard output, so there is no file to import; give -o a folder or a file") }
+        }
         var env = Environment.current()
         env.command = runCommand(CommandLine.arguments, configSHA256: suite.sha256)
         if let output, output.hasSuffix(".json") { return try runToJSON(output, suite: suite, cases: cases, schedule: schedule, env: env) }
         var paths = try OutputPaths(output: output, stem: env.defaultStem)
         // Everything that can fail before measuring comes before the output files exist.
-        let directory: RunDirectory
-        do {
-            directory = try RunDirectory()
-        } catch {
-            throw InputError("cannot make the run's private directory: \(error); set TMPDIR to a writable directory")
-        }
+        let directory = try makeRunDirectory()
         defer { directory.remove() }
         let (casesFile, trialsFile): (CSVFile, CSVFile?)
         do {
@@ -72,6 +74,7 @@ struct RunCommand: ParsableCommand {
         if let path = paths.casesPath {
             table.note("wrote \(path) and \(paths.trialsPath ?? "") (\(schedule.rawValue) schedule, seed \(runner.seed))")
         }
+        if let database, let path = paths.casesPath { try importWritten([path], into: database, report: table.note) }
         if failed > 0 {
             table.note("\(failed) of \(cases.count) cases failed; the error column says why")
             throw ExitCode(1)
@@ -81,12 +84,7 @@ struct RunCommand: ParsableCommand {
     /// `-o FILE.json`: the same run, its record kept in memory and written as the JSON form when the
     /// run ends (also when a signal stops it); a run that dies leaves the file empty.
     private func runToJSON(_ path: String, suite: BenchConfig, cases: [BenchCase], schedule: Schedule, env: Environment) throws {
-        let directory: RunDirectory
-        do {
-            directory = try RunDirectory()
-        } catch {
-            throw InputError("cannot make the run's private directory: \(error); set TMPDIR to a writable directory")
-        }
+        let directory = try makeRunDirectory()
         defer { directory.remove() }
         let file = try WholeFile(creating: path)
         let table = SummaryTable(to: standardOutput, enabled: !quiet)
@@ -129,6 +127,7 @@ struct RunCommand: ParsableCommand {
         } else {
             try save()
             table.note("wrote \(path) (\(schedule.rawValue) schedule, seed \(runner.seed))")
+            if let database { try importWritten([path], into: database, report: table.note) }
         }
         if failed > 0 {
             table.note("\(failed) of \(cases.count) cases failed; the error column says why")
@@ -138,5 +137,13 @@ struct RunCommand: ParsableCommand {
 
     private func trialsNote(_ paths: OutputPaths) -> String {
         paths.trialsPath.map { "; every finished trial is in \($0)" } ?? ""
+    }
+
+    private func makeRunDirectory() throws -> RunDirectory {
+        do {
+            return try RunDirectory()
+        } catch {
+            throw InputError("cannot make the run's private directory: \(error); set TMPDIR to a writable directory")
+        }
     }
 }

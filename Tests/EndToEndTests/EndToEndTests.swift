@@ -177,12 +177,17 @@ SUBCOMMANDS:
   kernels                 Compare kernels: boot each several times in
                           alternating order (A B A B), run the same suite in
                           every boot, compare with boots as the unit.
+  bisect                  Find the first bad kernel of an ordered list: each
+                          step a kernel comparison against the good one.
   pivot                   Write one metric as a chart-ready CSV: a row per
                           payload, a column per transport and placement.
   check                   Check results files as compare and pivot read them:
                           exit 0, or 2 with a one-line error.
   convert                 Convert results between the CSV pair (<stem>.csv and
-                          <stem>-trials.csv) and the JSON form, losslessly.
+                          <stem>-trials.csv) and the JSON form, losslessly, or
+                          write a run's figures for a lab's tools.
+  history                 Keep every run in a database, list series over time,
+                          and find where they changed.
   list                    Show the transports, the patterns and this machine's
                           limits.
   sysinfo                 Print the environment columns as a run would write

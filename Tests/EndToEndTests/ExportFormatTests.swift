@@ -2,8 +2,8 @@ import Foundation
 import XCTest
 import IPCBench
 
-/// `compare --format json|ktap|bmf|lava` through the binary, and a run's figures through the
-/// exporters' entry point for `convert`, each checked against its format's rules: KTAP's grammar
+/// `compare --format json|ktap|bmf|lava` through the binary, and a run's figures through `convert
+/// -o OUT.ktap|.bmf|.lava|.md`, each checked against its format's rules: KTAP's grammar
 /// (a checker written from the spec), BMF's schema (docs/bmf.schema.json, with python3-jsonschema),
 /// LAVA's line, and the JSON read back against the CSV field by field. About 5 s.
 final class ExportFormatTests: XCTestCase {
@@ -189,6 +189,42 @@ final class ExportFormatTests: XCTestCase {
         XCTAssertTrue(json.stdout.contains(#"b0\nnot ok 9 #x.csv""#))  // the line break escaped in the JSON text
     }
 
+    /// Each side's cases in the JSON: per case and metric the side's center (a row's base or new,
+    /// the geometric mean of its runs' medians) and its runs' range, also for a case only one side has.
+    func testJSONHasEachSidesCenterPerCaseAndMetric() throws {
+        let (a, b) = try sides()
+        let only = try write("c", runID: "rc", drift: 1, cases: [("pipe", "throughput", "", 1, "ok"), ("tcp", "throughput", "", 3, "ok")])
+        let json = try h.run(["compare", a, b + "," + only, "--format", "json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        try assertValid(json.stdout, schema: "docs/compare.schema.json")
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let sides = try XCTUnwrap(document["sides"] as? [[String: Any]])
+        let rows = try XCTUnwrap(document["rows"] as? [[String: Any]]).filter { $0["kind"] as? String == "case" }
+        XCTAssertEqual(rows.map { $0["case"] as? String }.first, "pipe throughput 4096 split")
+        func cases(_ side: Int) -> [String: [String: Any]] {
+            Dictionary(uniqueKeysWithValues: ((sides[side]["cases"] as? [[String: Any]]) ?? []).map {
+                (($0["case"] as? String ?? "") + " / " + ($0["metric"] as? String ?? ""), $0)
+            })
+        }
+        let (base, new) = (cases(0), cases(1))
+        XCTAssertEqual(base.count, 5)  // four cases, latency with two metrics
+        XCTAssertEqual(new.count, 1)  // only pipe throughput is in every file of the new side
+        for row in rows {
+            let name = "\(row["case"] as? String ?? "") / \(row["metric"] as? String ?? "")"
+            let center = try XCTUnwrap(base[name]?["center"] as? Double, name)
+            XCTAssertEqual(center, try XCTUnwrap(row["base"] as? Double), accuracy: center * 1e-12, name)
+        }
+        // Base pipe throughput: medians 99, 100, 101 (drift 0.99, 1, 1.01).
+        let pipe = try XCTUnwrap(base["pipe throughput 4096 split / MiB/s"])
+        XCTAssertEqual(pipe["center"] as? Double ?? 0, exp((log(99.0) + log(100) + log(101)) / 3), accuracy: 1e-9)
+        XCTAssertEqual(pipe["lowest_run"] as? Double, 99)
+        XCTAssertEqual(pipe["highest_run"] as? Double, 101)
+        XCTAssertEqual(pipe["runs"] as? Int, 3)
+        XCTAssertEqual(pipe["payload_bytes"] as? Int, 4096)
+        XCTAssertEqual(pipe["placement"] as? String, "split")
+        XCTAssertEqual(new["pipe throughput 4096 split / MiB/s"]?["runs"] as? Int, 4)
+    }
+
     /// A `|` from a file stays in its Markdown cell: every row of the table has the header's cells.
     func testMarkdownKeepsABarInItsCell() throws {
         let (a, b) = try sides()
@@ -220,37 +256,71 @@ final class ExportFormatTests: XCTestCase {
         }
     }
 
-    /// The entry point `convert` will use: a run's cases with their main metric, read with the one reader.
-    func testARunsFiguresInEveryLabFormat() throws {
+    /// `convert FILE -o OUT.ktap|.bmf|.lava|.md`: a run's cases with their main metric, from the
+    /// one record the reader returns (the CSV pair or the JSON form alike), a failed case not ok.
+    func testConvertWritesARunsFiguresInEveryLabFormat() throws {
         let path = try write("run", runID: "r1", drift: 1, cases: [
             ("pipe", "throughput", "", 1, "ok"), ("fifo", "throughput", Self.awkward, 1, "failed"), ("pipe", "latency", "", 1, "ok"),
         ])
-        let file = try ResultFile.load(path)
-        let figures = exportFigures(file)
-        XCTAssertEqual(figures.map(\.measure), ["mib-per-s", "mib-per-s", "rtt-us-p50"])  // each pattern's main metric
-        XCTAssertEqual(figures.map(\.passed), [true, false, true])
+        let json = h.work.appendingPathComponent("run.json").path
+        XCTAssertEqual(try h.run(["convert", path, "-o", json]).status, 0)
+        for (n, input) in [path, json].enumerated() {
+            func convert(_ ext: String) throws -> String {
+                let out = h.work.appendingPathComponent("out\(n).\(ext)").path
+                let outcome = try h.run(["convert", input, "-o", out])
+                XCTAssertEqual(outcome.status, 0, outcome.stderr)
+                XCTAssertEqual(outcome.stdout, "")
+                return try String(contentsOfFile: out, encoding: .utf8)
+            }
+            let ktapText = try convert("ktap")
+            let ktap = KTAP(ktapText)
+            XCTAssertEqual(ktap.problems, [], ktapText)
+            XCTAssertEqual(ktap.results.map(\.ok), [true, false, true])
+            XCTAssertEqual(ktap.results.map(\.name), ["pipe throughput 4096 split MiB/s", "fifo throughput 4096 split - sndbuf=4096 _1 _x |y _ MiB/s",
+                                                      "pipe latency 4096 split RTT p50 us"])
+            XCTAssertTrue(ktapText.contains("# run: \(input) (kernel 6.1, host vm, cpu Test CPU, run r1)\n"), ktapText)
+            XCTAssertTrue(ktapText.contains("# MiB/s: 100.0 MiB/s [99.000, 101.0] (95% interval of the median)\n"), ktapText)
+            XCTAssertTrue(ktapText.contains("# status: failed\n"), ktapText)
 
-        let ktap = KTAP(renderFigures(figures, header: exportHeader(file), format: .ktap))
-        XCTAssertEqual(ktap.problems, [])
-        XCTAssertEqual(ktap.results.map(\.ok), [true, false, true])
-        XCTAssertEqual(ktap.results[1].name, "fifo throughput 4096 split - sndbuf=4096 _1 _x |y _ MiB/s")
+            let bmf = try convert("bmf")
+            try assertValid(bmf, schema: "docs/bmf.schema.json")
+            let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bmf.utf8)) as? [String: [String: [String: Double]]])
+            XCTAssertEqual(document["pipe throughput 4096 split"]?["mib-per-s"], ["value": 100, "lower_value": 99, "upper_value": 101])
+            XCTAssertEqual(document["pipe latency 4096 split"]?["rtt-us-p50"], ["value": 100])
+            XCTAssertEqual(document.count, 2)  // the failed case has no figure
 
-        let bmf = renderFigures(figures, header: [], format: .bmf)
-        try assertValid(bmf, schema: "docs/bmf.schema.json")
-        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bmf.utf8)) as? [String: [String: [String: Double]]])
-        XCTAssertEqual(document["pipe throughput 4096 split"]?["mib-per-s"], ["value": 100, "lower_value": 99, "upper_value": 101])
-        XCTAssertEqual(document["pipe latency 4096 split"]?["rtt-us-p50"], ["value": 100])
-        XCTAssertEqual(document.count, 2)  // the failed case has no figure
+            let lava = try LAVA.lines(try convert("lava"))
+            XCTAssertEqual(lava.map(\.result), ["pass", "fail", "pass"])
+            XCTAssertEqual(lava[0].measurement, "100.000")
+            XCTAssertEqual(lava[0].units, "MiB/s")
+            XCTAssertNil(lava[1].measurement)
 
-        let lava = try LAVA.lines(renderFigures(figures, header: [], format: .lava))
-        XCTAssertEqual(lava.map(\.result), ["pass", "fail", "pass"])
-        XCTAssertEqual(lava[0].measurement, "100.000")
-        XCTAssertEqual(lava[0].units, "MiB/s")
-        XCTAssertNil(lava[1].measurement)
+            let markdown = try convert("md").split(separator: "\n")
+            XCTAssertEqual(markdown.filter { $0.hasPrefix("|") }.count, 2 + 3)
+            XCTAssertTrue(markdown.contains("| fifo throughput 4096 split - sndbuf=4096 #1 \\x \\|y é | MiB/s |  |  | MiB/s | not ok |"),
+                          markdown.joined(separator: "\n"))
+        }
+    }
 
-        let markdown = renderFigures(figures, header: exportHeader(file), format: .markdown).split(separator: "\n")
-        XCTAssertEqual(markdown.filter { $0.hasPrefix("|") }.count, 2 + figures.count)
-        XCTAssertTrue(markdown.contains("| fifo throughput 4096 split - sndbuf=4096 #1 \\x \\|y é | MiB/s |  |  | MiB/s | not ok |"), markdown.joined(separator: "\n"))
+    /// convert's refusals hold for the lab formats: an existing output, a file that is not results,
+    /// each one line, exit 2, nothing written.
+    func testConvertToALabFormatRefusesAsConvertDoes() throws {
+        let path = try write("run", runID: "r1", drift: 1, cases: [("pipe", "throughput", "", 1, "ok")])
+        let existing = h.work.appendingPathComponent("there.ktap").path
+        try "mine\n".write(toFile: existing, atomically: true, encoding: .utf8)
+        let bad = h.work.appendingPathComponent("bad.csv").path
+        try "not,results\n1,2\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let out = h.work.appendingPathComponent("out.lava").path
+        for (arguments, saying) in [([path, "-o", existing], "there.ktap already exists"), ([bad, "-o", out], "bad.csv: not an ipcbench results file"),
+                                    ([h.work.appendingPathComponent("missing.csv").path, "-o", out], "cannot read the file")] {
+            let outcome = try h.run(["convert"] + arguments)
+            XCTAssertEqual(outcome.status, 2, outcome.stderr)
+            XCTAssertTrue(outcome.stderr.contains(saying), outcome.stderr)
+            XCTAssertEqual(outcome.stderr.split(separator: "\n").count, 1, outcome.stderr)
+            XCTAssertEqual(outcome.stdout, "")
+        }
+        XCTAssertEqual(try String(contentsOfFile: existing, encoding: .utf8), "mine\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
     // MARK: helpers

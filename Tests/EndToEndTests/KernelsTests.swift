@@ -12,31 +12,16 @@ final class KernelsTests: XCTestCase {
 
     /// Runs a shell command line; its status and output.
     @discardableResult
-    func shell(_ command: String) throws -> (status: Int32, output: String) {
-        let outcome = try h.finish(h.start(["/bin/sh", "-c", command + " 2>&1"], executable: "/usr/bin/env"))
-        return (outcome.status, outcome.stdout)
-    }
-
     /// The two newest `linux-image-6.1.0-NN-amd64` the registry offers now, installed; their releases.
     func installNewestDebianKernels() throws -> [String] {
-        func offered() throws -> [String] {
-            let listed = try shell("apt-cache search --names-only '^linux-image-6\\.1\\.0-[0-9]+-amd64$'").output
-            let numbers = listed.split(separator: "\n").compactMap { line -> Int? in
-                guard let name = line.split(separator: " ").first, name.hasPrefix("linux-image-6.1.0-") else { return nil }
-                return Int(name.dropFirst("linux-image-6.1.0-".count).dropLast("-amd64".count))
-            }
-            return numbers.sorted().suffix(2).map { "6.1.0-\($0)-amd64" }
-        }
         func install(_ releases: [String]) throws -> Bool {
             let packages = releases.map { "linux-image-\($0)" }.joined(separator: " ")
-            return try shell("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \(packages)").status == 0
+            return try h.shell("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \(packages)").status == 0
         }
-        var releases = try offered()
-        if try releases.count < 2 || !install(releases) {
+        var releases = try h.newestDebianKernels()
+        if try !install(releases) {
             // Old lists may name images the registry has dropped: read them again and retry once.
-            XCTAssertEqual(try shell("apt-get update -qq").status, 0)
-            releases = try offered()
-            XCTAssertEqual(releases.count, 2, "the registry offers fewer than two linux-image-6.1.0-NN-amd64")
+            releases = try h.newestDebianKernels(update: true)
             XCTAssertTrue(try install(releases), "apt-get install of \(releases) failed")
         }
         return releases

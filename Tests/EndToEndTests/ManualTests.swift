@@ -17,6 +17,7 @@ final class ManualTests: XCTestCase {
         let dated = try XCTUnwrap(main.split(separator: "\n").first { $0.hasPrefix(".Dd ") }, "docs/man/ipcbench.1 has no .Dd line")
         let date = try XCTUnwrap(Self.isoDate(String(dated.dropFirst(4))), "cannot read the date in \(dated)")
         let fresh = h.work.appendingPathComponent("man")
+        try FileManager.default.createDirectory(at: fresh, withIntermediateDirectories: true)
         let outcome = h.finish(try h.start([Harness.binary, "--multi-page", "--date", date, "--authors", "the ipcbench developers",
                                             "--output-directory", fresh.path], executable: generator))
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
@@ -28,7 +29,15 @@ final class ManualTests: XCTestCase {
             let want = try String(contentsOf: fresh.appendingPathComponent(name), encoding: .utf8)
             let have = try? String(contentsOf: committed.appendingPathComponent(name), encoding: .utf8)
             XCTAssertEqual(have, want, "docs/man/\(name) is stale: run scripts/man")
+            // The reference page is the man page in Markdown, by mandoc (scripts/setup --test installs it).
+            let page = "docs/reference/" + name.dropLast(2) + ".md"
+            let markdown = h.finish(try h.start(["mandoc", "-T", "markdown", fresh.appendingPathComponent(name).path], executable: "/usr/bin/env"))
+            XCTAssertEqual(markdown.status, 0, markdown.stderr)
+            XCTAssertEqual(try? String(contentsOf: Harness.repository.appendingPathComponent(page), encoding: .utf8), markdown.stdout,
+                           "\(page) is stale: run scripts/man")
         }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: Harness.repository.appendingPathComponent("docs/reference").path).count,
+                       names.count, "docs/reference has other pages than the commands: run scripts/man")
     }
 
     /// "December 7, 2026" → "2026-12-07".

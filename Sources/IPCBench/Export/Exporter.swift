@@ -233,10 +233,12 @@ extension String {
 }
 
 /// A run's cases with their main metric's figure (the pattern's first metric: its median, and the
-/// 95% interval of the median where the file has one), for the lab formats (`ipcbench convert`).
-/// A case that is not ok is a figure without a value that did not pass.
-public func exportFigures(_ file: ResultFile) -> [ExportFigure] {
-    zip(file.rows, file.cases).compactMap { row, cells -> ExportFigure? in
+/// 95% interval of the median where the file has one), for the lab formats (`ipcbench convert`),
+/// from the record `ResultsReader.record` returns. A case that is not ok is a figure without a
+/// value that did not pass.
+public func exportFigures(_ record: ResultsRecord) -> [ExportFigure] {
+    caseCells(record).compactMap { cells -> ExportFigure? in
+        let row = CaseRow(cells)
         guard let metric = Metric.of(pattern: row.key.pattern).first else { return nil }
         let value = row.status == "ok" ? positiveFigure(row.figure(metric)) : nil
         func bound(_ suffix: String) -> Double? { value == nil ? nil : cells[metric.trialColumn + suffix].flatMap(positiveFigure) }
@@ -249,8 +251,32 @@ public func exportFigures(_ file: ResultFile) -> [ExportFigure] {
     }
 }
 
-/// The header lines a run's figures start with: its file, kernel, host and run.
-public func exportHeader(_ file: ResultFile) -> [String] {
-    guard let first = file.rows.first else { return ["run: \(file.path)"] }
-    return ["run: \(file.path) (kernel \(first.kernelRelease), host \(first.hostname), cpu \(first.cpuModel), run \(first.runID))"]
+/// The header lines a run's figures start with: its file (`path`), kernel, host and run.
+public func exportHeader(_ record: ResultsRecord, path: String) -> [String] {
+    guard let first = caseCells(record).first.map(CaseRow.init) else { return ["run: \(path)"] }
+    return ["run: \(path) (kernel \(first.kernelRelease), host \(first.hostname), cpu \(first.cpuModel), run \(first.runID))"]
+}
+
+/// The record's case rows by column name, each cell as the CSV writes it (an empty cell: "").
+private func caseCells(_ record: ResultsRecord) -> [[String: String]] {
+    let columns = record.caseColumns
+    return record.cases.map { row in Dictionary(uniqueKeysWithValues: zip(columns, row.values).map { ($0.name, $1?.text ?? "") }) }
+}
+
+extension FigureFormat {
+    /// The format an output file's name asks for (`.ktap`, `.bmf`, `.lava`, `.md`); nil for another name.
+    public init?(fileName: String) {
+        let formats: [(String, FigureFormat)] = [(".ktap", .ktap), (".bmf", .bmf), (".lava", .lava), (".md", .markdown)]
+        guard let format = formats.first(where: { fileName.hasSuffix($0.0) }) else { return nil }
+        self = format.1
+    }
+}
+
+/// `ipcbench convert FILE -o OUT.ktap|OUT.bmf|OUT.lava|OUT.md`: the run's figures (`exportFigures`)
+/// in a lab's format, written to `output`, a new file (an existing one is refused, `InputError`).
+/// A write that fails throws `ResultsWriteError` and leaves nothing.
+public func exportRun(_ record: ResultsRecord, from path: String, format: FigureFormat, to output: String) throws {
+    let text = renderFigures(exportFigures(record), header: exportHeader(record, path: path), format: format)
+    let file = try WholeFile(creating: output)
+    do { try file.write(text) } catch { file.discard(); throw error }
 }

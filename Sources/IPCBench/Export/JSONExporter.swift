@@ -15,6 +15,7 @@ struct JSONExporter: Exporter {
                 ("name", .string(r.sideName(i))),
                 ("label", .string(side.label)),
                 ("units", .integer(r.units[i].count)),
+                ("cases", .array(r.within == nil ? Self.sideCases(r, i) : [])),
                 ("files", .array(side.files.map { file in
                     let first = file.rows.first
                     return .object([("path", .string(file.path)), ("run_id", .nullable(first?.runID)),
@@ -42,23 +43,11 @@ struct JSONExporter: Exporter {
 
     /// One row: the CSV's columns in its order, typed, then the fields the CSV lacks.
     static func row(_ row: CompareRow) -> JSON {
-        let key = row.key
-        func whole(_ text: String?) -> JSON { text.flatMap { Int($0) }.map(JSON.integer) ?? .null }
-        let parameters: [(String, JSON)] = CaseParameter.allCases.map { p in
-            let value = key?.value(of: p)
-            switch p {
-            case .topology, .wait: return (p.rawValue, .nullable(value))
-            case .depth, .receivers, .pairs, .publishers, .subscribers, .topics, .subscriptions, .rate: return (p.rawValue, whole(value))
-            }
-        }
+        let (key, parameters) = keyFields(row.key)
         return .object([
             ("kind", .string(row.kind.rawValue)),
             ("new_file", .string(row.newFile)),
-            ("transport", .nullable(key?.transport)),
-            ("pattern", .nullable(key?.pattern)),
-            ("payload_bytes", whole(key?.payloadBytes)),
-            ("placement", .nullable(key?.placement)),
-            ("options", .nullable(key?.options)),
+        ] + key + [
             ("metric", .string(row.metric.name)),
             ("base", .nullable(row.base)),
             ("new", .nullable(row.new)),
@@ -73,6 +62,7 @@ struct JSONExporter: Exporter {
             ("mde_pct", .nullable(row.mdePercent)),
             ("note", .nullable(row.note)),
         ] + parameters + [
+            ("case", .string(row.name)),
             ("unit", .string(row.metric.unit)),
             ("higher_is_better", .bool(row.metric.higherIsBetter)),
             ("verdict", .string(row.verdict)),
@@ -81,6 +71,60 @@ struct JSONExporter: Exporter {
             ("base_spread_pct", .nullable(row.baseSpread.map { (exp($0) - 1) * 100 })),
             ("new_spread_pct", .nullable(row.newSpread.map { (exp($0) - 1) * 100 })),
         ])
+    }
+
+    /// A case key's fields as the CSV's columns, typed: (transport to options), (the parameters).
+    static func keyFields(_ key: CaseKey?) -> (key: [(String, JSON)], parameters: [(String, JSON)]) {
+        func whole(_ text: String?) -> JSON { text.flatMap { Int($0) }.map(JSON.integer) ?? .null }
+        let parameters: [(String, JSON)] = CaseParameter.allCases.map { p in
+            let value = key?.value(of: p)
+            switch p {
+            case .topology, .wait: return (p.rawValue, .nullable(value))
+            case .depth, .receivers, .pairs, .publishers, .subscribers, .topics, .subscriptions, .rate: return (p.rawValue, whole(value))
+            }
+        }
+        return ([("transport", .nullable(key?.transport)), ("pattern", .nullable(key?.pattern)), ("payload_bytes", whole(key?.payloadBytes)),
+                 ("placement", .nullable(key?.placement)), ("options", .nullable(key?.options))], parameters)
+    }
+
+    /// Each case that every file of side `i` ran ok, per metric with figures in every file: the
+    /// side's center as compare computes it (the geometric mean of its units' figures, a run's
+    /// figure the median of its trials: a row's base or new) and the lowest and highest of its
+    /// runs' figures, for programs that draw a side (scripts/plot.py) without computing their own.
+    /// Cases keep every field of their key (`--ignore` does not apply).
+    static func sideCases(_ r: CompareReport, _ i: Int) -> [JSON] {
+        let side = r.sides[i]
+        let maps: [[CaseKey: CaseRow]] = side.files.map { file in
+            var map: [CaseKey: CaseRow] = [:]
+            for row in file.rows where row.status == "ok" && map[row.key] == nil { map[row.key] = row }
+            return map
+        }
+        var seen = Set<CaseKey>()
+        var out: [JSON] = []
+        for first in side.files[0].rows where first.status == "ok" && seen.insert(first.key).inserted {
+            let rows = maps.compactMap { $0[first.key] }
+            guard rows.count == side.files.count else { continue }
+            for metric in Metric.of(pattern: first.key.pattern) {
+                var figures: [Double] = []
+                for (file, row) in zip(side.files, rows) where hasFigures(file, row, metric) {
+                    guard case .success(let f) = runFigures(file, row, metric, caseName: first.key.name) else { break }
+                    figures.append(f.center)
+                }
+                guard figures.count == side.files.count else { continue }
+                // As Change.base: a unit's figure is the mean of its runs' log figures.
+                let unitLogs = r.units[i].map { unit in unit.reduce(0) { $0 + log(figures[$1]) } / Double(unit.count) }
+                let (key, parameters) = keyFields(first.key)
+                out.append(.object([("case", .string(first.key.name))] + key + parameters + [
+                    ("metric", .string(metric.name)),
+                    ("unit", .string(metric.unit)),
+                    ("center", .number(exp(unitLogs.reduce(0, +) / Double(unitLogs.count)))),
+                    ("lowest_run", .number(figures.min()!)),
+                    ("highest_run", .number(figures.max()!)),
+                    ("runs", .integer(figures.count)),
+                ]))
+            }
+        }
+        return out
     }
 }
 

@@ -11,6 +11,8 @@ public struct BootRequest {
     /// Where the guest's console goes (appended).
     public let consoleLog: String
     public let timeoutNs: UInt64
+    /// The kernel's command line, for the kexec driver (virtme-ng makes its own from the kernel's append).
+    public var kernelCommandLine = ""
 }
 
 public enum BootResult: Equatable {
@@ -20,6 +22,8 @@ public enum BootResult: Equatable {
     case failed(String)
     /// A stop signal (SIGINT, SIGTERM, SIGHUP) came; the boot was ended.
     case stopped(Int32)
+    /// The kexec driver: the machine reboots into the kernel; the comparison resumes in the new boot.
+    case rebooting
 }
 
 public struct BootOutcome {
@@ -33,8 +37,9 @@ public struct BootOutcome {
 }
 
 /// Boots kernels and runs a command in each boot. The `vm` driver boots a virtual machine per boot
-/// and returns when it is gone. A `kexec` driver for bare metal would not return from `boot`: it
-/// replaces the running kernel, and the comparison resumes from the journal in the new boot.
+/// and returns when it is gone. The `kexec` driver (KexecDriver.swift) does not come back from a boot
+/// that works (`.rebooting`): it replaces the running kernel, and the comparison resumes from the
+/// journal in the new boot.
 public protocol BootDriver: AnyObject {
     var name: String { get }
     func boot(_ request: BootRequest) -> BootOutcome

@@ -14,6 +14,13 @@ public enum JournalEvent: Equatable {
     case failed(slot: Int, stem: String, seconds: Double, accel: Accel, reason: String, console: [String])
     /// SIGINT or SIGTERM stopped a boot; its guest was killed.
     case stopped(slot: Int, stem: String, signal: Int32)
+    /// kexec driver: a pass through the boots starts in this boot (`bootID`), from the kernel at `path`
+    /// with its initrd and command line: the kernel `--return` goes back to.
+    case origin(path: String, release: String, initrd: String, commandLine: String, bootID: String)
+    /// kexec driver: the slot's kernel is loaded and boot `from` reboots into it.
+    case kexec(slot: Int, stem: String, from: String)
+    /// kexec driver: boot `bootID` came up in the slot's kernel as planned and runs its suite.
+    case booted(slot: Int, stem: String, bootID: String)
 }
 
 public struct JournalField: Equatable {
@@ -174,12 +181,12 @@ func syncDirectory(of path: String) {
 
 extension JournalEvent {
     /// The slot and the attempt an event names, for the events that name one.
-    var attempt: (slot: Int, stem: String)? {
+    public var attempt: (slot: Int, stem: String)? {
         switch self {
         case .start(let slot, let stem), .finished(let slot, let stem, _, _, _), .failed(let slot, let stem, _, _, _, _),
-             .stopped(let slot, let stem, _):
+             .stopped(let slot, let stem, _), .kexec(let slot, let stem, _), .booted(let slot, let stem, _):
             return (slot, stem)
-        case .plan, .accel:
+        case .plan, .accel, .origin:
             return nil
         }
     }
@@ -197,6 +204,10 @@ extension JournalEvent {
         case .failed(let slot, let stem, let s, let accel, let reason, let console):
             fields = ["failed", String(slot), stem, seconds(s), accel.rawValue, reason] + console
         case .stopped(let slot, let stem, let signal): fields = ["stopped", String(slot), stem, String(signal)]
+        case .origin(let path, let release, let initrd, let commandLine, let bootID):
+            fields = ["origin", path, release, initrd, commandLine, bootID]
+        case .kexec(let slot, let stem, let from): fields = ["kexec", String(slot), stem, from]
+        case .booted(let slot, let stem, let bootID): fields = ["booted", String(slot), stem, bootID]
         }
         return fields.map(escapeField).joined(separator: "\t")
     }
@@ -226,6 +237,15 @@ extension JournalEvent {
         case "stopped":
             guard f.count == 4, let slot, let signal = Int32(f[3]) else { return nil }
             self = .stopped(slot: slot, stem: f[2], signal: signal)
+        case "origin":
+            guard f.count == 6 else { return nil }
+            self = .origin(path: f[1], release: f[2], initrd: f[3], commandLine: f[4], bootID: f[5])
+        case "kexec":
+            guard f.count == 4, let slot else { return nil }
+            self = .kexec(slot: slot, stem: f[2], from: f[3])
+        case "booted":
+            guard f.count == 4, let slot else { return nil }
+            self = .booted(slot: slot, stem: f[2], bootID: f[3])
         default:
             return nil
         }

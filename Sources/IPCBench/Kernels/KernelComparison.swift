@@ -66,10 +66,10 @@ public final class KernelComparison {
 
     /// Where the next boot's run writes: the guest reads it, so that every boot runs the same command
     /// and the kernel command line (which holds it) differs between boots only where the plan says so.
-    private var nextPath: String { folder + "/attempts/next" }
+    var nextPath: String { folder + "/attempts/next" }
 
     /// The command every boot runs.
-    private var command: String {
+    var command: String {
         ([binary, "run"] + plan.runArguments + ["-q", "-o"]).map(shellQuoted).joined(separator: " ")
             + " \"$(cat \(shellQuoted(nextPath)))\""
     }
@@ -84,9 +84,8 @@ public final class KernelComparison {
             let s = plan.order[slot - 1]
             let kernel = plan.kernels[s.kernel]
             let stem = freshAttemptStem(kernel.stem(boot: s.boot))
-            let staged = "\(folder)/attempts/\(stem).csv"
             try journal.append(.start(slot: slot, stem: stem))
-            try writeFileReplacing(nextPath, staged)
+            try writeFileReplacing(nextPath, "\(folder)/attempts/\(stem).csv")
             let request = BootRequest(kernel: kernel, command: command, sharedFolder: folder,
                                       consoleLog: "\(folder)/logs/\(stem).log", timeoutNs: timeoutNs)
             let name = "[boot \(slot)/\(plan.order.count)] \(kernel.label) \(kernel.release) boot \(s.boot)"
@@ -103,24 +102,36 @@ public final class KernelComparison {
                 throw RunStopped(signal: signal)
             case .failed(let reason):
                 try fail(slot, stem, outcome, reason, name, report)
-            case .ran(let status) where status > 1:
-                try fail(slot, stem, outcome, "ipcbench run ended with exit status \(status) in the guest", name, report)
-            case .ran:
-                let bootID: String
-                do {
-                    bootID = try ResultFile.load(staged).cases.first?["boot_id"] ?? ""
-                } catch let error as InputError {
-                    try fail(slot, stem, outcome, "its results are unreadable: \(error.message)", name, report)
-                    continue
-                }
-                try journal.append(.finished(slot: slot, stem: stem, seconds: outcome.seconds, accel: outcome.accel, bootID: bootID))
-                try finishMoves()
-                report("\(name): ok in \(seconds) s (\(outcome.accel.rawValue), boot_id \(bootID)): \(resultsPath(s))")
+            case .rebooting:
+                // (only the kexec driver reboots, and its boots go through runKexec: the new boot resumes)
+                return
+            case .ran(let status):
+                try recordRun(status: status, slot: slot, stem: stem, outcome: outcome, name: name, report: report)
             }
         }
     }
 
-    private func fail(_ slot: Int, _ stem: String, _ outcome: BootOutcome, _ reason: String, _ name: String,
+    /// A boot's suite ran to its end: journalled finished with its results moved to the boot's name,
+    /// or failed when `ipcbench run` failed (above 1) or wrote results that cannot be read.
+    func recordRun(status: Int32, slot: Int, stem: String, outcome: BootOutcome, name: String, report: (String) -> Void) throws {
+        guard status <= 1 else {
+            try fail(slot, stem, outcome, "ipcbench run ended with exit status \(status) in the \(driver.name == "vm" ? "guest" : "boot")", name, report)
+            return
+        }
+        let bootID: String
+        do {
+            bootID = try ResultFile.load("\(folder)/attempts/\(stem).csv").cases.first?["boot_id"] ?? ""
+        } catch let error as InputError {
+            try fail(slot, stem, outcome, "its results are unreadable: \(error.message)", name, report)
+            return
+        }
+        try journal.append(.finished(slot: slot, stem: stem, seconds: outcome.seconds, accel: outcome.accel, bootID: bootID))
+        try finishMoves()
+        let how = outcome.accel == .none ? driver.name : outcome.accel.rawValue
+        report("\(name): ok in \(formatDecimal(outcome.seconds, places: 1)) s (\(how), boot_id \(bootID)): \(resultsPath(plan.order[slot - 1]))")
+    }
+
+    func fail(_ slot: Int, _ stem: String, _ outcome: BootOutcome, _ reason: String, _ name: String,
                       _ report: (String) -> Void) throws {
         try journal.append(.failed(slot: slot, stem: stem, seconds: outcome.seconds, accel: outcome.accel,
                                    reason: reason, console: outcome.consoleTail))
@@ -130,7 +141,7 @@ public final class KernelComparison {
 
     /// Moves each journalled boot's results from `attempts/` to its name, where a crash came between
     /// the journal and the move.
-    private func finishMoves() throws {
+    func finishMoves() throws {
         for (slot, event) in journal.outcomes {
             guard case .finished(_, let stem, _, _, _) = event else { continue }
             let final = resultsPath(plan.order[slot - 1])
@@ -142,10 +153,13 @@ public final class KernelComparison {
         }
     }
 
-    /// `<stem>-tryN` with the first N whose files do not exist yet.
-    private func freshAttemptStem(_ stem: String) -> String {
+    /// `<stem>-tryN` with the first N whose files do not exist yet and that the journal never named
+    /// (a kexec boot that never came up leaves no file).
+    func freshAttemptStem(_ stem: String) -> String {
+        let named = Set(journal.events.compactMap { $0.attempt?.stem })
         var n = 1
-        while access("\(folder)/attempts/\(stem)-try\(n).csv", F_OK) == 0 || access("\(folder)/logs/\(stem)-try\(n).log", F_OK) == 0 {
+        while access("\(folder)/attempts/\(stem)-try\(n).csv", F_OK) == 0 || access("\(folder)/logs/\(stem)-try\(n).log", F_OK) == 0
+                || named.contains("\(stem)-try\(n)") {
             n += 1
         }
         return "\(stem)-try\(n)"

@@ -7,12 +7,15 @@ public struct KernelImage: Equatable, Sendable {
     public let path: String
     public let release: String
     public let append: String
+    /// The initrd the kexec driver loads with the image; "" for the vm driver (virtme-ng makes its own).
+    public let initrd: String
 
-    public init(label: String, path: String, release: String, append: String) {
+    public init(label: String, path: String, release: String, append: String, initrd: String = "") {
         self.label = label
         self.path = path
         self.release = release
         self.append = append
+        self.initrd = initrd
     }
 
     /// The release as part of a file name: other characters than letters, digits and `._+-` (a `/`
@@ -85,9 +88,10 @@ public func bootOrder(kernels: Int, boots: Int, seed: UInt64?) -> [BootSlot] {
     }
 }
 
-/// How a guest is accelerated: `auto` tries KVM and falls back to emulation.
+/// How a guest is accelerated: `auto` tries KVM and falls back to emulation; `none` is no guest at all
+/// (the kexec driver boots the machine itself), which `--accel` does not take.
 public enum Accel: String, CaseIterable, Sendable {
-    case auto, kvm, tcg
+    case auto, kvm, tcg, none
 }
 
 /// The guest every boot gets.
@@ -124,8 +128,14 @@ public func parseCPUList(_ text: String, what: String, allowed: [Int] = allowedC
     return cpus
 }
 
+/// How the boots are made: a virtual machine each (`vm`), or the machine itself rebooted by kexec.
+public enum DriverKind: String, CaseIterable, Sendable {
+    case vm, kexec
+}
+
 /// Everything that decides what a comparison measures: what a resume must find unchanged.
 public struct KernelPlan {
+    public let driver: DriverKind
     public let kernels: [KernelImage]
     public let boots: Int
     public let orderSeed: UInt64?
@@ -138,8 +148,10 @@ public struct KernelPlan {
 
     /// `configPath`: the suite's file, nil for the default suite; a config edited between two
     /// invocations is a different plan.
+    /// `guest` matters to the vm driver only; a kexec plan records the initrds instead.
     public init(kernels: [KernelImage], boots: Int, orderSeed: UInt64?, runArguments: [String],
-                configPath: String?, guest: GuestShape) {
+                configPath: String?, guest: GuestShape, driver: DriverKind = .vm) {
+        self.driver = driver
         self.kernels = kernels
         self.boots = boots
         self.orderSeed = orderSeed
@@ -147,15 +159,32 @@ public struct KernelPlan {
         self.runArguments = runArguments
         self.guest = guest
         let order = self.order
-        self.fields = [JournalField("journal", "1")]
-            + kernels.map { JournalField("kernel \($0.label)", "\($0.path) release=\($0.release) append=\($0.append)") }
+        let common = [JournalField("journal", "1")]
+            + kernels.map { k in
+                JournalField("kernel \(k.label)", "\(k.path) release=\(k.release) append=\(k.append)" + (driver == .kexec ? " initrd=\(k.initrd)" : ""))
+            }
             + [JournalField("boots", String(boots)), JournalField("order seed", orderSeed.map(String.init) ?? "none"),
                JournalField("order", order.map { "\(kernels[$0.kernel].label)\($0.boot)" }.joined(separator: " ")),
                JournalField("config", configPath.map { "\($0) fnv1a=\(fnv1a(readWholeFile($0) ?? ""))" } ?? "the default suite"),
-               JournalField("run options", runArguments.joined(separator: " ")),
-               JournalField("vcpus", String(guest.vcpus)), JournalField("memory", "\(guest.memoryMiB)MiB"),
-               JournalField("pin vcpus", guest.pinCPUs.map(String.init).joined(separator: ",")),
-               JournalField("accel", guest.accel.rawValue)]
+               JournalField("run options", runArguments.joined(separator: " "))]
+        switch driver {
+        case .vm:
+            // (a vm journal names no driver: the journals written before there was a choice resume unchanged)
+            fields = common + [JournalField("vcpus", String(guest.vcpus)), JournalField("memory", "\(guest.memoryMiB)MiB"),
+                               JournalField("pin vcpus", guest.pinCPUs.map(String.init).joined(separator: ",")),
+                               JournalField("accel", guest.accel.rawValue)]
+        case .kexec:
+            fields = common + [JournalField("driver", "kexec")]
+        }
+    }
+
+    /// A digest of the plan, which names its systemd unit: 16 hex digits.
+    public var digest: String { Self.digest(of: fields) }
+
+    /// The digest of a plan as a journal records it.
+    public static func digest(of fields: [JournalField]) -> String {
+        let hash = fnv1a(fields.map { "\($0.key)=\($0.value)" }.joined(separator: "\n"))
+        return String(repeating: "0", count: 16 - hash.count) + hash
     }
 
     /// The first field in which `recorded` differs from this plan, or nil when they agree.

@@ -358,10 +358,10 @@ func fitVariancePrior(_ own: [(variance: Double, df: Double)?], _ trialVariances
     let spread = squares / (n - coefficients)
     let excess = spread - usable.reduce(0) { $0 + trigamma(own[$1]!.df / 2) } / n
     let present = w.compactMap { $0 }
-    // A prior is worth no more degrees of freedom than the cases that informed it, less one: the
-    // moment estimate from a few dozen variances is often far too large (infinite when their spread
-    // falls under what their own df explain), and an overconfident prior makes p values too small.
-    let informed = n - 1
+    // A prior is worth no more degrees of freedom than all the cases' variances that informed it
+    // hold together: the moment estimate from a few dozen variances is often infinite (when their
+    // spread falls under what their own df explain), and an overconfident prior makes p too small.
+    let informed = usable.reduce(0) { $0 + own[$1]!.df }
     let df = brokenMethod == .priorDFInfinite ? .infinity : excess > 0 ? min(2 * trigammaInverse(excess), informed) : informed
     var prior = VariancePrior(df: df, intercept: intercept, slope: slope, range: (present.min() ?? 1)...(present.max() ?? 1))
     if brokenMethod != .priorDFInfinite {

@@ -15,7 +15,7 @@ public enum ResultsConversion {
         if output == "-" { return .standardOutput }
         if output.hasSuffix(".json") { return .json(output) }
         if output.hasSuffix(".csv") { return .csv(cases: output, trials: ResultsReader.trialsPath(output)) }
-        throw InputError("-o \(output): expected a .csv file (the pair <stem>.csv and <stem>-trials.csv), a .json file, or - for the JSON on standard output")
+        throw InputError("-o \(output): expected a .csv file (the pair <stem>.csv and <stem>-trials.csv), a .json file, - for the JSON on standard output, or a run's figures as .ktap, .bmf, .lava or .md")
     }
 
     /// The record of `input`; throws `InputError`. `lossless`: also checked to survive both forms

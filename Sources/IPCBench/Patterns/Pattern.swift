@@ -302,10 +302,11 @@ struct LoopResult {
 let longestReplyTimeoutNs: UInt64 = 1_000_000_000
 
 /// How long a request over a lossy transport waits for its reply: 10 × the warm-up's p99, at least
-/// 1 ms and at most 1 s. Longer than that, the request counts as lost, and its reply, should it
-/// come, as late.
+/// 20 ms and at most 1 s. Longer than that, the request counts as lost, and its reply, should it
+/// come, as late. The floor is a busy machine's: its scheduler can keep a runnable worker waiting
+/// for several milliseconds (with 1 ms, 2.8% of udp6 requests were lost while 3 builds ran on 2 CPUs).
 func replyTimeout(warmupP99Ns p99: UInt64) -> UInt64 {
-    min(max(p99.multipliedReportingOverflow(by: 10).partialValue, 1_000_000), longestReplyTimeoutNs)
+    min(max(p99.multipliedReportingOverflow(by: 10).partialValue, 20_000_000), longestReplyTimeoutNs)
 }
 
 /// Over a lossy transport, why a request pattern's case fails: more than 1% of its requests, over

@@ -347,10 +347,10 @@ public struct TransportKnobs: Sendable, Equatable {
 public struct RunOptions: ParsableArguments {
     public init() {}
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Transports, comma-separated: \(TransportKind.allCases.map(\.rawValue).joined(separator: ",")), or all."))
+    @Option(name: [.short, .long], help: ArgumentHelp("Transports, comma-separated: \(TransportKind.allCases.map(\.rawValue).joined(separator: ",")), or all.", valueName: "list"))
     public var transport: String?
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Patterns, comma-separated: \(PatternKind.allCases.map(\.rawValue).joined(separator: ",")), or all. A pattern the config has no suite for runs with its [defaults]."))
+    @Option(name: [.short, .long], help: ArgumentHelp("Patterns, comma-separated: \(PatternKind.allCases.map(\.rawValue).joined(separator: ",")), or all. A pattern the config has no suite for runs with its [defaults].", valueName: "list"))
     public var pattern: String?
 
     @Option(parsing: .unconditional, help: "async-request: requests kept outstanding, comma-separated (default 1,4,16,64).")
@@ -377,25 +377,25 @@ public struct RunOptions: ParsableArguments {
     @Option(help: "pubsub: direct (each publisher writes to every subscriber of a topic), broker (through one broker worker), or both comma-separated (default direct,broker).")
     var topology: String?
 
-    @Option(parsing: .unconditional, help: "Messages a second each sender offers, comma-separated for a sweep (throughput, latency, sync-message, async-request, fanout, pairs, pubsub); latency is then timed from each message's intended send. Default: as fast as the path goes.")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Messages a second each sender offers, comma-separated for a sweep (throughput, latency, sync-message, async-request, fanout, pairs, pubsub); latency is then timed from each message's intended send. Default: as fast as the path goes.", valueName: "list"))
     var rate: String?
 
-    @Option(help: "How workers wait for data to read, comma-separated for a case each: block (a blocking read), poll (poll(2), then the read), epoll (epoll_wait(2), then the read), busy (non-blocking reads in a loop), uring (each read through an io_uring ring), or auto (the pattern's own way, the default).")
+    @Option(help: ArgumentHelp("How workers wait for data to read, comma-separated for a case each: block (a blocking read), poll (poll(2), then the read), epoll (epoll_wait(2), then the read), busy (non-blocking reads in a loop), uring (each read through an io_uring ring), or auto (the pattern's own way, the default).", valueName: "list"))
     var wait: String?
 
-    @Option(name: .customLong("pipe-size"), parsing: .unconditional, help: "pipe, fifo, vmsplice: the pipe's capacity (F_SETPIPE_SZ), for example 1MiB.")
+    @Option(name: .customLong("pipe-size"), parsing: .unconditional, help: ArgumentHelp("pipe, fifo, vmsplice: the pipe's capacity (F_SETPIPE_SZ), for example 1MiB.", valueName: "size"))
     var pipeSize: String?
 
-    @Option(parsing: .unconditional, help: "Sockets: SO_SNDBUF, for example 256KiB (the kernel doubles it and caps it at net.core.wmem_max).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Sockets: SO_SNDBUF, for example 256KiB (the kernel doubles it and caps it at net.core.wmem_max).", valueName: "size"))
     var sndbuf: String?
 
-    @Option(parsing: .unconditional, help: "Sockets: SO_RCVBUF, for example 256KiB (the kernel doubles it and caps it at net.core.rmem_max).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Sockets: SO_RCVBUF, for example 256KiB (the kernel doubles it and caps it at net.core.rmem_max).", valueName: "size"))
     var rcvbuf: String?
 
-    @Option(name: .customLong("busy-poll"), parsing: .unconditional, help: "tcp, udp (and IPv6): SO_BUSY_POLL in microseconds.")
+    @Option(name: .customLong("busy-poll"), parsing: .unconditional, help: ArgumentHelp("tcp, udp (and IPv6): SO_BUSY_POLL in microseconds.", valueName: "us"))
     var busyPoll: String?
 
-    @Option(name: .customLong("notsent-lowat"), parsing: .unconditional, help: "tcp, tcp6: TCP_NOTSENT_LOWAT, the unsent bytes a socket holds before a writer waits, for example 16KiB.")
+    @Option(name: .customLong("notsent-lowat"), parsing: .unconditional, help: ArgumentHelp("tcp, tcp6: TCP_NOTSENT_LOWAT, the unsent bytes a socket holds before a writer waits, for example 16KiB.", valueName: "size"))
     var notSentLowat: String?
 
     @Option(help: "process (each worker a process, the default) or thread (the workers are threads of one process).")
@@ -404,25 +404,25 @@ public struct RunOptions: ParsableArguments {
     @Option(help: "tcp, tcp6: TCP_NODELAY on or off (default: on for the patterns that wait for answers).")
     var nodelay: String?
 
-    @Option(name: [.short, .long], parsing: .unconditional, help: "Payload sizes, comma-separated: 64,1K,64KiB,1MiB (K/KiB = 1024; kB = 1000).")
+    @Option(name: [.short, .long], parsing: .unconditional, help: ArgumentHelp("Payload sizes, comma-separated: 64,1K,64KiB,1MiB (K/KiB = 1024; kB = 1000).", valueName: "sizes"))
     var size: String?
 
-    @Option(parsing: .unconditional, help: "Throughput: bytes the sender moves per trial before calibration (default 10MiB).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Throughput: bytes the sender moves per trial before calibration (default 10MiB).", valueName: "size"))
     var total: String?
 
-    @Option(parsing: .unconditional, help: "Latency: round trips per trial before calibration (default 20000).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Latency: round trips per trial before calibration (default 20000).", valueName: "n"))
     var count: String?
 
-    @Option(name: [.short, .long], parsing: .unconditional, help: "Measured trials per case (default 5).")
+    @Option(name: [.short, .long], parsing: .unconditional, help: ArgumentHelp("Measured trials per case (default 5).", valueName: "n"))
     var repetitions: String?
 
-    @Option(parsing: .unconditional, help: "Trials run and discarded before the measured ones; the last one calibrates (default 1).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Trials run and discarded before the measured ones; the last one calibrates (default 1).", valueName: "n"))
     var warmup: String?
 
     @Option(help: "Worker placement: split (round-robin on the last CPUs), same (one CPU), none, a CPU list A,B[,C...] (one per worker, used in turn), or auto (split if there are two CPUs, else same).")
     var cpus: String?
 
-    @Option(name: .customLong("min-trial-time"), parsing: .unconditional, help: "Calibrate trials to last at least this long, 0s to turn off (default 200ms).")
+    @Option(name: .customLong("min-trial-time"), parsing: .unconditional, help: ArgumentHelp("Calibrate trials to last at least this long, 0s to turn off (default 200ms).", valueName: "duration"))
     var minTrialTime: String?
 
     @Option(help: "interleaved (calibrate every case, then rounds of one trial per case in a shuffled order) or sequential (each case's trials back to back). Default interleaved.")
@@ -431,7 +431,7 @@ public struct RunOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Seed for the order of the interleaved rounds (default: random; always recorded in the seed column).")
     public var seed: UInt64?
 
-    @Option(parsing: .unconditional, help: "Kill a trial that runs longer than this (default 30s).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Kill a trial that runs longer than this (default 30s).", valueName: "duration"))
     var timeout: String?
 
     @Flag(help: "Check every byte that arrives (slower; for checking ipcbench, not for numbers).")

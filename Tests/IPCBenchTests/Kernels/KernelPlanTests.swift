@@ -108,20 +108,24 @@ final class KernelJournalTests: XCTestCase {
             .failed(slot: 2, stem: "B-6.1-boot1-try1", seconds: 600, accel: .tcg, reason: "no end within --boot-timeout (600 s)",
                     console: ["[ 1.0] Probing EDD", "tab\there", "back\\slash"]),
             .stopped(slot: 3, stem: "A-6.1-boot2-try1", signal: 2),
+            .origin(path: "/boot/vmlinuz-6.1", release: "6.1", initrd: "/boot/initrd.img-6.1", commandLine: "root=/dev/vda\tquiet", bootID: "b0"),
+            .kexec(slot: 3, stem: "A-6.1-boot2-try2", from: "b0"),
+            .booted(slot: 3, stem: "A-6.1-boot2-try2", bootID: "b1"),
         ]
         do {
             let journal = try KernelJournal(path: path, plan: plan)
             for event in events { try journal.append(event) }
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        XCTAssertEqual(text.split(separator: "\n").count, 6)
+        XCTAssertEqual(text.split(separator: "\n").count, 9)
+        XCTAssertTrue(text.contains("origin\t/boot/vmlinuz-6.1\t6.1\t/boot/initrd.img-6.1\troot=/dev/vda\\tquiet\tb0\nkexec\t3\tA-6.1-boot2-try2\tb0\nbooted\t3\tA-6.1-boot2-try2\tb1\n"))
         XCTAssertTrue(text.contains("failed\t2\tB-6.1-boot1-try1\t600.0\ttcg\tno end within --boot-timeout (600 s)\t[ 1.0] Probing EDD\ttab\\there\tback\\\\slash\n"))
         let read = try XCTUnwrap(KernelJournal.read(path))
         XCTAssertEqual(read.events, [.plan(plan)] + events)
         XCTAssertEqual(KernelJournal.decidedAccel(in: read.events), .tcg)
         let journal = try KernelJournal(path: path, plan: [])
         XCTAssertEqual(journal.finishedSlots, [1])
-        XCTAssertEqual(journal.events.count, 6)
+        XCTAssertEqual(journal.events.count, 9)
     }
 
     func testALineCutShortByACrashIsDropped() throws {
