@@ -60,7 +60,8 @@ final class WaitTests: TrialTestCase {
     func testBusyReadersNeverSleep() throws {
         for kind in [TransportKind.pipe, .unixStream, .udp] {
             let r = try trial(kind, .latency, shape(.latency, .busy), messages: 2000)
-            XCTAssertEqual(r.a.messages, 2000, kind.rawValue)
+            // UDP may drop a ping (counted lost); every other transport answers every one.
+            XCTAssertEqual(kind == .udp ? r.a.datagrams.sent : r.a.messages, 2000, kind.rawValue)
             XCTAssertEqual(r.workers.map(\.usage.voluntarySwitches), [0, 0], kind.rawValue)
         }
     }
