@@ -17,7 +17,13 @@ let package = Package(
     ],
     targets: [
         // librt: mq_open and friends before glibc 2.34 (an empty archive since).
-        .target(name: "CShims", linkerSettings: [.linkedLibrary("rt")]),
+        .target(name: "CShims", dependencies: ["CLiburing"], linkerSettings: [.linkedLibrary("rt")]),
+        // io_uring for --wait uring, through CShims' wrappers (liburing's calls are inline functions).
+        .systemLibrary(
+            name: "CLiburing",
+            pkgConfig: "liburing",
+            providers: [.apt(["liburing-dev"])]
+        ),
         .systemLibrary(
             name: "CJemalloc",
             pkgConfig: "jemalloc",

@@ -21,6 +21,14 @@ figure is the median of its trials (one run) or, as compare computes it, the geo
 runs' medians; its band the 95% interval of the median (one run: from the trials file, else the
 case file's MiB/s interval) or the range of the runs' figures (several runs). Each PNG has a JSON sidecar (<png>.json) listing its series.
 
+Cases run at an offered rate (`ipcbench run --rate`) are left out of those plots and drawn in
+<name>-<pattern>-load.png instead: the latency against load curve, a line per side, transport,
+placement, payload and parameter value through its rates. Left, the rate achieved against the rate
+offered (the diagonal is keeping up); right, where the pattern times its messages, the corrected
+p50 (dashed) and p99 (solid) latency against the rate achieved. The first rate at which a line is
+saturated is ringed: where it achieved less than 95% of what was offered, or its p99 is more than
+10 times its p99 at its lowest rate.
+
 The files are checked first, as compare and pivot read them (`ipcbench check`); bad input exits 2
 with one line on stderr and writes nothing. An existing PNG (or a link with its name) is never
 overwritten: exit 2, nothing written. Runs the ipcbench binary: $IPCBENCH, else .build/release/ipcbench.
@@ -61,7 +69,10 @@ class Run:
         results = ipcbench_files.load(path)
         self.path = path
         self.stem = results.stem
-        self.rows = [r for r in results.cases if r["status"] == "ok"]
+        ok = [r for r in results.cases if r["status"] == "ok"]
+        # Cases at an offered rate have their own plot (plot_load); the others are closed-loop.
+        self.rows = [r for r in ok if r.get("rate") is None]
+        self.paced = [r for r in ok if r.get("rate") is not None]
 
 
 class Side(list):
@@ -634,6 +645,147 @@ def plot_series(argv):
     print(args.output)
 
 
+# The latency a pattern's load plot draws against the rate achieved: (p50 column, p99 column, what it times).
+LOAD_LATENCY = {
+    "latency": ("rtt_us_p50", "rtt_us_p99", "round trip"),
+    "sync-message": ("rtt_us_p50", "rtt_us_p99", "send to acknowledgement"),
+    "async-request": ("rtt_us_p50", "rtt_us_p99", "request to reply"),
+    "pubsub": ("delivery_us_p50_median", "delivery_us_p99_median", "publish to delivery"),
+}
+# Saturated: less than this share of the offered rate achieved, or the p99 this many times its p99 at the lowest rate.
+KEEPS_UP, P99_GROWTH = 0.95, 10
+
+
+def rate_label(n):
+    """10000 -> `10k`, 1500000 -> `1.5M`: an offered rate beside its point."""
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:g}{unit}"
+    return f"{n:g}"
+
+
+def saturation(points):
+    """The index of the first saturated point of a line's [(offered, achieved, p50, p99)], or None."""
+    base = next((p[3] for p in points if p[3]), None)
+    for i, (offered, achieved, _, p99) in enumerate(points):
+        if achieved < KEEPS_UP * offered or (base and p99 and p99 > P99_GROWTH * base):
+            return i
+    return None
+
+
+def load_lines(side, pattern):
+    """{(transport, placement, payload, parameters): [(offered, achieved, p50, p99)]} of one side's
+    cases at a rate, sorted by the rate offered; several runs: the median of their figures."""
+    latency = LOAD_LATENCY.get(pattern)
+    rows = [r for run in side for r in run.paced if r["pattern"] == pattern]
+    # Only the parameters whose value differs between the lines name them.
+    parameters = [p for p in PATTERNS[pattern][0] if len({r.get(p) for r in rows}) > 1]
+    per = {}
+    for run in side:
+        for r in run.paced:
+            if r["pattern"] != pattern or not r.get("offered_msgs_per_s") or r.get("achieved_msgs_per_s_median") is None:
+                continue
+            key = (r["transport"], mode(r), r["payload_bytes"], parameter_text(r, parameters))
+            p50, p99 = (r.get(latency[0]), r.get(latency[1])) if latency else (None, None)
+            per.setdefault(key, {}).setdefault(r["offered_msgs_per_s"], []).append((r["achieved_msgs_per_s_median"], p50, p99))
+    def middle(values):
+        values = sorted(v for v in values if v is not None)
+        return values[len(values) // 2] if values else None
+    out = {}
+    for key, rates in per.items():
+        out[key] = [(offered, middle([f[0] for f in fs]), middle([f[1] for f in fs]), middle([f[2] for f in fs]))
+                    for offered, fs in sorted(rates.items())]
+    return dict(sorted(out.items(), key=lambda item: (TRANSPORTS.index(item[0][0]) if item[0][0] in TRANSPORTS else len(TRANSPORTS),
+                                                      item[0][0], item[0][1], item[0][2], natural(item[0][3]))))
+
+
+def plot_load(sides, labels, pattern, path):
+    """Latency against load for one pattern's cases at a rate: achieved against offered, and the
+    corrected p50 and p99 against achieved, with each line's saturation ringed."""
+    latency = LOAD_LATENCY.get(pattern)
+    data = [load_lines(side, pattern) for side in sides]
+    if not any(data):
+        return None
+    panels = 2 if latency else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 5), squeeze=False)
+    axes = axes[0]
+    sidecar, handles = [], []
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    keys = sorted({k for lines in data for k in lines}, key=lambda k: (TRANSPORTS.index(k[0]) if k[0] in TRANSPORTS else len(TRANSPORTS), k))
+    rates = [p[0] for lines in data for points in lines.values() for p in points]
+    # A marker per rate offered, the same in both panels: the lines run in that order, even where achieved falls back.
+    offered_rates = sorted(set(rates))
+    marker = lambda rate: MARKERS[offered_rates.index(rate) % len(MARKERS)]
+    for s, lines in enumerate(data):
+        for key, points in lines.items():
+            transport, placement, payload, rest = key
+            color = colors[keys.index(key) % len(colors)] if len(keys) > len(set(k[0] for k in keys)) else style(transport, placement)["color"]
+            name = " ".join(x for x in (transport, spaced_size(payload), rest, placement if len({k[1] for k in keys}) > 1 else "",
+                                         labels[s] if len(sides) > 1 else "") if x)
+            offered = [p[0] for p in points]
+            achieved = [p[1] for p in points]
+            linestyle = SIDE_STYLES[s % len(SIDE_STYLES)]
+            axes[0].plot(offered, achieved, color=color, linestyle=linestyle, label=name)
+            for x, y in zip(offered, achieved):
+                axes[0].plot([x], [y], marker(x), color=color, markersize=6)
+            handles.append(matplotlib.lines.Line2D([], [], color=color, linestyle=linestyle, label=name))
+            at = saturation(points)
+            if at is not None:
+                axes[0].plot([offered[at]], [achieved[at]], "o", markersize=14, markerfacecolor="none", markeredgecolor="#d1495b", markeredgewidth=2)
+            if latency:
+                shown = [(p[1], p[2], p[3]) for p in points if p[1] and p[2] and p[3]]
+                if shown:
+                    axes[1].plot([x for x, _, _ in shown], [y for _, _, y in shown], color=color, linestyle=linestyle)
+                    axes[1].plot([x for x, _, _ in shown], [y for _, y, _ in shown], color=color, linestyle=":", alpha=0.8)
+                    for p in points:
+                        if p[1] and p[2] and p[3]:
+                            axes[1].plot([p[1]], [p[3]], marker(p[0]), color=color, markersize=6)
+                            axes[1].plot([p[1]], [p[2]], marker(p[0]), color=color, markersize=4, alpha=0.6)
+                    if at is not None and points[at][3]:
+                        axes[1].plot([points[at][1]], [points[at][3]], "o", markersize=14, markerfacecolor="none",
+                                     markeredgecolor="#d1495b", markeredgewidth=2)
+            sidecar.append({"side": labels[s], "transport": transport, "placement": placement, "payload_bytes": payload,
+                            "parameters": rest, "saturated_at_offered": offered[at] if at is not None else None,
+                            "points": [{"offered": p[0], "achieved": p[1], "p50_us": p[2], "p99_us": p[3]} for p in points]})
+    low, high = min(rates), max(rates)
+    axes[0].plot([low, high], [low, high], color="black", linewidth=0.8, linestyle="--")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+    # Plain labels at 1, 2 and 5 of each decade: rates as 2k or 1M, latencies as plain µs.
+    def ticks(axis, text):
+        axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1, 2, 5), numticks=40))
+        axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: text(v)))
+        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    rate_text = lambda v: rate_label(v) if v >= 1 else f"{v:g}"
+    ticks(axes[0].xaxis, rate_text)
+    ticks(axes[0].yaxis, rate_text)
+    if latency:
+        ticks(axes[1].xaxis, rate_text)
+        ticks(axes[1].yaxis, lambda v: f"{v:.0f}" if v >= 1 else f"{v:g}")
+    axes[0].set_xlabel("offered, messages/s (all senders)")
+    axes[0].set_ylabel("achieved, messages/s (median of trials)")
+    axes[0].set_title("Rate achieved against rate offered\n(on the dashed diagonal: keeping up)", fontsize=10)
+    if latency:
+        axes[1].set_xlabel("achieved, messages/s")
+        axes[1].set_ylabel(f"{latency[2]}, µs, from the intended send")
+        axes[1].set_title(f"Latency against load, corrected for coordinated omission\n(solid p99, dotted p50)", fontsize=10)
+    for rate in offered_rates:
+        handles.append(matplotlib.lines.Line2D([], [], marker=marker(rate), color="#555555", linestyle="",
+                                               label=f"{rate_label(rate)} msgs/s offered"))
+    handles.append(matplotlib.lines.Line2D([], [], marker="o", markersize=10, markerfacecolor="none", markeredgecolor="#d1495b",
+                                           markeredgewidth=2, linestyle="", label=f"saturated: below {KEEPS_UP:.0%} of offered, or p99 over {P99_GROWTH}× its lowest-rate p99"))
+    fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=3, frameon=False)
+    first = next(r for side in sides for run in side for r in run.paced)
+    fig.suptitle(f"{pattern} under an offered rate (ipcbench run --rate)\n{first['hostname']}, Linux {first['kernel_release']}", fontsize=10)
+    rows = math.ceil(len(handles) / 3)
+    bottom = min(0.45, 0.02 + 0.04 * rows)
+    fig.tight_layout(rect=(0, bottom, 1, 0.93))
+    about = {"png": os.path.basename(path), "sides": labels, "series": sidecar}
+    return [(path, png(fig, None)), (path + ".json", (json.dumps(about, indent=1) + "\n").encode())]
+
+
 def main():
     if "--series" in sys.argv[1:]:
         return plot_series(sys.argv[1:])
@@ -656,6 +808,10 @@ def main():
         present = {r["pattern"] for side in side_list for run in side for r in run.rows if r["pattern"] in PATTERNS}
         return sorted(present, key=list(PATTERNS).index)
 
+    def paced_patterns(side_list):
+        present = {r["pattern"] for side in side_list for run in side for r in run.paced if r["pattern"] in PATTERNS}
+        return sorted(present, key=list(PATTERNS).index)
+
     def plots(side_list, labels, name):
         for pattern in patterns(side_list):
             payloads = {r["payload_bytes"] for side in side_list for run in side for r in run.rows if r["pattern"] == pattern}
@@ -666,10 +822,12 @@ def main():
                 x = x_parameter(side_list, pattern)
                 by = os.path.join(folder, f"{name}-{pattern}-by-{x}.png")
                 written.append(plot_by_parameter(side_list, labels, pattern, x, by))
+        for pattern in paced_patterns(side_list):
+            written.append(plot_load(side_list, labels, pattern, os.path.join(folder, f"{name}-{pattern}-load.png")))
 
     if len(sides) == 1:
         for run in dict((run.path, run) for run in sides[0]).values():
-            if not run.rows:
+            if not run.rows and not run.paced:
                 print(f"{run.path}: no ok rows to plot", file=sys.stderr)
                 continue
             plots([[run]], [run.stem], run.stem)

@@ -5,6 +5,9 @@
 #include <linux/futex.h>
 #include <mqueue.h>
 #include <stdatomic.h>
+#include <sys/epoll.h>
+#include <liburing.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -398,4 +401,78 @@ int cshim_loopback_up(void) {
     }
     close(fd);
     return result;
+}
+
+int cshim_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int cshim_epoll_add(int epoll, int fd, uint32_t tag) {
+    struct epoll_event event = { .events = EPOLLIN, .data.u32 = tag };
+    return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
+}
+
+int cshim_epoll_watch(int epoll, int fd, int in, int out) {
+    struct epoll_event event = { .events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0), .data.u32 = 0 };
+    return epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event);
+}
+
+int cshim_epoll_remove(int epoll, int fd) {
+    struct epoll_event event = { 0 };
+    return epoll_ctl(epoll, EPOLL_CTL_DEL, fd, &event);
+}
+
+int cshim_epoll_wait_one(int epoll, int timeout_ms, uint32_t *tag) {
+    struct epoll_event event;
+    int n = epoll_wait(epoll, &event, 1, timeout_ms);
+    if (n == 1 && tag) *tag = event.data.u32;
+    return n;
+}
+
+void *cshim_uring_open(unsigned entries) {
+    struct io_uring *ring = calloc(1, sizeof *ring);
+    if (!ring) return NULL;
+    int r = io_uring_queue_init(entries, ring, 0);
+    if (r < 0) {
+        free(ring);
+        errno = -r;
+        return NULL;
+    }
+    return ring;
+}
+
+void cshim_uring_close(void *ring) {
+    if (!ring) return;
+    io_uring_queue_exit(ring);
+    free(ring);
+}
+
+long cshim_uring_read(void *ring, int fd, void *buffer, size_t capacity, int socket, uint64_t timeout_ns) {
+    struct io_uring *r = ring;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(r);
+    if (!sqe) return -EBUSY;
+    if (socket) io_uring_prep_recv(sqe, fd, buffer, capacity, 0);
+    else io_uring_prep_read(sqe, fd, buffer, (unsigned)capacity, (uint64_t)-1);
+    io_uring_sqe_set_data64(sqe, 1);
+    unsigned expected = 1;
+    struct __kernel_timespec limit = { .tv_sec = (long long)(timeout_ns / 1000000000u), .tv_nsec = (long long)(timeout_ns % 1000000000u) };
+    if (timeout_ns > 0) {
+        sqe->flags |= IOSQE_IO_LINK;
+        struct io_uring_sqe *timeout = io_uring_get_sqe(r);
+        if (!timeout) return -EBUSY;
+        io_uring_prep_link_timeout(timeout, &limit, 0);
+        io_uring_sqe_set_data64(timeout, 2);
+        expected = 2;
+    }
+    int submitted;
+    do { submitted = io_uring_submit_and_wait(r, expected); } while (submitted == -EINTR);
+    if (submitted < 0) return submitted;
+    long result = -EIO;
+    for (unsigned seen = 0; seen < expected; seen++) {
+        struct io_uring_cqe *cqe;
+        int w;
+        do { w = io_uring_wait_cqe(r, &cqe); } while (w == -EINTR);
+        if (w < 0) return w;
+        if (io_uring_cqe_get_data64(cqe) == 1) result = cqe->res;
+        io_uring_cqe_seen(r, cqe);
+    }
+    return result == -ECANCELED ? -EAGAIN : result;
 }

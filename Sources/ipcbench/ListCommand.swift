@@ -31,6 +31,9 @@ struct ListCommand: ParsableCommand {
         for kind in PatternKind.allCases {
             print("  \(kind.rawValue.padding(15))\(kind.summary)")
         }
+        print("wait modes (--wait; auto, the default, is each pattern's own way):")
+        for line in waitModeLines() { print("  " + line) }
+        print("  io_uring on this kernel       " + (limits.ioUringRefusal ?? "a ring can be made (tried at start-up)"))
         print("this machine:")
         print("  cpus the workers may use     \(allowedCPUs().map(String.init).joined(separator: ","))")
         print("  pipe capacity                \(limits.pipeCapacity) bytes (pipe-max-size \(limits.pipeMaxSize))")

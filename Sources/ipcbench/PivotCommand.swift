@@ -26,7 +26,7 @@ struct PivotCommand: ParsableCommand {
     @Option(help: ArgumentHelp("What groups the columns: transport, placement or file.", valueName: "KEY"))
     var by = "transport"
 
-    @Option(help: ArgumentHelp("What makes the rows: payload, parameter (the pattern's depth, receivers or pairs, at one payload), or one parameter of a pattern that takes several (pubsub: publishers, subscribers, topics, subscriptions, topology); its others join the column names.", valueName: "KEY"))
+    @Option(help: ArgumentHelp("What makes the rows: payload, parameter (the pattern's depth, receivers or pairs, at one payload), or one parameter of a pattern that takes several (pubsub: publishers, subscribers, topics, subscriptions, topology), or rate or wait where the cases were run with --rate or --wait; its others join the column names.", valueName: "KEY"))
     var rows = "payload"
 
     @Option(help: ArgumentHelp("With --rows parameter: the payload, for example 4KiB (default: the largest payload at which every column has a value).", valueName: "SIZE"))

@@ -226,7 +226,7 @@ SUBCOMMANDS:
             (["run", "--cpus", "9,9"], "--cpus 9,9: CPU 9 is not available to this process (available: \(cpus))"),
             (["run", "--timeout", "soon"], "--timeout 'soon' is not a duration: use a number with a unit, for example 30s, 500ms or 2m"),
             (["run", "no-such.toml"], "no-such.toml: cannot read the config file (does it exist?)"),
-            (["run", bad.path], "\(bad.path):6: unknown key 'sise' in [[suite]] (expected one of: name, pattern, transports, sizes, total, count, repetitions, warmup, cpus, timeout, min_trial_time, depth, receivers, pairs, publishers, subscribers, topics, subscriptions, topology, pipe_size, sndbuf, rcvbuf, busy_poll, notsent_lowat, workers, nodelay)"),
+            (["run", bad.path], "\(bad.path):6: unknown key 'sise' in [[suite]] (expected one of: name, pattern, transports, sizes, total, count, repetitions, warmup, cpus, timeout, min_trial_time, depth, receivers, pairs, publishers, subscribers, topics, subscriptions, topology, rate, wait, pipe_size, sndbuf, rcvbuf, busy_poll, notsent_lowat, workers, nodelay)"),
             (["run", "--frobnicate"], "Unknown option '--frobnicate' (see ipcbench --help)"),
         ]
         for (arguments, expected) in cases {

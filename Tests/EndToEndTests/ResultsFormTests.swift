@@ -113,18 +113,17 @@ final class ResultsFormTests: XCTestCase {
             try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent(name + ".csv").path, toPath: path(name + ".csv"))
             inputs.append((name, version))
         }
-        // A 0.3.0 file: today's columns but the setting columns of 0.4.0.
-        let settings = Set(["nodelay", "pipe_size", "sndbuf", "rcvbuf", "busy_poll", "notsent_lowat"])
-        let keep = caseColumns.indices.filter { !settings.contains(caseColumns[$0]) }
+        // A 0.3.0 file: today's columns but those of 0.4.0 (the settings, the rate and wait mode and their figures).
+        let v3 = caseFileColumns(version: 3).map(\.name), v3Trials = trialFileColumns(version: 3).map(\.name)
         let row: [String: String] = ["run_id": "r3", "hostname": "vm", "kernel_release": "6.1", "cpu_model": "CPU", "ipcbench_version": "0.3.0",
                                      "transport": "pipe", "pattern": "throughput", "payload_bytes": "4096", "messages_per_trial": "100",
                                      "repetitions": "2", "cpu_placement": "split:0,1", "workers": "process", "status": "ok",
                                      "mib_per_s_median": "100.000", "mib_per_s_mean": "100.000", "mib_per_s_stddev": "1.000"]
-        let old = csvLine(keep.map { caseColumns[$0] }) + csvLine(keep.map { row[caseColumns[$0]] ?? "" })
+        let old = csvLine(v3) + csvLine(v3.map { row[$0] ?? "" })
         try old.write(toFile: path("v3.csv"), atomically: true, encoding: .utf8)
         let trial = ["run_id": "r3", "transport": "pipe", "pattern": "throughput", "payload_bytes": "4096", "cpu_placement": "split:0,1",
                      "trial": "1", "mib_per_s": "100.000"]
-        try (csvLine(trialColumns) + csvLine(trialColumns.map { trial[$0] ?? "" })).write(toFile: path("v3-trials.csv"), atomically: true, encoding: .utf8)
+        try (csvLine(v3Trials) + csvLine(v3Trials.map { trial[$0] ?? "" })).write(toFile: path("v3-trials.csv"), atomically: true, encoding: .utf8)
         inputs.append(("v3", "0.3.0"))
         for (name, version) in inputs {
             XCTAssertEqual(try h.run(["check", path(name + ".csv")]).status, 0, name)

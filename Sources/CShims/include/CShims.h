@@ -98,4 +98,27 @@ int cshim_setns_net(int fd);
 // Brings up `lo` in the current network namespace: 0 or -errno.
 int cshim_loopback_up(void);
 
+// epoll for --wait epoll (Glibc's Swift module has no sys/epoll.h). Each returns what the call does,
+// or -1 with errno set.
+// A new epoll set (EPOLL_CLOEXEC).
+int cshim_epoll_create(void);
+// Adds `fd` to the set, for input, tagged with `tag`; removes it.
+int cshim_epoll_add(int epoll, int fd, uint32_t tag);
+int cshim_epoll_remove(int epoll, int fd);
+// Sets what `fd`, already in the set, is watched for: input (`in`), room to write (`out`), both or neither.
+int cshim_epoll_watch(int epoll, int fd, int in, int out);
+// Waits up to `timeout_ms` (-1: for ever) for one descriptor of the set to have input: 1 with its
+// tag in *tag, 0 when the time ran out.
+int cshim_epoll_wait_one(int epoll, int timeout_ms, uint32_t *tag);
+
+// io_uring for --wait uring: a ring of its own per reader (liburing). Opens one of `entries`
+// entries: the ring, or NULL with errno set (ENOSYS: no io_uring; EPERM: kernel.io_uring_disabled).
+void *cshim_uring_open(unsigned entries);
+void cshim_uring_close(void *ring);
+// One read through the ring, submitted and waited for: IORING_OP_RECV on a socket, IORING_OP_READ
+// otherwise, of up to `capacity` bytes into `buffer`. With `timeout_ns` > 0 a linked timeout
+// bounds it (a socket's receive timeout). Returns the bytes, 0 at the end, or -errno (-EAGAIN when
+// the timeout ran out).
+long cshim_uring_read(void *ring, int fd, void *buffer, size_t capacity, int socket, uint64_t timeout_ns);
+
 #endif

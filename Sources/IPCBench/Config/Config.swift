@@ -90,9 +90,9 @@ public struct BenchConfig: Equatable, Sendable {
                 guard case let .string(text) = entry.value, !text.isEmpty else { throw fail(entry.line, "name must be a non-empty string") }
                 name = text
             }
-            for parameter in CaseParameter.allCases where !pattern.parameters.contains(parameter) {
+            for parameter in CaseParameter.allCases where !pattern.takes(parameter) {
                 if let entry = table[parameter.rawValue] {
-                    let takers = PatternKind.allCases.filter { $0.parameters.contains(parameter) }.map(\.rawValue)
+                    let takers = PatternKind.allCases.filter { $0.takes(parameter) }.map(\.rawValue)
                     throw fail(entry.line, "\(parameter.rawValue) does not apply to pattern \(pattern.rawValue); only \(takers.joined(separator: ", ")) takes it")
                 }
             }

@@ -65,6 +65,7 @@ public enum InputLimits {
     public static let receivers = Bound(max: 64, shown: "64", why: "the most readers of a fanout (each is a process)")
     public static let pairs = Bound(max: 64, shown: "64", why: "the most sender/receiver pairs (each a process)")
     public static let pubsub = Bound(max: 64, shown: "64", why: "the most publishers, subscribers or topics of a pubsub case (each worker a process)")
+    public static let rate = Bound(max: 100_000_000, shown: "100000000", why: "the highest offered rate (one message every 10 ns)")
     /// payload × messages of one trial before calibration (one way).
     public static let bytesPerTrial = Bound(max: 1 << 40, shown: "1024GiB", why: "the most one trial moves before calibration")
 }

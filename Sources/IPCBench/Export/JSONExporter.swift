@@ -79,8 +79,8 @@ struct JSONExporter: Exporter {
         let parameters: [(String, JSON)] = CaseParameter.allCases.map { p in
             let value = key?.value(of: p)
             switch p {
-            case .topology: return (p.rawValue, .nullable(value))
-            case .depth, .receivers, .pairs, .publishers, .subscribers, .topics, .subscriptions: return (p.rawValue, whole(value))
+            case .topology, .wait: return (p.rawValue, .nullable(value))
+            case .depth, .receivers, .pairs, .publishers, .subscribers, .topics, .subscriptions, .rate: return (p.rawValue, whole(value))
             }
         }
         return ([("transport", .nullable(key?.transport)), ("pattern", .nullable(key?.pattern)), ("payload_bytes", whole(key?.payloadBytes)),

@@ -65,9 +65,31 @@ public struct Metric: Hashable, Sendable, CustomStringConvertible {
     public static let cpuPerMessage = Metric("CPU us/msg", unit: "us per message", trialColumn: "cpu_us_per_msg", higherIsBetter: false,
                                              version: 3, places: 4, source: .cpuPerMessage)
 
+    /// At an offered rate (`--rate`): the messages a second all the senders together were asked to
+    /// send (the case file holds it as is: every trial offers the same).
+    public static let offered = Metric("offered msgs/s", unit: "messages/s", trialColumn: "offered_msgs_per_s", caseColumn: "offered_msgs_per_s",
+                                       higherIsBetter: true, version: 4, places: 0)
+    /// At an offered rate: the messages that got through (delivered, acknowledged or answered; for
+    /// fanout and pubsub counted once per message sent) per second of the trial.
+    public static let achieved = Metric("achieved msgs/s", unit: "messages/s", trialColumn: "achieved_msgs_per_s", higherIsBetter: true,
+                                        version: 4, places: 0)
+    /// At an offered rate: the share of the sends whose intended time had passed when the sender got to them.
+    public static let lateShare = Metric("late share", unit: "share of sends", trialColumn: "late_share", caseColumn: "late_share",
+                                         higherIsBetter: false, version: 4, places: 4)
+    /// At an offered rate: the 99th percentile of how long after its intended time a send that
+    /// waited for its time went out (the pacing's own error).
+    public static let overshootP99 = Metric("pacing overshoot p99 us", unit: "us", trialColumn: "pacing_overshoot_us_p99",
+                                            caseColumn: "pacing_overshoot_us_p99", higherIsBetter: false, version: 4)
+    /// pubsub: the 99.9th percentile of publish-to-delivery, and at an offered rate the same from
+    /// the actual send instead of the intended one (uncorrected).
+    public static let deliveryP999 = Metric("delivery p99.9 us", unit: "us", trialColumn: "delivery_us_p999", higherIsBetter: false, version: 4)
+    public static let deliveryP999Uncorrected = Metric("delivery p99.9 uncorrected us", unit: "us", trialColumn: "delivery_us_p999_uncorrected",
+                                                       higherIsBetter: false, version: 4)
+
     /// Every metric, each once, in the order of their columns.
     public static let all: [Metric] = [.throughput, .rttP50, .rttP99, .messagesPerSecond, .slowest, .forward, .backward, .cpuPerMessage,
-                                       .deliveryP50, .deliveryP99]
+                                       .deliveryP50, .deliveryP99, .offered, .achieved, .lateShare, .overshootP99, .deliveryP999,
+                                       .deliveryP999Uncorrected]
 
     /// The metrics every pattern has, after its own.
     static let everyPattern: [Metric] = [.cpuPerMessage]

@@ -109,7 +109,9 @@ public func makePivot(_ files: [ResultFile], names: [String], pattern: String?, 
     let chosenPattern = pattern
         ?? metric.flatMap { m in patterns.first { p in rows.contains { $0.1["pattern"] == p && !($0.1[m] ?? "").isEmpty } } }
         ?? patterns[0]
-    let taken = PatternKind(rawValue: chosenPattern)?.parameters ?? []
+    // The pattern's parameters, and the rate and wait mode where its cases in the files have them.
+    let measured = [CaseParameter.rate, .wait].filter { p in rows.contains { $0.1["pattern"] == chosenPattern && !($0.1[p.rawValue] ?? "").isEmpty } }
+    let taken = (PatternKind(rawValue: chosenPattern)?.parameters ?? []) + measured
     // The parameter that makes the rows, if any; the others go into the column names.
     var parameter: CaseParameter?
     if case .parameter(let named) = rowKind {

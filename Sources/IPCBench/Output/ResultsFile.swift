@@ -111,6 +111,10 @@ let caseSchema: [Column<CaseRowSource>] = {
     let roundTrips: [C] = rtt.map { name, value in
         C("rtt_us_" + name, unit: "us", .decimal(places: 3), at: ["round_trips_us", name]) { decimal($0.result.roundTrips.map(value)) }
     }
+    // At an offered rate the round trips are timed from the intended sends; this one from the actual ones.
+    let uncorrected = C("rtt_us_p999_uncorrected", version: 4, unit: "us", .decimal(places: 3), at: ["round_trips_us", "p999_uncorrected"]) {
+        decimal($0.result.uncorrectedP999)
+    }
     let cpu: [C] = [
         C("cpu_user_us_per_msg", unit: "us per message", .decimal(places: 4), at: ["cpu", "user_us_per_msg"]) { perMessage($0.result, $0.result.usage.userMicroseconds) },
         C("cpu_sys_us_per_msg", unit: "us per message", .decimal(places: 4), at: ["cpu", "sys_us_per_msg"]) { perMessage($0.result, $0.result.usage.systemMicroseconds) },
@@ -131,7 +135,7 @@ let caseSchema: [Column<CaseRowSource>] = {
             $0.result.status != .skipped ? number($0.result.peersRejected) : nil
         },
     ]
-    return key + metrics + roundTrips + cpu + datagrams + proofs
+    return key + metrics + roundTrips + [uncorrected] + cpu + datagrams + proofs
 }()
 
 /// The columns of `<stem>.csv` of format version `version`, in the results format's order.
@@ -211,6 +215,8 @@ public func runCommand(_ arguments: [String], configSHA256: String) -> String {
 
 /// depth, receivers, pairs, ...: the value of each the case's pattern takes, nil for the others.
 func parameterValue(_ c: BenchCase, _ p: CaseParameter) -> Value? {
+    if p == .rate { return c.shape.rate.map(Value.whole) }
+    if p == .wait { return c.shape.wait.map { .text($0.rawValue) } }
     guard c.pattern.parameters.contains(p) else { return nil }
     return p.names == nil ? .whole(c.shape[p]) : .text(p.text(c.shape[p]))
 }

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 import Histogram
 
@@ -28,7 +29,7 @@ enum AsyncRequestPattern: Pattern {
     }
 
     static func figures(_ reports: [WorkerReport], _ shape: CaseShape) -> TrialFigures {
-        var f = LatencyPattern.figures(reports, shape)
+        var f = LatencyPattern.figures(reports, shape)  // with the pacing figures at a rate
         f.values[.messagesPerSecond] = f.durationNs > 0 ? Double(f.messages) / (Double(f.durationNs) / 1e9) : 0
         return f
     }
@@ -50,9 +51,16 @@ final class PipelineClient: TimedLoop {
     private let replyBuffer: UnsafeMutableRawPointer
     /// When each outstanding request started, a ring of `depth` slots.
     private let starts: UnsafeMutablePointer<UInt64>
+    /// At an offered rate: when each outstanding request was due, a ring like `starts`.
+    private let intended: UnsafeMutablePointer<UInt64>
     private let waits: UnsafeMutablePointer<pollfd>
     private var histogram = makeRoundTripHistogram()
-    private let setupFailure: LoopFailure
+    /// At an offered rate: the schedule, and the request times from the actual sends.
+    private let pacer: Pacer
+    private var uncorrected = makeRoundTripHistogram()
+    private var setupFailure: LoopFailure
+    /// --wait epoll: the set of both directions a blocked write waits on.
+    private var epoll: Int32 = -1
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
         self.endpoint = endpoint
@@ -63,15 +71,29 @@ final class PipelineClient: TimedLoop {
         replyBuffer = makePatternBuffer(work.payloadBytes)
         starts = UnsafeMutablePointer<UInt64>.allocate(capacity: work.depth)
         starts.initialize(repeating: 0, count: work.depth)
+        intended = UnsafeMutablePointer<UInt64>.allocate(capacity: work.depth)
+        intended.initialize(repeating: 0, count: work.depth)
+        pacer = work.makePacer()
         waits = UnsafeMutablePointer<pollfd>.allocate(capacity: 2)
         waits.initialize(repeating: pollfd(), count: 2)
         setupFailure = repliesAreNumbered(endpoint, work.payloadBytes) ? setReplyTimeout(endpoint, work.replyTimeoutNs) : .none
+        // --wait epoll: a blocked write waits on both directions in an epoll set (busy: not at all).
+        // The replies, read once they are known to come, wait as the endpoint's reads do (Worker).
+        if work.wait == .epoll {
+            epoll = cshim_epoll_create()
+            let added = epoll >= 0 && cshim_epoll_add(epoll, readFD, 0) == 0
+                && (writeFD == readFD ? cshim_epoll_watch(epoll, readFD, 1, 1) == 0 : cshim_epoll_add(epoll, writeFD, 1) == 0
+                    && cshim_epoll_watch(epoll, writeFD, 0, 1) == 0)
+            if !added { setupFailure = .system("epoll_ctl", errno) }
+        }
     }
 
     deinit {
+        closeDescriptor(epoll)
         sendBuffer.deallocate()
         replyBuffer.deallocate()
         starts.deallocate()
+        intended.deallocate()
         waits.deallocate()
     }
 
@@ -90,13 +112,21 @@ final class PipelineClient: TimedLoop {
         if writer.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK)", writer.failure); return }
         if setupFailure.isFailure { result.failure = setupFailure; return }
         result.startNs = monotonicNanoseconds()
+        pacer.start(result.startNs)
+        defer { pacer.report(&result) }
         while done < total {
             var blocked = false
+            var notDue = false  // at a rate: the next request's time has not come
             while sent < total && sent - done < depth {
                 let request = datagrams ? sendBuffer : sendBuffer + phase
                 if written == 0 {
+                    let now = monotonicNanoseconds()
+                    if pacer.on {
+                        if !pacer.release(sent, now: now) { notDue = true; break }
+                        intended[Int(sent % depth)] = pacer.intended(sent)
+                    }
                     if datagrams { writeDatagramHeader(sendBuffer, key: key, number: sent) }
-                    starts[Int(sent % depth)] = monotonicNanoseconds()
+                    starts[Int(sent % depth)] = now
                 }
                 let n = writer.write(request + written, size - written)
                 if n == -Int(EAGAIN) { blocked = true; break }
@@ -113,11 +143,26 @@ final class PipelineClient: TimedLoop {
                 waits[0] = pollfd(fd: writeFD, events: Int16(POLLOUT), revents: 0)
                 // Only a request written whole can have a reply coming (poll ignores fd -1).
                 waits[1] = pollfd(fd: done < sent ? readFD : -1, events: Int16(POLLIN), revents: 0)
-                let p = retryingInterrupts { Int(poll(waits, 2, -1)) }
+                if work.wait == .epoll {
+                    // Sleep in the epoll set until either direction is ready; the poll below (no timeout) says which.
+                    let epoll = self.epoll
+                    let e = retryingInterrupts { Int(cshim_epoll_wait_one(epoll, -1, nil)) }
+                    if e < 0 { result.failure = .system("epoll_wait", Int32(-e)); return }
+                }
+                // busy and epoll never sleep here: busy tries the write again at once.
+                let sleeps = work.wait != .busy && work.wait != .epoll
+                let p = retryingInterrupts { Int(poll(waits, 2, sleeps ? -1 : 0)) }
                 if p < 0 { result.failure = .system("poll", Int32(-p)); return }
                 if waits[1].revents == 0 { continue }  // writable again, or an error the next write reports
             }
             if done == sent { continue }
+            if notDue {
+                // Until the next request is due, take a reply only when one is there.
+                waits[0] = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+                let p = retryingInterrupts { Int(poll(waits, 1, 0)) }
+                if p < 0 { result.failure = .system("poll", Int32(-p)); return }
+                if p == 0 { continue }
+            }
 
             var t1: UInt64 = 0
             if numbered {
@@ -183,7 +228,9 @@ final class PipelineClient: TimedLoop {
                 }
             }
             let t0 = starts[Int(done % depth)]
-            if !histogram.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); return }
+            let from = pacer.on ? intended[Int(done % depth)] : t0
+            if !histogram.record(t1 &- from) { result.failure = .histogramOverflow(t1 &- from); return }
+            if pacer.on && !uncorrected.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); return }
             result.endNs = t1
             result.bytes &+= UInt64(size)
             result.messages &+= 1
@@ -193,4 +240,6 @@ final class PipelineClient: TimedLoop {
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }
+    func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(uncorrected) : [] }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(pacer.overshoot) : [] }
 }

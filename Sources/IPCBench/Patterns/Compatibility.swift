@@ -28,6 +28,9 @@ struct Requirements {
     var header: (bytes: Int, what: String)?
     /// Its receivers read what each message says (a transport whose receiver discards the bytes unread cannot serve it).
     var readsEveryMessage = false
+    /// Its loops read their descriptors without blocking and wait for them as --wait says
+    /// themselves (duplex, pubsub), so its endpoints' reads must not wait on their own.
+    var waitsItself = false
 }
 
 /// Why `pattern` with `shape` cannot run on `transport` on this machine, or nil: the one decision
@@ -73,6 +76,28 @@ public func skipReason(_ transport: TransportKind, _ pattern: PatternKind, _ sha
     if let max = t.maxMessageBytes(), shape.payloadBytes > max {
         let hint = t.limitHint.map { "; \($0)" } ?? ""
         return "payload of \(shape.payloadBytes) bytes exceeds this kernel's \(name) message limit of \(max) bytes\(hint)"
+    }
+    if let wait = shape.wait, wait != .auto {
+        if !t.pollable {
+            return "\(name) has no descriptor to wait on: its rings wait in futex(2) or spin, whatever --wait says"
+        }
+        if wait == .uring, let refusal = limits.ioUringRefusal { return refusal }
+        if wait == .uring, t.semantics == .reliableMessages, transport == .mq {
+            return "mq's receive is mq_receive(3), which io_uring has no operation for (a read(2) of a queue's descriptor gives its attributes)"
+        }
+        if wait == .uring, t.discardsReceivedBytes {
+            return "\(name)'s receiver splices the bytes into /dev/null; --wait uring submits reads and receives only"
+        }
+        if let what = needs.polling {
+            switch wait {
+            case .block:
+                return "\(pattern.rawValue) waits for \(what) at once, and a blocking read on one descriptor would stall the others: --wait block cannot serve it"
+            case .uring:
+                return "\(pattern.rawValue) waits for \(what) in its own loop; --wait uring is served by the patterns that read one descriptor at a time"
+            case .auto, .poll, .epoll, .busy:
+                break
+            }
+        }
     }
     if t.semantics == .lossyMessages && needs.inFlight > 1, let buffer = Int(readProcValue("/proc/sys/net/core/rmem_default") ?? ""),
        needs.inFlight * chargedBytes(shape.payloadBytes) > buffer {

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 
 /// duplex (asynchronous messages both ways at once): each worker writes `messages` messages of the
@@ -8,12 +9,17 @@ enum DuplexPattern: Pattern {
     static let sizing = WorkSizing.totalBytes
     static let metrics = [Metric.throughput, .forward, .backward]
 
+    /// Both workers write while they read: neither has a schedule of its own to keep.
+    static let canPace = false
+
     static func topology(_ shape: CaseShape) -> Topology { .pair("first", "second") }
 
     static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 2 }
 
     static func requirements(_ shape: CaseShape) -> Requirements {
-        Requirements(bothWays: true, polling: "either direction", noLoss: "each worker waits for all of its peer's", numberedMessages: "sequence number")
+        var r = Requirements(bothWays: true, polling: "either direction", noLoss: "each worker waits for all of its peer's", numberedMessages: "sequence number")
+        r.waitsItself = true
+        return r
     }
 
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
@@ -53,6 +59,9 @@ final class DuplexLoop: TimedLoop {
     private let waiting: UnsafeMutablePointer<pollfd>
     private var tally: DatagramTally
     private var setupFailure = LoopFailure.none
+    /// --wait epoll: the set of the read and write descriptors, and what each is watched for now.
+    private var epoll: Int32 = -1
+    private var watching = (receiving: true, sending: true)
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
         self.endpoint = endpoint
@@ -64,6 +73,15 @@ final class DuplexLoop: TimedLoop {
         tally = DatagramTally(key: endpoint.datagramKey, work)
         let failure = endpoint.makeNonBlocking()
         if failure != 0 { setupFailure = .system("fcntl(O_NONBLOCK)", failure) }
+        if work.wait == .epoll {
+            // One descriptor (a socket) watched for both, or the read and write ends each for its own.
+            let fds = endpoint.pollDescriptors
+            epoll = cshim_epoll_create()
+            let added = epoll >= 0 && cshim_epoll_add(epoll, fds.read, 0) == 0
+                && (fds.write == fds.read ? cshim_epoll_watch(epoll, fds.read, 1, 1) == 0 : cshim_epoll_add(epoll, fds.write, 1) == 0
+                    && cshim_epoll_watch(epoll, fds.write, 0, 1) == 0)
+            if !added { setupFailure = .system("epoll_ctl", errno) }
+        }
     }
 
     deinit {
@@ -71,6 +89,7 @@ final class DuplexLoop: TimedLoop {
         receiveBuffer.deallocate()
         waiting.deallocate()
         tally.deallocate()
+        closeDescriptor(epoll)
     }
 
     func run(_ result: inout LoopResult) {
@@ -164,10 +183,30 @@ final class DuplexLoop: TimedLoop {
         result.messages = result.datagrams.received
     }
 
-    /// Sleeps in poll(2) until the endpoint can take a write or has something to read; false (and
-    /// the failure recorded) if poll fails. No timeout: the trial's timeout ends a stuck peer.
+    /// Sleeps in poll(2) (or, with --wait epoll, in epoll_wait(2)) until the endpoint can take a
+    /// write or has something to read; with --wait busy it does not sleep, and the loop tries again.
+    /// False (and the failure recorded) if the wait fails. No timeout: the trial's timeout ends a stuck peer.
     @inline(__always)
     private func wait(sending: Bool, receiving: Bool, _ result: inout LoopResult) -> Bool {
+        switch work.wait {
+        case .busy:
+            return true
+        case .epoll:
+            let fds = endpoint.pollDescriptors
+            if watching != (receiving, sending) {
+                // A direction that is done is no longer watched: a writable end would wake the wait at once.
+                let changed = fds.write == fds.read ? cshim_epoll_watch(epoll, fds.read, receiving ? 1 : 0, sending ? 1 : 0)
+                    : cshim_epoll_watch(epoll, fds.read, receiving ? 1 : 0, 0) | cshim_epoll_watch(epoll, fds.write, 0, sending ? 1 : 0)
+                if changed != 0 { result.failure = .system("epoll_ctl", errno); return false }
+                watching = (receiving, sending)
+            }
+            let epoll = self.epoll
+            let n = retryingInterrupts { Int(cshim_epoll_wait_one(epoll, -1, nil)) }
+            if n < 0 { result.failure = .system("epoll_wait", Int32(-n)) }
+            return n >= 0
+        case .auto, .block, .poll, .uring:  // block and uring cannot serve duplex: skipReason skips them
+            break
+        }
         let fds = endpoint.pollDescriptors
         waiting[0] = pollfd(fd: receiving ? fds.read : -1, events: Int16(POLLIN), revents: 0)
         waiting[1] = pollfd(fd: sending ? fds.write : -1, events: Int16(POLLOUT), revents: 0)

@@ -41,6 +41,8 @@ enum FanoutPattern: Pattern {
         f.values[.slowest] = receivers.map { mibPerSecond($0.bytes, $0.endNs &- sender.startNs) }.min()
         // The copies due: one per message and receiver.
         f.datagrams = DatagramCounts(due: sender.messages * UInt64(receivers.count), receivers: receivers)
+        // At a rate, a message got through once every receiver has it: the receivers' messages on average.
+        addPacingFigures(&f, shape, senders: [sender], achieved: Double(receivers.reduce(0) { $0 + $1.messages }) / Double(receivers.count))
         return f
     }
 }

@@ -31,6 +31,7 @@ enum LatencyPattern: Pattern {
         var d = client.datagrams
         d.lost = d.sent - min(d.sent, d.received)
         f.datagrams = d
+        addPacingFigures(&f, shape, senders: [client], achieved: Double(client.messages))
         return f
     }
 }
@@ -55,6 +56,9 @@ final class PingClient: TimedLoop {
     private let sendBuffer: UnsafeMutableRawPointer
     private let replyBuffer: UnsafeMutableRawPointer
     private var histogram = makeRoundTripHistogram()
+    /// At an offered rate: the schedule, and the round trips from the actual sends.
+    private let pacer: Pacer
+    private var uncorrected = makeRoundTripHistogram()
     private let setupFailure: LoopFailure
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
@@ -62,6 +66,7 @@ final class PingClient: TimedLoop {
         self.work = work
         sendBuffer = makePatternBuffer(work.payloadBytes)
         replyBuffer = makePatternBuffer(work.payloadBytes)
+        pacer = work.makePacer()
         setupFailure = repliesAreNumbered(endpoint, work.payloadBytes) ? setReplyTimeout(endpoint, work.replyTimeoutNs) : .none
     }
 
@@ -72,14 +77,33 @@ final class PingClient: TimedLoop {
 
     func run(_ result: inout LoopResult) {
         if endpoint.isDatagram { runDatagrams(&result) } else { runStream(&result) }
+        pacer.report(&result)
+    }
+
+    /// At an offered rate, waits for ping `i`'s intended time (at once when it has passed: one
+    /// ping is outstanding, so after a stall the late ones follow each other) and returns it, the
+    /// time its round trip is taken from; else `t0`.
+    @inline(__always)
+    private func sendTime(_ i: UInt64, else t0: UInt64) -> UInt64 { pacer.on ? pacer.wait(i) : t0 }
+
+    /// Records a round trip that ended at `t1`: from `from` (the intended send at a rate) and, at
+    /// a rate, from the actual send `sent` too.
+    @inline(__always)
+    private func record(_ t1: UInt64, from: UInt64, sent: UInt64, _ result: inout LoopResult) -> Bool {
+        if !histogram.record(t1 &- from) { result.failure = .histogramOverflow(t1 &- from); return false }
+        if pacer.on && !uncorrected.record(t1 &- sent) { result.failure = .histogramOverflow(t1 &- sent); return false }
+        return true
     }
 
     private func runStream(_ result: inout LoopResult) {
         let size = work.payloadBytes
         var phase = 0
         result.startNs = monotonicNanoseconds()
+        pacer.start(result.startNs)
         var t0 = result.startNs
-        for _ in 0..<work.messages {
+        for i in 0..<work.messages {
+            let from = sendTime(UInt64(i), else: t0)
+            if pacer.on { t0 = monotonicNanoseconds() }
             let ping = sendBuffer + phase
             let w = endpoint.write(ping, size)
             if w < 0 { result.failure = .system("write", Int32(-w)); break }
@@ -87,7 +111,7 @@ final class PingClient: TimedLoop {
             let t1 = monotonicNanoseconds()
             if r < 0 { result.failure = .system("read", Int32(-r)); break }
             if r < size { result.failure = .peerClosed(afterBytes: result.bytes + UInt64(r)); break }
-            if !histogram.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); break }
+            if !record(t1, from: from, sent: t0, &result) { break }
             if work.verify && memcmp(ping, replyBuffer, size) != 0 {
                 result.failure = .corrupt(atByte: result.bytes)
                 break
@@ -112,9 +136,13 @@ final class PingClient: TimedLoop {
         if setupFailure.isFailure { result.failure = setupFailure; return }
         var answered = true
         result.startNs = monotonicNanoseconds()
-        for trip in 0..<UInt64(work.messages) {
+        pacer.start(result.startNs)
+        for n in 0..<work.messages {
+            let trip = UInt64(n)
             writeDatagramHeader(sendBuffer, key: key, number: trip)
+            let intended = sendTime(trip, else: 0)
             let t0 = monotonicNanoseconds()
+            let from = pacer.on ? intended : t0
             let s = endpoint.write(sendBuffer, size)
             if s < 0 { result.failure = .system("send", Int32(-s)); break }
             result.datagrams.sent &+= 1
@@ -130,7 +158,7 @@ final class PingClient: TimedLoop {
                 result.failure = .corrupt(atByte: result.bytes)
                 break
             }
-            if !histogram.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); break }
+            if !record(t1, from: from, sent: t0, &result) { break }
             result.endNs = t1
             result.bytes &+= UInt64(size)
             result.messages &+= 1
@@ -139,6 +167,8 @@ final class PingClient: TimedLoop {
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }
+    func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(uncorrected) : [] }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(pacer.overshoot) : [] }
 }
 
 final class EchoServer: TimedLoop {

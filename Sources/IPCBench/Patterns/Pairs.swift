@@ -43,6 +43,7 @@ enum PairsPattern: Pattern {
             d.duplicated += c.duplicated
         }
         f.datagrams = d
+        addPacingFigures(&f, shape, senders: pairs.map(\.sender), achieved: Double(delivered))
         return f
     }
 }

@@ -24,10 +24,13 @@ protocol Pattern {
     static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop
     /// One trial's figures from every worker's report, in worker order.
     static func figures(_ reports: [WorkerReport], _ shape: CaseShape) -> TrialFigures
+    /// Its senders can pace themselves at an offered rate (`--rate`).
+    static var canPace: Bool { get }
 }
 
 extension Pattern {
     static var parameters: [CaseParameter] { [] }
+    static var canPace: Bool { true }
 }
 
 /// Where a case's message count comes from before calibration.
@@ -55,12 +58,30 @@ public enum CaseParameter: String, CaseIterable, Sendable {
     /// pubsub: direct (each publisher writes to every subscriber of a topic) or broker (through
     /// one broker worker).
     case topology
+    /// The patterns that pace: the messages a second each sender offers (`--rate`); a case without
+    /// one sends as fast as the path goes, and has no value (not 1).
+    case rate
+    /// Every pattern: how a worker waits for data to read (`--wait`, `WaitMode`); a case without
+    /// one does what the pattern does by itself (`auto`), and has no value.
+    case wait
 
     /// The words a value is written as, where it is not a number.
-    public var names: [String]? { self == .topology ? PubSubTopology.allCases.map(\.rawValue) : nil }
+    public var names: [String]? {
+        switch self {
+        case .topology: return PubSubTopology.allCases.map(\.rawValue)
+        case .wait: return WaitMode.allCases.map(\.rawValue)
+        case .depth, .receivers, .pairs, .publishers, .subscribers, .topics, .subscriptions, .rate: return nil
+        }
+    }
 
     /// The minor version (0.N.0) whose files first carry its column.
-    var version: Int { [.depth, .receivers, .pairs].contains(self) ? 2 : 3 }
+    var version: Int {
+        switch self {
+        case .depth, .receivers, .pairs: return 2
+        case .publishers, .subscribers, .topics, .subscriptions, .topology: return 3
+        case .rate, .wait: return 4
+        }
+    }
 
     /// A value as the files and case names write it: the number, or its name.
     public func text(_ value: Int) -> String { names.map { value >= 1 && value <= $0.count ? $0[value - 1] : String(value) } ?? String(value) }
@@ -90,9 +111,10 @@ public struct CaseShape: Equatable, Sendable {
         self.init(payloadBytes: payloadBytes, [.depth: depth, .receivers: receivers, .pairs: pairs])
     }
 
-    /// Equal when every parameter reads the same (a value of 1 is the same as none).
+    /// Equal when every parameter reads the same (a value of 1 is the same as none, except for the
+    /// rate, where none is no rate at all).
     public static func == (a: CaseShape, b: CaseShape) -> Bool {
-        a.payloadBytes == b.payloadBytes && CaseParameter.allCases.allSatisfy { a[$0] == b[$0] }
+        a.payloadBytes == b.payloadBytes && CaseParameter.allCases.allSatisfy { a[$0] == b[$0] } && a.rate == b.rate && a.wait == b.wait
     }
 
     public subscript(parameter: CaseParameter) -> Int {
@@ -108,6 +130,10 @@ public struct CaseShape: Equatable, Sendable {
     var topics: Int { self[.topics] }
     var subscriptions: Int { self[.subscriptions] }
     var topology: PubSubTopology { self[.topology] == 2 ? .broker : .direct }
+    /// Messages a second each sender offers; nil: as fast as the path goes.
+    public var rate: Int? { values[.rate] }
+    /// How the workers wait for data; nil: as the pattern does by itself (`auto`).
+    public var wait: WaitMode? { values[.wait].flatMap { $0 >= 1 && $0 <= WaitMode.allCases.count ? WaitMode.allCases[$0 - 1] : nil } }
 }
 
 /// A trial's workers and the links between them. A link joins worker `from` (its role a: the side
@@ -161,8 +187,11 @@ struct TrialFigures {
     var messages: UInt64 = 0
     /// The values of the pattern's own metrics (`Metric.Source.pattern`), where it has them.
     var values: [Metric: Double] = [:]
-    /// (nanoseconds, count) pairs for the latency histogram, where the pattern times each message.
+    /// (nanoseconds, count) pairs for the latency histogram, where the pattern times each message;
+    /// at an offered rate, from each message's intended send time (corrected).
     var latencies: [(UInt64, UInt64)] = []
+    /// At an offered rate: the same latencies from each message's actual send (uncorrected).
+    var uncorrectedLatencies: [(UInt64, UInt64)] = []
     /// Message transports: what was sent, received, lost, reordered and duplicated.
     var datagrams: DatagramCounts?
 }
@@ -263,6 +292,9 @@ struct LoopResult {
     var datagrams = DatagramCounts()
     /// Datagrams dropped because they were too short or did not carry the trial's key.
     var rejected: UInt64 = 0
+    /// At an offered rate: messages the sender's schedule released, and how many went late.
+    var paced: UInt64 = 0
+    var late: UInt64 = 0
 }
 
 /// The longest a request over a lossy transport waits for its reply (and how long it waits before
@@ -312,8 +344,18 @@ func carriesTrialKey(_ buffer: UnsafeRawPointer, _ count: Int, key: UInt64, head
 /// loop and must not allocate.
 protocol TimedLoop: AnyObject {
     func run(_ result: inout LoopResult)
-    /// Round-trip times the loop recorded, as (nanoseconds, count) pairs; empty for throughput.
+    /// Round-trip times the loop recorded, as (nanoseconds, count) pairs; empty for throughput. At
+    /// an offered rate, from each message's intended send time.
     func roundTrips() -> [(UInt64, UInt64)]
+    /// At an offered rate: the same times from each message's actual send.
+    func uncorrectedRoundTrips() -> [(UInt64, UInt64)]
+    /// At an offered rate: the pacer's overshoot of each send that waited for its time, ns.
+    func overshoots() -> [(UInt64, UInt64)]
+}
+
+extension TimedLoop {
+    func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { [] }
+    func overshoots() -> [(UInt64, UInt64)] { [] }
 }
 
 /// Payload bytes follow a pattern of this period, so that a receiver can check every byte and a

@@ -25,6 +25,10 @@ public enum PatternKind: String, CaseIterable, Sendable {
 
     public var summary: String { implementation.summary }
     public var parameters: [CaseParameter] { implementation.parameters }
+    /// Its senders can pace themselves at an offered rate (`--rate`).
+    public var canPace: Bool { implementation.canPace }
+    /// A case of it can have a value of `p`: its own parameters, and the rate where it paces.
+    public func takes(_ p: CaseParameter) -> Bool { parameters.contains(p) || (p == .rate && canPace) || p == .wait }
     /// Its own metrics, first the main one, then those every pattern has.
     public var metrics: [Metric] { implementation.metrics + Metric.everyPattern }
     public var sizing: WorkSizing { implementation.sizing }

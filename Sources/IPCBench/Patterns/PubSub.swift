@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 import Histogram
 
@@ -50,6 +51,7 @@ enum PubSubPattern: Pattern {
 
     static func requirements(_ shape: CaseShape) -> Requirements {
         var r = Requirements(polling: "any of its links", broadcast: true)
+        r.waitsItself = true
         r.header = (PubSubHeader.bytes, "its header: the trial key, publisher, topic, sequence number and send time")
         r.readsEveryMessage = true
         return r
@@ -108,9 +110,20 @@ enum PubSubPattern: Pattern {
         if deliveries.totalCount > 0 {
             f.values[.deliveryP50] = Double(deliveries.valueAtPercentile(50)) / 1000
             f.values[.deliveryP99] = Double(deliveries.valueAtPercentile(99)) / 1000
+            f.values[.deliveryP999] = Double(deliveries.valueAtPercentile(99.9)) / 1000
         }
         // The deliveries due: each publisher's messages to the subscribers of their topics.
-        f.datagrams = DatagramCounts(due: due.reduce(0, +), receivers: subscribers)
+        let allDue = due.reduce(0, +)
+        f.datagrams = DatagramCounts(due: allDue, receivers: subscribers)
+        // At a rate, what got through counts each published message once: the published messages
+        // times the share of their deliveries that arrived.
+        let published = reports[..<shape.publishers].reduce(UInt64(0)) { $0 + $1.messages }
+        let delivered = allDue > 0 ? Double(published) * Double(min(f.messages, allDue)) / Double(allDue) : 0
+        addPacingFigures(&f, shape, senders: Array(reports[..<shape.publishers]), achieved: delivered)
+        let uncorrected = makeRoundTripHistogram(subscribers.flatMap(\.uncorrected))
+        if shape.rate != nil && uncorrected.totalCount > 0 {
+            f.values[.deliveryP999Uncorrected] = Double(uncorrected.valueAtPercentile(99.9)) / 1000
+        }
         return f
     }
 }
@@ -147,24 +160,33 @@ struct PubSubWorkers {
     }
 }
 
-/// A pubsub message's first 32 bytes, little-endian: the trial key, the publisher (32 bits), the
-/// topic (32 bits), the publisher's message number (`endMarker` for its end) and the send time
-/// (CLOCK_MONOTONIC ns, the same clock in every process of the host). The pattern fills the rest.
+/// A pubsub message's first 32 bytes, little-endian: the trial key; a word of the publisher (8
+/// bits; at most 64), the topic (8 bits; at most 64) and, at an offered rate, how late the message
+/// went out after its intended time (48 bits of ns, 78 hours; 0 without a rate); the publisher's
+/// message number (`endMarker` for its end); and the send time (CLOCK_MONOTONIC ns, the same clock
+/// in every process of the host): at a rate the intended one, so that a delivery's latency is
+/// corrected and the uncorrected one is that less the lateness. The pattern fills the rest.
 enum PubSubHeader {
     static let bytes = 32
 
     @inline(__always)
-    static func write(_ buffer: UnsafeMutableRawPointer, key: UInt64, publisher: Int, topic: Int, sequence: UInt64, time: UInt64) {
+    static func write(_ buffer: UnsafeMutableRawPointer, key: UInt64, publisher: Int, topic: Int, sequence: UInt64, time: UInt64,
+                      lateness: UInt64 = 0) {
+        let word = UInt64(truncatingIfNeeded: publisher) & 0xFF | (UInt64(truncatingIfNeeded: topic) & 0xFF) << 8
+            | min(lateness, latenessLimit) << 16
         buffer.storeBytes(of: key.littleEndian, toByteOffset: 0, as: UInt64.self)
-        buffer.storeBytes(of: UInt32(truncatingIfNeeded: publisher).littleEndian, toByteOffset: 8, as: UInt32.self)
-        buffer.storeBytes(of: UInt32(truncatingIfNeeded: topic).littleEndian, toByteOffset: 12, as: UInt32.self)
+        buffer.storeBytes(of: word.littleEndian, toByteOffset: 8, as: UInt64.self)
         buffer.storeBytes(of: sequence.littleEndian, toByteOffset: 16, as: UInt64.self)
         buffer.storeBytes(of: time.littleEndian, toByteOffset: 24, as: UInt64.self)
     }
 
+    static let latenessLimit: UInt64 = (1 << 48) - 1
+
     @inline(__always) static func key(_ b: UnsafeRawPointer) -> UInt64 { UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 0, as: UInt64.self)) }
-    @inline(__always) static func publisher(_ b: UnsafeRawPointer) -> Int { Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt32.self))) }
-    @inline(__always) static func topic(_ b: UnsafeRawPointer) -> Int { Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 12, as: UInt32.self))) }
+    @inline(__always) static func word(_ b: UnsafeRawPointer) -> UInt64 { UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+    @inline(__always) static func publisher(_ b: UnsafeRawPointer) -> Int { Int(word(b) & 0xFF) }
+    @inline(__always) static func topic(_ b: UnsafeRawPointer) -> Int { Int(word(b) >> 8 & 0xFF) }
+    @inline(__always) static func lateness(_ b: UnsafeRawPointer) -> UInt64 { word(b) >> 16 }
     @inline(__always) static func sequence(_ b: UnsafeRawPointer) -> UInt64 { UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) }
     @inline(__always) static func time(_ b: UnsafeRawPointer) -> UInt64 { UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 24, as: UInt64.self)) }
 }
@@ -182,6 +204,8 @@ final class Publisher: TimedLoop {
     private let targets: [[Int]]
     private let work: LoopWork
     private let buffer: UnsafeMutableRawPointer
+    /// At an offered rate: the schedule (message m at t0 + m/R; late ones at once, in order).
+    private let pacer: Pacer
 
     init(id: Int, _ endpoints: [Endpoint], _ targets: [[Int]], _ work: LoopWork) {
         self.id = id
@@ -189,6 +213,7 @@ final class Publisher: TimedLoop {
         self.targets = targets
         self.work = work
         buffer = makePatternBuffer(work.payloadBytes)
+        pacer = work.makePacer()
     }
 
     deinit { buffer.deallocate() }
@@ -198,8 +223,16 @@ final class Publisher: TimedLoop {
         let key = endpoints[0].datagramKey, seal = endpoints[0].seal
         var topic = 0
         result.startNs = monotonicNanoseconds()
-        publishing: for m in 0..<UInt64(work.messages) {
-            PubSubHeader.write(buffer, key: key, publisher: id, topic: topic, sequence: m, time: monotonicNanoseconds())
+        pacer.start(result.startNs)
+        publishing: for n in 0..<work.messages {
+            let m = UInt64(n)
+            let intended = pacer.on ? pacer.wait(m) : 0
+            let now = monotonicNanoseconds()
+            if pacer.on {
+                PubSubHeader.write(buffer, key: key, publisher: id, topic: topic, sequence: m, time: intended, lateness: now &- intended)
+            } else {
+                PubSubHeader.write(buffer, key: key, publisher: id, topic: topic, sequence: m, time: now)
+            }
             if let seal { sealDatagramHeader(buffer, headerBytes: PubSubHeader.bytes, seal) }
             for e in targets[topic] {
                 let n = endpoints[e].write(buffer, size)
@@ -212,6 +245,7 @@ final class Publisher: TimedLoop {
             if topic == topics { topic = 0 }
         }
         result.endNs = monotonicNanoseconds()
+        pacer.report(&result)
         PubSubHeader.write(buffer, key: key, publisher: id, topic: 0, sequence: endMarker, time: 0)
         if let seal { sealDatagramHeader(buffer, headerBytes: PubSubHeader.bytes, seal) }
         let copies = endpoints[0].losesDatagrams ? 3 : 1
@@ -219,11 +253,13 @@ final class Publisher: TimedLoop {
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { [] }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(pacer.overshoot) : [] }
 }
 
 /// The links a broker or subscriber reads, without blocking: each has a buffer of one message (a
-/// stream's may arrive in parts); when none has a whole message it waits in poll(2) for any of them.
-/// Allocates only in `init`.
+/// stream's may arrive in parts); when none has a whole message it waits for any of them as --wait
+/// says: in poll(2) (auto, poll), in epoll_wait(2) on a set of them all (epoll), or not at all, reading
+/// them in turn again (busy). Allocates only in `init`.
 struct Inbox {
     private let endpoints: [Endpoint]
     private let size: Int
@@ -233,15 +269,23 @@ struct Inbox {
     /// Links still read (a link is done once every source on it has ended).
     private let open: UnsafeMutablePointer<Bool>
     private var next = 0
+    private let wait: WaitMode
+    /// epoll: the set of the open links' descriptors; -1 otherwise.
+    private let epoll: Int32
+    /// busy, where messages may be lost: when the links went quiet (0: they are not).
+    private var quietSince: UInt64 = 0
     let failure: Int32
     /// Its links keep message boundaries (one read, one message; a stranger may send one).
     let datagrams: Bool
     /// Where anyone may send to its links (udp-multicast): the MAC key that authenticates a header.
     let seal: SipHashKey?
 
-    init(_ endpoints: [Endpoint], size: Int) {
+    init(_ endpoints: [Endpoint], size: Int, wait: WaitMode) {
         self.endpoints = endpoints
         self.size = size
+        self.wait = wait
+        var epoll: Int32 = -1
+        if wait == .epoll { epoll = cshim_epoll_create() }
         buffers = .allocate(capacity: endpoints.count)
         filled = .allocate(capacity: endpoints.count)
         polls = .allocate(capacity: endpoints.count)
@@ -254,7 +298,9 @@ struct Inbox {
             (open + i).initialize(to: true)
             let r = e.makeNonBlocking()
             if r < 0 { failure = -r }
+            if wait == .epoll && (epoll < 0 || cshim_epoll_add(epoll, e.pollDescriptors.read, UInt32(i)) < 0) { failure = errno }
         }
+        self.epoll = epoll
         self.failure = failure
         datagrams = endpoints[0].isDatagram
         seal = endpoints[0].seal
@@ -274,11 +320,13 @@ struct Inbox {
         filled.deallocate()
         polls.deallocate()
         open.deallocate()
+        closeDescriptor(epoll)
     }
 
     /// Stops reading link `i`.
     func close(_ i: Int) {
         open[i] = false
+        if epoll >= 0 { _ = cshim_epoll_remove(epoll, polls[i].fd) }
         polls[i].fd = -1  // poll(2) skips a negative descriptor
     }
 
@@ -300,6 +348,7 @@ struct Inbox {
                 if n < 0 { return .failed(Int32(-n)) }
                 if n == 0 && !datagrams { return .closed(link: i) }
                 next = i + 1
+                quietSince = 0
                 if datagrams { return .message(link: i, buffers[i], bytes: n) }
                 filled[i] += n
                 if filled[i] == size {
@@ -308,7 +357,21 @@ struct Inbox {
                 }
             }
             let lossy = endpoints[0].losesDatagrams
-            let r = retryingInterrupts { Int(poll(polls, nfds_t(count), lossy ? quietTimeoutMs : -1)) }
+            let r: Int
+            switch wait {
+            case .auto, .block, .poll, .uring:  // block and uring cannot serve pubsub: skipReason skips them
+                r = retryingInterrupts { Int(poll(polls, nfds_t(count), lossy ? quietTimeoutMs : -1)) }
+            case .epoll:
+                let epoll = self.epoll
+                r = retryingInterrupts { Int(cshim_epoll_wait_one(epoll, lossy ? quietTimeoutMs : -1, nil)) }
+            case .busy:
+                // Read them all again at once; where messages may be lost, give up after the same quiet time.
+                r = 1
+                if lossy {
+                    let now = monotonicNanoseconds()
+                    if quietSince == 0 { quietSince = now } else if now &- quietSince >= UInt64(quietTimeoutMs) * 1_000_000 { return .quiet }
+                }
+            }
             if r < 0 { return .failed(Int32(-r)) }
             if r == 0 { return .quiet }
         }
@@ -330,7 +393,7 @@ final class Broker: TimedLoop {
         self.outbound = outbound
         self.targets = targets
         self.work = work
-        inbox = Inbox(inbound, size: work.payloadBytes)
+        inbox = Inbox(inbound, size: work.payloadBytes, wait: work.wait)
         key = inbound[0].datagramKey
         marker = makePatternBuffer(work.payloadBytes)
     }
@@ -342,7 +405,7 @@ final class Broker: TimedLoop {
 
     func run(_ result: inout LoopResult) {
         let size = work.payloadBytes, topics = targets.count, publishers = work.shape.publishers
-        if inbox.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK)", inbox.failure); return }
+        if inbox.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK) or epoll_ctl", inbox.failure); return }
         var ended = 0
         result.startNs = monotonicNanoseconds()
         forwarding: while ended < publishers {
@@ -405,10 +468,14 @@ final class Subscriber: TimedLoop {
     /// Where messages may be lost: a bit per publisher and message, to tell duplicates.
     private let seen: UnsafeMutablePointer<UInt64>?
     private var histogram = makeRoundTripHistogram()
+    /// At an offered rate: each delivery's latency from the actual send (the header's time is the intended one).
+    private let paced: Bool
+    private var uncorrected = makeRoundTripHistogram()
 
     init(id: Int, _ endpoints: [Endpoint], ends sources: [UInt64], _ w: PubSubWorkers, _ work: LoopWork) {
+        paced = work.rate != nil
         self.work = work
-        inbox = Inbox(endpoints, size: work.payloadBytes)
+        inbox = Inbox(endpoints, size: work.payloadBytes, wait: work.wait)
         key = endpoints[0].datagramKey
         topics = w.shape.topics
         mine = w.topicMask(of: id)
@@ -439,7 +506,7 @@ final class Subscriber: TimedLoop {
 
     func run(_ result: inout LoopResult) {
         let size = work.payloadBytes, messages = UInt64(work.messages)
-        if inbox.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK)", inbox.failure); return }
+        if inbox.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK) or epoll_ctl", inbox.failure); return }
         result.startNs = monotonicNanoseconds()
         while inbox.anyOpen {
             switch inbox.receive() {
@@ -493,6 +560,10 @@ final class Subscriber: TimedLoop {
                 if sequence + 1 > highest[order] { highest[order] = sequence + 1 }
                 let latency = now &- PubSubHeader.time(buffer)
                 if !histogram.record(latency) { result.failure = .histogramOverflow(latency); return }
+                if paced {
+                    let fromSend = latency &- min(PubSubHeader.lateness(buffer), latency)
+                    if !uncorrected.record(fromSend) { result.failure = .histogramOverflow(fromSend); return }
+                }
                 result.endNs = now
                 result.bytes &+= UInt64(count)
                 result.messages &+= 1
@@ -504,4 +575,5 @@ final class Subscriber: TimedLoop {
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }
+    func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { paced ? recordedPairs(uncorrected) : [] }
 }

@@ -35,6 +35,7 @@ enum SyncMessagePattern: Pattern {
         var d = sender.datagrams
         d.lost = d.sent - min(d.sent, d.received)
         f.datagrams = d
+        addPacingFigures(&f, shape, senders: [sender], achieved: Double(sender.messages))
         return f
     }
 }
@@ -53,6 +54,9 @@ final class AckedSender: TimedLoop {
     private let sendBuffer: UnsafeMutableRawPointer
     private let ackBuffer: UnsafeMutableRawPointer
     private var histogram = makeRoundTripHistogram()
+    /// At an offered rate: the schedule, and the send-to-ack times from the actual sends.
+    private let pacer: Pacer
+    private var uncorrected = makeRoundTripHistogram()
     private let setupFailure: LoopFailure
 
     init(_ endpoint: Endpoint, _ work: LoopWork) {
@@ -60,6 +64,7 @@ final class AckedSender: TimedLoop {
         self.work = work
         sendBuffer = makePatternBuffer(work.payloadBytes)
         ackBuffer = makePatternBuffer(ackCapacity)
+        pacer = work.makePacer()
         setupFailure = repliesAreNumbered(endpoint, work.payloadBytes) ? setReplyTimeout(endpoint, work.replyTimeoutNs) : .none
     }
 
@@ -70,13 +75,32 @@ final class AckedSender: TimedLoop {
 
     func run(_ result: inout LoopResult) {
         if endpoint.isDatagram { runDatagrams(&result) } else { runStream(&result) }
+        pacer.report(&result)
+    }
+
+    /// At an offered rate, waits for message `i`'s intended time (at once when it has passed: one
+    /// message is outstanding) and returns it; else 0.
+    @inline(__always)
+    private func intendedTime(_ i: UInt64) -> UInt64 { pacer.on ? pacer.wait(i) : 0 }
+
+    /// Records a send-to-ack time that ended at `t1`: from the intended send at a rate (and from
+    /// the actual send `t0` beside it), else from `t0`.
+    @inline(__always)
+    private func record(_ t1: UInt64, intended: UInt64, sent t0: UInt64, _ result: inout LoopResult) -> Bool {
+        let from = pacer.on ? intended : t0
+        if !histogram.record(t1 &- from) { result.failure = .histogramOverflow(t1 &- from); return false }
+        if pacer.on && !uncorrected.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); return false }
+        return true
     }
 
     private func runStream(_ result: inout LoopResult) {
         let size = work.payloadBytes
         var phase = 0
         result.startNs = monotonicNanoseconds()
-        for number in 0..<UInt64(work.messages) {
+        pacer.start(result.startNs)
+        for n in 0..<work.messages {
+            let number = UInt64(n)
+            let intended = intendedTime(number)
             let t0 = monotonicNanoseconds()
             let w = endpoint.write(sendBuffer + phase, size)
             if w < 0 { result.failure = .system("write", Int32(-w)); break }
@@ -86,7 +110,7 @@ final class AckedSender: TimedLoop {
             if r < streamAckBytes { result.failure = .peerClosed(afterBytes: result.bytes + UInt64(size)); break }
             let acked = UInt64(littleEndian: ackBuffer.load(as: UInt64.self))
             if acked != number { result.failure = .corrupt(atByte: result.bytes); break }
-            if !histogram.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); break }
+            if !record(t1, intended: intended, sent: t0, &result) { break }
             result.endNs = t1
             result.bytes &+= UInt64(size)
             result.messages &+= 1
@@ -105,8 +129,11 @@ final class AckedSender: TimedLoop {
         if setupFailure.isFailure { result.failure = setupFailure; return }
         var answered = true
         result.startNs = monotonicNanoseconds()
-        for number in 0..<UInt64(work.messages) {
+        pacer.start(result.startNs)
+        for n in 0..<work.messages {
+            let number = UInt64(n)
             writeDatagramHeader(sendBuffer, key: key, number: number)
+            let intended = intendedTime(number)
             let t0 = monotonicNanoseconds()
             let s = endpoint.write(sendBuffer, size)
             if s < 0 { result.failure = .system("send", Int32(-s)); break }
@@ -121,7 +148,7 @@ final class AckedSender: TimedLoop {
             let acked = UInt64(littleEndian: ackBuffer.load(fromByteOffset: 8, as: UInt64.self))
             if r != datagramHeaderBytes || acked != number { result.failure = .badSequence(acked); break }
             result.datagrams.received &+= 1
-            if !histogram.record(t1 &- t0) { result.failure = .histogramOverflow(t1 &- t0); break }
+            if !record(t1, intended: intended, sent: t0, &result) { break }
             result.endNs = t1
             result.bytes &+= UInt64(size)
             result.messages &+= 1
@@ -130,6 +157,8 @@ final class AckedSender: TimedLoop {
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { recordedPairs(histogram) }
+    func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(uncorrected) : [] }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(pacer.overshoot) : [] }
 }
 
 /// Receives each whole message, checks it (every byte with `verify`), then acknowledges it.

@@ -19,7 +19,9 @@ enum ThroughputPattern: Pattern {
     }
 
     static func figures(_ reports: [WorkerReport], _ shape: CaseShape) -> TrialFigures {
-        oneWayFigures(sender: reports[0], receiver: reports[1])
+        var f = oneWayFigures(sender: reports[0], receiver: reports[1])
+        addPacingFigures(&f, shape, senders: [reports[0]], achieved: Double(reports[1].messages))
+        return f
     }
 }
 
@@ -59,11 +61,14 @@ final class StreamSender: TimedLoop {
     private let endpoints: [Endpoint]
     private let work: LoopWork
     private let buffer: UnsafeMutableRawPointer
+    /// At an offered rate: the schedule (message i at t0 + i/R; late ones at once, in order).
+    private let pacer: Pacer
 
     init(_ endpoints: [Endpoint], _ work: LoopWork) {
         self.endpoints = endpoints
         self.work = work
         buffer = makePatternBuffer(work.payloadBytes)
+        pacer = work.makePacer()
     }
 
     deinit { buffer.deallocate() }
@@ -73,7 +78,9 @@ final class StreamSender: TimedLoop {
         let endpoints = self.endpoints
         var phase = 0  // stream offset modulo the pattern period
         result.startNs = monotonicNanoseconds()
-        sending: for _ in 0..<work.messages {
+        pacer.start(result.startNs)
+        sending: for i in 0..<work.messages {
+            if pacer.on { _ = pacer.wait(UInt64(i)) }
             for e in endpoints.indices {
                 let n = endpoints[e].write(buffer + phase, size)
                 if n < 0 { result.failure = .system("write", Int32(-n)); break sending }
@@ -83,9 +90,11 @@ final class StreamSender: TimedLoop {
             phase = (phase + size) % patternPeriod
         }
         result.endNs = monotonicNanoseconds()
+        pacer.report(&result)
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { [] }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(pacer.overshoot) : [] }
 }
 
 /// Byte streams: reads until all bytes have arrived, asking for `payloadBytes` per read and never
@@ -141,6 +150,8 @@ final class DatagramSender: TimedLoop {
     private let seal: SipHashKey?
     private let markerCopies: Int
     private let buffer: UnsafeMutableRawPointer
+    /// At an offered rate: the schedule (message i at t0 + i/R; late ones at once, in order).
+    private let pacer: Pacer
 
     init(_ endpoints: [Endpoint], _ work: LoopWork) {
         self.endpoints = endpoints
@@ -149,6 +160,7 @@ final class DatagramSender: TimedLoop {
         seal = endpoints[0].seal
         markerCopies = endpoints[0].losesDatagrams ? 3 : 1
         buffer = makePatternBuffer(work.payloadBytes)
+        pacer = work.makePacer()
     }
 
     deinit { buffer.deallocate() }
@@ -157,7 +169,10 @@ final class DatagramSender: TimedLoop {
         let size = work.payloadBytes
         let endpoints = self.endpoints
         result.startNs = monotonicNanoseconds()
-        sending: for sequence in 0..<UInt64(work.messages) {
+        pacer.start(result.startNs)
+        sending: for n in 0..<work.messages {
+            let sequence = UInt64(n)
+            if pacer.on { _ = pacer.wait(sequence) }
             writeDatagramHeader(buffer, key: key, number: sequence)
             if let seal { sealDatagramHeader(buffer, headerBytes: datagramHeaderBytes, seal) }
             for e in endpoints.indices {
@@ -169,6 +184,7 @@ final class DatagramSender: TimedLoop {
             result.messages &+= 1
         }
         result.endNs = monotonicNanoseconds()
+        pacer.report(&result)
         writeDatagramHeader(buffer, key: key, number: endMarker)
         if let seal { sealDatagramHeader(buffer, headerBytes: datagramHeaderBytes, seal) }
         for e in endpoints.indices {
@@ -177,6 +193,7 @@ final class DatagramSender: TimedLoop {
     }
 
     func roundTrips() -> [(UInt64, UInt64)] { [] }
+    func overshoots() -> [(UInt64, UInt64)] { pacer.on ? recordedPairs(pacer.overshoot) : [] }
 }
 
 /// Datagrams: receives until the end marker or until nothing arrives for the receive timeout.

@@ -69,6 +69,9 @@ public struct CaseResult: Sendable {
     /// Per metric, the summary of the measured trials' values (metrics no trial has are absent).
     public var summaries: [Metric: Summary] = [:]
     public var roundTrips: RoundTripSummary?
+    /// At an offered rate: the 99.9th percentile of the round trips timed from the actual sends
+    /// (uncorrected), µs; the round trips above are timed from the intended ones.
+    public var uncorrectedP999: Double?
     /// Both workers' getrusage deltas over the measured trials' loops, summed.
     public var usage = ResourceUsage()
     /// Messages (or round trips) over the measured trials, the denominator of the per-message columns.

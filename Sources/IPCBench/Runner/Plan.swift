@@ -50,7 +50,8 @@ public struct BenchCase: Equatable, Sendable {
 
     /// The pattern's parameters with their values, as case names write them: `subscribers 4 topology broker`.
     public var parameterLabel: String {
-        pattern.parameters.map { "\($0.rawValue) \($0.text(shape[$0]))" }.joined(separator: " ")
+        (pattern.parameters.map { "\($0.rawValue) \($0.text(shape[$0]))" } + (shape.rate.map { ["rate \($0)"] } ?? [])
+            + (shape.wait.map { ["wait \($0.rawValue)"] } ?? [])).joined(separator: " ")
     }
 
     public var transportOptions: TransportOptions {
@@ -66,7 +67,7 @@ public struct BenchCase: Equatable, Sendable {
     }
 
     public var name: String {
-        let parameters = pattern.parameters.isEmpty ? "" : " " + parameterLabel
+        let parameters = parameterLabel.isEmpty ? "" : " " + parameterLabel
         return "\(transport.rawValue) \(pattern.rawValue) \(formatSize(payloadBytes))\(parameters) \(placement)"
     }
 
@@ -121,9 +122,19 @@ extension BenchConfig {
             let s = commandLine.over(suite.settings)
             let placements = s.placements!.map { $0.resolved(allowed: cpus) }
             for placement in placements { _ = try placement.cpus(workers: 2, allowed: cpus) }
-            let combinations = s.combinations(of: suite.pattern.parameters)
+            // A case per rate and per wait mode too, where given (every other parameter reads 1 where not given).
+            let combinations = s.combinations(of: suite.pattern.parameters).flatMap { values in
+                (s.parameters[.rate] ?? [0]).map { rate in rate == 0 ? values : values.merging([.rate: rate]) { $1 } }
+            }.flatMap { values in
+                (s.parameters[.wait] ?? [0]).map { wait in wait == 0 ? values : values.merging([.wait: wait]) { $1 } }
+            }
             if combinations.isEmpty {
                 throw InputError("suite '\(suite.name)': subscriptions \(s.parameters[.subscriptions]!.map(String.init).joined(separator: ",")) exceed topics \(s.parameters[.topics]!.map(String.init).joined(separator: ",")); each subscriber takes at most every topic once, so subscriptions must be at most topics")
+            }
+            // An offered rate makes a case per rate; without one the senders go as fast as the path goes.
+            if s.parameters[.rate] != nil && !suite.pattern.canPace {
+                let takers = PatternKind.allCases.filter(\.canPace).map(\.rawValue)
+                throw InputError("suite '\(suite.name)': rate does not apply to pattern \(suite.pattern.rawValue), whose workers each write while they read and keep no schedule (only to \(takers.joined(separator: ", "))); leave it out with -p, or set rate in the suites that take it")
             }
             for transport in s.transports! {
                 for size in s.sizes! {
@@ -150,6 +161,9 @@ extension BenchConfig {
                                 timeoutNs: s.timeoutNs!, minTrialNs: s.minTrialNs!, verify: verify)
                             next.settings = s.caseSettings
                             next.parameters = values
+                            if let rate = values[.rate], Double(messages) / Double(rate) * 1e9 > Double(s.timeoutNs!) {
+                                throw InputError("suite '\(suite.name)': a trial of \(next.name) sends \(messages) messages at \(rate) a second, which takes longer than the timeout \(formatDuration(s.timeoutNs!)); lower \(suite.pattern.sizing == .count ? "count" : "total") or raise timeout")
+                            }
                             try checkKnobs(next)
                             if let memory, next.trialMemoryBytes > memory.max {
                                 let workers = next.pattern.implementation.topology(next.shape).roles.count

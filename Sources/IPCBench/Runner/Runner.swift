@@ -96,6 +96,8 @@ struct CaseState {
     private let topology: Topology
     private var asked: [Int?] = []
     private var histogram = makeRoundTripHistogram()
+    /// At an offered rate: the measured trials' latencies from the actual sends (uncorrected).
+    private var uncorrected = makeRoundTripHistogram()
     private var warnings: [String] = []
     /// Trials run so far, warmup included.
     private var trialsRun = 0
@@ -173,6 +175,7 @@ struct CaseState {
             histogram.add(h)
             trialHistogram = h
         }
+        if !figures.uncorrectedLatencies.isEmpty { uncorrected.add(makeRoundTripHistogram(figures.uncorrectedLatencies)) }
         for metric in Metric.all {
             record.values[metric] = metric.value(figures, reports.workers, roundTrips: trialHistogram)
         }
@@ -225,6 +228,7 @@ struct CaseState {
         guard r.status == .ok || r.status == .stopped else { return r }
         r.error = warnings.joined(separator: "; ")
         if histogram.totalCount > 0 { r.roundTrips = RoundTripSummary(histogram) }
+        if uncorrected.totalCount > 0 { r.uncorrectedP999 = Double(uncorrected.valueAtPercentile(99.9)) / 1000 }
         for metric in Metric.all {
             r.summaries[metric] = Summary(r.trials.compactMap { $0.value(of: metric) })
         }

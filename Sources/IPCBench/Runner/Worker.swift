@@ -18,6 +18,12 @@ struct WorkerReport {
     /// The CPU the worker ran on when its loop ended.
     var cpu: Int64 = -1
     var roundTrips: [(UInt64, UInt64)] = []
+    /// At an offered rate: the round trips from the actual sends, and the pacer's overshoots.
+    var uncorrected: [(UInt64, UInt64)] = []
+    var overshoots: [(UInt64, UInt64)] = []
+    /// At an offered rate: messages the sender's schedule released, and how many went late.
+    var paced: UInt64 = 0
+    var late: UInt64 = 0
     /// The knobs its endpoints put in force, as the kernel reports them back; typed all the way to
     /// the files' setting columns.
     var knobsInForce = TransportKnobs()
@@ -26,7 +32,7 @@ struct WorkerReport {
     static var counters: [WritableKeyPath<WorkerReport, UInt64>] {
         [\.startNs, \.endNs, \.bytes, \.messages, \.datagrams.sent, \.datagrams.received, \.datagrams.lost,
          \.datagrams.reordered, \.datagrams.duplicated, \.rejected, \.allocatedBytes, \.usage.userMicroseconds,
-         \.usage.systemMicroseconds, \.usage.voluntarySwitches, \.usage.involuntarySwitches]
+         \.usage.systemMicroseconds, \.usage.voluntarySwitches, \.usage.involuntarySwitches, \.paced, \.late]
     }
 
     func encoded() -> [UInt8] {
@@ -34,10 +40,12 @@ struct WorkerReport {
         w.put(error)
         for counter in Self.counters { w.put(self[keyPath: counter]) }
         w.put(cpu)
-        w.put(UInt64(roundTrips.count))
-        for (value, count) in roundTrips {
-            w.put(value)
-            w.put(count)
+        for pairs in [roundTrips, uncorrected, overshoots] {
+            w.put(UInt64(pairs.count))
+            for (value, count) in pairs {
+                w.put(value)
+                w.put(count)
+            }
         }
         w.put(UInt64(knobsInForce.present.count))
         for knob in knobsInForce.present {
@@ -54,9 +62,11 @@ struct WorkerReport {
         error = try r.string()
         for counter in Self.counters { self[keyPath: counter] = try r.uint64() }
         cpu = try r.int64()
-        let pairs = Int(try r.uint64())
-        roundTrips.reserveCapacity(min(pairs, bytes.count / 16))
-        for _ in 0..<pairs { roundTrips.append((try r.uint64(), try r.uint64())) }
+        for list in [\WorkerReport.roundTrips, \.uncorrected, \.overshoots] {
+            let pairs = Int(try r.uint64())
+            self[keyPath: list].reserveCapacity(min(pairs, bytes.count / 16))
+            for _ in 0..<pairs { self[keyPath: list].append((try r.uint64(), try r.uint64())) }
+        }
         let knobs = try r.uint64()
         guard knobs <= UInt64(Knob.allCases.count) else { throw ControlChannel.Failure.malformed }
         for _ in 0..<knobs {
@@ -156,8 +166,12 @@ func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
         }
         var endpoints: [Endpoint] = []
         defer { endpoints.forEach { $0.close() } }
+        // The endpoints' reads wait as --wait says, except where the pattern's loops read without
+        // blocking and wait for all their descriptors themselves (duplex, pubsub).
+        let waitsOnOne = !setup.pattern.implementation.requirements(setup.work.shape).waitsItself
         for link in setup.links {
-            let endpoint = try link.transport.open(link.role, link.peer)
+            var endpoint = try link.transport.open(link.role, link.peer)
+            if waitsOnOne && setup.work.wait != .auto { try endpoint.prepareWaiting(setup.work.wait) }
             endpoints.append(endpoint)
             report.rejected &+= endpoint.rejected
             if report.knobsInForce.present.isEmpty { report.knobsInForce = endpoint.knobsInForce }
@@ -186,6 +200,10 @@ func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
         report.datagrams = result.datagrams
         report.rejected &+= result.rejected
         report.roundTrips = loop.roundTrips()
+        report.uncorrected = loop.uncorrectedRoundTrips()
+        report.overshoots = loop.overshoots()
+        report.paced = result.paced
+        report.late = result.late
         if !counter.isAvailable { report.error = "jemalloc is not the allocator of this process" }
         // Close the endpoints while the loop's buffers still exist: a vmsplice pipe may still
         // reference the sender's pages until it is closed.

@@ -253,6 +253,8 @@ extension CaseParameter {
         case .pairs: return InputLimits.pairs
         case .publishers, .subscribers, .topics, .subscriptions: return InputLimits.pubsub
         case .topology: return Bound(max: 2, shown: "2", why: "the topologies")
+        case .rate: return InputLimits.rate
+        case .wait: return Bound(max: WaitMode.allCases.count, shown: String(WaitMode.allCases.count), why: "the wait modes")
         }
     }
 
@@ -266,6 +268,8 @@ extension CaseParameter {
         case .topics: return "expected a whole number of topics or an array of them, each at least 1"
         case .subscriptions: return "expected a whole number of topics each subscriber takes or an array of them, each at least 1 and at most topics"
         case .topology: return "expected \"direct\", \"broker\" or an array of them"
+        case .rate: return "expected a whole number of messages a second or an array of them, each at least 1"
+        case .wait: return "expected \"auto\", \"block\", \"poll\", \"epoll\", \"busy\", \"uring\" or an array of them"
         }
     }
 }
@@ -373,6 +377,12 @@ public struct RunOptions: ParsableArguments {
     @Option(help: "pubsub: direct (each publisher writes to every subscriber of a topic), broker (through one broker worker), or both comma-separated (default direct,broker).")
     var topology: String?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Messages a second each sender offers, comma-separated for a sweep (throughput, latency, sync-message, async-request, fanout, pairs, pubsub); latency is then timed from each message's intended send. Default: as fast as the path goes.", valueName: "list"))
+    var rate: String?
+
+    @Option(help: ArgumentHelp("How workers wait for data to read, comma-separated for a case each: block (a blocking read), poll (poll(2), then the read), epoll (epoll_wait(2), then the read), busy (non-blocking reads in a loop), uring (each read through an io_uring ring), or auto (the pattern's own way, the default).", valueName: "list"))
+    var wait: String?
+
     @Option(name: .customLong("pipe-size"), parsing: .unconditional, help: ArgumentHelp("pipe, fifo, vmsplice: the pipe's capacity (F_SETPIPE_SZ), for example 1MiB.", valueName: "size"))
     var pipeSize: String?
 
@@ -432,7 +442,7 @@ public struct RunOptions: ParsableArguments {
         [("transports", transport), ("sizes", size), ("total", total), ("count", count), ("repetitions", repetitions),
          ("warmup", warmup), ("cpus", cpus), ("timeout", timeout), ("min_trial_time", minTrialTime),
          ("depth", depth), ("receivers", receivers), ("pairs", pairs), ("publishers", publishers), ("subscribers", subscribers),
-         ("topics", topics), ("subscriptions", subscriptions), ("topology", topology),
+         ("topics", topics), ("subscriptions", subscriptions), ("topology", topology), ("rate", rate), ("wait", wait),
          ("pipe_size", pipeSize), ("sndbuf", sndbuf), ("rcvbuf", rcvbuf), ("busy_poll", busyPoll), ("notsent_lowat", notSentLowat), ("nodelay", nodelay), ("workers", workers)]
     }
 

@@ -27,6 +27,10 @@ public struct Limits: Sendable {
     /// that two queues stay within the default RLIMIT_MSGQUEUE whatever the sysctl says.
     public var mqQueueDepth: Int { max(1, min(10, mqQueueMax)) }
 
+    /// Why this kernel refuses io_uring (`--wait uring`), found by making a ring at start-up; nil
+    /// where it makes one.
+    public internal(set) var ioUringRefusal: String?
+
     /// Probes that failed (a call this process could not make, such as socket() under EMFILE), by
     /// the transport whose limit they were for: its cases fail with this message rather than read 0.
     public internal(set) var failedProbes: [TransportKind: String] = [:]
@@ -60,6 +64,21 @@ public struct Limits: Sendable {
         mqMessageMax = probe("mq message limit", for: [.mq], 0) { try Limits.procNumber("/proc/sys/fs/mqueue/msgsize_max") }
         mqQueueMax = probe("mq queue depth", for: [.mq], 0) { try Limits.procNumber("/proc/sys/fs/mqueue/msg_max") }
         failedProbes = failed
+        ioUringRefusal = Limits.ioUringRefusal()
+    }
+
+    /// nil when a ring can be made; else why not, with the sysctl that says so where it does.
+    /// `IPCBENCH_TEST_NO_IO_URING=1` in the environment plays a kernel that refuses one (tests).
+    static func ioUringRefusal() -> String? {
+        let disabled = readProcValue("/proc/sys/kernel/io_uring_disabled").map { " (kernel.io_uring_disabled = \($0))" } ?? ""
+        if getenv("IPCBENCH_TEST_NO_IO_URING").map({ String(cString: $0) == "1" }) ?? false {
+            return "this kernel refuses io_uring: io_uring_setup: \(String(cString: strerror(EPERM)))\(disabled) (IPCBENCH_TEST_NO_IO_URING)"
+        }
+        guard let ring = cshim_uring_open(2) else {
+            return "this kernel refuses io_uring: io_uring_setup: \(String(cString: strerror(errno)))\(disabled)"
+        }
+        cshim_uring_close(ring)
+        return nil
     }
 
     /// True when a UDP socket can be bound to ::1; false without IPv6 (EAFNOSUPPORT) or with it

@@ -66,6 +66,8 @@ public struct Endpoint: Sendable {
     /// Where anyone may read and send the datagrams (udp-multicast): the trial's MAC key, which
     /// seals every header in place of the key (`sealDatagramHeader`); nil elsewhere.
     var seal: SipHashKey?
+    /// How its reads wait for data (`--wait`); a plain call unless `prepareWaiting` says otherwise.
+    var waiting = ReadWaiting()
 
     public init(_ io: MessageIO, _ semantics: MessageSemantics, datagramKey: UInt64 = 0, rejected: UInt64 = 0) {
         self.io = io
@@ -94,10 +96,27 @@ public struct Endpoint: Sendable {
         }
     }
 
-    /// Receives up to `capacity` bytes (a stream) or one message. Returns its length, 0 when the
-    /// peer closed a stream, or -errno (-EAGAIN when a receive timeout ran out).
+    /// Receives up to `capacity` bytes (a stream) or one message, waiting as `waiting` says. Returns
+    /// its length, 0 when the peer closed a stream, or -errno (-EAGAIN when a receive timeout ran out).
     @inline(__always)
     func read(_ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
+        switch waiting.mode {
+        case .direct:
+            return receive(buffer, capacity)
+        case .poll, .epoll:
+            let ready = waiting.awaitReadable()
+            if ready <= 0 { return ready == 0 ? -Int(EAGAIN) : ready }
+            return receive(buffer, capacity)
+        case .busy:
+            return busyRead(buffer, capacity)
+        case .uring:
+            return uringRead(buffer, capacity)
+        }
+    }
+
+    /// The transport's own receive call, as its descriptor's blocking mode makes it wait.
+    @inline(__always)
+    func receive(_ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
         switch io {
         case let .readWrite(fd, _): return retryingInterrupts { Glibc.read(fd, buffer, capacity) }
         case let .sendReceive(fd): return receiveDatagram(fd, buffer, capacity)
@@ -163,6 +182,8 @@ public struct Endpoint: Sendable {
     }
 
     public func close() {
+        closeDescriptor(waiting.epoll)
+        cshim_uring_close(UnsafeMutableRawPointer(bitPattern: waiting.ring))
         switch io {
         case let .readWrite(read, write):
             closeDescriptor(read)

@@ -73,7 +73,7 @@ final class ConfigTests: XCTestCase {
         [defaults]
         repetitions = 5
         sise = 3
-        """, "bench.toml:3: unknown key 'sise' in [defaults] (expected one of: transports, sizes, total, count, repetitions, warmup, cpus, timeout, min_trial_time, depth, receivers, pairs, publishers, subscribers, topics, subscriptions, topology, pipe_size, sndbuf, rcvbuf, busy_poll, notsent_lowat, workers, nodelay, schedule, seed)")
+        """, "bench.toml:3: unknown key 'sise' in [defaults] (expected one of: transports, sizes, total, count, repetitions, warmup, cpus, timeout, min_trial_time, depth, receivers, pairs, publishers, subscribers, topics, subscriptions, topology, rate, wait, pipe_size, sndbuf, rcvbuf, busy_poll, notsent_lowat, workers, nodelay, schedule, seed)")
         assertConfigError("""
         [[suite]]
         pattern = "latency"

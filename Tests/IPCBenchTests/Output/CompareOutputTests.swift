@@ -104,13 +104,13 @@ final class CompareOutputTests: XCTestCase {
 
         """)
         XCTAssertEqual(try render([[a], [b]], format: .csv), """
-        kind,new_file,transport,pattern,payload_bytes,placement,options,metric,base,new,change_pct,significant,change_ci95_low_pct,change_ci95_high_pct,detectable_pct,method,p_value,q_value,mde_pct,note,depth,receivers,pairs,publishers,subscribers,topics,subscriptions,topology
-        case,b.csv,pipe,throughput,4096,split,,MiB/s,100.250,110.250,9.98,0,7.92,12.12,1.93,within-run,,,,,,,,,,,,
-        case,b.csv,pipe,latency,64,split,,RTT p50 us,10.025,10.045,0.20,0,-1.78,2.22,2.02,within-run,,,,,,,,,,,,
-        case,b.csv,pipe,latency,64,split,,RTT p99 us,20.050,20.090,0.20,0,-1.78,2.22,2.02,within-run,,,,,,,,,,,,
-        geomean,b.csv,,,,,,MiB/s,,,9.98,0,,,,,,,,one run a side: no interval for the geometric mean,,,,,,,,
-        geomean,b.csv,,,,,,RTT p50 us,,,0.20,0,,,,,,,,one run a side: no interval for the geometric mean,,,,,,,,
-        geomean,b.csv,,,,,,RTT p99 us,,,0.20,0,,,,,,,,one run a side: no interval for the geometric mean,,,,,,,,
+        kind,new_file,transport,pattern,payload_bytes,placement,options,metric,base,new,change_pct,significant,change_ci95_low_pct,change_ci95_high_pct,detectable_pct,method,p_value,q_value,mde_pct,note,depth,receivers,pairs,publishers,subscribers,topics,subscriptions,topology,rate,wait
+        case,b.csv,pipe,throughput,4096,split,,MiB/s,100.250,110.250,9.98,0,7.92,12.12,1.93,within-run,,,,,,,,,,,,,,
+        case,b.csv,pipe,latency,64,split,,RTT p50 us,10.025,10.045,0.20,0,-1.78,2.22,2.02,within-run,,,,,,,,,,,,,,
+        case,b.csv,pipe,latency,64,split,,RTT p99 us,20.050,20.090,0.20,0,-1.78,2.22,2.02,within-run,,,,,,,,,,,,,,
+        geomean,b.csv,,,,,,MiB/s,,,9.98,0,,,,,,,,one run a side: no interval for the geometric mean,,,,,,,,,,
+        geomean,b.csv,,,,,,RTT p50 us,,,0.20,0,,,,,,,,one run a side: no interval for the geometric mean,,,,,,,,,,
+        geomean,b.csv,,,,,,RTT p99 us,,,0.20,0,,,,,,,,one run a side: no interval for the geometric mean,,,,,,,,,,
 
         """)
     }
@@ -152,21 +152,21 @@ final class CompareOutputTests: XCTestCase {
 
         """)
         XCTAssertEqual(try render([a, b], format: .csv), """
-        kind,new_file,transport,pattern,payload_bytes,placement,options,metric,base,new,change_pct,significant,change_ci95_low_pct,change_ci95_high_pct,detectable_pct,method,p_value,q_value,mde_pct,note,depth,receivers,pairs,publishers,subscribers,topics,subscriptions,topology
-        case,"b1.csv,b2.csv,b3.csv",pipe,throughput,4096,split,,MiB/s,100.563,110.594,9.98,1,3.91,16.39,5.84,runs-t,0.010,0.029,7.89,,,,,,,,,
-        case,"b1.csv,b2.csv,b3.csv",pipe,latency,64,split,,RTT p50 us,10.056,10.077,0.20,0,-5.33,6.05,5.84,runs-t,0.927,0.927,7.89,,,,,,,,,
-        case,"b1.csv,b2.csv,b3.csv",pipe,latency,64,split,,RTT p99 us,20.113,20.153,0.20,0,-5.33,6.05,5.84,runs-t,0.927,0.927,7.89,,,,,,,,,
-        geomean,"b1.csv,b2.csv,b3.csv",,,,,,MiB/s,,,9.98,1,3.91,16.39,5.84,runs-welch,0.010,0.029,7.89,,,,,,,,,
-        geomean,"b1.csv,b2.csv,b3.csv",,,,,,RTT p50 us,,,0.20,0,-5.33,6.05,5.84,runs-welch,0.927,0.927,7.89,,,,,,,,,
-        geomean,"b1.csv,b2.csv,b3.csv",,,,,,RTT p99 us,,,0.20,0,-5.33,6.05,5.84,runs-welch,0.927,0.927,7.89,,,,,,,,,
+        kind,new_file,transport,pattern,payload_bytes,placement,options,metric,base,new,change_pct,significant,change_ci95_low_pct,change_ci95_high_pct,detectable_pct,method,p_value,q_value,mde_pct,note,depth,receivers,pairs,publishers,subscribers,topics,subscriptions,topology,rate,wait
+        case,"b1.csv,b2.csv,b3.csv",pipe,throughput,4096,split,,MiB/s,100.563,110.594,9.98,1,3.91,16.39,5.84,runs-t,0.010,0.029,7.89,,,,,,,,,,,
+        case,"b1.csv,b2.csv,b3.csv",pipe,latency,64,split,,RTT p50 us,10.056,10.077,0.20,0,-5.33,6.05,5.84,runs-t,0.927,0.927,7.89,,,,,,,,,,,
+        case,"b1.csv,b2.csv,b3.csv",pipe,latency,64,split,,RTT p99 us,20.113,20.153,0.20,0,-5.33,6.05,5.84,runs-t,0.927,0.927,7.89,,,,,,,,,,,
+        geomean,"b1.csv,b2.csv,b3.csv",,,,,,MiB/s,,,9.98,1,3.91,16.39,5.84,runs-welch,0.010,0.029,7.89,,,,,,,,,,,
+        geomean,"b1.csv,b2.csv,b3.csv",,,,,,RTT p50 us,,,0.20,0,-5.33,6.05,5.84,runs-welch,0.927,0.927,7.89,,,,,,,,,,,
+        geomean,"b1.csv,b2.csv,b3.csv",,,,,,RTT p99 us,,,0.20,0,-5.33,6.05,5.84,runs-welch,0.927,0.927,7.89,,,,,,,,,,,
 
         """)
     }
 
     func testTheParameterColumnsNameACasesParameter() {
         let key = CaseKey(["transport": "pipe", "pattern": "fanout", "payload_bytes": "64", "receivers": "4", "depth": "", "pairs": ""])
-        XCTAssertEqual(CaseParameter.allCases.map { key.value(of: $0) }, ["", "4", "", "", "", "", "", ""])
-        XCTAssertEqual(Array(compareCSVColumns.suffix(8)), ["depth", "receivers", "pairs", "publishers", "subscribers", "topics", "subscriptions", "topology"])
+        XCTAssertEqual(CaseParameter.allCases.map { key.value(of: $0) }, ["", "4", "", "", "", "", "", "", "", ""])
+        XCTAssertEqual(Array(compareCSVColumns.suffix(10)), ["depth", "receivers", "pairs", "publishers", "subscribers", "topics", "subscriptions", "topology", "rate", "wait"])
         let pubsub = CaseKey(["pattern": "pubsub", "publishers": "2", "subscribers": "4", "topics": "4", "subscriptions": "1", "topology": "broker"])
         XCTAssertEqual(pubsub.parameter, "publishers 2 subscribers 4 topics 4 subscriptions 1 topology broker")
         XCTAssertEqual(pubsub.value(of: .topology), "broker")

@@ -9,7 +9,7 @@ final class SettingsTests: XCTestCase {
         "cpus": "same", "timeout": "10s", "min_trial_time": "0s", "depth": "1,4", "receivers": "2", "pairs": "2",
         "publishers": "1", "subscribers": "2", "topics": "2", "subscriptions": "1", "topology": "direct",
         "pipe_size": "1MiB", "sndbuf": "256KiB", "rcvbuf": "256KiB", "busy_poll": "50", "notsent_lowat": "16KiB",
-        "nodelay": "off", "workers": "thread",
+        "nodelay": "off", "workers": "thread", "rate": "1000,10000", "wait": "poll,busy",
     ]
 
     func testEverySettingIsAnOptionAndTheOptionsGiveItBack() throws {
