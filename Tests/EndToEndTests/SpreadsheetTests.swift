@@ -232,7 +232,7 @@ final class SpreadsheetTests: XCTestCase {
         """)
         let output = h.work.appendingPathComponent("never.csv").path
         for (arguments, message) in [
-            (["--rows", "bandwidth"], "ipcbench: error: --rows bandwidth: expected payload, parameter or a parameter's name (depth, receivers, pairs, publishers, subscribers, topics, subscriptions, topology)\n"),
+            (["--rows", "bandwidth"], "ipcbench: error: --rows bandwidth: expected payload, parameter or a parameter's name (depth, receivers, pairs, publishers, subscribers, topics, subscriptions, topology, rate, wait)\n"),
             (["--pattern", "pairs", "--rows", "depth"], "ipcbench: error: --rows depth: pairs takes pairs, not depth\n"),
             (["--pattern", "pairs", "--rows", "parameter", "--size", "4 parsecs"], "ipcbench: error: --size '4parsecs' is not a size: "),
             (["--pattern", "pairs", "--size", "64"], "ipcbench: error: --size picks the payload of --rows parameter; with payload rows every payload is a row\n"),
