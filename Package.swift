@@ -9,7 +9,6 @@ let package = Package(
     name: "ipcbench",
     products: [
         .executable(name: "ipcbench", targets: ["ipcbench"]),
-        .library(name: "IPCBench", targets: ["IPCBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,27 +31,37 @@ let package = Package(
         // The history database's clients: the system's SQLite and PostgreSQL's libpq (scripts/setup --history).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // The layers, each a target, so the compiler refuses an arrow the wrong way: IPCPlatform (system
+        // calls, files, processes, clocks) <- IPCModel (settings, the case and its key, metrics, the
+        // result record and its files) <- IPCRun (plan, runner, workers, transports, patterns) and
+        // IPCAnalysis (reading results, compare, pivot, exporters, history) <- IPCLab (kernels, bisect)
+        // <- the command. Shared internals are `package`.
+        .target(name: "IPCPlatform", dependencies: ["CShims", "CJemalloc"], swiftSettings: strict),
         .target(
-            name: "IPCBench",
+            name: "IPCModel",
             dependencies: [
-                "CShims",
-                "CJemalloc",
-                "CSQLite",
-                "CLibPQ",
+                "IPCPlatform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "IPCRun",
+            dependencies: ["IPCPlatform", "IPCModel", "CShims", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: strict
+        ),
+        .target(name: "IPCAnalysis", dependencies: ["IPCPlatform", "IPCModel", "CShims", "CSQLite", "CLibPQ"], swiftSettings: strict),
+        .target(name: "IPCLab", dependencies: ["IPCPlatform", "IPCModel", "IPCRun", "IPCAnalysis", "CShims"], swiftSettings: strict),
         .executableTarget(
             name: "ipcbench",
             dependencies: [
-                "IPCBench",
+                "IPCPlatform", "IPCModel", "IPCRun", "IPCAnalysis", "IPCLab", "CShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "IPCBenchTests", dependencies: ["IPCBench"], swiftSettings: strict),
-        .testTarget(name: "EndToEndTests", dependencies: ["IPCBench"], swiftSettings: strict),
+        .testTarget(name: "IPCBenchTests", dependencies: ["IPCPlatform", "IPCModel", "IPCRun", "IPCAnalysis", "IPCLab", "CShims", .product(name: "Histogram", package: "hdrhistogram-swift")], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["IPCPlatform", "IPCModel", "IPCRun", "IPCAnalysis", "IPCLab", "CShims", .product(name: "Histogram", package: "hdrhistogram-swift")], swiftSettings: strict),
     ]
 )

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Glibc
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `ipcbench bisect --list FILE`: finds the first kernel of an ordered list whose case differs from
 /// the first (good) kernel's by more than the threshold, each step a kernel comparison (`ipcbench

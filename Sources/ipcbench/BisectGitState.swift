@@ -1,6 +1,10 @@
 import ArgumentParser
 import Glibc
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// What `bisect --good --bad` hands each `git bisect run` step, in its folder: the bisect's options
 /// (`git-bisect.txt`, a `name=value` a line), the case chosen at the first measured step

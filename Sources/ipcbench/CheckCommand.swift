@@ -1,5 +1,9 @@
 import ArgumentParser
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `ipcbench check`: the validation compare and pivot apply to results files, for scripts that read them too.
 struct CheckCommand: ParsableCommand {

@@ -1,5 +1,9 @@
 import ArgumentParser
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `ipcbench convert`: a CSV pair into the JSON form and back, losslessly; or a run's figures in a
 /// lab's format (KTAP, BMF, LAVA, Markdown).

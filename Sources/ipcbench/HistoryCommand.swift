@@ -1,6 +1,10 @@
 import ArgumentParser
 import Glibc
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `ipcbench history`: every run in a database (a SQLite file, or a lab's PostgreSQL), its series
 /// over time, and the change points Apache Otava finds in them, each with compare's verdict.

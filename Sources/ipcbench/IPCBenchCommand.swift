@@ -1,6 +1,10 @@
 import ArgumentParser
 import Glibc
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `ipcbench`: the root command. Exit status: 0 all cases ok, 1 a case failed, 2 bad input, 3 a write error.
 struct IPCBenchCommand: ParsableCommand {

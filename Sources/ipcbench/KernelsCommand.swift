@@ -1,6 +1,10 @@
 import ArgumentParser
 import Glibc
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 struct KernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

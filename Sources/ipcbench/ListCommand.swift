@@ -1,5 +1,9 @@
 import ArgumentParser
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

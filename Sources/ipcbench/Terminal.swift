@@ -1,5 +1,9 @@
 import Glibc
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// The human-readable results, one line per case as it finishes.
 struct SummaryTable {

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Glibc
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// Opens /dev/null on whichever of descriptors 0, 1 and 2 is closed, so that no file the command
 /// creates takes one of their numbers (a results file on descriptor 1 would get the run table).

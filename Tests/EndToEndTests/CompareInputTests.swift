@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `ipcbench compare` on hand-written files: several runs a side, the regression gate, and input
 /// that must be refused (exit 2) or skipped with a warning, never a trap.

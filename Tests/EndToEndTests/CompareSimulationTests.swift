@@ -1,5 +1,9 @@
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// The intervals on synthetic trials with known truth: value = truth × exp(run effect + trial noise).
 /// Seeded, so every run of the test sees the same numbers.

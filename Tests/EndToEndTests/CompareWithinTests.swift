@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `compare --within`: two settings run as cases of the same shuffled rounds and compared round by
 /// round, on a real run of this kernel.

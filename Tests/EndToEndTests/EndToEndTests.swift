@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// Runs the built `ipcbench` binary the way the README tells a user to, each test in its own folder
 /// and with its own TMPDIR, so that it can check that nothing is left behind.

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `compare --format json|ktap|bmf|lava` through the binary, and a run's figures through `convert
 /// -o OUT.ktap|.bmf|.lava|.md`, each checked against its format's rules: KTAP's grammar

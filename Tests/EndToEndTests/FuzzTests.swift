@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// Set IPCBENCH_FUZZ_SEED to replay a failure; every failure message names the seed in use.
 let fuzzSeed = ProcessInfo.processInfo.environment["IPCBENCH_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x5EED_1BCB

@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// Reproducers of the fourth hardening round (issue 25) for the runner and the results files.
 final class HardeningFourTests: XCTestCase {

@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// Reproducers of the third hardening round, each now ending with its documented exit status and
 /// one line on stderr, leaving no partial row, stray run directory or overwritten file.

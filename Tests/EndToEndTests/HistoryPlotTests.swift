@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// `scripts/plot.py --series`: a history series drawn over time from a SQLite database the test
 /// fills, through the binary. Needs matplotlib (scripts/setup --test) and, for the change points,

@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// A PostgreSQL server of the test's own, from Debian's postgresql package: a temporary cluster
 /// (initdb, then pg_ctl with its socket in a temporary folder and no TCP port), stopped and removed

@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// Synthetic runs for the history tests, written the way VerdictModelTests writes them: pipe
 /// throughput cases named in the options column, each run's figure = level × step × exp(run noise),

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// Inputs that once crashed the binary or left files behind: each is now refused with exit 2 and one
 /// exact line, and nothing is left in the output folder or in TMPDIR.

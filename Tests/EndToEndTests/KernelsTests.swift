@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `ipcbench kernels` through the binary: bad arguments (no QEMU needed), then two real Debian
 /// kernels booted under emulation, interrupted after the first boot and resumed.

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `ipcbench kernels --driver kexec` for real, inside an emulated machine: a small Debian machine
 /// (scripts/kexec-image: systemd, kexec-tools, two Debian kernels, in a disk image cached in

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// Knobs from the command line and from a config: the value in force in the options column, and a
 /// knob for a transport that does not take it refused before anything runs.

@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// A busy machine, as a user's first run may meet it: one busy process per CPU at the run's own
 /// priority, for the whole run. The default suite's datagram latency cases (where a late datagram

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// udp-multicast through the binary: fanout's one send reaches every receiver and pubsub's every
 /// subscriber of the topic (a group per topic), checked byte by byte (`--verify`), and every pattern

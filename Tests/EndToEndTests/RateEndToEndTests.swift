@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `--rate` and `--wait` through the binary: a case per rate or wait mode with its figures in the
 /// files, read back by check and compare, what cannot serve a mode skipped with the reason, and bad

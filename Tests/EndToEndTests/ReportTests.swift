@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// scripts/report.py on real runs, opened in a real headless browser (Chromium).
 final class ReportTests: XCTestCase {

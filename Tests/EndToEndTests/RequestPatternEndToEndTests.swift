@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// sync-message and async-request through the binary: a config that names them, every transport,
 /// bytes checked, and the columns each pattern fills.

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// The results' two forms through the binary: `convert` between the CSV pair and the JSON is
 /// lossless, `run -o FILE.json` writes the JSON, every reader reads both (and files of 0.1.0 to

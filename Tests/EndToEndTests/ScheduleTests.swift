@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// The run's schedule (interleaved rounds, sequential), its seed, and how a run ends when its
 /// output cannot be written or made.

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `ipcbench pivot` and scripts/workbook.py, checked in a real spreadsheet: LibreOffice opens and
 /// converts the workbook, and the chart parts inside the .xlsx reference the right cells.

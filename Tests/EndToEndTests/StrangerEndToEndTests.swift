@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// The attack as it was reported: a process that watches /proc/net/tcp and /proc/net/udp and, as
 /// soon as ipcbench's runner opens a 127.0.0.1 listener or datagram socket, connects to it or sends

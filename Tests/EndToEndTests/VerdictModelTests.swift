@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// How synthetic runs vary: the README's simulation model and the ways real machines stray from it.
 /// A case's log figure in a run = its level + the machine's effect on that run (shared by every

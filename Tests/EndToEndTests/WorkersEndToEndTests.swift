@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// `--workers thread` and the config's `workers` through the binary: the same cases, recorded as
 /// threads, every byte checked.

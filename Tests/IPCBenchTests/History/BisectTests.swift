@@ -1,5 +1,9 @@
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// A driver that returns known results: kernels from `firstBad` on are `change`% off the good one,
 /// the others unchanged; each measurement's interval narrows with the boots (half-width `spread`

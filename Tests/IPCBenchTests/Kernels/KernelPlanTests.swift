@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// The plan of a kernel comparison without QEMU: the order of boots, the kernels named on the
 /// command line, the guest's CPU list, and what makes two plans differ.

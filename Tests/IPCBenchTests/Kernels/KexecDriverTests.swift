@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// The kexec driver without rebooting anything: its checks before the first boot, the plan it prints
 /// without --reboot, its unit, and the journal's walk from boot to boot, with a `kexec` and a

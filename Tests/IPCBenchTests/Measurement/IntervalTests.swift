@@ -1,5 +1,9 @@
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// The interval functions against reference values (scipy.stats, R's wilcox.test with conf.int).
 final class IntervalTests: XCTestCase {

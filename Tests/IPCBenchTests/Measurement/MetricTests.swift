@@ -1,6 +1,10 @@
 import Histogram
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// The metric definitions every reader shares: their columns exist in the files' column order, in
 /// the version that first carries them; their direction follows their unit; a trial's value is

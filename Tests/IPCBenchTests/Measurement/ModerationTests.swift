@@ -1,5 +1,9 @@
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// The moderated t's parts against reference values (scipy.special, scipy.stats, hand-worked BH).
 final class ModerationTests: XCTestCase {

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// A results file and its trials file, written from a few fixed figures.
 struct FixtureRun {

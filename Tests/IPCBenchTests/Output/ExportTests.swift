@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// The exporters' pieces that the end-to-end tests (ExportFormatTests) reach only in part: JSON's
 /// text, names made safe for KTAP, BMF and LAVA, and several new sides.

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// `ipcbench pivot`'s table, golden, on the two small results files in Tests/Fixtures.
 final class PivotTests: XCTestCase {

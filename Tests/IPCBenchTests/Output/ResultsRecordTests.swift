@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// The one result record: its JSON form is lossless, typed and refuses what ipcbench does not write.
 final class ResultsRecordTests: XCTestCase {

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// duplex, fanout and pairs: real bytes through this machine's kernel on every transport, every byte
 /// checked by the receiving worker (`verify`), every count checked here; their figures from synthetic

@@ -2,7 +2,11 @@ import Foundation
 import Glibc
 import Histogram
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// An offered rate (`--rate`): the schedule and what it counts, every pattern that paces on real
 /// transports (every message and byte checked, nothing allocated in the paced loops), and a stalled

@@ -1,7 +1,11 @@
 import CShims
 import Glibc
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// pubsub on the real kernel: both topologies on every transport that serves it, every byte checked,
 /// and every subscriber given exactly its own topics (a message on another topic fails the trial; a

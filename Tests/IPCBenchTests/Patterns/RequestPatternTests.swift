@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// sync-message and async-request: real bytes through this machine's kernel on every transport,
 /// every byte of every message, acknowledgement and reply checked by the workers (`verify`), every

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// Run directories of runners that are gone are removed by the next run; nothing else is.
 final class RunDirectoryTests: XCTestCase {

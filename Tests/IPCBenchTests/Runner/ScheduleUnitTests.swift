@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 final class ScheduleUnitTests: XCTestCase {
     /// SplitMix64's published first outputs for seed 0: the order of a recorded seed never changes.

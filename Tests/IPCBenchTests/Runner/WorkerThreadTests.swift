@@ -1,5 +1,9 @@
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// Workers as threads of one process: every pattern on every transport that serves it, every byte
 /// checked, nothing allocated in the loops, each thread's own CPU time.

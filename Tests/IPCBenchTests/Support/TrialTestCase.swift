@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// Real trials on the real kernel in a fresh run directory, every byte checked: what the transport
 /// and pattern tests share. The directory is removed (and checked gone) after each test, and the

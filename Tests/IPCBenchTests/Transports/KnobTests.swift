@@ -1,7 +1,11 @@
 import CShims
 import Glibc
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// Knobs on this machine's kernel: each transport sets the knobs it takes on its own descriptors
 /// in `open` and reports what the kernel put in force; trials still move and check every byte.

@@ -2,7 +2,11 @@ import CShims
 import Foundation
 import Glibc
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// A local stranger joins a trial. `runTrial`'s hook runs after the transport is made and before
 /// the workers exist, so the stranger always gets there first: its connection is first in the

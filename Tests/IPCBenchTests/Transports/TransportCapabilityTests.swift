@@ -2,7 +2,11 @@ import CShims
 import Foundation
 import Glibc
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// The transports beyond the first six, on this machine's kernel: what each leaves behind (nothing),
 /// why a case is skipped (golden strings), the paths TransportTests does not take (vmsplice into

@@ -1,5 +1,9 @@
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// Real bytes through this machine's kernel: every transport, both patterns, every byte checked by
 /// the receiving worker (`verify`), every count checked here.

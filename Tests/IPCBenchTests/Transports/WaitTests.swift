@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// `--wait`: every wait mode on every transport and pattern that serves it, every byte checked
 /// (`verify`) and every message counted, nothing allocated in the loops; what cannot serve a mode

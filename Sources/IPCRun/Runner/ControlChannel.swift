@@ -1,0 +1,137 @@
+import CShims
+import Glibc
+import IPCPlatform
+import IPCModel
+
+/// The run was stopped by SIGINT, SIGTERM or SIGHUP; the runner cleans up and exits.
+public struct RunStopped: Error, Equatable {
+    public let signal: Int32
+    package init(signal: Int32) {
+        self.signal = signal
+    }
+}
+
+/// Throws `RunStopped` once a stop signal has arrived.
+package func checkStopSignal() throws {
+    let signal = cshim_stop_signal()
+    if signal != 0 { throw RunStopped(signal: signal) }
+}
+
+/// Framed messages between the runner and one worker over a socketpair:
+/// a 4-byte little-endian length, a kind byte, then the payload. Both sides loop on short reads.
+package struct ControlChannel {
+    package enum Kind: UInt8 {
+        case ready = 1
+        case go = 2
+        case report = 3
+    }
+
+    package enum Failure: Error {
+        case closed       // the other side exited before a whole frame arrived
+        case timedOut
+        case malformed
+    }
+
+    package let fd: Int32
+
+    /// Runner end and worker end of a new channel.
+    package static func makePair() throws -> (runner: ControlChannel, worker: ControlChannel) {
+        var fds: [Int32] = [-1, -1]
+        try check("socketpair") { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
+        return (ControlChannel(fd: fds[0]), ControlChannel(fd: fds[1]))
+    }
+
+    package func send(_ kind: Kind, _ payload: [UInt8] = []) -> Bool {
+        var frame = [UInt8]()
+        frame.reserveCapacity(5 + payload.count)
+        withUnsafeBytes(of: UInt32(payload.count + 1).littleEndian) { frame.append(contentsOf: $0) }
+        frame.append(kind.rawValue)
+        frame.append(contentsOf: payload)
+        return frame.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) } == frame.count
+    }
+
+    /// Blocks until a whole frame has arrived; the worker side, which has no deadline of its own.
+    package func receive() throws -> (Kind, [UInt8]) {
+        try receive(deadlineNs: UInt64.max)
+    }
+
+    /// Waits for a whole frame until `deadlineNs` (CLOCK_MONOTONIC), watching for stop signals.
+    package func receive(deadlineNs: UInt64) throws -> (Kind, [UInt8]) {
+        var header = [UInt8](repeating: 0, count: 4)
+        try read(into: &header, deadlineNs: deadlineNs)
+        let length = Int(UInt32(littleEndian: header.withUnsafeBytes { $0.load(as: UInt32.self) }))
+        guard length >= 1, length < 1 << 30 else { throw Failure.malformed }
+        var body = [UInt8](repeating: 0, count: length)
+        try read(into: &body, deadlineNs: deadlineNs)
+        guard let kind = Kind(rawValue: body[0]) else { throw Failure.malformed }
+        return (kind, Array(body[1...]))
+    }
+
+    private func read(into bytes: inout [UInt8], deadlineNs: UInt64) throws {
+        var done = 0
+        while done < bytes.count {
+            _ = try ControlChannel.firstReadable([self], deadlineNs: deadlineNs)
+            let n = bytes.withUnsafeMutableBytes { raw in
+                retryingInterrupts { Glibc.read(fd, raw.baseAddress! + done, raw.count - done) }
+            }
+            if n == 0 || n == -Int(ECONNRESET) { throw Failure.closed }
+            if n < 0 { throw SystemCallError("read(control channel)", code: Int32(-n)) }
+            done += n
+        }
+    }
+
+    /// Index of the first of `channels` that has data (or EOF), waiting until the deadline
+    /// (UInt64.max: no deadline); throws on the deadline or a stop signal.
+    package static func firstReadable(_ channels: [ControlChannel], deadlineNs: UInt64) throws -> Int {
+        while true {
+            try checkStopSignal()
+            let now = monotonicNanoseconds()
+            guard now < deadlineNs else { throw Failure.timedOut }
+            var entries = channels.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            let timeout = Int32(min((deadlineNs - now) / 1_000_000 + 1, 1_000_000))
+            // EINTR comes back here (not retried) so that the loop sees a stop signal at once.
+            let n = resultOrErrno { Int(poll(&entries, nfds_t(entries.count), timeout)) }
+            if n > 0, let i = entries.firstIndex(where: { $0.revents != 0 }) { return i }
+            if n < 0 && n != -Int(EINTR) { throw SystemCallError("poll(control channels)", code: Int32(-n)) }
+        }
+    }
+
+    package func close() { closeDescriptor(fd) }
+}
+
+/// Little-endian encoding of the worker's report.
+package struct ByteWriter {
+    private(set) var bytes: [UInt8] = []
+    package mutating func put(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    package mutating func put(_ value: Int64) { put(UInt64(bitPattern: value)) }
+    package mutating func put(_ text: String) {
+        let utf8 = Array(text.utf8)
+        put(UInt64(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+}
+
+package struct ByteReader {
+    private let bytes: [UInt8]
+    private var offset = 0
+    package init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    package mutating func uint64() throws -> UInt64 {
+        guard offset + 8 <= bytes.count else { throw ControlChannel.Failure.malformed }
+        var value: UInt64 = 0
+        withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: bytes[offset..<offset + 8]) }
+        offset += 8
+        return UInt64(littleEndian: value)
+    }
+
+    package mutating func int64() throws -> Int64 { Int64(bitPattern: try uint64()) }
+
+    package var isAtEnd: Bool { offset == bytes.count }
+
+    package mutating func string() throws -> String {
+        let count = Int(try uint64())
+        guard count >= 0, offset + count <= bytes.count else { throw ControlChannel.Failure.malformed }
+        defer { offset += count }
+        return String(decoding: bytes[offset..<offset + count], as: UTF8.self)
+    }
+}

@@ -1,0 +1,42 @@
+import Glibc
+import IPCPlatform
+import IPCModel
+
+/// Two named FIFOs (a→b and b→a) in the run's private directory, opened by the workers themselves.
+package final class FIFOTransport: Transport {
+    package static let semantics = MessageSemantics.stream
+    package static let knobs: [Knob] = [.pipeSize]
+    private let options: TransportOptions
+    private var forwardPath = ""
+    private var backwardPath = ""
+
+    package init(_ options: TransportOptions) { self.options = options }
+
+    package func prepare(in directory: String) throws {
+        forwardPath = directory + "/fifo-ab"
+        backwardPath = directory + "/fifo-ba"
+        for path in [forwardPath, backwardPath] {
+            try check("mkfifo(\(path))") { Glibc.mkfifo(path, 0o600) }
+        }
+    }
+
+    package func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
+        // Both workers open a→b first: each open blocks until the other end is opened too.
+        let read: Int32, write: Int32
+        switch role {
+        case .a:
+            write = try check("open(\(forwardPath))") { Glibc.open(forwardPath, O_WRONLY | O_CLOEXEC) }
+            read = try check("open(\(backwardPath))") { Glibc.open(backwardPath, O_RDONLY | O_CLOEXEC) }
+        case .b:
+            read = try check("open(\(forwardPath))") { Glibc.open(forwardPath, O_RDONLY | O_CLOEXEC) }
+            write = try check("open(\(backwardPath))") { Glibc.open(backwardPath, O_WRONLY | O_CLOEXEC) }
+        }
+        var endpoint = Endpoint(.readWrite(read: read, write: write), .stream)
+        endpoint.knobsInForce = try applyPipeKnobs([read, write], options.knobs)
+        return endpoint
+    }
+
+    package func close() {
+        for path in [forwardPath, backwardPath] where !path.isEmpty { _ = unlink(path) }
+    }
+}
