@@ -263,9 +263,9 @@ final class FlowPatternTests: TrialTestCase {
     }
 
     func testParametersAndSkips() {
-        XCTAssertEqual(DuplexPattern.parameters, [])
-        XCTAssertEqual(FanoutPattern.parameters, [.receivers])
-        XCTAssertEqual(PairsPattern.parameters, [.pairs])
+        XCTAssertEqual(PatternKind.duplex.parameters, [])
+        XCTAssertEqual(PatternKind.fanout.parameters, [.receivers])
+        XCTAssertEqual(PatternKind.pairs.parameters, [.pairs])
         XCTAssertEqual(PatternKind.duplex.metrics, [.throughput, .forward, .backward, .cpuPerMessage])
         XCTAssertEqual(PatternKind.fanout.metrics, [.throughput, .slowest, .cpuPerMessage])
         XCTAssertEqual(PatternKind.pairs.metrics, [.throughput, .messagesPerSecond, .slowest, .cpuPerMessage])

@@ -136,7 +136,7 @@ final class RequestPatternTests: TrialTestCase {
         XCTAssertEqual(f.datagrams?.lost, 10)
         XCTAssertEqual(f.datagrams?.reordered, 5)
         XCTAssertNil(f.values[.slowest])
-        XCTAssertEqual(SyncMessagePattern.metrics, [.throughput, .messagesPerSecond, .rttP50, .rttP99])
+        XCTAssertEqual(PatternKind.syncMessage.ownMetrics, [.throughput, .messagesPerSecond, .rttP50, .rttP99])
     }
 
     func testAsyncRequestFigures() {
@@ -160,8 +160,8 @@ final class RequestPatternTests: TrialTestCase {
         XCTAssertEqual(f.latencies.map { $0.0 }, [12_000, 80_000])
         XCTAssertEqual(f.latencies.map { $0.1 }, [999, 1])
         XCTAssertEqual(f.datagrams?.lost, 0)
-        XCTAssertEqual(AsyncRequestPattern.metrics, [.messagesPerSecond, .rttP50, .rttP99])
-        XCTAssertEqual(AsyncRequestPattern.parameters, [.depth])
+        XCTAssertEqual(PatternKind.asyncRequest.ownMetrics, [.messagesPerSecond, .rttP50, .rttP99])
+        XCTAssertEqual(PatternKind.asyncRequest.parameters, [.depth])
     }
 
     func testRegistryNamesAndSummaries() {
