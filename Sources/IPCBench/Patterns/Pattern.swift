@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 import Histogram
 
@@ -370,6 +371,7 @@ func makePatternBuffer(_ count: Int) -> UnsafeMutableRawPointer {
     let size = count + patternPeriod
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
     for i in 0..<size { buffer.storeBytes(of: patternByte(i), toByteOffset: i, as: UInt8.self) }
+    cshim_uring_add_buffer(buffer, size)  // --wait uring: a registered buffer (a no-op otherwise)
     return buffer
 }
 
