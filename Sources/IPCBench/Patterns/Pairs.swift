@@ -44,6 +44,7 @@ enum PairsPattern: Pattern {
         }
         f.datagrams = d
         addPacingFigures(&f, shape, senders: pairs.map(\.sender), achieved: Double(delivered))
+        addDeliveryFigures(&f, shape, receivers: pairs.map(\.receiver))
         return f
     }
 }
