@@ -6,7 +6,7 @@ import XCTest
 
 /// `--wait`: every wait mode on every transport and pattern that serves it, every byte checked
 /// (`verify`) and every message counted, nothing allocated in the loops; what cannot serve a mode
-/// is skipped with its reason. Counts only, never a time. About 40 s.
+/// is skipped with its reason. Counts only, never a time. About 65 s.
 final class WaitTests: TrialTestCase {
     func shape(_ pattern: PatternKind, _ mode: WaitMode, depth: Int = 1) -> CaseShape {
         var s: CaseShape
