@@ -427,52 +427,212 @@ int cshim_epoll_wait_one(int epoll, int timeout_ms, uint32_t *tag) {
     return n;
 }
 
+// A worker's ring and what it knows of each operation it has submitted, by tag (the operation's
+// user_data): in flight, or completed with a result not yet taken. One operation per tag at a time.
+struct uring_worker {
+    struct io_uring ring;
+    unsigned tags;
+    int *result;
+    unsigned char *state;  // 0: idle; 1: in flight; 2: completed, result not yet taken
+    const void **base;     // what the operation in flight reads or writes
+    size_t *length;
+    unsigned next;         // where wait_any looks first, so that every tag gets its turn
+    // Registered (fixed) buffers: those added before cshim_uring_register_buffers; `fixed` is 1
+    // once the kernel took them, and `fixed_error` says why it did not.
+    struct iovec *buffers;
+    unsigned buffer_count;
+    int fixed;
+    int fixed_error;
+};
+
+// The ring makePatternBuffer adds its buffers to, while a worker makes its loop (a thread of its own
+// per worker, so thread-local).
+static __thread struct uring_worker *current_ring;
+
 void *cshim_uring_open(unsigned entries) {
-    struct io_uring *ring = calloc(1, sizeof *ring);
-    if (!ring) return NULL;
-    int r = io_uring_queue_init(entries, ring, 0);
+    struct uring_worker *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    int r = io_uring_queue_init(entries, &w->ring, 0);
     if (r < 0) {
-        free(ring);
+        free(w);
         errno = -r;
         return NULL;
     }
-    return ring;
+    w->tags = entries;
+    w->result = calloc(entries, sizeof *w->result);
+    w->state = calloc(entries, 1);
+    w->base = calloc(entries, sizeof *w->base);
+    w->length = calloc(entries, sizeof *w->length);
+    w->buffers = calloc(UIO_MAXIOV, sizeof *w->buffers);
+    if (!w->result || !w->state || !w->base || !w->length || !w->buffers) {
+        cshim_uring_close(w);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return w;
 }
 
 void cshim_uring_close(void *ring) {
-    if (!ring) return;
-    io_uring_queue_exit(ring);
-    free(ring);
+    struct uring_worker *w = ring;
+    if (!w) return;
+    if (current_ring == w) current_ring = NULL;
+    io_uring_queue_exit(&w->ring);  // cancels what is still in flight
+    free(w->result);
+    free(w->state);
+    free(w->base);
+    free(w->length);
+    free(w->buffers);
+    free(w);
 }
 
-long cshim_uring_read(void *ring, int fd, void *buffer, size_t capacity, int socket, uint64_t timeout_ns) {
-    struct io_uring *r = ring;
-    struct io_uring_sqe *sqe = io_uring_get_sqe(r);
-    if (!sqe) return -EBUSY;
-    if (socket) io_uring_prep_recv(sqe, fd, buffer, capacity, 0);
-    else io_uring_prep_read(sqe, fd, buffer, (unsigned)capacity, (uint64_t)-1);
-    io_uring_sqe_set_data64(sqe, 1);
-    unsigned expected = 1;
-    struct __kernel_timespec limit = { .tv_sec = (long long)(timeout_ns / 1000000000u), .tv_nsec = (long long)(timeout_ns % 1000000000u) };
-    if (timeout_ns > 0) {
-        sqe->flags |= IOSQE_IO_LINK;
-        struct io_uring_sqe *timeout = io_uring_get_sqe(r);
-        if (!timeout) return -EBUSY;
-        io_uring_prep_link_timeout(timeout, &limit, 0);
-        io_uring_sqe_set_data64(timeout, 2);
-        expected = 2;
+void cshim_uring_collect_buffers(void *ring) { current_ring = ring; }
+
+void cshim_uring_add_buffer(void *base, size_t length) {
+    struct uring_worker *w = current_ring;
+    if (!w || w->buffer_count == UIO_MAXIOV) return;
+    w->buffers[w->buffer_count].iov_base = base;
+    w->buffers[w->buffer_count].iov_len = length;
+    w->buffer_count++;
+}
+
+int cshim_uring_register_buffers(void *ring) {
+    struct uring_worker *w = ring;
+    current_ring = NULL;
+    if (w->buffer_count == 0) return w->fixed_error = -ENOENT;
+    int r = io_uring_register_buffers(&w->ring, w->buffers, w->buffer_count);
+    w->fixed = r == 0;
+    w->fixed_error = r;
+    return r;
+}
+
+int cshim_uring_fixed_error(void *ring) { return ((struct uring_worker *)ring)->fixed_error; }
+
+// The registered buffer that holds [base, base + length), or -1.
+static inline int fixed_index(struct uring_worker *w, const void *base, size_t length) {
+    if (!w->fixed) return -1;
+    const char *b = base;
+    for (unsigned i = 0; i < w->buffer_count; i++) {
+        const char *start = w->buffers[i].iov_base;
+        if (b >= start && b + length <= start + w->buffers[i].iov_len) return (int)i;
     }
-    int submitted;
-    do { submitted = io_uring_submit_and_wait(r, expected); } while (submitted == -EINTR);
-    if (submitted < 0) return submitted;
-    long result = -EIO;
-    for (unsigned seen = 0; seen < expected; seen++) {
+    return -1;
+}
+
+long cshim_uring_start(void *ring, unsigned tag, int op, int fd, void *buffer, size_t length, int socket, int out) {
+    struct uring_worker *w = ring;
+    if (tag >= w->tags) return -EINVAL;
+    if (w->state[tag] != 0) return w->base[tag] == buffer && w->length[tag] == length ? 0 : -EBUSY;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+    if (!sqe) {
+        int s = io_uring_submit(&w->ring);
+        if (s < 0) return s;
+        sqe = io_uring_get_sqe(&w->ring);
+        if (!sqe) return -EBUSY;
+    }
+    int index = fixed_index(w, buffer, length);
+    switch (op) {
+    case CSHIM_URING_READ:
+        if (index >= 0) io_uring_prep_read_fixed(sqe, fd, buffer, (unsigned)length, (uint64_t)-1, index);
+        else if (socket) io_uring_prep_recv(sqe, fd, buffer, length, 0);
+        else io_uring_prep_read(sqe, fd, buffer, (unsigned)length, (uint64_t)-1);
+        break;
+    case CSHIM_URING_WRITE:
+        if (index >= 0) io_uring_prep_write_fixed(sqe, fd, buffer, (unsigned)length, (uint64_t)-1, index);
+        else if (socket) io_uring_prep_send(sqe, fd, buffer, length, 0);
+        else io_uring_prep_write(sqe, fd, buffer, (unsigned)length, (uint64_t)-1);
+        break;
+    case CSHIM_URING_SPLICE:
+        io_uring_prep_splice(sqe, fd, -1, out, -1, (unsigned)length, SPLICE_F_MOVE);
+        break;
+    default:
+        return -EINVAL;
+    }
+    io_uring_sqe_set_data64(sqe, tag);
+    w->state[tag] = 1;
+    w->base[tag] = buffer;
+    w->length[tag] = length;
+    return 0;
+}
+
+static inline uint64_t monotonic_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+// Submits what is prepared and takes every completion there is, waiting until `deadline` (0: for
+// ever; UINT64_MAX: not at all) for one: 0, -ETIME when the time ran out, or -errno.
+static int pump(struct uring_worker *w, uint64_t deadline) {
+    int r;
+    if (deadline == UINT64_MAX) {
+        r = io_uring_submit(&w->ring);
+    } else {
         struct io_uring_cqe *cqe;
-        int w;
-        do { w = io_uring_wait_cqe(r, &cqe); } while (w == -EINTR);
-        if (w < 0) return w;
-        if (io_uring_cqe_get_data64(cqe) == 1) result = cqe->res;
-        io_uring_cqe_seen(r, cqe);
+        do {
+            struct __kernel_timespec limit = { 0 };
+            if (deadline) {
+                uint64_t now = monotonic_ns(), left = deadline > now ? deadline - now : 0;
+                limit.tv_sec = (long long)(left / 1000000000u);
+                limit.tv_nsec = (long long)(left % 1000000000u);
+            }
+            r = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, deadline ? &limit : NULL, NULL);
+        } while (r == -EINTR);
     }
-    return result == -ECANCELED ? -EAGAIN : result;
+    if (r < 0 && r != -ETIME) return r;
+    struct io_uring_cqe *cqe;
+    unsigned head, seen = 0;
+    io_uring_for_each_cqe(&w->ring, head, cqe) {
+        uint64_t tag = io_uring_cqe_get_data64(cqe);
+        if (tag < w->tags && w->state[tag] == 1) {
+            w->result[tag] = cqe->res;
+            w->state[tag] = 2;
+        }
+        seen++;
+    }
+    io_uring_cq_advance(&w->ring, seen);
+    return r == -ETIME && seen == 0 ? -ETIME : 0;
+}
+
+static inline uint64_t deadline_of(int64_t timeout_ns) {
+    if (timeout_ns < 0) return 0;
+    if (timeout_ns == 0) return UINT64_MAX;
+    return monotonic_ns() + (uint64_t)timeout_ns;
+}
+
+long cshim_uring_wait(void *ring, unsigned tag, int64_t timeout_ns) {
+    struct uring_worker *w = ring;
+    if (tag >= w->tags || w->state[tag] == 0) return -EINVAL;
+    uint64_t deadline = deadline_of(timeout_ns);
+    for (int pumped = 0; w->state[tag] != 2; pumped = 1) {
+        if (pumped && deadline == UINT64_MAX) return -EAGAIN;
+        int r = pump(w, deadline);
+        if (r == -ETIME) return -EAGAIN;
+        if (r < 0) return r;
+    }
+    w->state[tag] = 0;
+    return w->result[tag];
+}
+
+long cshim_uring_wait_any(void *ring, unsigned *tag, int64_t timeout_ns, int take) {
+    struct uring_worker *w = ring;
+    uint64_t deadline = deadline_of(timeout_ns);
+    for (int pumped = 0;; pumped = 1) {
+        int busy = 0;
+        for (unsigned step = 0; step < w->tags; step++) {
+            unsigned t = (w->next + step) % w->tags;
+            if (w->state[t] == 2) {
+                *tag = t;
+                if (!take) return 0;
+                w->state[t] = 0;
+                w->next = t + 1;
+                return w->result[t];
+            }
+            busy |= w->state[t];
+        }
+        if (!busy) return -EINVAL;  // nothing in flight: a wait would never end
+        if (pumped && deadline == UINT64_MAX) return -EAGAIN;
+        int r = pump(w, deadline);
+        if (r == -ETIME) return -EAGAIN;
+        if (r < 0) return r;
+    }
 }

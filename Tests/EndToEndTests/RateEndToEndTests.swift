@@ -8,7 +8,7 @@ import IPCLab
 
 /// `--rate` and `--wait` through the binary: a case per rate or wait mode with its figures in the
 /// files, read back by check and compare, what cannot serve a mode skipped with the reason, and bad
-/// input refused before anything runs. About 10 s.
+/// input refused before anything runs. About 15 s.
 final class RateEndToEndTests: XCTestCase {
     var h: Harness!
 
@@ -67,6 +67,43 @@ final class RateEndToEndTests: XCTestCase {
             let series = try XCTUnwrap(sidecar?["series"] as? [[String: Any]], pattern)
             XCTAssertEqual(Set(series.compactMap { $0["transport"] as? String }), ["pipe", "udp"], pattern)
             XCTAssertTrue(series.allSatisfy { ($0["points"] as? [[String: Any]])?.map { $0["offered"] as? Int } == [2000, 20000] }, pattern)
+        }
+    }
+
+    /// --wait uring serves the patterns that watch several descriptors (the ring waits on all of
+    /// them), every byte checked and nothing allocated; the one-way patterns at a rate fill the
+    /// delivery columns from the send times their messages carry.
+    func testUringServesEveryPatternAndOneWayPatternsTimeDeliveriesAtARate() throws {
+        let waited = h.work.appendingPathComponent("uring.csv").path
+        let outcome = try h.run(["run", "-p", "duplex,pubsub,async-request", "-t", "pipe,unix-dgram", "-s", "64", "--count", "300",
+                                 "--total", "16KiB", "--depth", "4", "--subscribers", "1", "--topology", "broker", "--wait", "uring",
+                                 "-r", "1", "--warmup", "0", "--min-trial-time", "0s", "--verify", "-q", "-o", waited])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let rows = Array(try h.readCSV(waited).dropFirst())
+        XCTAssertEqual(rows.count, 6)
+        for row in rows {
+            let label = "\(column("transport", row)) \(column("pattern", row))"
+            XCTAssertEqual(column("status", row), "ok", label + " " + column("error", row))
+            XCTAssertEqual(column("wait", row), "uring", label)
+            XCTAssertEqual(column("alloc_bytes_in_loop", row), "0", label)
+        }
+        let rated = h.work.appendingPathComponent("oneway.csv").path
+        let paced = try h.run(["run", "-p", "throughput,fanout,pairs", "-t", "pipe,udp", "-s", "64", "--rate", "20000", "--total", "16KiB",
+                               "--receivers", "2", "--pairs", "2", "-r", "2", "--warmup", "0", "--min-trial-time", "0s", "--verify", "-q",
+                               "-o", rated])
+        XCTAssertEqual(paced.status, 0, paced.stderr)
+        let oneWay = Array(try h.readCSV(rated).dropFirst())
+        XCTAssertEqual(oneWay.count, 6)
+        for row in oneWay {
+            let label = "\(column("transport", row)) \(column("pattern", row))"
+            XCTAssertEqual(column("status", row), "ok", label + " " + column("error", row))
+            let p50 = try XCTUnwrap(Double(column("delivery_us_p50_median", row)), label)
+            let p999 = try XCTUnwrap(Double(column("delivery_us_p999_median", row)), label)
+            let uncorrected = try XCTUnwrap(Double(column("delivery_us_p999_uncorrected_median", row)), label)
+            XCTAssertGreaterThan(p50, 0, label)
+            XCTAssertGreaterThanOrEqual(p999, p50, label)
+            XCTAssertGreaterThanOrEqual(p999, uncorrected, label)
+            XCTAssertEqual(column("alloc_bytes_in_loop", row), "0", label)
         }
     }
 

@@ -111,14 +111,33 @@ int cshim_epoll_watch(int epoll, int fd, int in, int out);
 // tag in *tag, 0 when the time ran out.
 int cshim_epoll_wait_one(int epoll, int timeout_ms, uint32_t *tag);
 
-// io_uring for --wait uring: a ring of its own per reader (liburing). Opens one of `entries`
-// entries: the ring, or NULL with errno set (ENOSYS: no io_uring; EPERM: kernel.io_uring_disabled).
+// io_uring for --wait uring: one ring per worker (liburing), for the reads and writes of all its
+// endpoints. Opens one of `entries` entries, whose operations are told apart by a tag below
+// `entries`: the ring, or NULL with errno set (ENOSYS: no io_uring; EPERM: kernel.io_uring_disabled).
 void *cshim_uring_open(unsigned entries);
+// Closes it, cancelling what is still in flight.
 void cshim_uring_close(void *ring);
-// One read through the ring, submitted and waited for: IORING_OP_RECV on a socket, IORING_OP_READ
-// otherwise, of up to `capacity` bytes into `buffer`. With `timeout_ns` > 0 a linked timeout
-// bounds it (a socket's receive timeout). Returns the bytes, 0 at the end, or -errno (-EAGAIN when
-// the timeout ran out).
-long cshim_uring_read(void *ring, int fd, void *buffer, size_t capacity, int socket, uint64_t timeout_ns);
+// Registered buffers: after cshim_uring_collect_buffers(ring), each cshim_uring_add_buffer (called
+// by every buffer a loop makes, a no-op otherwise) is kept, and cshim_uring_register_buffers hands
+// them all to the kernel at once: 0, or -errno (the operations then use plain buffers; the error
+// stays in cshim_uring_fixed_error).
+void cshim_uring_collect_buffers(void *ring);
+void cshim_uring_add_buffer(void *base, size_t length);
+int cshim_uring_register_buffers(void *ring);
+int cshim_uring_fixed_error(void *ring);
+enum { CSHIM_URING_READ = 0, CSHIM_URING_WRITE = 1, CSHIM_URING_SPLICE = 2 };
+// Prepares operation `op` under `tag` (submitted by the next wait): a read (IORING_OP_READ_FIXED in
+// a registered buffer, else IORING_OP_RECV on a socket, IORING_OP_READ otherwise), a write
+// (IORING_OP_WRITE_FIXED, IORING_OP_SEND, IORING_OP_WRITE) of `length` bytes at `buffer` on `fd`, or
+// a splice (IORING_OP_SPLICE) of up to `length` bytes from `fd` to `out`. 0; also 0 when the same
+// operation is already under the tag; -EBUSY when another is.
+long cshim_uring_start(void *ring, unsigned tag, int op, int fd, void *buffer, size_t length, int socket, int out);
+// Waits for the operation under `tag` (timeout_ns < 0: for ever; 0: not at all; else at most that
+// long): its result (bytes, 0 at the end, -errno), or -EAGAIN when the time ran out (it stays in
+// flight, and a later wait takes it).
+long cshim_uring_wait(void *ring, unsigned tag, int64_t timeout_ns);
+// The same for whichever operation completes first (its tag in *tag); -EINVAL when none is in
+// flight. With `take` 0 it only says which (returning 0), and leaves the result for cshim_uring_wait.
+long cshim_uring_wait_any(void *ring, unsigned *tag, int64_t timeout_ns, int take);
 
 #endif

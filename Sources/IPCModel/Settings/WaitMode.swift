@@ -13,6 +13,7 @@ public enum WaitMode: String, CaseIterable, Sendable {
     case epoll
     /// Non-blocking reads in a loop (O_NONBLOCK, or MSG_DONTWAIT on a socket): the reader never sleeps.
     case busy
-    /// Each read submitted to an io_uring ring of the worker's own (liburing) and its completion waited for.
+    /// Each read (and each write) submitted to an io_uring ring of the worker's own (liburing) and its
+    /// completion waited for; a pattern that watches several descriptors keeps a read in flight on each.
     case uring
 }

@@ -106,6 +106,11 @@ package final class PipelineClient: TimedLoop {
         var done: UInt64 = 0  // requests answered whole, or (where replies are numbered) lost
         var answered = true  // the last request done got its reply
         var phase = 0  // stream offset of request `sent` modulo the pattern period
+        // --wait uring: the requests are written through the worker's ring (the current one's write in
+        // flight while `writing`), and a blocked write waits there for its completion or a reply's.
+        let uring = work.wait == .uring
+        var writing = false
+        let replyCapacity = datagrams ? size + 1 : size  // as the reply reads below ask
         if writer.failure != 0 { result.failure = .system("fcntl(O_NONBLOCK)", writer.failure); return }
         if setupFailure.isFailure { result.failure = setupFailure; return }
         result.startNs = monotonicNanoseconds()
@@ -116,7 +121,7 @@ package final class PipelineClient: TimedLoop {
             var notDue = false  // at a rate: the next request's time has not come
             while sent < total && sent - done < depth {
                 let request = datagrams ? sendBuffer : sendBuffer + phase
-                if written == 0 {
+                if written == 0 && !writing {
                     let now = monotonicNanoseconds()
                     if pacer.on {
                         if !pacer.release(sent, now: now) { notDue = true; break }
@@ -125,7 +130,19 @@ package final class PipelineClient: TimedLoop {
                     if datagrams { writeDatagramHeader(sendBuffer, key: key, number: sent) }
                     starts[Int(sent % depth)] = now
                 }
-                let n = writer.write(request + written, size - written)
+                var n: Int
+                if uring {
+                    if !writing {
+                        let s = endpoint.uringStart(reading: false, request + written, size - written)
+                        if s < 0 { result.failure = .system("io_uring write", Int32(-s)); return }
+                        writing = true
+                    }
+                    n = endpoint.uringWait(reading: false, timeoutNs: 0)  // -EAGAIN: still in flight
+                    if n != -Int(EAGAIN) { writing = false }
+                    if n == 0 { n = -Int(EIO) }
+                } else {
+                    n = writer.write(request + written, size - written)
+                }
                 if n == -Int(EAGAIN) { blocked = true; break }
                 if n < 0 { result.failure = .system(datagrams ? "send" : "write", Int32(-n)); return }
                 written += n
@@ -136,7 +153,16 @@ package final class PipelineClient: TimedLoop {
                     if datagrams { result.datagrams.sent &+= 1 }
                 }
             }
-            if blocked {
+            if blocked && uring {
+                // Sleep in the ring until the write completes or (where one is coming) a reply arrives.
+                if done < sent {
+                    let s = endpoint.uringStart(reading: true, replyBuffer, replyCapacity)
+                    if s < 0 { result.failure = .system("io_uring read", Int32(-s)); return }
+                }
+                let (tag, e) = endpoint.uringWaitAny(timeoutNs: -1, take: false)
+                if e < 0 { result.failure = .system("io_uring_wait_cqe", Int32(-e)); return }
+                if tag == endpoint.uringTag(reading: false) { continue }  // the write's: the loop above takes it
+            } else if blocked {
                 waits[0] = pollfd(fd: writeFD, events: Int16(POLLOUT), revents: 0)
                 // Only a request written whole can have a reply coming (poll ignores fd -1).
                 waits[1] = pollfd(fd: done < sent ? readFD : -1, events: Int16(POLLIN), revents: 0)
@@ -153,7 +179,14 @@ package final class PipelineClient: TimedLoop {
                 if waits[1].revents == 0 { continue }  // writable again, or an error the next write reports
             }
             if done == sent { continue }
-            if notDue {
+            if notDue && uring {
+                // Until the next request is due, take a reply only when one is there (no write is in flight).
+                let s = endpoint.uringStart(reading: true, replyBuffer, replyCapacity)
+                if s < 0 { result.failure = .system("io_uring read", Int32(-s)); return }
+                let (_, e) = endpoint.uringWaitAny(timeoutNs: 0, take: false)
+                if e == -Int(EAGAIN) { continue }
+                if e < 0 { result.failure = .system("io_uring_wait_cqe", Int32(-e)); return }
+            } else if notDue {
                 // Until the next request is due, take a reply only when one is there.
                 waits[0] = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
                 let p = retryingInterrupts { Int(poll(waits, 1, 0)) }

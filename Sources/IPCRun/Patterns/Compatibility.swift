@@ -88,18 +88,10 @@ public func skipReason(_ transport: TransportKind, _ pattern: PatternKind, _ sha
         if wait == .uring, t.semantics == .reliableMessages, transport == .mq {
             return "mq's receive is mq_receive(3), which io_uring has no operation for (a read(2) of a queue's descriptor gives its attributes)"
         }
-        if wait == .uring, t.discardsReceivedBytes {
-            return "\(name)'s receiver splices the bytes into /dev/null; --wait uring submits reads and receives only"
-        }
-        if let what = needs.polling {
-            switch wait {
-            case .block:
-                return "\(pattern.rawValue) waits for \(what) at once, and a blocking read on one descriptor would stall the others: --wait block cannot serve it"
-            case .uring:
-                return "\(pattern.rawValue) waits for \(what) in its own loop; --wait uring is served by the patterns that read one descriptor at a time"
-            case .auto, .poll, .epoll, .busy:
-                break
-            }
+        // uring serves the rest: a ring waits for several operations at once, and vmsplice's
+        // receiver splices through it (IORING_OP_SPLICE).
+        if wait == .block, let what = needs.polling {
+            return "\(pattern.rawValue) waits for \(what) at once, and a blocking read on one descriptor would stall the others: --wait block cannot serve it"
         }
     }
     if t.semantics == .lossyMessages && needs.inFlight > 1, let buffer = Int(readProcValue("/proc/sys/net/core/rmem_default") ?? ""),

@@ -66,7 +66,8 @@ package final class DuplexLoop: TimedLoop {
         waiting = UnsafeMutablePointer<pollfd>.allocate(capacity: 2)
         waiting.initialize(repeating: pollfd(), count: 2)
         tally = DatagramTally(key: endpoint.datagramKey, work)
-        let failure = endpoint.makeNonBlocking()
+        // Under uring the descriptors stay blocking: the ring waits, and would refuse a non-blocking one.
+        let failure = work.wait == .uring ? 0 : endpoint.makeNonBlocking()
         if failure != 0 { setupFailure = .system("fcntl(O_NONBLOCK)", failure) }
         if work.wait == .epoll {
             // One descriptor (a socket) watched for both, or the read and write ends each for its own.
@@ -91,10 +92,75 @@ package final class DuplexLoop: TimedLoop {
         result.startNs = monotonicNanoseconds()
         if setupFailure.isFailure {
             result.failure = setupFailure
+        } else if work.wait == .uring {
+            runThroughRing(&result)
         } else if endpoint.isDatagram {
             runMessages(&result)
         } else {
             runStream(&result)
+        }
+    }
+
+    /// --wait uring: a write and a read in flight in the worker's ring at once, each put back as
+    /// soon as it completes, and the loop waits for whichever completes first. On a stream a write
+    /// offers the rest of the current message and a read asks for up to one message; messages are
+    /// numbered and checked as `runMessages` does.
+    private func runThroughRing(_ result: inout LoopResult) {
+        let datagrams = endpoint.isDatagram
+        let size = work.payloadBytes
+        let total = datagrams ? UInt64(work.messages) : UInt64(size) * UInt64(work.messages)
+        let key = endpoint.datagramKey
+        let writeTag = endpoint.uringTag(reading: false)
+        var sent: UInt64 = 0, received: UInt64 = 0  // bytes on a stream, messages otherwise
+        var writing = false, reading = false
+        while sent < total || received < total {
+            if sent < total && !writing {
+                let n: Int
+                if datagrams {
+                    writeDatagramHeader(sendBuffer, key: key, number: sent)
+                    n = endpoint.uringStart(reading: false, sendBuffer, size)
+                } else {
+                    n = endpoint.uringStart(reading: false, sendBuffer + Int(sent % UInt64(patternPeriod)), Int(UInt64(size) - sent % UInt64(size)))
+                }
+                if n < 0 { result.failure = .system("io_uring write", Int32(-n)); break }
+                writing = true
+            }
+            if received < total && !reading {
+                let n = endpoint.uringStart(reading: true, receiveBuffer, datagrams ? size : Int(min(UInt64(size), total - received)))
+                if n < 0 { result.failure = .system("io_uring read", Int32(-n)); break }
+                reading = true
+            }
+            let (tag, n) = endpoint.uringWaitAny(timeoutNs: -1)
+            if tag == writeTag && n != -Int(EAGAIN) {
+                writing = false
+                if n <= 0 { result.failure = .system(datagrams ? "send" : "write", n == 0 ? EIO : Int32(-n)); break }
+                sent &+= datagrams ? 1 : UInt64(n)
+                continue
+            }
+            reading = false
+            if n < 0 { result.failure = .system(datagrams ? "recv" : "read", Int32(-n)); break }
+            if datagrams {
+                if n == 0 { result.failure = .peerClosed(afterBytes: result.bytes); break }
+                let outcome = tally.take(receiveBuffer, n, at: monotonicNanoseconds(), &result)
+                if outcome == .failed { break }
+                if outcome == .endMarker { result.failure = .badSequence(endMarker); break }
+                received = result.datagrams.received
+            } else {
+                if n == 0 { result.failure = .peerClosed(afterBytes: received); break }
+                if work.verify, let bad = firstMismatch(receiveBuffer, n, streamOffset: received) {
+                    result.failure = .corrupt(atByte: bad)
+                    break
+                }
+                received &+= UInt64(n)
+                if received == total { result.endNs = monotonicNanoseconds() }
+            }
+        }
+        if datagrams {
+            result.datagrams.sent = sent
+            result.messages = result.datagrams.received
+        } else {
+            result.bytes = received
+            result.messages = received / UInt64(size)
         }
     }
 
@@ -199,7 +265,7 @@ package final class DuplexLoop: TimedLoop {
             let n = retryingInterrupts { Int(cshim_epoll_wait_one(epoll, -1, nil)) }
             if n < 0 { result.failure = .system("epoll_wait", Int32(-n)) }
             return n >= 0
-        case .auto, .block, .poll, .uring:  // block and uring cannot serve duplex: skipReason skips them
+        case .auto, .block, .poll, .uring:  // block cannot serve duplex (skipReason skips it); uring has its own loop
             break
         }
         let fds = endpoint.pollDescriptors

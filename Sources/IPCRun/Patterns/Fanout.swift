@@ -41,6 +41,7 @@ package enum FanoutPattern: Pattern {
         f.datagrams = DatagramCounts(due: sender.messages * UInt64(receivers.count), receivers: receivers)
         // At a rate, a message got through once every receiver has it: the receivers' messages on average.
         addPacingFigures(&f, shape, senders: [sender], achieved: Double(receivers.reduce(0) { $0 + $1.messages }) / Double(receivers.count))
+        addDeliveryFigures(&f, shape, receivers: Array(receivers))
         return f
     }
 }

@@ -95,6 +95,74 @@ extension LoopWork {
 
     /// A schedule for a sender at the case's rate (off without one).
     package func makePacer() -> Pacer { Pacer(rate: rate) }
+
+    /// At a rate, the one-way senders (throughput, fanout, pairs) write each message's send times
+    /// into it and the receivers time each delivery from them (not where `messagesCarryTimes` is false).
+    package var stampsSendTimes: Bool { rate != nil && messagesCarryTimes }
+}
+
+// One-way messages at a rate: the sender writes each message's intended and actual send times
+// (CLOCK_MONOTONIC ns, one clock for every process of the host) at bytes 16..<32, after the trial key
+// and sequence number on message transports and in place of those pattern bytes on a stream; the
+// receiver times the message's delivery (its last byte) from each.
+package let sendTimesOffset = 16
+package let sendTimesHeaderBytes = 32
+
+@inline(__always)
+package func stampSendTimes(_ message: UnsafeMutableRawPointer, intended: UInt64, actual: UInt64) {
+    message.storeBytes(of: intended.littleEndian, toByteOffset: sendTimesOffset, as: UInt64.self)
+    message.storeBytes(of: actual.littleEndian, toByteOffset: sendTimesOffset + 8, as: UInt64.self)
+}
+
+/// Puts back the pattern bytes a stream sender's send times replaced in `message`, which starts at
+/// pattern phase `phase` of its buffer.
+@inline(__always)
+package func unstampSendTimes(_ message: UnsafeMutableRawPointer, phase: Int) {
+    for i in sendTimesOffset..<sendTimesHeaderBytes { message.storeBytes(of: patternByte(phase + i), toByteOffset: i, as: UInt8.self) }
+}
+
+/// A one-way receiver's delivery latencies at a rate, from each message's intended send (corrected)
+/// and actual send (uncorrected), or (`on` false) none. Allocates only in `init`; a class, like `Pacer`.
+package final class DeliveryLatencies {
+    package let on: Bool
+    private(set) var corrected: Histogram<UInt64>
+    private(set) var uncorrected: Histogram<UInt64>
+
+    package init(_ on: Bool) {
+        self.on = on
+        let off = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 2, numberOfSignificantValueDigits: .one)
+        corrected = on ? makeRoundTripHistogram() : off
+        uncorrected = on ? makeRoundTripHistogram() : off
+    }
+
+    /// Records the delivery at `now` of a message whose send times are the 16 bytes at `times`:
+    /// 0, or the value the histograms cannot hold.
+    @inline(__always)
+    package func record(_ times: UnsafeRawPointer, now: UInt64) -> UInt64 {
+        let intended = UInt64(littleEndian: times.loadUnaligned(as: UInt64.self))
+        let actual = UInt64(littleEndian: times.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        let fromIntended = now &- min(intended, now), fromActual = now &- min(actual, now)
+        if !corrected.record(fromIntended) { return max(fromIntended, 1) }
+        if !uncorrected.record(fromActual) { return max(fromActual, 1) }
+        return 0
+    }
+
+    package func correctedPairs() -> [(UInt64, UInt64)] { on ? recordedPairs(corrected) : [] }
+    package func uncorrectedPairs() -> [(UInt64, UInt64)] { on ? recordedPairs(uncorrected) : [] }
+}
+
+/// One-way patterns at a rate: every delivery's latency from its intended send, p50, p99 and p99.9
+/// (corrected), and from its actual send, p99.9 (uncorrected), in pubsub's delivery columns.
+package func addDeliveryFigures(_ f: inout TrialFigures, _ shape: CaseShape, receivers: [WorkerReport]) {
+    guard shape.rate != nil else { return }
+    let corrected = makeRoundTripHistogram(receivers.flatMap(\.roundTrips))
+    if corrected.totalCount > 0 {
+        f.values[.deliveryP50] = Double(corrected.valueAtPercentile(50)) / 1000
+        f.values[.deliveryP99] = Double(corrected.valueAtPercentile(99)) / 1000
+        f.values[.deliveryP999] = Double(corrected.valueAtPercentile(99.9)) / 1000
+    }
+    let uncorrected = makeRoundTripHistogram(receivers.flatMap(\.uncorrected))
+    if uncorrected.totalCount > 0 { f.values[.deliveryP999Uncorrected] = Double(uncorrected.valueAtPercentile(99.9)) / 1000 }
 }
 
 /// The figures of a trial at an offered rate: what was offered (each sender's rate, all of them

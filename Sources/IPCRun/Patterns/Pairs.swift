@@ -42,6 +42,7 @@ package enum PairsPattern: Pattern {
         }
         f.datagrams = d
         addPacingFigures(&f, shape, senders: pairs.map(\.sender), achieved: Double(delivered))
+        addDeliveryFigures(&f, shape, receivers: pairs.map(\.receiver))
         return f
     }
 }

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 import Histogram
 import IPCPlatform
@@ -76,6 +77,9 @@ public struct LoopWork: Sendable, Equatable {
     public var shape: CaseShape
     /// The transport is one-to-many: a worker has an endpoint per group it is on (`Topology`).
     public var oneToMany = false
+    /// A one-way sender may write its send times into a message's bytes at a rate: false where the
+    /// kernel holds the sender's pages until they are read (vmsplice), so that it never rewrites them.
+    public var messagesCarryTimes = true
     /// Where messages may be lost: how long a request waits for its reply before it counts as lost
     /// (`replyTimeout(warmupP99Ns:)`); the longest until the case's warm-up has set it.
     public var replyTimeoutNs = longestReplyTimeoutNs
@@ -211,6 +215,7 @@ package func makePatternBuffer(_ count: Int) -> UnsafeMutableRawPointer {
     let size = count + patternPeriod
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
     for i in 0..<size { buffer.storeBytes(of: patternByte(i), toByteOffset: i, as: UInt8.self) }
+    cshim_uring_add_buffer(buffer, size)  // --wait uring: a registered buffer (a no-op otherwise)
     return buffer
 }
 

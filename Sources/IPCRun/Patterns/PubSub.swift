@@ -265,6 +265,8 @@ package struct Inbox {
     private let polls: UnsafeMutablePointer<pollfd>
     /// Links still read (a link is done once every source on it has ended).
     private let open: UnsafeMutablePointer<Bool>
+    /// uring: the links with a read in flight in the worker's ring.
+    private let reading: UnsafeMutablePointer<Bool>
     private var next = 0
     private let wait: WaitMode
     /// epoll: the set of the open links' descriptors; -1 otherwise.
@@ -287,13 +289,16 @@ package struct Inbox {
         filled = .allocate(capacity: endpoints.count)
         polls = .allocate(capacity: endpoints.count)
         open = .allocate(capacity: endpoints.count)
+        reading = .allocate(capacity: endpoints.count)
         var failure: Int32 = 0
         for (i, e) in endpoints.enumerated() {
             (buffers + i).initialize(to: makePatternBuffer(size))
             (filled + i).initialize(to: 0)
             (polls + i).initialize(to: pollfd(fd: e.pollDescriptors.read, events: Int16(POLLIN), revents: 0))
             (open + i).initialize(to: true)
-            let r = e.makeNonBlocking()
+            (reading + i).initialize(to: false)
+            // Under uring the descriptors stay blocking: the ring waits, and would refuse a non-blocking one.
+            let r = wait == .uring ? 0 : e.makeNonBlocking()
             if r < 0 { failure = -r }
             if wait == .epoll && (epoll < 0 || cshim_epoll_add(epoll, e.pollDescriptors.read, UInt32(i)) < 0) { failure = errno }
         }
@@ -317,6 +322,7 @@ package struct Inbox {
         filled.deallocate()
         polls.deallocate()
         open.deallocate()
+        reading.deallocate()
         closeDescriptor(epoll)
     }
 
@@ -335,6 +341,7 @@ package struct Inbox {
     /// link had nothing for `quietTimeoutMs`; `closed` when a stream link ended.
     @inline(__always)
     package mutating func receive() -> Next {
+        if wait == .uring { return receiveThroughRing() }
         let count = endpoints.count
         while true {
             for step in 0..<count {
@@ -356,7 +363,7 @@ package struct Inbox {
             let lossy = endpoints[0].losesDatagrams
             let r: Int
             switch wait {
-            case .auto, .block, .poll, .uring:  // block and uring cannot serve pubsub: skipReason skips them
+            case .auto, .block, .poll, .uring:  // block cannot serve pubsub (skipReason skips it); uring reads above
                 r = retryingInterrupts { Int(poll(polls, nfds_t(count), lossy ? quietTimeoutMs : -1)) }
             case .epoll:
                 let epoll = self.epoll
@@ -371,6 +378,42 @@ package struct Inbox {
             }
             if r < 0 { return .failed(Int32(-r)) }
             if r == 0 { return .quiet }
+        }
+    }
+
+    /// --wait uring: a read in flight on every open link in the worker's ring (one message's worth,
+    /// or the rest of one), and the first to complete is taken; `quiet` as `receive` says.
+    @inline(__always)
+    private mutating func receiveThroughRing() -> Next {
+        let count = endpoints.count
+        let quiet = endpoints[0].losesDatagrams ? Int64(quietTimeoutMs) * 1_000_000 : -1
+        while true {
+            for i in 0..<count where open[i] && !reading[i] {
+                let n = endpoints[i].uringStart(reading: true, buffers[i] + filled[i], size - filled[i])
+                if n < 0 { return .failed(Int32(-n)) }
+                reading[i] = true
+            }
+            let (tag, n) = endpoints[0].uringWaitAny(timeoutNs: quiet)
+            if n == -Int(EAGAIN) { return .quiet }
+            var link = -1
+            for i in 0..<count where endpoints[i].uringTag(reading: true) == tag {
+                link = i
+                break
+            }
+            if link < 0 { return .failed(n < 0 ? Int32(-n) : EINVAL) }
+            reading[link] = false
+            if n < 0 { return .failed(Int32(-n)) }
+            if n == 0 {
+                if case .packets = endpoints[link].io { return .failed(EPIPE) }  // the peer closed (no message is empty)
+                if !datagrams { return .closed(link: link) }
+            }
+            quietSince = 0
+            if datagrams { return .message(link: link, buffers[link], bytes: n) }
+            filled[link] += n
+            if filled[link] == size {
+                filled[link] = 0
+                return .message(link: link, buffers[link], bytes: size)
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Glibc
 import IPCPlatform
 import IPCModel
+import Histogram
 
 /// throughput (asynchronous message, one way): the sender writes `messages` messages of the payload
 /// and never waits for an answer; time runs from the sender's first write to the receiver's last
@@ -10,7 +11,11 @@ package enum ThroughputPattern: Pattern {
 
     package static func payloadBuffers(worker index: Int, _ shape: CaseShape) -> Int { 1 }
 
-    package static func requirements(_ shape: CaseShape) -> Requirements { Requirements(numberedMessages: "sequence number") }
+    package static func requirements(_ shape: CaseShape) -> Requirements {
+        var r = Requirements(numberedMessages: "sequence number")
+        if shape.rate != nil { r.header = (sendTimesHeaderBytes, "the send times at a rate (bytes 16 to 31: intended and actual)") }
+        return r
+    }
 
     package static func makeLoop(worker index: Int, _ endpoints: [Endpoint], _ work: LoopWork) -> TimedLoop {
         oneWayLoop(sending: index == 0, endpoints[0], work)
@@ -19,6 +24,7 @@ package enum ThroughputPattern: Pattern {
     package static func figures(_ reports: [WorkerReport], _ shape: CaseShape) -> TrialFigures {
         var f = oneWayFigures(sender: reports[0], receiver: reports[1])
         addPacingFigures(&f, shape, senders: [reports[0]], achieved: Double(reports[1].messages))
+        addDeliveryFigures(&f, shape, receivers: [reports[1]])
         return f
     }
 }
@@ -77,13 +83,18 @@ package final class StreamSender: TimedLoop {
         var phase = 0  // stream offset modulo the pattern period
         result.startNs = monotonicNanoseconds()
         pacer.start(result.startNs)
+        let stamps = work.stampsSendTimes
         sending: for i in 0..<work.messages {
-            if pacer.on { _ = pacer.wait(UInt64(i)) }
+            if pacer.on {
+                let intended = pacer.wait(UInt64(i))
+                if stamps { stampSendTimes(buffer + phase, intended: intended, actual: monotonicNanoseconds()) }
+            }
             for e in endpoints.indices {
                 let n = endpoints[e].write(buffer + phase, size)
                 if n < 0 { result.failure = .system("write", Int32(-n)); break sending }
                 result.bytes &+= UInt64(size)
             }
+            if stamps { unstampSendTimes(buffer + phase, phase: phase) }
             result.messages &+= 1
             phase = (phase + size) % patternPeriod
         }
@@ -101,14 +112,23 @@ package final class StreamReceiver: TimedLoop {
     private let endpoint: Endpoint
     private let work: LoopWork
     private let buffer: UnsafeMutableRawPointer
+    /// At a rate: each message's send times as they arrive (a message may come in parts), and the
+    /// delivery latencies taken from them.
+    private let times: UnsafeMutableRawPointer
+    private let latencies: DeliveryLatencies
 
     package init(_ endpoint: Endpoint, _ work: LoopWork) {
         self.endpoint = endpoint
         self.work = work
         buffer = makePatternBuffer(work.payloadBytes)
+        times = .allocate(byteCount: 16, alignment: 8)
+        latencies = DeliveryLatencies(work.stampsSendTimes)
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        buffer.deallocate()
+        times.deallocate()
+    }
 
     package func run(_ result: inout LoopResult) {
         let size = work.payloadBytes
@@ -120,7 +140,10 @@ package final class StreamReceiver: TimedLoop {
             let n = endpoint.read(buffer, want)
             if n < 0 { result.failure = .system("read", Int32(-n)); break }
             if n == 0 { result.failure = .peerClosed(afterBytes: received); break }
-            if work.verify, let bad = firstMismatch(buffer, n, streamOffset: received) {
+            if latencies.on {
+                let failure = takeStamped(n, at: received, now: monotonicNanoseconds())
+                if failure.isFailure { result.failure = failure; break }
+            } else if work.verify, let bad = firstMismatch(buffer, n, streamOffset: received) {
                 result.failure = .corrupt(atByte: bad)
                 break
             }
@@ -131,7 +154,39 @@ package final class StreamReceiver: TimedLoop {
         result.messages = received / UInt64(size)
     }
 
-    package func roundTrips() -> [(UInt64, UInt64)] { [] }
+    /// At a rate: the `n` bytes read at stream offset `start` at `now`, part by message: collects
+    /// each message's send times, records its delivery when its last byte is there, and under
+    /// verify checks every other byte against the pattern.
+    @inline(__always)
+    private func takeStamped(_ n: Int, at start: UInt64, now: UInt64) -> LoopFailure {
+        let size = work.payloadBytes
+        var at = 0
+        while at < n {
+            let offset = start + UInt64(at)
+            let inMessage = Int(offset % UInt64(size))
+            let end = min(inMessage + n - at, size)  // this part's end in its message
+            let part = buffer + at
+            if work.verify {
+                let before = min(end, sendTimesOffset)
+                if inMessage < before, let bad = firstMismatch(part, before - inMessage, streamOffset: offset) { return .corrupt(atByte: bad) }
+                let after = max(inMessage, sendTimesHeaderBytes)
+                if after < end, let bad = firstMismatch(part + (after - inMessage), end - after, streamOffset: offset + UInt64(after - inMessage)) {
+                    return .corrupt(atByte: bad)
+                }
+            }
+            let low = max(inMessage, sendTimesOffset), high = min(end, sendTimesHeaderBytes)
+            if low < high { (times + (low - sendTimesOffset)).copyMemory(from: part + (low - inMessage), byteCount: high - low) }
+            if end == size {
+                let overflow = latencies.record(times, now: now)
+                if overflow != 0 { return .histogramOverflow(overflow) }
+            }
+            at += end - inMessage
+        }
+        return .none
+    }
+
+    package func roundTrips() -> [(UInt64, UInt64)] { latencies.correctedPairs() }
+    package func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { latencies.uncorrectedPairs() }
 }
 
 /// The sequence number that marks the end of a transfer.
@@ -168,11 +223,14 @@ package final class DatagramSender: TimedLoop {
         let endpoints = self.endpoints
         result.startNs = monotonicNanoseconds()
         pacer.start(result.startNs)
+        let stamps = work.stampsSendTimes
+        let headerBytes = stamps ? sendTimesHeaderBytes : datagramHeaderBytes  // what a seal covers
         sending: for n in 0..<work.messages {
             let sequence = UInt64(n)
-            if pacer.on { _ = pacer.wait(sequence) }
+            let intended = pacer.on ? pacer.wait(sequence) : 0
             writeDatagramHeader(buffer, key: key, number: sequence)
-            if let seal { sealDatagramHeader(buffer, headerBytes: datagramHeaderBytes, seal) }
+            if stamps { stampSendTimes(buffer, intended: intended, actual: monotonicNanoseconds()) }
+            if let seal { sealDatagramHeader(buffer, headerBytes: headerBytes, seal) }
             for e in endpoints.indices {
                 let n = endpoints[e].write(buffer, size)
                 if n < 0 { result.failure = .system("send", Int32(-n)); break sending }
@@ -184,7 +242,7 @@ package final class DatagramSender: TimedLoop {
         result.endNs = monotonicNanoseconds()
         pacer.report(&result)
         writeDatagramHeader(buffer, key: key, number: endMarker)
-        if let seal { sealDatagramHeader(buffer, headerBytes: datagramHeaderBytes, seal) }
+        if let seal { sealDatagramHeader(buffer, headerBytes: headerBytes, seal) }
         for e in endpoints.indices {
             for _ in 0..<markerCopies { _ = endpoints[e].write(buffer, size) }
         }
@@ -202,12 +260,16 @@ package final class DatagramReceiver: TimedLoop {
     private let work: LoopWork
     private let buffer: UnsafeMutableRawPointer
     private var tally: DatagramTally
+    /// At a rate: each datagram's delivery latency, from the send times in its header.
+    private let latencies: DeliveryLatencies
 
     package init(_ endpoint: Endpoint, _ work: LoopWork) {
         self.endpoint = endpoint
         self.work = work
         buffer = makePatternBuffer(work.payloadBytes)
-        tally = DatagramTally(key: endpoint.datagramKey, seal: endpoint.seal, work)
+        tally = DatagramTally(key: endpoint.datagramKey, seal: endpoint.seal,
+                              headerBytes: work.stampsSendTimes ? sendTimesHeaderBytes : datagramHeaderBytes, work)
+        latencies = DeliveryLatencies(work.stampsSendTimes)
     }
 
     deinit {
@@ -222,14 +284,20 @@ package final class DatagramReceiver: TimedLoop {
             let n = endpoint.read(buffer, size)
             if n == -Int(EAGAIN) { break }  // receive timeout: the end marker was lost
             if n < 0 { result.failure = .system("recv", Int32(-n)); break }
-            let outcome = tally.take(buffer, n, at: monotonicNanoseconds(), &result)
+            let now = monotonicNanoseconds()
+            let outcome = tally.take(buffer, n, at: now, &result)
             if outcome == .endMarker || outcome == .failed { break }
+            if outcome == .data && latencies.on {
+                let overflow = latencies.record(buffer + sendTimesOffset, now: now)
+                if overflow != 0 { result.failure = .histogramOverflow(overflow); break }
+            }
         }
         if !tally.anyArrived && !result.failure.isFailure { result.failure = .noDatagramArrived }
         result.messages = result.datagrams.received
     }
 
-    package func roundTrips() -> [(UInt64, UInt64)] { [] }
+    package func roundTrips() -> [(UInt64, UInt64)] { latencies.correctedPairs() }
+    package func uncorrectedRoundTrips() -> [(UInt64, UInt64)] { latencies.uncorrectedPairs() }
 }
 
 /// What a loop that receives numbered datagrams (`writeDatagramHeader`) keeps: a datagram without
@@ -242,6 +310,8 @@ package struct DatagramTally {
 
     private let key: UInt64
     private let seal: SipHashKey?
+    /// The header's length: the key and number, and at a rate the send times after them.
+    private let headerBytes: Int
     private let messages: UInt64
     private let size: Int
     private let verify: Bool
@@ -249,9 +319,10 @@ package struct DatagramTally {
     private var highest: UInt64 = 0
     private(set) var anyArrived = false
 
-    package init(key: UInt64, seal: SipHashKey? = nil, _ work: LoopWork) {
+    package init(key: UInt64, seal: SipHashKey? = nil, headerBytes: Int = datagramHeaderBytes, _ work: LoopWork) {
         self.key = key
         self.seal = seal
+        self.headerBytes = headerBytes
         messages = UInt64(work.messages)
         size = work.payloadBytes
         verify = work.verify
@@ -266,8 +337,8 @@ package struct DatagramTally {
     /// datagram counts, `rejected`, and `failure` when the datagram is impossible or corrupt.
     @inline(__always)
     package mutating func take(_ buffer: UnsafeRawPointer, _ count: Int, at now: UInt64, _ result: inout LoopResult) -> Outcome {
-        let authentic = if let seal { hasValidSeal(buffer, count, headerBytes: datagramHeaderBytes, seal) }
-            else { carriesTrialKey(buffer, count, key: key, headerBytes: datagramHeaderBytes) }
+        let authentic = if let seal { hasValidSeal(buffer, count, headerBytes: headerBytes, seal) }
+            else { carriesTrialKey(buffer, count, key: key, headerBytes: headerBytes) }
         if !authentic {
             result.rejected &+= 1
             return .foreign
@@ -277,7 +348,7 @@ package struct DatagramTally {
         guard sequence < messages else { result.failure = .badSequence(sequence); return .failed }
         if verify {
             if count != size { result.failure = .corrupt(atByte: result.bytes + UInt64(count)); return .failed }
-            if !datagramPayloadIsIntact(buffer, count, headerBytes: datagramHeaderBytes) {
+            if !datagramPayloadIsIntact(buffer, count, headerBytes: headerBytes) {
                 result.failure = .corrupt(atByte: result.bytes)
                 return .failed
             }

@@ -31,6 +31,7 @@ package func runTrial(transport kind: TransportKind, options: TransportOptions, 
     var work = work
     work.shape = shape
     work.oneToMany = kind.oneToMany
+    work.messagesCarryTimes = !kind.implementation.discardsReceivedBytes
     let secret = try TrialSecret.random()
     let topology = pattern.implementation.topology(shape)
     let count = topology.roles.count

@@ -90,18 +90,37 @@ package func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
             try check("sched_setaffinity(CPU \(cpu))") { cshim_pin_to_cpu(Int32(cpu)) }
         }
         var endpoints: [Endpoint] = []
-        defer { endpoints.forEach { $0.close() } }
+        // --wait uring: one ring for all the worker's reads and writes, each endpoint's under two
+        // tags of its own; closed after the endpoints, while the loop's buffers still exist.
+        var ring: UnsafeMutableRawPointer?
+        defer {
+            endpoints.forEach { $0.close() }
+            cshim_uring_close(ring)
+        }
+        if setup.work.wait == .uring {
+            guard let r = cshim_uring_open(UInt32(max(8, 2 * setup.links.count + 2))) else {
+                throw SystemCallError("io_uring_queue_init", code: errno)
+            }
+            ring = r
+        }
         // The endpoints' reads wait as --wait says, except where the pattern's loops read without
-        // blocking and wait for all their descriptors themselves (duplex, pubsub).
+        // blocking and wait for all their descriptors themselves (duplex, pubsub; under uring they
+        // keep a read in flight on each in the worker's ring).
         let waitsOnOne = !setup.pattern.implementation.requirements(setup.work.shape).waitsItself
         for link in setup.links {
             var endpoint = try link.transport.open(link.role, link.peer)
-            if waitsOnOne && setup.work.wait != .auto { try endpoint.prepareWaiting(setup.work.wait) }
+            if (waitsOnOne && setup.work.wait != .auto) || ring != nil {
+                try endpoint.prepareWaiting(setup.work.wait, ring: ring, tag: UInt32(2 * endpoints.count))
+            }
             endpoints.append(endpoint)
             report.rejected &+= endpoint.rejected
             if report.knobsInForce.present.isEmpty { report.knobsInForce = endpoint.knobsInForce }
         }
+        // The buffers the loop makes are registered with the ring (fixed buffers) where the kernel
+        // takes them; where it does not, the reads and writes use them as plain buffers.
+        if let ring { cshim_uring_collect_buffers(ring) }
         let loop = setup.pattern.implementation.makeLoop(worker: setup.index, endpoints, setup.work)
+        if let ring { _ = cshim_uring_register_buffers(ring) }
         let counter = AllocationCounter()
         var result = LoopResult()
         guard setup.control.send(.ready) else { _exit(3) }
@@ -134,6 +153,8 @@ package func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
         // reference the sender's pages until it is closed.
         endpoints.forEach { $0.close() }
         endpoints = []
+        cshim_uring_close(ring)
+        ring = nil
         withExtendedLifetime(loop) {}
     } catch {
         report.error = "\(error)"

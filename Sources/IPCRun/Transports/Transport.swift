@@ -87,6 +87,7 @@ public struct Endpoint: Sendable {
     /// message's length), or -errno.
     @inline(__always)
     package func write(_ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+        if waiting.mode == .uring { return uringWrite(buffer, count) }
         switch io {
         case let .readWrite(_, fd): return writeFully(fd, buffer, count)
         case let .sendReceive(fd), let .packets(fd): return sendDatagram(fd, buffer, count)
@@ -184,8 +185,7 @@ public struct Endpoint: Sendable {
     }
 
     public func close() {
-        closeDescriptor(waiting.epoll)
-        cshim_uring_close(UnsafeMutableRawPointer(bitPattern: waiting.ring))
+        closeDescriptor(waiting.epoll)  // the uring ring is the worker's, which closes it
         switch io {
         case let .readWrite(read, write):
             closeDescriptor(read)
@@ -226,7 +226,9 @@ package struct NonWaitingWriter {
         var length = socklen_t(MemoryLayout<Int32>.size)
         socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0
         let descriptor = fd
-        let r = socket ? 0 : resultOrErrno { Int(fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)) }
+        // Under --wait uring the writes go through the ring, which waits without blocking the
+        // caller and would only be refused by a non-blocking descriptor.
+        let r = socket || endpoint.waiting.mode == .uring ? 0 : resultOrErrno { Int(fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)) }
         failure = r < 0 ? Int32(-r) : 0
     }
 

@@ -10,8 +10,13 @@ package struct ReadWaiting: Sendable {
     /// The descriptor read, and the epoll set that holds it (epoll only).
     package var fd: Int32 = -1
     package var epoll: Int32 = -1
-    /// The io_uring ring (uring only), as its address: a C `struct io_uring` made before the loop.
+    /// The worker's io_uring ring (uring only), as its address (`cshim_uring_open`, made and closed
+    /// by the worker), and the tag of this endpoint's reads; its writes' is the next.
     package var ring: UInt = 0
+    package var tag: UInt32 = 0
+    /// The descriptor written (uring only), and for a splicing receiver the one spliced into.
+    package var writeFD: Int32 = -1
+    package var spliceFD: Int32 = -1
     /// The descriptor is a socket: busy reads pass MSG_DONTWAIT (O_NONBLOCK would make its writes
     /// non-blocking too, since both directions share the one open file).
     package var socket = false
@@ -37,12 +42,15 @@ package struct ReadWaiting: Sendable {
 
 extension Endpoint {
     /// Makes this endpoint's reads wait as `mode` says; before the timed loop, once per endpoint.
+    /// With uring its reads and writes go through the worker's `ring` under tags `tag` and `tag + 1`.
     /// A transport without a descriptor to read is refused earlier (`skipReason`).
-    package mutating func prepareWaiting(_ mode: WaitMode) throws {
+    package mutating func prepareWaiting(_ mode: WaitMode, ring: UnsafeMutableRawPointer? = nil, tag: UInt32 = 0) throws {
         let fd = pollDescriptors.read
-        guard fd >= 0 else { return }  // it only writes (vmsplice's sender)
+        guard fd >= 0 else { return }  // it only writes (vmsplice's sender: io_uring has no vmsplice)
         var w = ReadWaiting()
         w.fd = fd
+        w.writeFD = pollDescriptors.write
+        if case let .spliceToNull(_, null) = io { w.spliceFD = null }
         var type: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         w.socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0
@@ -69,9 +77,10 @@ extension Endpoint {
                 throw error
             }
         case .uring:
+            guard let ring else { throw SystemCallError("io_uring_queue_init", code: EINVAL) }
             w.mode = .uring
-            guard let ring = cshim_uring_open(4) else { throw SystemCallError("io_uring_queue_init", code: errno) }
             w.ring = UInt(bitPattern: ring)
+            w.tag = tag
         case .busy:
             w.mode = .busy
             if !w.socket {
@@ -98,14 +107,64 @@ extension Endpoint {
         }
     }
 
-    /// One read through the endpoint's io_uring ring, waited for: its length, 0 at the end of a
-    /// stream, or -errno (-EAGAIN when the socket's receive timeout ran out).
+    /// One read through the worker's io_uring ring, waited for: its length, 0 at the end of a
+    /// stream, or -errno (-EAGAIN when the socket's receive timeout ran out; the read stays in
+    /// flight, and the next read into the same buffer takes it). A splicing receiver splices.
     @inline(__always)
     package func uringRead(_ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
-        let n = cshim_uring_read(UnsafeMutableRawPointer(bitPattern: waiting.ring), waiting.fd, buffer, capacity,
-                                 waiting.socket ? 1 : 0, waiting.timeoutNs)
+        let started = uringStart(reading: true, buffer, capacity)
+        if started < 0 { return started }
+        let n = uringWait(reading: true, timeoutNs: waiting.timeoutNs == 0 ? -1 : Int64(waiting.timeoutNs))
         if case .packets = io, n == 0 { return -Int(EPIPE) }
         return n
+    }
+
+    /// Writes all `count` bytes (one message where boundaries are kept) through the worker's ring,
+    /// each write waited for: `count` (or the message's length), or -errno.
+    @inline(__always)
+    package func uringWrite(_ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+        var done = 0
+        while done < count {
+            let started = uringStart(reading: false, UnsafeMutableRawPointer(mutating: buffer) + done, count - done)
+            if started < 0 { return started }
+            let n = uringWait(reading: false, timeoutNs: -1)
+            if n < 0 { return n }
+            if n == 0 { return -Int(EIO) }
+            if isDatagram { return n }
+            done += n
+        }
+        return done
+    }
+
+    /// The tag of this endpoint's reads (`reading`) or writes in the worker's ring.
+    @inline(__always)
+    package func uringTag(reading: Bool) -> UInt32 { reading ? waiting.tag : waiting.tag + 1 }
+
+    /// Puts a read (a splice, for a splicing receiver) or a write of `count` bytes at `buffer` in the
+    /// ring, submitted by the next wait: 0 (also when the same one is already there), or -errno.
+    @inline(__always)
+    package func uringStart(reading: Bool, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        let op = !reading ? Int32(CSHIM_URING_WRITE) : waiting.spliceFD >= 0 ? Int32(CSHIM_URING_SPLICE)
+            : Int32(CSHIM_URING_READ)
+        return cshim_uring_start(UnsafeMutableRawPointer(bitPattern: waiting.ring), uringTag(reading: reading), op,
+                                 reading ? waiting.fd : waiting.writeFD, buffer, count, waiting.socket ? 1 : 0, waiting.spliceFD)
+    }
+
+    /// Waits for this endpoint's read or write in the ring (`timeoutNs` < 0: for ever; 0: not at
+    /// all): its result, or -EAGAIN when it has not completed in that time.
+    @inline(__always)
+    package func uringWait(reading: Bool, timeoutNs: Int64) -> Int {
+        cshim_uring_wait(UnsafeMutableRawPointer(bitPattern: waiting.ring), uringTag(reading: reading), timeoutNs)
+    }
+
+    /// Waits for whichever operation in the worker's ring completes first (`timeoutNs` as in
+    /// `uringWait`): its tag and, with `take`, its result (without, 0: `uringWait` takes it); -EAGAIN
+    /// when none did in that time.
+    @inline(__always)
+    package func uringWaitAny(timeoutNs: Int64, take: Bool = true) -> (tag: UInt32, result: Int) {
+        var tag: UInt32 = 0
+        let n = cshim_uring_wait_any(UnsafeMutableRawPointer(bitPattern: waiting.ring), &tag, timeoutNs, take ? 1 : 0)
+        return (tag, n)
     }
 
     /// One recv(2) with MSG_DONTWAIT on the endpoint's socket: its length, 0 at the end of a
@@ -141,6 +200,24 @@ public func waitModeLines(limits: Limits = .shared) -> [String] {
         if !transports.isEmpty { skipped.append("not on \(transports.joined(separator: ", "))") }
         let why = mode == .block ? "they watch several descriptors at once" : "their loops watch several descriptors in poll(2)"
         if !patterns.isEmpty { skipped.append("not for \(patterns.joined(separator: ", ")) (\(why))") }
+        if mode == .uring {
+            // vmsplice's sender has no io_uring operation: its vmsplice(2) stays a plain call.
+            let buffers = uringFixedBuffersRefusal().map { "plain buffers (\($0))" } ?? "registered buffers"
+            skipped.append("reads and writes through one ring per worker, in \(buffers)")
+        }
         return name + (skipped.isEmpty ? "every transport with a descriptor, every pattern" : skipped.joined(separator: "; "))
     }
+}
+
+/// nil when this kernel takes registered (fixed) buffers for a ring; else why not (`--wait uring`
+/// then reads and writes plain buffers). Says nothing where no ring can be made (`ioUringRefusal` does).
+package func uringFixedBuffersRefusal() -> String? {
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
+    defer { buffer.deallocate() }
+    guard let ring = cshim_uring_open(2) else { return nil }
+    defer { cshim_uring_close(ring) }
+    cshim_uring_collect_buffers(ring)
+    cshim_uring_add_buffer(buffer, 4096)
+    let r = cshim_uring_register_buffers(ring)
+    return r == 0 ? nil : "io_uring_register_buffers: \(String(cString: strerror(-r)))"
 }

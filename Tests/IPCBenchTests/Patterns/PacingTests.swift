@@ -86,6 +86,15 @@ final class PacingTests: TrialTestCase {
                         // Taken from the earlier of the two times, the corrected one is never the smaller.
                         XCTAssertGreaterThanOrEqual(makeRoundTripHistogram(f.latencies).max, makeRoundTripHistogram(f.uncorrectedLatencies).max, label)
                     }
+                    if [.throughput, .fanout, .pairs].contains(pattern) {
+                        // Every delivery timed from the send times its message carried, both ways.
+                        let receivers = r.workers.indices.filter { !senders.contains($0) }.map { r.workers[$0] }
+                        let timed = receivers.reduce(UInt64(0)) { $0 + $1.roundTrips.reduce(0) { $0 + $1.1 } }
+                        XCTAssertEqual(timed, receivers.reduce(UInt64(0)) { $0 + $1.messages }, label)
+                        XCTAssertEqual(receivers.reduce(UInt64(0)) { $0 + $1.uncorrected.reduce(0) { $0 + $1.1 } }, timed, label)
+                        XCTAssertNotNil(f.values[.deliveryP50], label)
+                        XCTAssertGreaterThanOrEqual(f.values[.deliveryP999]!, f.values[.deliveryP999Uncorrected]!, label)
+                    }
                     if pattern == .pubsub {
                         XCTAssertNotNil(f.values[.deliveryP999], label)
                         XCTAssertNotNil(f.values[.deliveryP999Uncorrected], label)
@@ -94,6 +103,39 @@ final class PacingTests: TrialTestCase {
                 }
             }
         }
+    }
+
+    /// The one-way patterns at a rate time every delivery from the send times in its message: a
+    /// stream whose reads split messages (a payload larger than the pipe's buffer) keeps every byte
+    /// around the times checked; a datagram's times are checked as part of its header; vmsplice,
+    /// whose pipe holds the sender's pages, carries none; a payload too small for them is skipped.
+    func testOneWayDeliveriesAreTimedFromTheSendTimesTheyCarry() throws {
+        for (kind, size) in [(TransportKind.pipe, 200_000), (.unixStream, 100), (.unixDgram, 32), (.vmsplice, 4096)] {
+            var shape = CaseShape(payloadBytes: size)
+            shape[.rate] = 20_000
+            let label = "\(kind.rawValue) \(size)"
+            XCTAssertNil(skipReason(kind, .throughput, shape), label)
+            let r = try trial(kind, .throughput, shape, messages: 300)
+            XCTAssertEqual(r.workers.map(\.error), ["", ""], label)
+            let corrected = makeRoundTripHistogram(r.b.roundTrips), uncorrected = makeRoundTripHistogram(r.b.uncorrected)
+            let f = ThroughputPattern.figures(r.workers, shape)
+            if kind == .vmsplice {
+                XCTAssertEqual(corrected.totalCount, 0, label)
+                XCTAssertNil(f.values[.deliveryP50], label)
+                continue
+            }
+            XCTAssertEqual(corrected.totalCount, 300, label)
+            XCTAssertEqual(uncorrected.totalCount, 300, label)
+            // A message is delivered after it was sent, and sent no earlier than its intended time.
+            XCTAssertGreaterThan(uncorrected.min, 0, label)
+            XCTAssertGreaterThanOrEqual(corrected.max, uncorrected.max, label)
+            XCTAssertGreaterThanOrEqual(corrected.min, uncorrected.min, label)
+            XCTAssertEqual(f.values[.deliveryP999Uncorrected], Double(uncorrected.valueAtPercentile(99.9)) / 1000, label)
+        }
+        var small = CaseShape(payloadBytes: 31)
+        small[.rate] = 1000
+        XCTAssertTrue(skipReason(.pipe, .throughput, small)?.contains("32 bytes") ?? false)
+        XCTAssertNil(skipReason(.pipe, .throughput, CaseShape(payloadBytes: 31)))
     }
 
     /// Without a rate nothing paces and nothing is reported as paced.
