@@ -135,8 +135,9 @@ def run_point(row, column):
 
 
 def parameter_text(row, parameters):
-    """The case's parameters as a legend names them: `receivers 4`, `subscribers 2 topology broker`."""
-    return " ".join(f"{p} {row[p]}" for p in parameters if row.get(p))
+    """The case's parameters as a legend names them: `receivers 4`, `subscribers 2 topology broker`,
+    and its wait mode when one was chosen (`wait poll`): two wait modes are two lines, never one."""
+    return " ".join([f"{p} {row[p]}" for p in parameters if row.get(p)] + ([f"wait {row['wait']}"] if row.get("wait") else []))
 
 
 def split_parameters(sides, pattern, parameters):
