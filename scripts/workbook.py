@@ -21,7 +21,14 @@ Sheets:
                        requests/s, MiB/s, MiB/s against depth, receivers, pairs at one payload
                        (`ipcbench pivot --rows parameter`: the largest payload at which every
                        column has a value); a line per transport and placement
-(a sheet only for the patterns the files hold)
+(a sheet only for the patterns the files hold; the rate offered and the wait mode are case
+dimensions: `pipe split rate 10k/s wait block` and `pipe split rate 100k/s wait block` are two series)
+  <pattern> load       for each pattern with cases at a rate (`ipcbench run --rate`): latency against
+                       load, a row per case (its line, offered and achieved rate, late share, pacing
+                       overshoot, the corrected p50/p99/p99.9 and the uncorrected p99.9) and a log-log
+                       chart of the corrected p99 (solid) and p50 (dashed) against the rate achieved,
+                       a line per transport, placement, payload, wait mode and side, saturated points
+                       in red (as scripts/plot.py rings them)
   compare              with two or more sides: `ipcbench compare --format json` against the first
                        side (with --ignore as given), the columns `--format csv` writes, a case
                        label and the interval's arms, significant changes green (better) or red
