@@ -109,6 +109,79 @@ def centers(sides):
     return [{(c["case"], c["metric"]): (c["center"], c["lowest_run"], c["highest_run"]) for c in side["cases"]} for side in found]
 
 
+# Cases at an offered rate (`ipcbench run --rate`), as the workbook and the report lay them out: the
+# latency each pattern times per message (p50, p99, p99.9 from the intended send, p99.9 from the
+# actual send) and what it times; the patterns missing here time no message.
+LOAD_LATENCY = {
+    "latency": (("rtt_us_p50", "rtt_us_p99", "rtt_us_p999", "rtt_us_p999_uncorrected"), "round trip"),
+    "sync-message": (("rtt_us_p50", "rtt_us_p99", "rtt_us_p999", "rtt_us_p999_uncorrected"), "send to acknowledgement"),
+    "async-request": (("rtt_us_p50", "rtt_us_p99", "rtt_us_p999", "rtt_us_p999_uncorrected"), "request to reply"),
+    "pubsub": (("delivery_us_p50_median", "delivery_us_p99_median", "delivery_us_p999_median", "delivery_us_p999_uncorrected_median"),
+               "publish to delivery"),
+}
+LOAD_COLUMNS = ["offered_msgs_per_s", "achieved_msgs_per_s_median", "late_share", "pacing_overshoot_us_p99"]
+# Saturated (as scripts/plot.py rings it): less than this share of the offered rate achieved, or the
+# p99 this many times the line's p99 at its lowest rate.
+KEEPS_UP, P99_GROWTH = 0.95, 10
+TRANSPORT_ORDER = ["pipe", "fifo", "unix-stream", "unix-dgram", "tcp", "udp"]
+
+
+def payload_text(size):
+    """`64 B`, `4 KiB`: as `ipcbench pivot` labels a payload."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift} {unit}"
+    return f"{size} B"
+
+
+def rate_text(rate):
+    """10000 -> `10k/s`, 1500000 -> `1.5M/s`: a rate offered as a label names it."""
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if rate >= size:
+            return f"{rate / size:g}{unit}/s"
+    return f"{rate:g}/s"
+
+
+def load_lines(sides, pattern):
+    """A pattern's ok cases at a rate as lines through their rates. `sides` is [(name, [Results])];
+    a line per side, transport, placement, payload, wait mode and value of the pattern's parameters
+    (those that differ between the lines are named), ordered by transport: [(label, [(offered,
+    {column: value}, saturated)])], the points by the rate offered, each with the LOAD_COLUMNS and
+    the pattern's LOAD_LATENCY columns (a side of several runs: the median of its runs' figures),
+    and whether it is saturated. The label names the side when there are several."""
+    latency = LOAD_LATENCY.get(pattern, ((), ""))[0]
+    parameters = next((p["parameters"] for p in described()["patterns"] if p["name"] == pattern), [])
+    rows = [(s, row) for s, (_, runs) in enumerate(sides) for run in runs for row in run.cases
+            if row["pattern"] == pattern and row["status"] == "ok" and row.get("offered_msgs_per_s")]
+    varying = [p for p in parameters if len({row.get(p) for _, row in rows}) > 1]
+    per = {}
+    for s, row in rows:
+        key = (s, row["transport"], (row["cpu_placement"] or "").split(":")[0], row["payload_bytes"], row.get("wait") or "auto",
+               tuple(row.get(p) for p in varying))
+        per.setdefault(key, {}).setdefault(row["offered_msgs_per_s"], []).append(row)
+    several = len(sides) > 1 or any(len(runs) > 1 for _, runs in sides)
+
+    def median(values):
+        values = sorted(v for v in values if v is not None)
+        return values[len(values) // 2] if values else None
+
+    def order(k):
+        return (TRANSPORT_ORDER.index(k[1]) if k[1] in TRANSPORT_ORDER else len(TRANSPORT_ORDER), k[1], k[2], k[3], k[4], str(k[5]), k[0])
+
+    lines = []
+    for key in sorted(per, key=order):
+        s, transport, placement, payload, wait, values = key
+        label = " ".join([transport, placement, payload_text(payload)] + [f"{p} {v}" for p, v in zip(varying, values)]
+                         + [f"wait {wait}"] + ([f"({sides[s][0]})"] if several else []))
+        points = [(offered, {c: median(r.get(c) for r in found) for c in LOAD_COLUMNS + list(latency)})
+                  for offered, found in sorted(per[key].items())]
+        base = next((f[latency[1]] for _, f in points if latency and f.get(latency[1])), None)
+        lines.append((label, [(offered, f, bool(f["achieved_msgs_per_s_median"] is not None and f["achieved_msgs_per_s_median"] < KEEPS_UP * offered
+                                                or (base and f.get(latency[1]) and f[latency[1]] > P99_GROWTH * base)))
+                              for offered, f in points]))
+    return lines
+
+
 def write_new(outputs):
     """Writes each (path, bytes) to a new file; fails before writing any when one exists (a link
     counts), and removes the ones written when a write fails (exit 3)."""

@@ -23,7 +23,7 @@ case file's MiB/s interval) or the range of the runs' figures (several runs). Ea
 
 Cases run at an offered rate (`ipcbench run --rate`) are left out of those plots and drawn in
 <name>-<pattern>-load.png instead: the latency against load curve, a line per side, transport,
-placement, payload and parameter value through its rates. Left, the rate achieved against the rate
+placement, payload, parameter value and wait mode through its rates. Left, the rate achieved against the rate
 offered (the diagonal is keeping up); right, where the pattern times its messages, the corrected
 p50 (dashed) and p99 (solid) latency against the rate achieved. The first rate at which a line is
 saturated is ringed: where it achieved less than 95% of what was offered, or its p99 is more than
@@ -135,8 +135,9 @@ def run_point(row, column):
 
 
 def parameter_text(row, parameters):
-    """The case's parameters as a legend names them: `receivers 4`, `subscribers 2 topology broker`."""
-    return " ".join(f"{p} {row[p]}" for p in parameters if row.get(p))
+    """The case's parameters as a legend names them: `receivers 4`, `subscribers 2 topology broker`,
+    and its wait mode when one was chosen (`wait poll`): two wait modes are two lines, never one."""
+    return " ".join([f"{p} {row[p]}" for p in parameters if row.get(p)] + ([f"wait {row['wait']}"] if row.get("wait") else []))
 
 
 def split_parameters(sides, pattern, parameters):

@@ -21,7 +21,14 @@ Sheets:
                        requests/s, MiB/s, MiB/s against depth, receivers, pairs at one payload
                        (`ipcbench pivot --rows parameter`: the largest payload at which every
                        column has a value); a line per transport and placement
-(a sheet only for the patterns the files hold)
+(a sheet only for the patterns the files hold; the rate offered and the wait mode are case
+dimensions: `pipe split rate 10k/s wait block` and `pipe split rate 100k/s wait block` are two series)
+  <pattern> load       for each pattern with cases at a rate (`ipcbench run --rate`): latency against
+                       load, a row per case (its line, offered and achieved rate, late share, pacing
+                       overshoot, the corrected p50/p99/p99.9 and the uncorrected p99.9) and a log-log
+                       chart of the corrected p99 (solid) and p50 (dashed) against the rate achieved,
+                       a line per transport, placement, payload, wait mode and side, saturated points
+                       in red (as scripts/plot.py rings them)
   compare              with two or more sides: `ipcbench compare --format json` against the first
                        side (with --ignore as given), the columns `--format csv` writes, a case
                        label and the interval's arms, significant changes green (better) or red
@@ -39,7 +46,7 @@ ipcbench binary: $IPCBENCH, else .build/release/ipcbench (build it with scripts/
 import argparse, io, os, sys
 
 import ipcbench_files
-from ipcbench_files import check, fail, write_new
+from ipcbench_files import KEEPS_UP, LOAD_COLUMNS, LOAD_LATENCY, P99_GROWTH, check, fail, load_lines, rate_text, write_new
 
 try:
     import openpyxl
@@ -190,6 +197,20 @@ class Side(list):
         self.centers = {}
 
 
+# The case dimensions beside a pattern's parameters, as the results name them: the rate offered
+# (empty: as fast as the path goes) and how the workers wait for data (empty: auto).
+DIMENSIONS = {"rate": "unpaced", "wait": "auto"}
+
+
+def dimension_text(name, value):
+    """`rate 10k/s`, `unpaced`, `wait block`, `wait auto`, `depth 4`: a parameter's or dimension's value as a label names it."""
+    if name == "rate":
+        return f"rate {rate_text(value)}" if value is not None else DIMENSIONS["rate"]
+    if name == "wait":
+        return f"wait {value or DIMENSIONS['wait']}"
+    return f"{name} {value}"
+
+
 def pivot(sides, pattern, column, parameter):
     """The metric as `ipcbench pivot` lays it out, from the binary's JSON: a row per payload (or per
     value of `parameter` at one payload: the largest at which every column has a value), a column per
@@ -202,7 +223,9 @@ def pivot(sides, pattern, column, parameter):
     the parameters every column shares; None where no case has a value."""
     metric = METRIC_NAME.get((pattern, column))
     taken = PARAMETERS.get(pattern, [])
-    others = [p for p in taken if p != parameter]
+    # The rate offered and the wait mode are case dimensions as the parameters are: a case at
+    # --rate 10000 and one at 100000 (or --wait block and poll) are two columns, never one.
+    others = [p for p in taken if p != parameter] + list(DIMENSIONS)
     found, cells = [], {}
     for s, side in enumerate(sides):
         for run in side:
@@ -234,14 +257,19 @@ def pivot(sides, pattern, column, parameter):
     ordered = sorted(found, key=order)
     # A parameter with one value in every column is named once, in the title.
     fixed = [k for k in range(len(others)) if len(values_of[k]) == 1 and values_of[k][0] is not None]
-    fixed_text = "".join(f", {others[k]} {values_of[k][0]}" for k in fixed)
+    # Where cases run at a rate, the wait mode is named even when it is the default for all (auto).
+    paced = any(row.get("rate") is not None for side in sides for run in side for row in run.cases if row["pattern"] == pattern)
+    fixed_text = "".join(f", {dimension_text(others[k], values_of[k][0])}" for k in range(len(others))
+                         if k in fixed or (paced and others[k] == "wait" and len(values_of[k]) == 1))
 
     def name(f):
         parts = [f[1], f[2]]
         # Options only where a transport and placement have several in one side.
         if any(g[0] == f[0] and g[1:3] == f[1:3] and g[3] != f[3] for g in found):
             parts.append(f[3] or "default")
-        parts += [f"{others[k]} {v}" for k, v in enumerate(f[4]) if v is not None and k not in fixed]
+        # A rate or wait mode that differs between columns is named in each, its default (none, auto) too.
+        parts += [dimension_text(others[k], v) for k, v in enumerate(f[4])
+                  if k not in fixed and (v is not None or (others[k] in DIMENSIONS and len(values_of[k]) > 1))]
         if sum(len(side) for side in sides) > 1:
             parts.append(f"({sides[f[0]].name})")
         return " ".join(p for p in parts if p)
@@ -317,8 +345,8 @@ def metric_sheet(ws, pivot, number_format, title, y_title, anchor_sheet=None, pa
             series.marker.graphicalProperties.line.solidFill = color
         side = next((i for i, label in enumerate(side_names) if header[col - 1].endswith(f"({label})")), 0)
         series.graphicalProperties.line.dashStyle = DASHES[side % len(DASHES)]
-        if many and len(side_names) < 2:
-            # One transport's many series apart: a line style and a marker each.
+        if len(side_names) < 2 and sum(1 for c in header[1:] if c.split(" ")[0] == transport) > 1:
+            # One transport's several series (placements, rates, wait modes) apart: a line style and a marker each.
             k = sum(1 for c in header[1:col - 1] if c.split(" ")[0] == transport)
             series.graphicalProperties.line.dashStyle = DASHES[k % len(DASHES)]
             series.marker.symbol = MARKERS[k // len(DASHES) % len(MARKERS)]
@@ -328,6 +356,82 @@ def metric_sheet(ws, pivot, number_format, title, y_title, anchor_sheet=None, pa
         one_page(ws)
     else:
         anchor_sheet.add_chart(chart, "A1")
+    return chart
+
+
+def load_sheet(ws, sides, pattern, runs):
+    """Latency against load: a row per case at a rate (its line's name, the rate offered and
+    achieved, the late share, the pacing overshoot, the corrected percentiles and the uncorrected
+    p99.9, whether it is saturated), and a chart of the corrected p99 (solid) and p50 (dashed)
+    against the rate achieved, a line per transport, placement, payload, wait mode and parameter
+    value; saturated points in red. Patterns that time no message: the rate achieved against the
+    rate offered. None where the files have no such case."""
+    lines = load_lines([(side.name, side) for side in sides], pattern)
+    if not lines:
+        return None
+    latency, what = LOAD_LATENCY.get(pattern, ((), ""))
+    # The saturated points' y values in a column of their own: a series of red rings (a chart
+    # program draws a series' markers alike, whatever a data point says).
+    y_name = latency[1] if latency else "achieved_msgs_per_s_median"
+    ring = f"saturated: its {y_name}"
+    header = ["line"] + LOAD_COLUMNS + list(latency) + [ring]
+    places = column_places(runs)
+    whole = {c["name"] for c in runs[0].columns if c["kind"] == "whole"}
+    formats = [None] + ["0" if c in whole else decimals(places.get(c, 3)) for c in header[1:-1] + [y_name]]
+    table, spans = [], []
+    for name, points in lines:
+        spans.append((name, len(table) + 2, len(table) + 1 + len(points)))
+        table += [[name] + [f.get(c) for c in LOAD_COLUMNS + list(latency)] + [f.get(y_name) if mark else None] for _, f, mark in points]
+    write_table(ws, header, table, formats)
+    fit_widths(ws, header, table, formats, widest=60)
+    ws.freeze_panes = "B2"
+
+    chart = ScatterChart()
+    chart.title = (f"{pattern} at a rate: {what} p99 (solid) and p50 (dashed) against the rate achieved — {heading(runs)}"
+                   if latency else f"{pattern} at a rate: the rate achieved against the rate offered — {heading(runs)}")
+    chart.title.tx.rich.p[0].r[0].rPr = CharacterProperties(sz=1100, b=True)
+    chart.style = 2
+    chart.scatterStyle = "lineMarker"
+    chart.height, chart.width = 12 + 0.5 * len(lines), 26
+    chart.x_axis.title = "achieved, messages/s (log scale)" if latency else "offered, messages/s (log scale)"
+    chart.y_axis.title = (f"{what}, µs from the intended send (corrected; log scale)" if latency
+                          else "achieved, messages/s (log scale)")
+    chart.x_axis.scaling.logBase = chart.y_axis.scaling.logBase = 10
+    chart.x_axis.number_format = chart.y_axis.number_format = "General"
+    chart.x_axis.delete = chart.y_axis.delete = False
+    chart.legend.position = "b"
+    column = {name: i + 1 for i, name in enumerate(header)}
+    traces = [(latency[1], "solid", ""), (latency[0], "dash", " p50")] if latency else [("achieved_msgs_per_s_median", "solid", "")]
+    x_column = column["achieved_msgs_per_s_median" if latency else "offered_msgs_per_s"]
+    transports = [n.split(" ")[0] for n, _ in lines]
+    for i, (name, first, last) in enumerate(spans):
+        transport = name.split(" ")[0]
+        color = COLORS[TRANSPORTS.index(transport) % len(COLORS)] if transport in TRANSPORTS else COLORS[i % len(COLORS)]
+        k = transports[:i].count(transport)  # one transport's several lines apart: a marker each
+        xs = Reference(ws, min_col=x_column, min_row=first, max_row=last)
+        for y_column, dash, suffix in traces:
+            series = Series(Reference(ws, min_col=column[y_column], min_row=first, max_row=last), xs, title=name + suffix)
+            series.marker.symbol = MARKERS[k % len(MARKERS)]
+            series.marker.size = 7 if dash == "solid" else 5
+            series.smooth = False
+            series.graphicalProperties.line.solidFill = color
+            series.graphicalProperties.line.dashStyle = dash
+            series.marker.graphicalProperties.solidFill = color
+            series.marker.graphicalProperties.line.solidFill = color
+            chart.series.append(series)
+    if any(row[-1] is not None for row in table):
+        rings = Series(Reference(ws, min_col=len(header), min_row=2, max_row=len(table) + 1),
+                       Reference(ws, min_col=x_column, min_row=2, max_row=len(table) + 1),
+                       title=f"saturated: below {KEEPS_UP:.0%} of offered, or p99 over {P99_GROWTH}x its lowest-rate p99")
+        rings.marker.symbol = "circle"
+        rings.marker.size = 13
+        rings.marker.graphicalProperties.noFill = True
+        rings.marker.graphicalProperties.line.solidFill = BAR_RED
+        rings.marker.graphicalProperties.line.width = 28575  # 2.25 pt
+        rings.graphicalProperties.line.noFill = True
+        chart.series.append(rings)
+    ws.add_chart(chart, get_column_letter(len(header) + 2) + "2")
+    one_page(ws)
     return chart
 
 
@@ -466,6 +570,18 @@ def build(arguments, ignore=(), only=None):
     sides, runs = load(arguments)
     names = [side.name for side in sides]
     wb = openpyxl.Workbook()
+    if only is not None and only.endswith(" load"):
+        # A load sheet's chart on the first page, its table on the second.
+        chart_ws = wb.active
+        chart_ws.title = "chart"
+        one_page(chart_ws)
+        data = wb.create_sheet(only)
+        chart = load_sheet(data, sides, only[:-len(" load")], runs)
+        if chart is None:
+            fail(f"no {only} sheet: the files have no such cases at a rate")
+        data._charts.remove(chart)
+        chart_ws.add_chart(chart, "A1")
+        return wb
     if only is not None:
         chosen = [p for p in pivots(sides, runs) if p[0] == only]
         if not chosen:
@@ -482,6 +598,10 @@ def build(arguments, ignore=(), only=None):
     results_sheet(ws, runs)
     for name, table, number_format, title, y_title, parameter in pivots(sides, runs):
         metric_sheet(wb.create_sheet(name), table, number_format, title, y_title, parameter=parameter, side_names=names)
+    for pattern in dict.fromkeys(row["pattern"] for side in sides for run in side for row in run.cases if row.get("offered_msgs_per_s")):
+        ws = wb.create_sheet(f"{pattern} load"[:31])
+        if load_sheet(ws, sides, pattern, runs) is None:
+            wb.remove(ws)
     if len(sides) > 1:
         compare_sheet(wb.create_sheet("compare"), sides, ignore)
     return wb

@@ -46,4 +46,50 @@ final class ReportTests: XCTestCase {
         // A table row per compared case.
         XCTAssertEqual(browser.stdout.components(separatedBy: "<tr class=\"case ").count - 1, compared)
     }
+
+    /// Two runs of a rate sweep (`--rate 2000,4000`): the changes table has each rate's cases apart,
+    /// and the latency-under-load table a row per side and rate with that case's own figures.
+    func testTheReportKeepsEachRateApart() throws {
+        var runs: [String] = []
+        for i in 1...2 {
+            let path = h.work.appendingPathComponent("rate\(i).csv").path
+            let run = try h.run(["run", "-q", "-t", "pipe", "-p", "latency", "-s", "64", "--rate", "2000,4000", "-r", "2", "--warmup", "0",
+                                 "--count", "400", "--min-trial-time", "0s", "-o", path])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            runs.append(path)
+        }
+        let page = h.work.appendingPathComponent("rates.html").path
+        let report = try h.script("report.py", runs + ["-o", page])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        XCTAssertTrue(html.contains("<figcaption>rate1-vs-rate2-latency-load.png</figcaption>"), "the load plot is on the page")
+
+        let compared = parseCSV(try h.run(["compare"] + runs + ["--format", "csv"]).stdout).filter { $0.first == "case" }
+        XCTAssertEqual(html.components(separatedBy: "<tr class=\"case ").count - 1, compared.count)
+        for rate in ["2000", "4000"] {
+            XCTAssertTrue(html.contains("<td class=\"name\">pipe latency 64 split rate \(rate)</td>"), "rate \(rate) has rows of its own")
+        }
+
+        let table = try XCTUnwrap(html.range(of: "(?s)<table class=\"load\" id=\"load-latency\">.*?</table>", options: .regularExpression).map { String(html[$0]) })
+        let lines = table.components(separatedBy: "<tr class=").dropFirst()  // a row per side and rate (the header row has no class)
+        XCTAssertEqual(lines.count, 4, table)
+        // As the page writes a whole number: 1,234.
+        func grouped(_ n: Int) -> String {
+            let digits = String(n)
+            return digits.enumerated().map { i, c in (i > 0 && (digits.count - i) % 3 == 0 ? "," : "") + String(c) }.joined()
+        }
+        func cells(_ line: String) -> [String] {
+            line.components(separatedBy: "<td").dropFirst().map { String($0.drop { $0 != ">" }.dropFirst().prefix { $0 != "<" }) }
+        }
+        for (side, path) in zip(["base", "new"], runs) {
+            for row in try h.readCSV(path).dropFirst() {
+                let rate = Int(column("offered_msgs_per_s", row))!
+                let line = try XCTUnwrap(lines.map(cells).first { $0[0] == "pipe split 64 B wait auto (\(side))" && $0[1] == grouped(rate) },
+                                         "\(side) at \(rate): \(table)")
+                XCTAssertEqual(line[2], grouped(Int(Double(column("achieved_msgs_per_s_median", row))!.rounded())))
+                XCTAssertEqual(Double(line[6].replacingOccurrences(of: ",", with: ""))!, Double(column("rtt_us_p99", row))!, accuracy: 0.051)
+                XCTAssertEqual(Double(line[8].replacingOccurrences(of: ",", with: ""))!, Double(column("rtt_us_p999_uncorrected", row))!, accuracy: 0.051)
+            }
+        }
+    }
 }

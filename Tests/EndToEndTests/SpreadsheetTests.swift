@@ -333,6 +333,68 @@ final class SpreadsheetTests: XCTestCase {
         }
     }
 
+    /// A rate sweep with two wait modes (`--rate 2000,4000 --wait block,poll`): four cases of one
+    /// transport and payload. Each metric sheet keeps them as four columns named by rate and wait
+    /// mode, each holding its own case's figure; the load sheet has a line per wait mode through
+    /// both rates (x the rate achieved, y the corrected p99 and p50), and every row its own case's
+    /// figures. Merging two rates (or two wait modes) into one column or point fails here.
+    func testWorkbookKeepsEachRateAndWaitModeApart() throws {
+        let output = h.work.appendingPathComponent("sweep.csv").path
+        let run = try h.run(["run", "-q", "-t", "pipe", "-p", "latency", "-s", "64", "--rate", "2000,4000", "--wait", "block,poll",
+                             "-r", "2", "--warmup", "0", "--count", "400", "--min-trial-time", "0s", "-o", output])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let rows = try cases(output)
+        XCTAssertEqual(rows.map { $0["status"] }, Array(repeating: "ok", count: 4), "\(rows)")
+        XCTAssertEqual(Set(rows.map { "\($0["rate"]!) \($0["wait"]!)" }), ["2000 block", "2000 poll", "4000 block", "4000 poll"])
+        let xlsx = h.work.appendingPathComponent("sweep.xlsx").path
+        let made = try h.script("workbook.py", [output, "-o", xlsx])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let book = try describe(xlsx)
+        XCTAssertEqual(book.sheets, ["results", "latency p50", "latency p99", "latency load"])
+        func placement(_ row: [String: String]) -> String { String(row["cpu_placement"]!.prefix { $0 != ":" }) }
+        func value(_ row: [String: String], _ name: String) -> Double { Double(row[name]!)! }
+
+        for (sheet, metric) in [("latency p50", "rtt_us_p50"), ("latency p99", "rtt_us_p99")] {
+            let chart = try XCTUnwrap(book.charts[sheet]?.first, sheet)
+            var expected: [String: Double] = [:]
+            for row in rows {
+                expected["pipe \(placement(row)) rate \(Int(row["rate"]!)! / 1000)k/s wait \(row["wait"]!)"] = value(row, metric)
+            }
+            XCTAssertEqual(chart.series.map(\.title).sorted(), expected.keys.sorted(), sheet)
+            for series in chart.series {
+                XCTAssertEqual(series.y.compactMap { $0 }, expected[series.title].map { [$0] }, "\(sheet) \(series.title)")
+            }
+            XCTAssertTrue((book.cells[sheet]?[0][0]["v"] as? String ?? "").hasPrefix("latency \(metric) (us)"), sheet)
+        }
+
+        // The load sheet: a row per case, each with its own rate's figures.
+        let cells = try XCTUnwrap(book.cells["latency load"])
+        let header = cells[0].map { $0["v"] as? String ?? "" }
+        XCTAssertEqual(Array(header.prefix(9)), ["line", "offered_msgs_per_s", "achieved_msgs_per_s_median", "late_share",
+                                                  "pacing_overshoot_us_p99", "rtt_us_p50", "rtt_us_p99", "rtt_us_p999", "rtt_us_p999_uncorrected"])
+        XCTAssertEqual(cells.count, 1 + rows.count)
+        for line in cells.dropFirst() {
+            let label = line[0]["v"] as? String ?? ""
+            let offered = (line[1]["v"] as? NSNumber)?.doubleValue ?? -1
+            let row = try XCTUnwrap(rows.first { label == "pipe \(placement($0)) 64 B wait \($0["wait"]!)" && value($0, "offered_msgs_per_s") == offered },
+                                    "\(label) at \(offered)")
+            for (j, name) in header.enumerated() where (1...8).contains(j) {
+                XCTAssertEqual((line[j]["v"] as? NSNumber)?.doubleValue ?? .nan, value(row, name), accuracy: 1e-9, "\(label) \(offered) \(name)")
+            }
+        }
+        let chart = try XCTUnwrap(book.charts["latency load"]?.first)
+        XCTAssertEqual(chart.series.count, 4 + (cells.dropFirst().contains { !($0.last?["v"] is NSNull) } ? 1 : 0), "p99 and p50 per wait mode, and the saturated points")
+        for wait in ["block", "poll"] {
+            let mine = rows.filter { $0["wait"] == wait }.sorted { value($0, "offered_msgs_per_s") < value($1, "offered_msgs_per_s") }
+            for (suffix, metric) in [("", "rtt_us_p99"), (" p50", "rtt_us_p50")] {
+                let series = try XCTUnwrap(chart.series.first { $0.title == "pipe \(placement(mine[0])) 64 B wait \(wait)\(suffix)" }, "\(wait)\(suffix)")
+                XCTAssertEqual(series.x, mine.map { value($0, "achieved_msgs_per_s_median") }, "\(wait)\(suffix): x is the rate achieved, a point per rate")
+                XCTAssertEqual(series.y, mine.map { value($0, metric) }, "\(wait)\(suffix)")
+            }
+        }
+        try checkLibreOfficeKeepsTheCharts(xlsx, book, sheets: ["latency p50", "latency load"])
+    }
+
     /// LibreOffice opens the workbook and writes it back as PDF and as .xlsx; the charts survive the trip.
     func checkLibreOfficeKeepsTheCharts(_ xlsx: String, _ book: Book, sheets: [String]) throws {
         let stem = URL(fileURLWithPath: xlsx).deletingPathExtension().lastPathComponent

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Describes an .xlsx as JSON for the spreadsheet tests: for each sheet, its charts (read from the
 zip's XML parts, following the relationships sheet -> drawing -> chart), each series with the cells
-its title, x and y values (and error bars) reference, resolved to the values in those cells (openpyxl), and the
+its title, x and y values (and error bars) reference, resolved to the values in those cells (openpyxl; a title
+given as text, as it is), and the
 sheet's frozen pane, autofilter, cell fills and whether each cell is a number.
 
     python3 xlsx_charts.py FILE.xlsx
@@ -29,7 +30,9 @@ def rels(z, part):
 
 
 def resolve(wb, ref):
-    """'sheet'!$B$1:$B$4 -> the cell values."""
+    """'sheet'!$B$1:$B$4 -> the cell values; "text" (a title given as text, as LibreOffice writes it) -> [text]."""
+    if len(ref) >= 2 and ref[0] == ref[-1] == '"':
+        return [ref[1:-1].replace('""', '"')]
     m = re.fullmatch(r"'?(.*?)'?!(.+)", ref)
     ws = wb[m.group(1).replace("''", "'")]
     cells = ws[m.group(2).replace("$", "")]
@@ -70,6 +73,8 @@ def main(path):
                                             refs[key + "_ref"] = f.text
                                             refs[key] = resolve(wb, f.text)
                                             break
+                                if "title" not in refs and ser.find("c:tx/c:v", NS) is not None:
+                                    refs["title"] = [ser.find("c:tx/c:v", NS).text]  # a title given as text, not a cell
                                 series.append(refs)
                             charts.append({"type": kind, "series": series})
             out["charts"][name] = charts
