@@ -111,8 +111,12 @@ final class LabHosts {
         guard first > 0 else { throw InputError("host \(name): unshare started no process") }
         let veth = "ibl\(getpid() % 100000)h\(index)"
         try Self.sh("ip link add \(veth) type veth peer name eth0 netns \(first) && ip link set \(veth) master \(bridge) && ip link set \(veth) up")
-        for _ in 0..<500 where access(ready, F_OK) != 0 && process.isRunning { usleep(20_000) }
-        guard access(ready, F_OK) == 0 else {
+        // Up: it is `sleep` inside its root (the ready file is written just before the chroot).
+        func up() -> Bool {
+            access(ready, F_OK) == 0 && (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(first)/root")) == root
+        }
+        for _ in 0..<500 where !up() && process.isRunning { usleep(20_000) }
+        guard up() else {
             throw InputError("host \(name) did not come up: \((try? String(contentsOfFile: "\(folder)/\(name).log", encoding: .utf8)) ?? "")")
         }
         let namespace = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(first)/ns/pid")) ?? ""

@@ -106,7 +106,8 @@ final class LabTests: XCTestCase {
         // The controller's copy of deploy/ansible, with the test's inventory and variables.
         let ansible = folder + "/ansible"
         XCTAssertEqual(try h.shell("cp -r \(Harness.repository.path)/deploy/ansible \(ansible)").status, 0)
-        var inventory = "[lab]\n"
+        // The controller itself (the import runs there) with its temporary files in the test's folder.
+        var inventory = "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3 ansible_remote_tmp=\(folder)/ansible-home/controller-tmp\n\n[lab]\n"
         for host in lab.hosts { inventory += "\(host.name) ansible_host=\(host.address)\n" }
         inventory += """
         [lab:vars]
@@ -147,6 +148,16 @@ final class LabTests: XCTestCase {
         print("LabTests: the first play took \(Int(Date().timeIntervalSince(start))) s")
         XCTAssertTrue(killed, "lab-b's suite never ran: \(first.output)")
         XCTAssertNotEqual(first.status, 0, first.output)
+        // lab-b dropped off in the suite's task (unreachable, or failed when Ansible lost it while
+        // the task ran); lab-a and lab-c went on to the end.
+        let unreachable = recap(first.output, "unreachable"), failed = recap(first.output, "failed")
+        XCTAssertEqual(Set(unreachable.keys), ["lab-a", "lab-b", "lab-c"], first.output)
+        for host in unreachable.keys {
+            XCTAssertEqual((Int(unreachable[host] ?? "") ?? -1) + (Int(failed[host] ?? "") ?? -1), host == "lab-b" ? 1 : 0, first.output)
+        }
+        let suiteTask = first.output.components(separatedBy: "TASK [ipcbench : Run the suite (").dropFirst().first?
+            .components(separatedBy: "TASK [").first ?? ""
+        XCTAssertTrue(suiteTask.contains("fatal: [lab-b]"), first.output)
         XCTAssertEqual(try String(contentsOfFile: ansible + "/site.retry", encoding: .utf8), "lab-b\n")
         XCTAssertEqual(try runsByHost(), ["lab-a": 1, "lab-c": 1], first.output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: ansible + "/results/lab-b/suite/suite.csv"))
@@ -226,14 +237,14 @@ final class LabTests: XCTestCase {
         return (process.terminationStatus, try String(contentsOfFile: path, encoding: .utf8))
     }
 
-    /// PLAY RECAP's hosts, each with its `changed=` count.
-    func recap(_ output: String) -> [String: String] {
+    /// PLAY RECAP's hosts, each with one of its counts (`changed`, `unreachable`, `failed`, …).
+    func recap(_ output: String, _ count: String = "changed") -> [String: String] {
         guard let range = output.range(of: "PLAY RECAP") else { return [:] }
         var hosts: [String: String] = [:]
         for line in output[range.upperBound...].split(separator: "\n") {
             let words = line.split(separator: " ")
             guard words.count > 2, words[1] == ":" else { continue }
-            hosts[String(words[0])] = words.first { $0.hasPrefix("changed=") }.map { String($0.dropFirst("changed=".count)) }
+            hosts[String(words[0])] = words.first { $0.hasPrefix(count + "=") }.map { String($0.dropFirst(count.count + 1)) }
         }
         return hosts
     }
