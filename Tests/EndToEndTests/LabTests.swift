@@ -7,11 +7,12 @@ import XCTest
 /// deploy/ansible, three test hosts this machine makes for itself (LabHosts: namespaces, a Debian
 /// root of their own with no Swift, an sshd each) and the lab's PostgreSQL database (TestPostgres).
 ///
-/// Budget: 5 minutes for the class with the static binary, the package and the hosts' root file
-/// system built (measured: about 2 minutes on this 2-CPU machine). Building them the first time
-/// comes on top: the static binary is a release build of its own, shared with KexecTests in
-/// .build/static (about 4 minutes), the package then takes seconds, and scripts/lab-root's
-/// mmdebstrap about 1 minute (cached in /var/cache/ipcbench). scripts/test --quick leaves it out.
+/// Budget: 5 minutes for the class with the static binary and the hosts' root file system built
+/// (measured: 71 s in release on this 2-CPU machine, up to 3 minutes in debug while other builds
+/// ran). Building them the first time comes on top: the static binary is a release build of its
+/// own, shared with KexecTests in .build/static (4 minutes), the package then about 25 s, and
+/// scripts/lab-root's mmdebstrap 2 minutes (cached in /var/cache/ipcbench). scripts/test --quick
+/// leaves it out.
 final class LabTests: XCTestCase {
     var h: Harness!
     var lab: LabHosts?
