@@ -21,11 +21,17 @@ final class LabTests: XCTestCase {
     var folder: String { h.work.appendingPathComponent("lab").path }
 
     override func setUpWithError() throws {
+        // Namespaces, a bridge, chroot and mmdebstrap need root; the tools come from scripts/setup --lab.
+        try XCTSkipUnless(getuid() == 0, "the lab's test hosts need root")
+        for tool in ["ansible-playbook", "ansible-lint", "lintian", "dpkg-shlibdeps", "mmdebstrap", "ssh"] {
+            try XCTSkipUnless(["/usr/bin/", "/usr/local/bin/"].contains { access($0 + tool, X_OK) == 0 }, "\(tool) is not installed: run scripts/setup --lab")
+        }
         h = try Harness()
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
     }
 
     override func tearDownWithError() throws {
+        guard h != nil else { return }
         lab?.stop()
         server?.stop()
         // The play's SSH connections to the hosts (Ansible keeps them open a while): they end with
@@ -171,6 +177,16 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(second.status, 0, second.output)
         XCTAssertEqual(recap(second.output).keys.sorted(), ["lab-b"], second.output)
         XCTAssertEqual(try runsByHost(), ["lab-a": 1, "lab-b": 1, "lab-c": 1], second.output)
+
+        // The database keeps the hosts apart: each host's series holds its own run alone.
+        for host in lab.hosts {
+            let series = try h.run(["history", "series", "--db", try XCTUnwrap(server).url, "--host", host.name, "--metric", "mib_per_s", "--format", "csv"])
+            XCTAssertEqual(series.status, 0, series.stderr)
+            let rows = parseCSV(series.stdout)
+            XCTAssertEqual(rows.count, 1 + 2, series.stdout)
+            let hostname = try XCTUnwrap(rows.first?.firstIndex(of: "hostname"))
+            XCTAssertEqual(Set(rows.dropFirst().map { $0[hostname] }), [host.name])
+        }
 
         // Everything landed, from where it ran: a host of its own with no Swift on it.
         let version = ipcbenchVersion
