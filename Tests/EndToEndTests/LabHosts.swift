@@ -95,7 +95,8 @@ final class LabHosts {
         """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        process.arguments = ["--net", "--uts", "--ipc", "--mount", "--pid", "--fork", "--propagation", "private",
+        // --kill-child: a host whose unshare is killed (stop(), a host that failed to come up) ends too.
+        process.arguments = ["--net", "--uts", "--ipc", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private",
                              "/bin/sh", "-c", setup]
         let log = FileHandle(forWritingAtPath: try Self.created("\(folder)/\(name).log"))
         process.standardOutput = log

@@ -8,7 +8,7 @@ import XCTest
 /// root of their own with no Swift, an sshd each) and the lab's PostgreSQL database (TestPostgres).
 ///
 /// Budget: 5 minutes for the class with the static binary and the hosts' root file system built
-/// (measured: 71 s in release on this 2-CPU machine, up to 3 minutes in debug while other builds
+/// (measured: 71 to 113 s in release on this 2-CPU machine, up to 3 minutes in debug while other builds
 /// ran). Building them the first time comes on top: the static binary is a release build of its
 /// own, shared with KexecTests in .build/static (4 minutes), the package then about 25 s, and
 /// scripts/lab-root's mmdebstrap 2 minutes (cached in /var/cache/ipcbench). scripts/test --quick
