@@ -169,6 +169,8 @@ final class LabHosts {
             process.waitUntilExit()
         }
         unshares = []
+        // The kernel ends the rest of a host once its first process is gone: wait for that.
+        for _ in 0..<200 where hosts.contains(where: { !processes(of: $0).isEmpty }) { usleep(50_000) }
         if bridgeMade { _ = try? Self.sh("ip link del \(bridge)") }
         bridgeMade = false
         for host in hosts { _ = try? Self.sh("rm -rf \(host.root)") }
