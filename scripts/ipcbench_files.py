@@ -7,6 +7,9 @@ an interval, a geometric mean or a case key of its own: the binary's JSON carrie
 import functools, json, os, subprocess, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The binary: a checkout's release build, or the package's /usr/bin/ipcbench beside /usr/share/ipcbench/scripts.
+BINARY = (os.path.normpath(os.path.join(ROOT, "..", "..", "bin", "ipcbench"))
+          if ROOT.endswith(os.sep + os.path.join("share", "ipcbench")) else os.path.join(ROOT, ".build", "release", "ipcbench"))
 
 
 def fail(message, status=2):
@@ -15,9 +18,9 @@ def fail(message, status=2):
 
 
 def ipcbench(*args, messages=None):
-    """Runs the binary ($IPCBENCH, else .build/release/ipcbench); returns stdout, or fails with its one-line error.
+    """Runs the binary ($IPCBENCH, else .build/release/ipcbench, or the package's); returns stdout, or fails with its one-line error.
     Its stderr lines (compare's notes and warnings) are added to `messages` when one is given."""
-    binary = os.environ.get("IPCBENCH", os.path.join(ROOT, ".build", "release", "ipcbench"))
+    binary = os.environ.get("IPCBENCH", BINARY)
     if not os.access(binary, os.X_OK):
         fail(f"{binary} not found: build it with scripts/ipcbench --version, or set $IPCBENCH")
     result = subprocess.run([binary, *args], capture_output=True, text=True)

@@ -341,15 +341,17 @@ struct KernelsCommand: ParsableCommand {
         fflush(standardOutput)
     }
 
-    /// scripts/plot.py on the sides, when the repository's script and matplotlib are there.
+    /// scripts/plot.py on the sides, when the repository's script (or the package's, in
+    /// /usr/share/ipcbench/scripts beside /usr/bin/ipcbench) and matplotlib are there.
     private func plot(_ sides: [Side], folder: String, binary: String) {
         var dir = binary
         var script: String?
         for _ in 0..<5 {
             dir = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
             if access(dir + "/scripts/plot.py", R_OK) == 0 { script = dir + "/scripts/plot.py"; break }
+            if access(dir + "/share/ipcbench/scripts/plot.py", R_OK) == 0 { script = dir + "/share/ipcbench/scripts/plot.py"; break }
         }
-        guard let script else { print("plots: not drawn, scripts/plot.py is not beside this binary (run the repository's build)"); return }
+        guard let script else { print("plots: not drawn, scripts/plot.py is neither beside this binary (a checkout's build) nor in share/ipcbench/scripts (the package's)"); return }
         // The checkout's own Python (scripts/setup makes it) has matplotlib; the system's may not.
         let python = access(dir + "/.venv/bin/python3", X_OK) == 0 ? dir + "/.venv/bin/python3" : "python3"
         guard runQuietly([python, "-c", "import matplotlib"]) == "exit status 0" else {
