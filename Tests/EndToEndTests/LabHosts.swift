@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 import XCTest
-import IPCBench
+import IPCPlatform
+import IPCModel
+import IPCRun
+import IPCAnalysis
+import IPCLab
 
 /// A lab of test hosts on this machine, for LabTests: each host is a network namespace with an
 /// address from the benchmarking range (198.18.0.0/15) on a veth pair to a bridge in the root

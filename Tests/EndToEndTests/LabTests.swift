@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 import XCTest
-@testable import IPCBench
+@testable import IPCPlatform
+@testable import IPCModel
+@testable import IPCRun
+@testable import IPCAnalysis
+@testable import IPCLab
 
 /// Many machines (docs/many-machines.md): the Debian package of scripts/package, the Ansible role of
 /// deploy/ansible, three test hosts this machine makes for itself (LabHosts: namespaces, a Debian
