@@ -386,7 +386,8 @@ package func robustPriorDF(_ prior: VariancePrior, _ own: [(variance: Double, df
     let rank = ratio.indices.map { i in Double(ratio.indices.filter { ratio[$0] < ratio[i] }.count + 1) }
     let notOutlier = tail.indices.map { min(1, tail[$0] / ((n - rank[$0] + 0.5) / n)) }
     var probability = [Double](repeating: 1, count: own.count)
-    for (k, i) in usable.enumerated() { probability[i] = notOutlier[k] }
+    let noOutlier = noOutlierProbabilities(ratio, usable.map { own[$0]!.df }, prior.df)
+    for (k, i) in usable.enumerated() { probability[i] = noOutlier[k] }
     guard notOutlier.contains(where: { $0 < 1 }) else { return (result, probability) }
     var shrunk: [Double]
     if prior.df.isInfinite {
@@ -411,6 +412,46 @@ package func robustPriorDF(_ prior: VariancePrior, _ own: [(variance: Double, df
     }
     for (k, i) in usable.enumerated() { result[i] = min(shrunk[k], prior.df) }
     return (result, probability)
+}
+
+/// The probability that each case is no outlier, from a two-group model of the ratios of the
+/// cases' variances to the prior: a case's ratio follows F(its df, the prior's df), an outlier's k
+/// times that. The outliers' share π (at most ½) and their scale k (1.5 to 100) are fitted by EM.
+/// Where no case strays π falls toward 0 and every case keeps the moderated test; the rank rule of
+/// the robust df (below) would call about half of the most extreme cases possible outliers even
+/// then, and judging them partly by their own few df costs power for nothing.
+func noOutlierProbabilities(_ ratio: [Double], _ df1: [Double], _ df2: Double) -> [Double] {
+    let scales = (0..<40).map { exp(log(1.5) + Double($0) / 39 * (log(100) - log(1.5))) }
+    var share = 0.05, scale = 5.0
+    func posterior() -> [Double] {
+        ratio.indices.map { i in
+            let plain = (1 - share) * exp(logFDensity(ratio[i], df1[i], df2))
+            let outlier = share * exp(logFDensity(ratio[i] / scale, df1[i], df2)) / scale
+            return plain + outlier > 0 ? plain / (plain + outlier) : 1
+        }
+    }
+    for _ in 0..<30 {
+        let w = posterior()
+        share = min(0.5, max(1e-6, w.reduce(0) { $0 + (1 - $1) } / Double(w.count)))
+        scale = scales.max { a, b in
+            let la = ratio.indices.reduce(0.0) { $0 + (1 - w[$1]) * (logFDensity(ratio[$1] / a, df1[$1], df2) - log(a)) }
+            let lb = ratio.indices.reduce(0.0) { $0 + (1 - w[$1]) * (logFDensity(ratio[$1] / b, df1[$1], df2) - log(b)) }
+            return la < lb
+        }!
+    }
+    return posterior()
+}
+
+/// log of the density of F(df1, df2) at f (df2 may be infinite: df1·F is then chi-square with df1).
+func logFDensity(_ f: Double, _ df1: Double, _ df2: Double) -> Double {
+    guard f > 0 else { return -.infinity }
+    let a = df1 / 2
+    if df2.isInfinite || df2 > 1e6 {
+        let y = df1 * f
+        return log(df1) + (a - 1) * log(y) - y / 2 - a * log(2) - lgamma(a)
+    }
+    let b = df2 / 2
+    return lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(df1 / df2) + (a - 1) * log(f) - (a + b) * log1p(df1 * f / df2)
 }
 
 /// P(F > f) for F with df1 and df2 degrees of freedom (df2 may be infinite: the chi-square limit).
