@@ -3,7 +3,7 @@ import CJemalloc
 /// jemalloc's running count of bytes this thread has allocated. Reading it is a plain load through
 /// the pointer jemalloc hands out, so the reading itself allocates nothing.
 public struct AllocationCounter {
-    private let counter: UnsafeMutablePointer<UInt64>?
+    @usableFromInline let counter: UnsafeMutablePointer<UInt64>?
 
     public init() {
         var pointer: UnsafeMutablePointer<UInt64>? = nil
@@ -18,6 +18,6 @@ public struct AllocationCounter {
     /// False when jemalloc is not the allocator answering this process.
     public var isAvailable: Bool { counter != nil }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public var allocatedBytes: UInt64 { counter?.pointee ?? 0 }
 }

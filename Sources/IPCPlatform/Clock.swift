@@ -2,7 +2,7 @@ import Glibc
 
 /// CLOCK_MONOTONIC in nanoseconds: one clock for every process on this machine, so a sender's
 /// start and a receiver's end can be subtracted.
-@inline(__always)
+@inlinable @inline(__always)
 public func monotonicNanoseconds() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)

@@ -14,8 +14,11 @@ public struct SystemCallError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(call): \(String(cString: strerror(code)))" }
 }
 
+// The timed loops call the helpers marked @inlinable from another target: inlined there, as they
+// were when everything was one module.
+
 /// The one place that reads errno: the call's result, or -errno when it failed (returned < 0).
-@inline(__always)
+@inlinable @inline(__always)
 package func resultOrErrno(_ body: () -> Int) -> Int {
     let result = body()
     return result >= 0 ? result : -Int(errno)
@@ -23,7 +26,7 @@ package func resultOrErrno(_ body: () -> Int) -> Int {
 
 /// Runs `body` until it does not fail with EINTR and returns its result, or -errno.
 /// Allocation-free, so the timed loops use it directly.
-@inline(__always)
+@inlinable @inline(__always)
 package func retryingInterrupts(_ body: () -> Int) -> Int {
     while true {
         let result = resultOrErrno(body)
@@ -45,7 +48,7 @@ package func check(_ call: @autoclosure () -> String, _ body: () -> Int32) throw
 }
 
 /// Reads exactly `count` bytes unless the peer closes first. Returns the bytes read, or -errno.
-@inline(__always)
+@inlinable @inline(__always)
 package func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
     var done = 0
     while done < count {
@@ -58,7 +61,7 @@ package func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: 
 }
 
 /// Writes all `count` bytes, looping on short writes. Returns `count`, or -errno.
-@inline(__always)
+@inlinable @inline(__always)
 package func writeFully(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     var done = 0
     while done < count {
@@ -70,14 +73,14 @@ package func writeFully(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -
 }
 
 /// Sends one datagram. Returns its length, or -errno.
-@inline(__always)
+@inlinable @inline(__always)
 package func sendDatagram(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     retryingInterrupts { Glibc.send(fd, buffer, count, 0) }
 }
 
 /// Receives one datagram. Returns its length, or -errno (-EAGAIN when the receive timeout ran out).
 /// Plain recv: the socket is connected, so the kernel has already matched the sender to the peer.
-@inline(__always)
+@inlinable @inline(__always)
 package func receiveDatagram(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
     retryingInterrupts { Glibc.recv(fd, buffer, capacity, 0) }
 }
