@@ -173,12 +173,30 @@ final class LabHosts {
             process.waitUntilExit()
         }
         unshares = []
-        // The kernel ends the rest of a host once its first process is gone: wait for that.
-        for _ in 0..<200 where hosts.contains(where: { !processes(of: $0).isEmpty }) { usleep(50_000) }
+        // The kernel ends the rest of a host once its first process is gone; on a busy machine a
+        // process may still be forking into it then, so whatever is still in a host is killed too,
+        // until nothing is (at most 20 s).
+        let namespaces = Set(hosts.map(\.pidNamespace))
+        for _ in 0..<400 {
+            let left = inNamespaces(namespaces)
+            if left.isEmpty { break }
+            for pid in left { kill(pid, SIGKILL) }
+            usleep(50_000)
+        }
         if bridgeMade { _ = try? Self.sh("ip link del \(bridge)") }
         bridgeMade = false
         for host in hosts { _ = try? Self.sh("rm -rf \(host.root)") }
         hosts = []
+    }
+
+    /// Every process (this namespace's numbers) in one of these PID namespaces, first processes included.
+    func inNamespaces(_ namespaces: Set<String>) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = pid_t(entry), let ns = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/ns/pid"),
+                  namespaces.contains(ns) else { return nil }
+            return pid
+        }
     }
 
     /// What the stopped lab may have left: processes of its hosts, its links, mounts under its folder.
