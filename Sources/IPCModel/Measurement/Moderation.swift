@@ -433,11 +433,8 @@ func noOutlierProbabilities(_ ratio: [Double], _ df1: [Double], _ df2: Double) -
     for _ in 0..<30 {
         let w = posterior()
         share = min(0.5, max(1e-6, w.reduce(0) { $0 + (1 - $1) } / Double(w.count)))
-        scale = scales.max { a, b in
-            let la = ratio.indices.reduce(0.0) { $0 + (1 - w[$1]) * (logFDensity(ratio[$1] / a, df1[$1], df2) - log(a)) }
-            let lb = ratio.indices.reduce(0.0) { $0 + (1 - w[$1]) * (logFDensity(ratio[$1] / b, df1[$1], df2) - log(b)) }
-            return la < lb
-        }!
+        let likelihood = scales.map { k in ratio.indices.reduce(0.0) { $0 + (1 - w[$1]) * (logFDensity(ratio[$1] / k, df1[$1], df2) - log(k)) } }
+        scale = scales[likelihood.indices.max { likelihood[$0] < likelihood[$1] }!]
     }
     return posterior()
 }
