@@ -211,4 +211,13 @@ final class StrangerEndToEndTests: XCTestCase {
         XCTAssertTrue(attack.contains("'groups': 0, 'bytes': 0, 'sent': 0"), "stranger: \(attack)")
         XCTAssertEqual(column("peers_rejected", row), "0")
     }
+
+    /// The start-up check that multicast delivers on lo joins a group too: it does so in a namespace
+    /// of its own, as the trials do. A runner in a namespace whose lo is down (`unshare --net`) shows
+    /// it: checked there, multicast would not deliver.
+    func testTheMulticastCheckJoinsNoGroupInTheRunnersNamespace() throws {
+        let outcome = h.finish(try h.start(["--net", Harness.binary, "list"], executable: "/usr/bin/unshare"))
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        XCTAssertTrue(outcome.stdout.contains("IP multicast on lo           delivers"), outcome.stdout)
+    }
 }

@@ -103,8 +103,22 @@ public struct Limits: Sendable {
 
     /// Sends one datagram to a random group in 239.0.0.0/8 through a sender set up as udp-multicast's
     /// and waits up to a second for it at a member of the group. False when it does not come (or the
-    /// kernel refuses to join); other failures are thrown.
+    /// kernel refuses to join); other failures are thrown. It tries in a network namespace of its
+    /// own where the trials get one, so no stranger sees its group or answers in its place.
     package static func multicastDelivers() throws -> Bool {
+        let namespace = try TrialNetworkNamespace.enter()
+        let delivers: Bool
+        do {
+            delivers = try multicastDeliversHere()
+        } catch {
+            try namespace?.leave()
+            throw error
+        }
+        try namespace?.leave()
+        return delivers
+    }
+
+    private static func multicastDeliversHere() throws -> Bool {
         var low: UInt32 = 0
         try check("getrandom") { withUnsafeMutableBytes(of: &low) { cshim_random_bytes($0.baseAddress, 3) } }
         let sender = try makeMulticastSender()
