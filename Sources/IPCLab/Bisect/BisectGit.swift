@@ -28,12 +28,6 @@ public func runCapturing(_ argv: [String]) -> (ended: String, output: String) {
     return (reap(pid), String(decoding: bytes, as: UTF8.self))
 }
 
-/// SIGINT, SIGTERM and SIGHUP no longer end this process: `waitPassingStop` passes them on.
-public func installStopHandlers() { cshim_install_stop_handlers() }
-
-/// The stop signal that came (SIGINT, SIGTERM, SIGHUP), or 0.
-public func stopSignalReceived() -> Int32 { cshim_stop_signal() }
-
 /// Waits for `pid` (the leader of its own process group) and says how it ended; a stop signal that
 /// comes meanwhile is passed on to its group as SIGTERM, once, so that it can end what it started.
 public func waitPassingStop(_ pid: pid_t) -> String {

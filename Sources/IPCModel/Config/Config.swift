@@ -125,18 +125,6 @@ public func parsePattern(_ text: String) throws -> PatternKind {
     return kind
 }
 
-/// The names in a folder, less `.` and `..`; nil when it cannot be read.
-public func directoryNames(_ path: String) -> [String]? {
-    guard let dir = opendir(path) else { return nil }
-    defer { closedir(dir) }
-    var names: [String] = []
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names
-}
-
 
 extension SettingLayer {
     /// This layer with the settings of a [defaults] or [[suite]] table over it; errors name the line.
