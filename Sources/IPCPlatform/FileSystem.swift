@@ -148,3 +148,8 @@ package func openFile(_ path: String, _ flags: Int32, permissions: UInt32 = 0o64
 package func openFileOrErrno(_ path: String, _ flags: Int32, permissions: UInt32 = 0o644) -> Int32 {
     Int32(retryingInterrupts { Int(open(path, flags | O_CLOEXEC, mode_t(permissions))) })
 }
+
+/// Makes a FIFO at `path` (mode 0600).
+package func makeFIFO(_ path: String) throws {
+    try check("mkfifo(\(path))") { mkfifo(path, 0o600) }
+}

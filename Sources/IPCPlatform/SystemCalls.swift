@@ -72,6 +72,18 @@ package func writeFully(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -
     return done
 }
 
+/// One read(2) of up to `capacity` bytes: how many, 0 at the end, or -errno.
+@inlinable @inline(__always)
+package func readOnce(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
+    retryingInterrupts { Glibc.read(fd, buffer, capacity) }
+}
+
+/// One write(2) of up to `count` bytes: how many it took, or -errno.
+@inlinable @inline(__always)
+package func writeOnce(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    retryingInterrupts { Glibc.write(fd, buffer, count) }
+}
+
 /// Sends one datagram. Returns its length, or -errno.
 @inlinable @inline(__always)
 package func sendDatagram(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import Histogram
 import IPCPlatform
@@ -77,11 +76,8 @@ package final class PipelineClient: TimedLoop {
         // --wait epoll: a blocked write waits on both directions in an epoll set (busy: not at all).
         // The replies, read once they are known to come, wait as the endpoint's reads do (Worker).
         if work.wait == .epoll {
-            epoll = cshim_epoll_create()
-            let added = epoll >= 0 && cshim_epoll_add(epoll, readFD, 0) == 0
-                && (writeFD == readFD ? cshim_epoll_watch(epoll, readFD, 1, 1) == 0 : cshim_epoll_add(epoll, writeFD, 1) == 0
-                    && cshim_epoll_watch(epoll, writeFD, 0, 1) == 0)
-            if !added { setupFailure = .system("epoll_ctl", errno) }
+            epoll = makeEpollForBothDirections(read: readFD, write: writeFD)
+            if epoll < 0 { setupFailure = .system("epoll_ctl", -epoll) }
         }
     }
 
@@ -168,13 +164,12 @@ package final class PipelineClient: TimedLoop {
                 waits[1] = pollfd(fd: done < sent ? readFD : -1, events: Int16(POLLIN), revents: 0)
                 if work.wait == .epoll {
                     // Sleep in the epoll set until either direction is ready; the poll below (no timeout) says which.
-                    let epoll = self.epoll
-                    let e = retryingInterrupts { Int(cshim_epoll_wait_one(epoll, -1, nil)) }
+                    let e = epollWaitOne(epoll, timeoutMs: -1)
                     if e < 0 { result.failure = .system("epoll_wait", Int32(-e)); return }
                 }
                 // busy and epoll never sleep here: busy tries the write again at once.
                 let sleeps = work.wait != .busy && work.wait != .epoll
-                let p = retryingInterrupts { Int(poll(waits, 2, sleeps ? -1 : 0)) }
+                let p = pollOnce(waits, 2, timeoutMs: sleeps ? -1 : 0)
                 if p < 0 { result.failure = .system("poll", Int32(-p)); return }
                 if waits[1].revents == 0 { continue }  // writable again, or an error the next write reports
             }
@@ -189,7 +184,7 @@ package final class PipelineClient: TimedLoop {
             } else if notDue {
                 // Until the next request is due, take a reply only when one is there.
                 waits[0] = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
-                let p = retryingInterrupts { Int(poll(waits, 1, 0)) }
+                let p = pollOnce(waits, 1, timeoutMs: 0)
                 if p < 0 { result.failure = .system("poll", Int32(-p)); return }
                 if p == 0 { continue }
             }

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -72,11 +71,8 @@ package final class DuplexLoop: TimedLoop {
         if work.wait == .epoll {
             // One descriptor (a socket) watched for both, or the read and write ends each for its own.
             let fds = endpoint.pollDescriptors
-            epoll = cshim_epoll_create()
-            let added = epoll >= 0 && cshim_epoll_add(epoll, fds.read, 0) == 0
-                && (fds.write == fds.read ? cshim_epoll_watch(epoll, fds.read, 1, 1) == 0 : cshim_epoll_add(epoll, fds.write, 1) == 0
-                    && cshim_epoll_watch(epoll, fds.write, 0, 1) == 0)
-            if !added { setupFailure = .system("epoll_ctl", errno) }
+            epoll = makeEpollForBothDirections(read: fds.read, write: fds.write)
+            if epoll < 0 { setupFailure = .system("epoll_ctl", -epoll) }
         }
     }
 
@@ -256,13 +252,12 @@ package final class DuplexLoop: TimedLoop {
             let fds = endpoint.pollDescriptors
             if watching != (receiving, sending) {
                 // A direction that is done is no longer watched: a writable end would wake the wait at once.
-                let changed = fds.write == fds.read ? cshim_epoll_watch(epoll, fds.read, receiving ? 1 : 0, sending ? 1 : 0)
-                    : cshim_epoll_watch(epoll, fds.read, receiving ? 1 : 0, 0) | cshim_epoll_watch(epoll, fds.write, 0, sending ? 1 : 0)
-                if changed != 0 { result.failure = .system("epoll_ctl", errno); return false }
+                let changed = fds.write == fds.read ? epollWatch(epoll, fds.read, input: receiving, output: sending)
+                    : epollWatch(epoll, fds.read, input: receiving, output: false) | epollWatch(epoll, fds.write, input: false, output: sending)
+                if changed != 0 { result.failure = .system("epoll_ctl", lastError); return false }
                 watching = (receiving, sending)
             }
-            let epoll = self.epoll
-            let n = retryingInterrupts { Int(cshim_epoll_wait_one(epoll, -1, nil)) }
+            let n = epollWaitOne(epoll, timeoutMs: -1)
             if n < 0 { result.failure = .system("epoll_wait", Int32(-n)) }
             return n >= 0
         case .auto, .block, .poll, .uring:  // block cannot serve duplex (skipReason skips it); uring has its own loop
@@ -271,7 +266,7 @@ package final class DuplexLoop: TimedLoop {
         let fds = endpoint.pollDescriptors
         waiting[0] = pollfd(fd: receiving ? fds.read : -1, events: Int16(POLLIN), revents: 0)
         waiting[1] = pollfd(fd: sending ? fds.write : -1, events: Int16(POLLOUT), revents: 0)
-        let n = retryingInterrupts { Int(poll(waiting, 2, -1)) }
+        let n = pollOnce(waiting, 2, timeoutMs: -1)
         if n < 0 { result.failure = .system("poll", Int32(-n)) }
         return n >= 0
     }

@@ -73,7 +73,7 @@ package final class Pacer {
             let now = monotonicNanoseconds()
             if release(i, now: now) { return intended(i) }
             // Far from its time: let a runnable peer on this CPU have it (returns at once when none).
-            if intended(i) &- now > yieldAboveNs { sched_yield() }
+            if intended(i) &- now > yieldAboveNs { yieldProcessor() }
         }
     }
 

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import Histogram
 import IPCPlatform
@@ -114,7 +113,7 @@ package enum LoopFailure {
     package var message: String? {
         switch self {
         case .none: return nil
-        case let .system(call, code): return "\(call): \(String(cString: strerror(code)))"
+        case let .system(call, code): return "\(call): \(errorText(code))"
         case let .peerClosed(bytes): return "the peer closed the connection after \(bytes) bytes"
         case let .corrupt(at): return "data corrupted: byte \(at) differs from what was sent"
         case let .badSequence(seq): return "data corrupted: datagram with impossible sequence number \(seq)"
@@ -215,7 +214,7 @@ package func makePatternBuffer(_ count: Int) -> UnsafeMutableRawPointer {
     let size = count + patternPeriod
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
     for i in 0..<size { buffer.storeBytes(of: patternByte(i), toByteOffset: i, as: UInt8.self) }
-    cshim_uring_add_buffer(buffer, size)  // --wait uring: a registered buffer (a no-op otherwise)
+    offerRingBuffer(buffer, size)  // --wait uring: a registered buffer (a no-op otherwise)
     return buffer
 }
 

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import Histogram
 import IPCPlatform
@@ -284,7 +283,7 @@ package struct Inbox {
         self.size = size
         self.wait = wait
         var epoll: Int32 = -1
-        if wait == .epoll { epoll = cshim_epoll_create() }
+        if wait == .epoll { epoll = makeEpoll() }
         buffers = .allocate(capacity: endpoints.count)
         filled = .allocate(capacity: endpoints.count)
         polls = .allocate(capacity: endpoints.count)
@@ -299,8 +298,8 @@ package struct Inbox {
             (reading + i).initialize(to: false)
             // Under uring the descriptors stay blocking: the ring waits, and would refuse a non-blocking one.
             let r = wait == .uring ? 0 : e.makeNonBlocking()
-            if r < 0 { failure = -r }
-            if wait == .epoll && (epoll < 0 || cshim_epoll_add(epoll, e.pollDescriptors.read, UInt32(i)) < 0) { failure = errno }
+            if r != 0 { failure = r }
+            if wait == .epoll && (epoll < 0 || epollAdd(epoll, e.pollDescriptors.read, tag: UInt32(i)) < 0) { failure = lastError }
         }
         self.epoll = epoll
         self.failure = failure
@@ -329,7 +328,7 @@ package struct Inbox {
     /// Stops reading link `i`.
     package func close(_ i: Int) {
         open[i] = false
-        if epoll >= 0 { _ = cshim_epoll_remove(epoll, polls[i].fd) }
+        if epoll >= 0 { epollRemove(epoll, polls[i].fd) }
         polls[i].fd = -1  // poll(2) skips a negative descriptor
     }
 
@@ -364,10 +363,9 @@ package struct Inbox {
             let r: Int
             switch wait {
             case .auto, .block, .poll, .uring:  // block cannot serve pubsub (skipReason skips it); uring reads above
-                r = retryingInterrupts { Int(poll(polls, nfds_t(count), lossy ? quietTimeoutMs : -1)) }
+                r = pollOnce(polls, count, timeoutMs: lossy ? quietTimeoutMs : -1)
             case .epoll:
-                let epoll = self.epoll
-                r = retryingInterrupts { Int(cshim_epoll_wait_one(epoll, lossy ? quietTimeoutMs : -1, nil)) }
+                r = epollWaitOne(epoll, timeoutMs: lossy ? quietTimeoutMs : -1)
             case .busy:
                 // Read them all again at once; where messages may be lost, give up after the same quiet time.
                 r = 1

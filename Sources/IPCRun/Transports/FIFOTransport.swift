@@ -16,7 +16,7 @@ package final class FIFOTransport: Transport {
         forwardPath = directory + "/fifo-ab"
         backwardPath = directory + "/fifo-ba"
         for path in [forwardPath, backwardPath] {
-            try check("mkfifo(\(path))") { Glibc.mkfifo(path, 0o600) }
+            try makeFIFO(path)
         }
     }
 
@@ -25,11 +25,11 @@ package final class FIFOTransport: Transport {
         let read: Int32, write: Int32
         switch role {
         case .a:
-            write = try check("open(\(forwardPath))") { Glibc.open(forwardPath, O_WRONLY | O_CLOEXEC) }
-            read = try check("open(\(backwardPath))") { Glibc.open(backwardPath, O_RDONLY | O_CLOEXEC) }
+            write = try openFile(forwardPath, O_WRONLY, what: forwardPath)
+            read = try openFile(backwardPath, O_RDONLY, what: backwardPath)
         case .b:
-            read = try check("open(\(forwardPath))") { Glibc.open(forwardPath, O_RDONLY | O_CLOEXEC) }
-            write = try check("open(\(backwardPath))") { Glibc.open(backwardPath, O_WRONLY | O_CLOEXEC) }
+            read = try openFile(forwardPath, O_RDONLY, what: forwardPath)
+            write = try openFile(backwardPath, O_WRONLY, what: backwardPath)
         }
         var endpoint = Endpoint(.readWrite(read: read, write: write), .stream)
         endpoint.knobsInForce = try applyPipeKnobs([read, write], options.knobs)
@@ -37,6 +37,6 @@ package final class FIFOTransport: Transport {
     }
 
     package func close() {
-        for path in [forwardPath, backwardPath] where !path.isEmpty { _ = unlink(path) }
+        for path in [forwardPath, backwardPath] where !path.isEmpty { removeFile(path) }
     }
 }

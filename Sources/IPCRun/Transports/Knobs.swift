@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -8,13 +7,13 @@ package func applyPipeKnobs(_ fds: [Int32], _ wanted: TransportKnobs) throws -> 
     var inForce = TransportKnobs()
     guard let size = wanted[.pipeSize] else { return inForce }
     for fd in fds where fd >= 0 {
-        let set = retryingInterrupts { Int(cshim_set_pipe_size(fd, Int32(clamping: size))) }
+        let set = setPipeSize(fd, size)
         if set == -Int(EPERM) {
             throw SystemCallError("fcntl(F_SETPIPE_SZ, \(size)) above fs.pipe-max-size (\(Limits.shared.pipeMaxSize) bytes) needs CAP_SYS_RESOURCE or a larger sysctl fs.pipe-max-size", code: EPERM)
         }
         if set < 0 { throw SystemCallError("fcntl(F_SETPIPE_SZ, \(size))", code: Int32(-set)) }
     }
-    inForce[.pipeSize] = Int(try check("fcntl(F_GETPIPE_SZ)") { cshim_get_pipe_size(fds[0]) })
+    inForce[.pipeSize] = Int(try check("fcntl(F_GETPIPE_SZ)") { pipeSize(fds[0]) })
     return inForce
 }
 
@@ -25,16 +24,9 @@ package func applySocketKnobs(_ fd: Int32, _ wanted: TransportKnobs, taking: [Kn
     for knob in wanted.present where taking.contains(knob) {
         guard let option = knob.socketOption, let value = wanted[knob] else { continue }
         try setSocketOption(fd, option.level, option.name, Int32(clamping: value), "\(option.call) \(value)")
-        inForce[knob] = try socketOption(fd, option.level, option.name, option.call)
+        inForce[knob] = Int(try socketOption(fd, option.level, option.name, as: Int32.self, option.call))
     }
     return inForce
-}
-
-package func socketOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ what: String) throws -> Int {
-    var value: Int32 = 0
-    var length = socklen_t(MemoryLayout<Int32>.size)
-    try check("getsockopt(\(what))") { Glibc.getsockopt(fd, level, name, &value, &length) }
-    return Int(value)
 }
 
 extension Knob {

@@ -55,10 +55,10 @@ public struct Limits: Sendable {
         unixSeqpacketMax = probe("unix-seqpacket message limit", for: [.unixSeqpacket], 0) {
             try Limits.largestDatagram(domain: AF_UNIX, type: Int32(SOCK_SEQPACKET.rawValue))
         }
-        var fds: [Int32] = [-1, -1]
-        if cshim_pipe_cloexec(&fds) == 0 {
-            pipeCapacity = Int(cshim_get_pipe_size(fds[0]))
-            fds.forEach(closeDescriptor)
+        if let pipe = try? makePipe() {
+            pipeCapacity = Int(pipeSize(pipe.read))
+            closeDescriptor(pipe.read)
+            closeDescriptor(pipe.write)
         } else {
             pipeCapacity = 0
         }
@@ -73,14 +73,11 @@ public struct Limits: Sendable {
     /// `IPCBENCH_TEST_NO_IO_URING=1` in the environment plays a kernel that refuses one (tests).
     package static func ioUringRefusal() -> String? {
         let disabled = readProcValue("/proc/sys/kernel/io_uring_disabled").map { " (kernel.io_uring_disabled = \($0))" } ?? ""
-        if getenv("IPCBENCH_TEST_NO_IO_URING").map({ String(cString: $0) == "1" }) ?? false {
-            return "this kernel refuses io_uring: io_uring_setup: \(String(cString: strerror(EPERM)))\(disabled) (IPCBENCH_TEST_NO_IO_URING)"
+        if environmentValue("IPCBENCH_TEST_NO_IO_URING") == "1" {
+            return "this kernel refuses io_uring: io_uring_setup: \(errorText(EPERM))\(disabled) (IPCBENCH_TEST_NO_IO_URING)"
         }
-        guard let ring = cshim_uring_open(2) else {
-            return "this kernel refuses io_uring: io_uring_setup: \(String(cString: strerror(errno)))\(disabled)"
-        }
-        cshim_uring_close(ring)
-        return nil
+        let failure = ringSetupError()
+        return failure == 0 ? nil : "this kernel refuses io_uring: io_uring_setup: \(errorText(failure))\(disabled)"
     }
 
     /// True when a UDP socket can be bound to ::1; false without IPv6 (EAFNOSUPPORT) or with it
@@ -136,11 +133,11 @@ public struct Limits: Sendable {
         defer { closeDescriptor(receiver) }
         try connect(sender, group, describe(group))
         var token = low
-        guard Glibc.send(sender, &token, 4, 0) == 4 else { return false }
+        guard sendDatagram(sender, &token, 4) == 4 else { return false }
         var waiting = pollfd(fd: receiver, events: Int16(POLLIN), revents: 0)
-        guard poll(&waiting, 1, 1000) == 1 else { return false }
+        guard pollOnce(&waiting, 1, timeoutMs: 1000) == 1 else { return false }
         var got: UInt32 = 0
-        return Glibc.recv(receiver, &got, 4, Int32(MSG_DONTWAIT)) == 4 && got == low
+        return receiveWithoutWaiting(receiver, &got, 4) == 4 && got == low
     }
 
     /// A number from a /proc file; 0 where the kernel has no such file.
@@ -154,7 +151,7 @@ public struct Limits: Sendable {
         var fds: [Int32] = [-1, -1]
         defer { fds.forEach(closeDescriptor) }
         if domain == AF_UNIX {
-            try check("socketpair") { cshim_socketpair_cloexec(type, &fds) }
+            (fds[0], fds[1]) = try makeSocketPair(type)
         } else {
             let loopback: Loopback = domain == AF_INET ? .ipv4 : .ipv6
             fds[0] = try makeSocket(domain, type)
@@ -167,9 +164,9 @@ public struct Limits: Sendable {
         var low = 0, high = 1 << 20  // low always sends; high never does
         while high - low > 1 {
             let mid = (low + high) / 2
-            if Glibc.send(sender, buffer, mid, Int32(MSG_DONTWAIT)) == mid {
+            if sendWithoutWaiting(sender, buffer, mid) == mid {
                 low = mid
-                _ = Glibc.recv(receiver, buffer, 1 << 20, Int32(MSG_DONTWAIT))
+                _ = receiveWithoutWaiting(receiver, buffer, 1 << 20)
             } else {
                 high = mid
             }

@@ -12,15 +12,15 @@ package enum Loopback {
 
     package func bind(_ fd: Int32, port: UInt16) throws {
         switch self {
-        case .ipv4: try IPCRun.bind(fd, loopbackAddress(port: port), "\(name):\(port)")
-        case .ipv6: try IPCRun.bind(fd, loopback6Address(port: port), "[\(name)]:\(port)")
+        case .ipv4: try IPCPlatform.bind(fd, loopbackAddress(port: port), "\(name):\(port)")
+        case .ipv6: try IPCPlatform.bind(fd, loopback6Address(port: port), "[\(name)]:\(port)")
         }
     }
 
     package func connect(_ fd: Int32, port: UInt16) throws {
         switch self {
-        case .ipv4: try IPCRun.connect(fd, loopbackAddress(port: port), "\(name):\(port)")
-        case .ipv6: try IPCRun.connect(fd, loopback6Address(port: port), "[\(name)]:\(port)")
+        case .ipv4: try IPCPlatform.connect(fd, loopbackAddress(port: port), "\(name):\(port)")
+        case .ipv6: try IPCPlatform.connect(fd, loopback6Address(port: port), "[\(name)]:\(port)")
         }
     }
 }

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -33,15 +32,15 @@ package final class MessageQueueTransport: Transport {
         }
         if Self.trials == 0 { removeStaleQueues() }
         Self.trials += 1
-        let stem = "/ipcbench-\(getpid())-\(Self.trials)"
+        let stem = "/ipcbench-\(currentProcessID)-\(Self.trials)"
         names = [stem + "-ab", stem + "-ba"]
         for i in 0..<2 {
             let name = names[i]
             queues[2 * i] = try check("mq_open(\(name), \(options.payloadBytes)-byte messages)") {
-                cshim_mq_create(name, Int(Self.depth), Int(options.payloadBytes))
+                createMessageQueue(name, depth: Int(Self.depth), messageBytes: Int(options.payloadBytes))
             }
-            queues[2 * i + 1] = try check("mq_open(\(name))") { cshim_mq_open_existing(name) }
-            _ = cshim_mq_unlink(name)
+            queues[2 * i + 1] = try check("mq_open(\(name))") { openMessageQueue(name) }
+            removeMessageQueue(name)
         }
     }
 
@@ -62,7 +61,7 @@ package final class MessageQueueTransport: Transport {
         queues.forEach(closeDescriptor)
         queues = [-1, -1, -1, -1]
         // Already gone unless `prepare` failed between mq_open and mq_unlink.
-        for name in names where !name.isEmpty { _ = cshim_mq_unlink(name) }
+        for name in names where !name.isEmpty { removeMessageQueue(name) }
     }
 }
 
@@ -72,23 +71,17 @@ package final class MessageQueueTransport: Transport {
 /// and nothing is removed. Returns the names removed.
 @discardableResult
 package func removeStaleQueues(listing: String = "/dev/mqueue") -> [String] {
-    guard let dir = opendir(listing) else { return [] }
-    var names: [String] = []
-    while let entry = readdir(dir) {
-        names.append(withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) })
-    }
-    closedir(dir)
+    guard let names = directoryNames(listing) else { return [] }
     var removed: [String] = []
     for name in names {
         let parts = name.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "ipcbench", parts[3] == "ab" || parts[3] == "ba",
               !parts[2].isEmpty, parts[2].allSatisfy({ $0.isASCII && $0.isNumber }),
               !parts[1].isEmpty, parts[1].count < 10, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }),
-              let pid = pid_t(parts[1]), pid > 0, pid != getpid() else { continue }
-        var info = stat()
-        guard lstat(listing + "/" + name, &info) == 0, info.st_uid == getuid() else { continue }
-        guard resultOrErrno({ Int(kill(pid, 0)) }) == -Int(ESRCH) else { continue }
-        if cshim_mq_unlink("/" + name) == 0 { removed.append(name) }
+              let pid = pid_t(parts[1]), pid > 0, pid != currentProcessID else { continue }
+        guard fileStatus(listing + "/" + name, followingLinks: false)?.owner == currentUserID else { continue }
+        guard !processExists(pid) else { continue }
+        if removeMessageQueue("/" + name) == 0 { removed.append(name) }
     }
     return removed
 }

@@ -87,7 +87,7 @@ package func acceptPresentingSecret(_ listener: Int32, _ peer: PeerCheck) throws
             var chunk = [UInt8](repeating: 0, count: length - pending[i].received.count)
             let fd = pending[i].fd
             let n = chunk.withUnsafeMutableBytes { raw in
-                retryingInterrupts { Glibc.read(fd, raw.baseAddress, raw.count) }
+                readOnce(fd, raw.baseAddress!, raw.count)
             }
             if n <= 0 { reject(i); continue }
             pending[i].received += chunk[0..<n]
@@ -118,7 +118,7 @@ package func acceptFromConnector(_ listener: Int32, _ peer: PeerCheck, _ name: S
             throw PeerCheckFailure(description: "no \(name) connection from the other worker (pid \(peer.connectorPid)) arrived before the trial's timeout (\(rejected) rejected)")
         }
         guard let fd = try acceptUnlessAborted(listener, &rejected) else { continue }
-        if cshim_peer_pid(fd) == peer.connectorPid { return (fd, rejected) }
+        if peerProcessID(fd) == peer.connectorPid { return (fd, rejected) }
         closeDescriptor(fd)
         rejected += 1
     }
@@ -127,7 +127,7 @@ package func acceptFromConnector(_ listener: Int32, _ peer: PeerCheck, _ name: S
 /// accept(), except that a connection its client aborted before it was accepted counts as rejected
 /// (nil) rather than failing the trial.
 package func acceptUnlessAborted(_ listener: Int32, _ rejected: inout UInt64) throws -> Int32? {
-    let fd = retryingInterrupts { Int(cshim_accept_cloexec(listener)) }
+    let fd = Int(acceptConnection(listener))
     if fd == -Int(ECONNABORTED) {
         rejected += 1
         return nil
@@ -142,7 +142,7 @@ package func drainQueuedDatagrams(_ fd: Int32) -> UInt64 {
     var count: UInt64 = 0
     var byte: UInt8 = 0
     while withUnsafeMutableBytes(of: &byte, { raw in
-        retryingInterrupts { Glibc.recv(fd, raw.baseAddress, 1, Int32(MSG_DONTWAIT)) }
+        receiveWithoutWaiting(fd, raw.baseAddress!, 1)
     }) >= 0 {
         count += 1
     }
@@ -155,6 +155,8 @@ package func pollUntil(_ entries: inout [pollfd], _ deadlineNs: UInt64) throws -
         let now = monotonicNanoseconds()
         if now >= deadlineNs { return false }
         let timeout = Int32(min((deadlineNs - now) / 1_000_000 + 1, 1_000_000))
-        if try check("poll", { Int(poll(&entries, nfds_t(entries.count), timeout)) }) > 0 { return true }
+        let ready = entries.withUnsafeMutableBufferPointer { pollOnce($0.baseAddress!, $0.count, timeoutMs: timeout) }
+        if ready < 0 { throw SystemCallError("poll", code: Int32(-ready)) }
+        if ready > 0 { return true }
     }
 }

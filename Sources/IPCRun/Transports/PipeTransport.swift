@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -14,8 +13,8 @@ package final class PipeTransport: Transport {
     package init(_ options: TransportOptions) { self.options = options }
 
     package func prepare(in directory: String) throws {
-        try check("pipe2") { cshim_pipe_cloexec(&forward) }
-        try check("pipe2") { cshim_pipe_cloexec(&backward) }
+        (forward[0], forward[1]) = try makePipe()
+        (backward[0], backward[1]) = try makePipe()
     }
 
     package func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {

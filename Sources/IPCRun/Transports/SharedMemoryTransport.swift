@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -22,22 +21,16 @@ package class SharedMemoryTransport: Transport {
 
     package required init(_ options: TransportOptions) {}
 
-    private static var ringBytes: Int { cshim_ring_bytes(ringCapacity) }
+    private static var ringBytes: Int { sharedRingBytes(ringCapacity) }
 
     package func prepare(in directory: String) throws {
-        let fd = try check("memfd_create") { cshim_memfd("ipcbench-shm") }
-        defer { closeDescriptor(fd) }
         regionBytes = 2 * Self.ringBytes
-        try check("ftruncate(memfd)") { ftruncate(fd, off_t(regionBytes)) }
-        let mapped = mmap(nil, regionBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
-        guard let mapped, mapped != MAP_FAILED else {
-            throw SystemCallError("mmap(\(regionBytes) bytes)", code: errno)
-        }
+        let mapped = try mapSharedMemory(regionBytes, name: "ipcbench-shm")
         region = mapped
         // Touch every page now, so that no page fault lands in a timed loop's first pass.
         memset(mapped, 0, regionBytes)
-        cshim_ring_init(mapped, Self.ringCapacity)
-        cshim_ring_init(mapped + Self.ringBytes, Self.ringCapacity)
+        initializeSharedRing(mapped, capacity: Self.ringCapacity)
+        initializeSharedRing(mapped + Self.ringBytes, capacity: Self.ringCapacity)
     }
 
     package func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
@@ -50,7 +43,7 @@ package class SharedMemoryTransport: Transport {
     }
 
     package func close() {
-        if let region { _ = munmap(region, regionBytes) }
+        if let region { unmapSharedMemory(region, regionBytes) }
         region = nil
     }
 }

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -15,7 +14,7 @@ package final class SocketPairTransport: Transport {
     package init(_ options: TransportOptions) { self.options = options }
 
     package func prepare(in directory: String) throws {
-        try check("socketpair") { cshim_socketpair_cloexec(Int32(SOCK_STREAM.rawValue), &sockets) }
+        (sockets[0], sockets[1]) = try makeSocketPair(Int32(SOCK_STREAM.rawValue))
     }
 
     package func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {

@@ -24,7 +24,7 @@ package class TCPTransport: Transport {
         // and an accepted socket inherits the listener's.
         _ = try applySocketKnobs(listener, options.knobs, taking: Self.knobs)
         // Room for a few strangers' connections ahead of the peer's.
-        try check("listen") { Glibc.listen(listener, Int32(maxPendingConnections)) }
+        try listen(listener, backlog: maxPendingConnections)
         port = try boundPort(listener)
     }
 

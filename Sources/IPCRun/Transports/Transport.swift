@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -92,8 +91,8 @@ public struct Endpoint: Sendable {
         case let .readWrite(_, fd): return writeFully(fd, buffer, count)
         case let .sendReceive(fd), let .packets(fd): return sendDatagram(fd, buffer, count)
         case let .messageQueues(_, queue):
-            return retryingInterrupts { cshim_mq_send(queue, buffer, count) }
-        case let .rings(_, ring, spin): return cshim_ring_write(ring.base, buffer, count, spin ? 1 : 0)
+            return sendMessage(queue, buffer, count)
+        case let .rings(_, ring, spin): return sharedRingWrite(ring.base, buffer, count, spin: spin)
         case let .vmspliceSend(fd): return vmspliceFully(fd, buffer, count)
         case .spliceToNull: return -Int(EBADF)
         }
@@ -121,16 +120,16 @@ public struct Endpoint: Sendable {
     @inline(__always)
     package func receive(_ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
         switch io {
-        case let .readWrite(fd, _): return retryingInterrupts { Glibc.read(fd, buffer, capacity) }
+        case let .readWrite(fd, _): return readOnce(fd, buffer, capacity)
         case let .sendReceive(fd): return receiveDatagram(fd, buffer, capacity)
         case let .packets(fd):
             let n = receiveDatagram(fd, buffer, capacity)
             return n == 0 ? -Int(EPIPE) : n
         case let .messageQueues(queue, _):
-            return retryingInterrupts { cshim_mq_receive(queue, buffer, capacity) }
-        case let .rings(ring, _, spin): return cshim_ring_read(ring.base, buffer, capacity, spin ? 1 : 0)
+            return receiveMessage(queue, buffer, capacity)
+        case let .rings(ring, _, spin): return sharedRingRead(ring.base, buffer, capacity, spin: spin)
         case .vmspliceSend: return -Int(EBADF)
-        case let .spliceToNull(pipe, null): return retryingInterrupts { cshim_splice(pipe, null, capacity) }
+        case let .spliceToNull(pipe, null): return spliceOnce(pipe, null, capacity)
         }
     }
 
@@ -163,11 +162,11 @@ public struct Endpoint: Sendable {
     @inline(__always)
     package func writeOnce(_ buffer: UnsafeRawPointer, _ count: Int) -> Int {
         switch io {
-        case let .readWrite(_, fd): return retryingInterrupts { Glibc.write(fd, buffer, count) }
+        case let .readWrite(_, fd): return IPCPlatform.writeOnce(fd, buffer, count)
         case let .sendReceive(fd), let .packets(fd): return sendDatagram(fd, buffer, count)
-        case let .messageQueues(_, queue): return retryingInterrupts { cshim_mq_send(queue, buffer, count) }
-        case let .rings(_, ring, spin): return cshim_ring_write(ring.base, buffer, count, spin ? 1 : 0)
-        case let .vmspliceSend(fd): return retryingInterrupts { cshim_vmsplice(fd, buffer, count) }
+        case let .messageQueues(_, queue): return sendMessage(queue, buffer, count)
+        case let .rings(_, ring, spin): return sharedRingWrite(ring.base, buffer, count, spin: spin)
+        case let .vmspliceSend(fd): return vmspliceOnce(fd, buffer, count)
         case .spliceToNull: return -Int(EBADF)
         }
     }
@@ -177,9 +176,8 @@ public struct Endpoint: Sendable {
     package func makeNonBlocking() -> Int32 {
         let fds = pollDescriptors
         for fd in Set([fds.read, fds.write]) where fd >= 0 {
-            let flags = resultOrErrno { Int(fcntl(fd, F_GETFL)) }
-            let set = flags < 0 ? flags : resultOrErrno { Int(fcntl(fd, F_SETFL, Int32(flags) | O_NONBLOCK)) }
-            if set < 0 { return Int32(-set) }
+            let failure = IPCPlatform.makeNonBlocking(fd)
+            if failure != 0 { return failure }
         }
         return 0
     }
@@ -197,10 +195,10 @@ public struct Endpoint: Sendable {
             closeDescriptor(send)
         case let .rings(receive, send, _):
             // The mapping goes with the worker; the peer sees end of stream.
-            cshim_ring_close(send.base)
-            cshim_ring_close(receive.base)
+            closeSharedRing(send.base)
+            closeSharedRing(receive.base)
         case let .vmspliceSend(fd):
-            waitUntilDrained(fd)
+            waitUntilPipeDrained(fd)
             closeDescriptor(fd)
         case let .spliceToNull(pipe, null):
             closeDescriptor(pipe)
@@ -222,20 +220,16 @@ package struct NonWaitingWriter {
     package init(_ endpoint: Endpoint) {
         self.endpoint = endpoint
         fd = endpoint.pollDescriptors.write
-        var type: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0
-        let descriptor = fd
+        socket = isSocket(fd)
         // Under --wait uring the writes go through the ring, which waits without blocking the
         // caller and would only be refused by a non-blocking descriptor.
-        let r = socket || endpoint.waiting.mode == .uring ? 0 : resultOrErrno { Int(fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)) }
-        failure = r < 0 ? Int32(-r) : 0
+        failure = socket || endpoint.waiting.mode == .uring ? 0 : IPCPlatform.makeNonBlocking(fd)
     }
 
     /// One write that never waits: the bytes the kernel took, or -errno (-EAGAIN when none).
     @inline(__always)
     package func write(_ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-        if socket { return retryingInterrupts { Glibc.send(fd, buffer, count, Int32(MSG_DONTWAIT)) } }
+        if socket { return sendWithoutWaiting(fd, buffer, count) }
         return endpoint.writeOnce(buffer, count)
     }
 }
@@ -291,65 +285,3 @@ extension Transport {
     public static var discardsReceivedBytes: Bool { false }
 }
 
-// MARK: - Socket helpers shared by the socket transports
-
-package func makeSocket(_ domain: Int32, _ type: Int32) throws -> Int32 {
-    try check("socket") { Glibc.socket(domain, type | Int32(SOCK_CLOEXEC.rawValue), 0) }
-}
-
-package func unixAddress(_ path: String) throws -> sockaddr_un {
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    let capacity = MemoryLayout.size(ofValue: address.sun_path)
-    guard bytes.count < capacity else {
-        throw SystemCallError("socket path \(path) is longer than \(capacity - 1) bytes; set TMPDIR to a shorter directory", code: ENAMETOOLONG)
-    }
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-        raw.copyBytes(from: bytes)
-        raw[bytes.count] = 0
-    }
-    return address
-}
-
-package func loopbackAddress(port: UInt16) -> sockaddr_in {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-    return address
-}
-
-package func bind<Address>(_ fd: Int32, _ address: Address, _ what: String) throws {
-    var a = address
-    try check("bind(\(what))") {
-        withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.bind(fd, $0, socklen_t(MemoryLayout<Address>.size))
-            }
-        }
-    }
-}
-
-package func connect<Address>(_ fd: Int32, _ address: Address, _ what: String) throws {
-    var a = address
-    try check("connect(\(what))") {
-        withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<Address>.size))
-            }
-        }
-    }
-}
-
-/// The port the kernel gave a socket bound to port 0 (IPv4 or IPv6: the port is at the same place).
-package func boundPort(_ fd: Int32) throws -> UInt16 {
-    var address = sockaddr_in6()
-    var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-    try check("getsockname") {
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.getsockname(fd, $0, &length) }
-        }
-    }
-    return UInt16(bigEndian: address.sin6_port)
-}

@@ -81,10 +81,8 @@ package func makeMulticastSender() throws -> Int32 {
     let fd = try makeSocket(AF_INET, Int32(SOCK_DGRAM.rawValue))
     do {
         try Loopback.ipv4.bind(fd, port: 0)
-        var interface = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
-        try check("setsockopt(IP_MULTICAST_IF 127.0.0.1)") {
-            Glibc.setsockopt(fd, Int32(IPPROTO_IP), IP_MULTICAST_IF, &interface, socklen_t(MemoryLayout<in_addr>.size))
-        }
+        try setSocketOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_IF, value: in_addr(s_addr: UInt32(0x7f00_0001).bigEndian),
+                            "IP_MULTICAST_IF 127.0.0.1")
         try setSocketOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_LOOP, 1, "IP_MULTICAST_LOOP 1")
         try setSocketOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_TTL, 0, "IP_MULTICAST_TTL 0")
         return fd
@@ -101,10 +99,8 @@ package func joinGroup(_ group: sockaddr_in) throws -> Int32 {
     do {
         try setSocketOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR 1")
         try bind(fd, group, describe(group))
-        var membership = ip_mreq(imr_multiaddr: group.sin_addr, imr_interface: in_addr(s_addr: UInt32(0x7f00_0001).bigEndian))
-        try check("setsockopt(IP_ADD_MEMBERSHIP \(describe(group)) on 127.0.0.1)") {
-            Glibc.setsockopt(fd, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &membership, socklen_t(MemoryLayout<ip_mreq>.size))
-        }
+        let membership = ip_mreq(imr_multiaddr: group.sin_addr, imr_interface: in_addr(s_addr: UInt32(0x7f00_0001).bigEndian))
+        try setSocketOption(fd, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, value: membership, "IP_ADD_MEMBERSHIP \(describe(group)) on 127.0.0.1")
         try setSocketOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_ALL, 0, "IP_MULTICAST_ALL 0")
         return fd
     } catch {
@@ -129,15 +125,15 @@ package struct TrialNetworkNamespace {
     /// Enters a new network namespace with `lo` up; nil where the kernel refuses it (or the test
     /// switch is set), leaving the runner where it was.
     package static func enter() throws -> TrialNetworkNamespace? {
-        if getenv(testSwitch) != nil { return nil }
-        let original = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+        if environmentValue(testSwitch) != nil { return nil }
+        let original = openNetworkNamespace()
         if original < 0 { return nil }
-        if cshim_unshare_net() != 0 {
+        if enterNewNetworkNamespace() != 0 {
             closeDescriptor(original)
             return nil  // EPERM without CAP_SYS_ADMIN, EINVAL without network namespaces
         }
         let namespace = TrialNetworkNamespace(original: original)
-        let up = cshim_loopback_up()
+        let up = bringLoopbackUp()
         if up != 0 {
             try namespace.leave()
             throw SystemCallError("ioctl(SIOCSIFFLAGS lo up) in the trial's network namespace", code: -up)
@@ -148,7 +144,7 @@ package struct TrialNetworkNamespace {
     /// Returns the runner to its own namespace.
     package func leave() throws {
         defer { closeDescriptor(original) }
-        let r = cshim_setns_net(original)
+        let r = enterNetworkNamespace(original)
         if r != 0 { throw SystemCallError("setns(the runner's network namespace)", code: -r) }
     }
 }

@@ -38,6 +38,6 @@ package final class UnixDatagramTransport: Transport {
     package func close() {
         sockets.forEach(closeDescriptor)
         sockets = [-1, -1]
-        for path in paths where !path.isEmpty { _ = unlink(path) }
+        for path in paths where !path.isEmpty { removeFile(path) }
     }
 }

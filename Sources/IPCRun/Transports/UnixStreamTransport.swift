@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -23,7 +22,7 @@ package class UnixStreamTransport: Transport {
         path = directory + "/\(Self.name).sock"
         listener = try makeSocket(AF_UNIX, Self.socketType)
         try bind(listener, unixAddress(path), path)
-        try check("listen") { Glibc.listen(listener, 1) }
+        try listen(listener, backlog: 1)
     }
 
     package func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {
@@ -34,7 +33,7 @@ package class UnixStreamTransport: Transport {
             closeDescriptor(listener)
             fd = try makeSocket(AF_UNIX, Self.socketType)
             try connect(fd, unixAddress(path), path)
-            let listenerPid = cshim_peer_pid(fd)
+            let listenerPid = peerProcessID(fd)
             guard listenerPid == peer.listenerPid else {
                 closeDescriptor(fd)
                 throw PeerCheckFailure(description: "\(path) leads to pid \(listenerPid), not to the runner (pid \(peer.listenerPid)): another process replaced the socket")
@@ -57,6 +56,6 @@ package class UnixStreamTransport: Transport {
     package func close() {
         closeDescriptor(listener)
         listener = -1
-        if !path.isEmpty { _ = unlink(path) }
+        if !path.isEmpty { removeFile(path) }
     }
 }

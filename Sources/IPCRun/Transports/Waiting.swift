@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -10,7 +9,7 @@ package struct ReadWaiting: Sendable {
     /// The descriptor read, and the epoll set that holds it (epoll only).
     package var fd: Int32 = -1
     package var epoll: Int32 = -1
-    /// The worker's io_uring ring (uring only), as its address (`cshim_uring_open`, made and closed
+    /// The worker's io_uring ring (uring only), as its address (made and closed
     /// by the worker), and the tag of this endpoint's reads; its writes' is the next.
     package var ring: UInt = 0
     package var tag: UInt32 = 0
@@ -31,12 +30,10 @@ package struct ReadWaiting: Sendable {
     @inline(__always)
     package func awaitReadable() -> Int {
         if mode == .epoll {
-            let epoll = self.epoll, ms = timeoutMs
-            return retryingInterrupts { Int(cshim_epoll_wait_one(epoll, ms, nil)) }
+            return epollWaitOne(epoll, timeoutMs: timeoutMs)
         }
         var wait = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let ms = timeoutMs
-        return retryingInterrupts { Int(Glibc.poll(&wait, 1, ms)) }
+        return pollOnce(&wait, 1, timeoutMs: timeoutMs)
     }
 }
 
@@ -51,13 +48,9 @@ extension Endpoint {
         w.fd = fd
         w.writeFD = pollDescriptors.write
         if case let .spliceToNull(_, null) = io { w.spliceFD = null }
-        var type: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        w.socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0
+        w.socket = isSocket(fd)
         if w.socket {
-            var limit = timeval()
-            var size = socklen_t(MemoryLayout<timeval>.size)
-            if getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, &size) == 0 {
+            if let limit = try? socketOption(fd, SOL_SOCKET, SO_RCVTIMEO, as: timeval.self, "SO_RCVTIMEO") {
                 w.timeoutNs = UInt64(max(limit.tv_sec, 0)) * 1_000_000_000 + UInt64(max(limit.tv_usec, 0)) * 1000
             }
         }
@@ -68,10 +61,10 @@ extension Endpoint {
             w.mode = .poll
         case .epoll:
             w.mode = .epoll
-            w.epoll = try check("epoll_create1") { cshim_epoll_create() }
+            w.epoll = try check("epoll_create1") { makeEpoll() }
             do {
                 let epoll = w.epoll
-                try check("epoll_ctl(EPOLL_CTL_ADD)") { cshim_epoll_add(epoll, fd, 0) }
+                try check("epoll_ctl(EPOLL_CTL_ADD)") { epollAdd(epoll, fd, tag: 0) }
             } catch {
                 closeDescriptor(w.epoll)
                 throw error
@@ -85,8 +78,8 @@ extension Endpoint {
             w.mode = .busy
             if !w.socket {
                 // A pipe's, FIFO's or queue's read end is an open file of its own: O_NONBLOCK touches only the reads.
-                let flags = try check("fcntl(F_GETFL)") { Int(fcntl(fd, F_GETFL)) }
-                _ = try check("fcntl(F_SETFL, O_NONBLOCK)") { Int(fcntl(fd, F_SETFL, Int32(flags) | O_NONBLOCK)) }
+                let failure = IPCPlatform.makeNonBlocking(fd)
+                if failure != 0 { throw SystemCallError("fcntl(O_NONBLOCK)", code: failure) }
             }
         }
         waiting = w
@@ -144,17 +137,16 @@ extension Endpoint {
     /// ring, submitted by the next wait: 0 (also when the same one is already there), or -errno.
     @inline(__always)
     package func uringStart(reading: Bool, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-        let op = !reading ? Int32(CSHIM_URING_WRITE) : waiting.spliceFD >= 0 ? Int32(CSHIM_URING_SPLICE)
-            : Int32(CSHIM_URING_READ)
-        return cshim_uring_start(UnsafeMutableRawPointer(bitPattern: waiting.ring), uringTag(reading: reading), op,
-                                 reading ? waiting.fd : waiting.writeFD, buffer, count, waiting.socket ? 1 : 0, waiting.spliceFD)
+        let operation: RingOperation = !reading ? .write : waiting.spliceFD >= 0 ? .splice : .read
+        return ringStart(waiting.ring, tag: uringTag(reading: reading), operation, reading ? waiting.fd : waiting.writeFD,
+                         buffer, count, socket: waiting.socket, spliceTo: waiting.spliceFD)
     }
 
     /// Waits for this endpoint's read or write in the ring (`timeoutNs` < 0: for ever; 0: not at
     /// all): its result, or -EAGAIN when it has not completed in that time.
     @inline(__always)
     package func uringWait(reading: Bool, timeoutNs: Int64) -> Int {
-        cshim_uring_wait(UnsafeMutableRawPointer(bitPattern: waiting.ring), uringTag(reading: reading), timeoutNs)
+        ringWait(waiting.ring, tag: uringTag(reading: reading), timeoutNs: timeoutNs)
     }
 
     /// Waits for whichever operation in the worker's ring completes first (`timeoutNs` as in
@@ -162,17 +154,14 @@ extension Endpoint {
     /// when none did in that time.
     @inline(__always)
     package func uringWaitAny(timeoutNs: Int64, take: Bool = true) -> (tag: UInt32, result: Int) {
-        var tag: UInt32 = 0
-        let n = cshim_uring_wait_any(UnsafeMutableRawPointer(bitPattern: waiting.ring), &tag, timeoutNs, take ? 1 : 0)
-        return (tag, n)
+        ringWaitAny(waiting.ring, timeoutNs: timeoutNs, take: take)
     }
 
     /// One recv(2) with MSG_DONTWAIT on the endpoint's socket: its length, 0 at the end of a
     /// stream, or -errno (-EAGAIN when nothing is there).
     @inline(__always)
     package func receiveWithoutWaiting(_ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
-        let fd = waiting.fd
-        let n = retryingInterrupts { Glibc.recv(fd, buffer, capacity, Int32(MSG_DONTWAIT)) }
+        let n = IPCPlatform.receiveWithoutWaiting(waiting.fd, buffer, capacity)
         if case .packets = io, n == 0 { return -Int(EPIPE) }
         return n
     }
@@ -212,12 +201,5 @@ public func waitModeLines(limits: Limits = .shared) -> [String] {
 /// nil when this kernel takes registered (fixed) buffers for a ring; else why not (`--wait uring`
 /// then reads and writes plain buffers). Says nothing where no ring can be made (`ioUringRefusal` does).
 package func uringFixedBuffersRefusal() -> String? {
-    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
-    defer { buffer.deallocate() }
-    guard let ring = cshim_uring_open(2) else { return nil }
-    defer { cshim_uring_close(ring) }
-    cshim_uring_collect_buffers(ring)
-    cshim_uring_add_buffer(buffer, 4096)
-    let r = cshim_uring_register_buffers(ring)
-    return r == 0 ? nil : "io_uring_register_buffers: \(String(cString: strerror(-r)))"
+    ringRegisteredBuffersError().map { "io_uring_register_buffers: \(errorText($0))" }
 }

@@ -35,13 +35,13 @@ final class KnobTests: XCTestCase {
             role = .b
         case let unix as UnixStreamTransport:
             connector = try makeSocket(AF_UNIX, type(of: unix).socketType)
-            try IPCRun.connect(connector, unixAddress(unix.path), unix.path)
+            try IPCPlatform.connect(connector, unixAddress(unix.path), unix.path)
             role = .b
         case let dgram as UnixDatagramTransport:
             // a's open closes b's socket, then connects to b's path: put a socket of ours there.
             connector = try makeSocket(AF_UNIX, Int32(SOCK_DGRAM.rawValue))
             XCTAssertEqual(unlink(dgram.paths[1]), 0)
-            try IPCRun.bind(connector, unixAddress(dgram.paths[1]), dgram.paths[1])
+            try IPCPlatform.bind(connector, unixAddress(dgram.paths[1]), dgram.paths[1])
             role = .a
         default:
             role = .a

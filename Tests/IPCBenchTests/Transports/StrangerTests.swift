@@ -72,14 +72,14 @@ final class StrangerTests: TrialTestCase {
                 let address = loopbackAddress(port: (transport as! TCPTransport).port)
                 // Says what the data stream would say, hangs up after a few bytes, says nothing.
                 let eager = try stranger(AF_INET, Int32(SOCK_STREAM.rawValue))
-                try IPCRun.connect(eager, address, "stranger")
+                try IPCPlatform.connect(eager, address, "stranger")
                 send(eager, plausibleBytes(4096))
                 let brief = try stranger(AF_INET, Int32(SOCK_STREAM.rawValue))
-                try IPCRun.connect(brief, address, "stranger")
+                try IPCPlatform.connect(brief, address, "stranger")
                 send(brief, [1, 2, 3, 4, 5])
                 _ = shutdown(brief, Int32(SHUT_WR))
                 let silent = try stranger(AF_INET, Int32(SOCK_STREAM.rawValue))
-                try IPCRun.connect(silent, address, "stranger")
+                try IPCPlatform.connect(silent, address, "stranger")
             }
             let label = "tcp \(pattern)"
             XCTAssertEqual(r.b.rejected, 3, label)
@@ -98,7 +98,7 @@ final class StrangerTests: TrialTestCase {
         let r = try trial(.tcp, .throughput, size: 1000, messages: 200) { transport in
             let address = loopbackAddress(port: (transport as! TCPTransport).port)
             for _ in 0..<maxPendingConnections {
-                try IPCRun.connect(try stranger(AF_INET, Int32(SOCK_STREAM.rawValue)), address, "stranger")
+                try IPCPlatform.connect(try stranger(AF_INET, Int32(SOCK_STREAM.rawValue)), address, "stranger")
             }
         }
         XCTAssertEqual(r.b.rejected, UInt64(maxPendingConnections))
@@ -113,7 +113,7 @@ final class StrangerTests: TrialTestCase {
           for workers in [Workers.process, .thread] {
             let r = try trial(.unixStream, pattern, size: 1000, messages: 200, workers: workers) { transport in
                 let eager = try stranger(AF_UNIX, Int32(SOCK_STREAM.rawValue))
-                try IPCRun.connect(eager, unixAddress((transport as! UnixStreamTransport).path), "stranger")
+                try IPCPlatform.connect(eager, unixAddress((transport as! UnixStreamTransport).path), "stranger")
                 send(eager, plausibleBytes(4096))
             }
             let label = "unix-stream \(pattern) \(workers)"
@@ -134,7 +134,7 @@ final class StrangerTests: TrialTestCase {
             let path = (transport as! UnixStreamTransport).path
             XCTAssertEqual(unlink(path), 0)
             let impostor = try stranger(AF_UNIX, Int32(SOCK_STREAM.rawValue))
-            try IPCRun.bind(impostor, unixAddress(path), path)
+            try IPCPlatform.bind(impostor, unixAddress(path), path)
             // SO_PEERCRED names the process that called listen(): a child that exits at once.
             let child = cshim_fork()
             if child == 0 { _exit(Glibc.listen(impostor, 8) == 0 ? 0 : 1) }

@@ -237,7 +237,7 @@ final class TransportCapabilityTests: TrialTestCase {
             let r = try trial(.unixSeqpacket, pattern, size: 1000, messages: 200) { transport in
                 let eager = try makeSocket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue))
                 strangers.append(eager)
-                try IPCRun.connect(eager, unixAddress((transport as! UnixSeqpacketTransport).path), "stranger")
+                try IPCPlatform.connect(eager, unixAddress((transport as! UnixSeqpacketTransport).path), "stranger")
                 XCTAssertEqual(Glibc.send(eager, [UInt8](repeating: 1, count: 1000), 1000, 0), 1000)
             }
             let label = "unix-seqpacket \(pattern)"
