@@ -1,9 +1,27 @@
-import Glibc
 import CShims
+import Glibc
 
-// The worker's io_uring ring (liburing, through CShims) as the loops use it: an operation put in
-// the ring under a tag, then waited for. The ring is passed as its address (a UInt), as the
-// endpoints keep it.
+// io_uring rings (liburing, through the C shims): a worker's one ring for the reads and writes of
+// all its endpoints (--wait uring). A ring is its address, as the shims take it; the loops
+// keep it as a UInt, and put an operation in the ring under a tag, then wait for it.
+
+/// Opens a ring of `entries` entries; throws naming io_uring_queue_init with errno (ENOSYS: no
+/// io_uring; EPERM: kernel.io_uring_disabled).
+package func openRing(entries: Int) throws -> UnsafeMutableRawPointer {
+    guard let ring = cshim_uring_open(UInt32(entries)) else { throw SystemCallError("io_uring_queue_init", code: errno) }
+    return ring
+}
+
+/// Closes a ring, cancelling what is still in flight; nil: nothing to close.
+package func closeRing(_ ring: UnsafeMutableRawPointer?) { cshim_uring_close(ring) }
+
+/// From now on every buffer a loop makes is kept, for `registerRingBuffers`.
+package func collectRingBuffers(_ ring: UnsafeMutableRawPointer) { cshim_uring_collect_buffers(ring) }
+
+/// Hands the buffers kept since `collectRingBuffers` to the kernel at once (fixed buffers): 0, or
+/// -errno (the ring's operations then use plain buffers).
+@discardableResult
+package func registerRingBuffers(_ ring: UnsafeMutableRawPointer) -> Int32 { cshim_uring_register_buffers(ring) }
 
 /// What a ring operation does with its descriptor.
 @usableFromInline package enum RingOperation {
@@ -52,9 +70,12 @@ package func offerRingBuffer(_ base: UnsafeMutableRawPointer, _ length: Int) { c
 
 /// 0 when this kernel makes a ring; else the errno io_uring_setup failed with.
 package func ringSetupError() -> Int32 {
-    guard let ring = cshim_uring_open(2) else { return errno }
-    cshim_uring_close(ring)
-    return 0
+    do {
+        closeRing(try openRing(entries: 2))
+        return 0
+    } catch {
+        return (error as? SystemCallError)?.code ?? EINVAL
+    }
 }
 
 /// nil when this kernel takes registered (fixed) buffers for a ring, or no ring can be made; else
@@ -62,10 +83,10 @@ package func ringSetupError() -> Int32 {
 package func ringRegisteredBuffersError() -> Int32? {
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
     defer { buffer.deallocate() }
-    guard let ring = cshim_uring_open(2) else { return nil }
-    defer { cshim_uring_close(ring) }
-    cshim_uring_collect_buffers(ring)
-    cshim_uring_add_buffer(buffer, 4096)
-    let r = cshim_uring_register_buffers(ring)
+    guard let ring = try? openRing(entries: 2) else { return nil }
+    defer { closeRing(ring) }
+    collectRingBuffers(ring)
+    offerRingBuffer(buffer, 4096)
+    let r = registerRingBuffers(ring)
     return r == 0 ? nil : -r
 }

@@ -10,7 +10,7 @@ package func makeSocket(_ domain: Int32, _ type: Int32) throws -> Int32 {
 }
 
 /// Two connected AF_UNIX sockets of `type`, close-on-exec.
-package func makeSocketPair(_ type: Int32) throws -> (Int32, Int32) {
+package func makeSocketPair(type: Int32) throws -> (Int32, Int32) {
     var fds: [Int32] = [-1, -1]
     try check("socketpair") { cshim_socketpair_cloexec(type, &fds) }
     return (fds[0], fds[1])

@@ -1,4 +1,3 @@
-import Glibc
 import IPCPlatform
 
 
@@ -71,19 +70,9 @@ extension InputLimits {
     /// The most descriptors one trial may hold: RLIMIT_NOFILE's hard limit (the runner raises its soft
     /// limit to it, `raiseDescriptorLimit`); nil when it cannot be read or is unlimited.
     public static func descriptors() -> Bound? {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_max < rlim_t(Int.max) else { return nil }
-        return Bound(max: Int(limit.rlim_max), shown: String(limit.rlim_max), why: "the descriptors a process may open (RLIMIT_NOFILE's hard limit; ulimit -Hn)")
+        guard let hard = descriptorLimit()?.hard, hard < UInt64(Int.max) else { return nil }
+        return Bound(max: Int(hard), shown: String(hard), why: "the descriptors a process may open (RLIMIT_NOFILE's hard limit; ulimit -Hn)")
     }
-}
-
-/// Raises this process's soft RLIMIT_NOFILE to its hard limit, so that a trial with many links
-/// (pubsub with many publishers and subscribers) can open them; its workers inherit it.
-package func raiseDescriptorLimit() {
-    var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-    limit.rlim_cur = limit.rlim_max
-    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }
 
 /// A byte count for a person: `65.0 GiB`, `512.0 MiB`.

@@ -102,7 +102,7 @@ package enum BrokenMethod: String {
          noTrend = "no-trend", noSharedEffect = "no-shared-effect"
 }
 
-package let brokenMethod: BrokenMethod? = getenv("IPCBENCH_TEST_BROKEN_METHOD").flatMap { BrokenMethod(rawValue: String(cString: $0)) }
+package let brokenMethod: BrokenMethod? = environmentValue("IPCBENCH_TEST_BROKEN_METHOD").flatMap { BrokenMethod(rawValue: $0) }
 
 /// What every case of a metric shares in each unit: each unit's offset (the mean over the cases
 /// of their deviation from their own mean in that group), the variance of those offsets, and its

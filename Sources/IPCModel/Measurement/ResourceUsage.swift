@@ -1,5 +1,3 @@
-import CShims
-import Glibc
 import IPCPlatform
 
 /// getrusage figures that matter per message: CPU time and context switches, of the process
@@ -14,8 +12,7 @@ public struct ResourceUsage: Sendable, Equatable {
 
     @inline(__always)
     public static func now(thread: Bool = false) -> ResourceUsage {
-        var usage = rusage()
-        if thread { _ = cshim_thread_usage(&usage) } else { getrusage(RUSAGE_SELF.rawValue, &usage) }
+        let usage = resourceUsage(threadOnly: thread)
         var r = ResourceUsage()
         r.userMicroseconds = UInt64(usage.ru_utime.tv_sec) * 1_000_000 + UInt64(usage.ru_utime.tv_usec)
         r.systemMicroseconds = UInt64(usage.ru_stime.tv_sec) * 1_000_000 + UInt64(usage.ru_stime.tv_usec)

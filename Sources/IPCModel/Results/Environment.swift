@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 
@@ -40,23 +39,18 @@ public struct Environment: Sendable, Equatable {
     public var clockOverheadNs: Double
 
     public static func current() -> Environment {
-        var names = utsname()
-        uname(&names)
-        func field<T>(_ value: T) -> String {
-            withUnsafeBytes(of: value) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-        }
-        let now = time(nil)
-        let stamp = utcStamp(now)
-        let host = field(names.nodename)
+        let names = KernelNames()
+        let stamp = utcStamp(wallClockSeconds())
+        let host = names.node
         return Environment(
             runID: "\(stamp.compact)-\(host)",
             timestampUTC: stamp.iso,
             hostname: host,
-            kernelRelease: field(names.release),
-            kernelVersion: field(names.version),
-            arch: field(names.machine),
+            kernelRelease: names.release,
+            kernelVersion: names.version,
+            arch: names.machine,
             cpuModel: cpuModelName(),
-            cpusOnline: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
+            cpusOnline: onlineCPUCount,
             version: ipcbenchVersion,
             mitigations: mitigationsSummary(),
             cmdlineMitigations: kernelCommandLineValue("mitigations"),
@@ -110,14 +104,8 @@ package func firstLine(_ path: String) -> String {
 /// One cell: `name: state` for every vulnerability the kernel does not call "Not affected", sorted,
 /// joined by " | "; "none affected" when all are; "" when the kernel does not say.
 package func mitigationsSummary(directory: String = "/sys/devices/system/cpu/vulnerabilities") -> String {
-    guard let dir = opendir(directory) else { return "" }
-    var names: [String] = []
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-        if !name.hasPrefix(".") { names.append(name) }
-    }
-    closedir(dir)
-    let states = names.sorted().compactMap { name -> String? in
+    guard let names = directoryNames(directory) else { return "" }
+    let states = names.filter { !$0.hasPrefix(".") }.sorted().compactMap { name -> String? in
         let state = firstLine(directory + "/" + name)
         return state.isEmpty || state == "Not affected" ? nil : "\(name): \(state)"
     }
@@ -137,8 +125,7 @@ package func kernelCommandLineValue(_ key: String, commandLine: String? = readWh
 /// The distinct cpufreq governors of the online CPUs, joined by "+"; "" where there is no cpufreq.
 package func scalingGovernors() -> String {
     var governors: [String] = []
-    let count = Int(sysconf(Int32(_SC_NPROCESSORS_CONF)))
-    for cpu in 0..<max(count, 0) {
+    for cpu in 0..<max(configuredCPUCount, 0) {
         let governor = firstLine("/sys/devices/system/cpu/cpu\(cpu)/cpufreq/scaling_governor")
         if !governor.isEmpty && !governors.contains(governor) { governors.append(governor) }
     }
@@ -148,11 +135,10 @@ package func scalingGovernors() -> String {
 /// The hypervisor the CPU reports (CPUID leaf 0x40000000), not what systemd-detect-virt guesses
 /// (it says "docker" inside virtme-ng guests); "" where there is no CPUID.
 package func virtualizationName() -> String {
-    var vendor = [CChar](repeating: 0, count: 13)
-    switch cshim_hypervisor_vendor(&vendor) {
-    case 0: return "none"
-    case 1: return hypervisorName(vendor: cString(vendor))
-    default: return ""
+    switch cpuHypervisor() {
+    case nil: return ""
+    case .absent?: return "none"
+    case .present(let vendor)?: return hypervisorName(vendor: vendor)
     }
 }
 

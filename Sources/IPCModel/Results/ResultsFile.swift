@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 
@@ -230,7 +229,7 @@ public final class CSVFile {
     private let fd: Int32
     private let owned: Bool
     /// Bytes of the whole rows written so far.
-    private var length: off_t = 0
+    private var length = 0
 
     /// Creates `path`, failing if it exists, and writes the header.
     public convenience init(creating path: String, header: [String]) throws {
@@ -250,20 +249,20 @@ public final class CSVFile {
         self.path = path
         self.fd = fd
         owned = true
-        do { try write(header) } catch { discard(); throw error }
+        do { try self.write(header) } catch { discard(); throw error }
     }
 
     /// The new file's descriptor (O_EXCL: never one that exists); nil when `path` exists.
     package static func createExclusive(_ path: String) throws -> Int32? {
-        let fd = Int32(retryingInterrupts { Int(Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)) })
+        let fd = openFileOrErrno(path, O_WRONLY | O_CREAT | O_EXCL, permissions: 0o644)
         if fd == -EEXIST { return nil }
-        guard fd >= 0 else { throw InputError("cannot create \(path): \(String(cString: strerror(-fd)))") }
+        guard fd >= 0 else { throw InputError("cannot create \(path): \(errorText(-fd))") }
         return fd
     }
 
     /// Removes the file again: for a run that ends before it measured anything.
     public func discard() {
-        if owned { _ = unlink(path) }
+        if owned { removeFile(path) }
     }
 
     /// Standard output, for `--output -`.
@@ -271,7 +270,7 @@ public final class CSVFile {
         path = "standard output"
         fd = 1
         owned = false
-        try write(header)
+        try self.write(header)
     }
 
     /// Throws `ResultsWriteError`: a results file that cannot be written ends the run.
@@ -280,13 +279,10 @@ public final class CSVFile {
         let bytes = Array(csvLine(fields.map { escapingControlCharacters($0) }).utf8)
         let n = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
         if n < 0 {
-            if owned {
-                _ = ftruncate(fd, length)
-                _ = lseek(fd, length, SEEK_SET)
-            }
+            if owned { truncateFile(fd, toLength: length) }
             throw ResultsWriteError(path: path, code: Int32(-n))
         }
-        length += off_t(n)
+        length += n
     }
 
     deinit { if owned { closeDescriptor(fd) } }
@@ -321,13 +317,13 @@ public final class WholeFile {
         let bytes = Array(text.utf8)
         let n = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
         if n < 0 {
-            if owned { _ = ftruncate(fd, 0) }
+            if owned { truncateFile(fd, toLength: 0) }
             throw ResultsWriteError(path: path, code: Int32(-n))
         }
     }
 
     public func discard() {
-        if owned { _ = unlink(path) }
+        if owned { removeFile(path) }
     }
 
     deinit { if owned { closeDescriptor(fd) } }
@@ -355,14 +351,14 @@ public struct OutputPaths: Equatable {
             return
         }
         var isFolder = target.hasSuffix("/")
-        var info = stat()
-        if !isFolder && stat(target, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { isFolder = true }
+        if !isFolder && fileStatus(target)?.kind == .directory { isFolder = true }
         let base: String
         if isFolder {
             let folder = target.hasSuffix("/") ? String(target.dropLast()) : target
-            let made = stat(folder, &info) == 0 ? 0 : resultOrErrno { Int(mkdir(folder, 0o755)) }
-            if made < 0 {
-                throw InputError("cannot create the output folder \(folder): \(String(cString: strerror(Int32(-made))))")
+            if fileStatus(folder) == nil {
+                do { try makeDirectory(folder) } catch let failure as SystemCallError {
+                    throw InputError("cannot create the output folder \(folder): \(errorText(failure.code))")
+                }
             }
             base = folder + "/" + stem
         } else {
@@ -372,9 +368,8 @@ public struct OutputPaths: Equatable {
         casesPath = base + ".csv"
         trialsPath = base + "-trials.csv"
         guard !isFolder else { return }
-        var link = stat()
-        // lstat, not access: a dangling symlink with the name would make O_EXCL fail later.
-        for path in [casesPath!, trialsPath!] where lstat(path, &link) == 0 {
+        // Not following links: a dangling symlink with the name would make O_EXCL fail later.
+        for path in [casesPath!, trialsPath!] where fileStatus(path, followingLinks: false) != nil {
             throw InputError("\(path) already exists; ipcbench never overwrites results: choose another --output")
         }
     }
@@ -413,15 +408,11 @@ public struct OutputPaths: Equatable {
     }
 }
 
-/// A write past RLIMIT_FSIZE (`ulimit -f`) then fails with EFBIG, which `CSVFile.write` reports,
-/// instead of SIGXFSZ killing the process with a cut-off row.
-public func ignoreFileSizeSignal() { cshim_ignore_file_size_signal() }
-
 /// Writing a results file failed (for example the disk is full); the run stops.
 public struct ResultsWriteError: Error, CustomStringConvertible {
     public let path: String
     public let code: Int32
-    public var description: String { "cannot write \(path): \(String(cString: strerror(code)))" }
+    public var description: String { "cannot write \(path): \(errorText(code))" }
     package init(path: String, code: Int32) {
         self.path = path
         self.code = code

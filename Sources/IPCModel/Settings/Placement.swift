@@ -1,4 +1,3 @@
-import CShims
 import IPCPlatform
 
 /// Where a trial's workers run: on different CPUs, on one CPU, wherever the scheduler puts them,

@@ -1,5 +1,3 @@
-import CShims
-import Glibc
 import IPCPlatform
 
 /// The order in which a run's trials happen.
@@ -70,6 +68,6 @@ public let largestSeed: UInt64 = (1 << 53) - 1
 /// A seed from the kernel's random source (getrandom), for runs that do not ask for one.
 public func randomSeed() -> UInt64 {
     var seed: UInt64 = 0
-    let made = withUnsafeMutableBytes(of: &seed) { cshim_random_bytes($0.baseAddress, $0.count) }
-    return (made == 0 ? seed : monotonicNanoseconds()) & largestSeed
+    let made = (try? withUnsafeMutableBytes(of: &seed) { try fillWithRandomBytes($0) }) != nil
+    return (made ? seed : monotonicNanoseconds()) & largestSeed
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Glibc
 import IPCPlatform
 
 // Every setting of a suite in one file: the table (TOML key, option, how a value is read, its bound,

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -13,7 +12,7 @@ public struct RunStopped: Error, Equatable {
 
 /// Throws `RunStopped` once a stop signal has arrived.
 package func checkStopSignal() throws {
-    let signal = cshim_stop_signal()
+    let signal = stopSignalReceived()
     if signal != 0 { throw RunStopped(signal: signal) }
 }
 
@@ -36,9 +35,8 @@ package struct ControlChannel {
 
     /// Runner end and worker end of a new channel.
     package static func makePair() throws -> (runner: ControlChannel, worker: ControlChannel) {
-        var fds: [Int32] = [-1, -1]
-        try check("socketpair") { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
-        return (ControlChannel(fd: fds[0]), ControlChannel(fd: fds[1]))
+        let (runner, worker) = try makeSocketPair(type: Int32(SOCK_STREAM.rawValue))
+        return (ControlChannel(fd: runner), ControlChannel(fd: worker))
     }
 
     package func send(_ kind: Kind, _ payload: [UInt8] = []) -> Bool {
@@ -58,11 +56,11 @@ package struct ControlChannel {
     /// Waits for a whole frame until `deadlineNs` (CLOCK_MONOTONIC), watching for stop signals.
     package func receive(deadlineNs: UInt64) throws -> (Kind, [UInt8]) {
         var header = [UInt8](repeating: 0, count: 4)
-        try read(into: &header, deadlineNs: deadlineNs)
+        try self.read(into: &header, deadlineNs: deadlineNs)
         let length = Int(UInt32(littleEndian: header.withUnsafeBytes { $0.load(as: UInt32.self) }))
         guard length >= 1, length < 1 << 30 else { throw Failure.malformed }
         var body = [UInt8](repeating: 0, count: length)
-        try read(into: &body, deadlineNs: deadlineNs)
+        try self.read(into: &body, deadlineNs: deadlineNs)
         guard let kind = Kind(rawValue: body[0]) else { throw Failure.malformed }
         return (kind, Array(body[1...]))
     }
@@ -71,9 +69,7 @@ package struct ControlChannel {
         var done = 0
         while done < bytes.count {
             _ = try ControlChannel.firstReadable([self], deadlineNs: deadlineNs)
-            let n = bytes.withUnsafeMutableBytes { raw in
-                retryingInterrupts { Glibc.read(fd, raw.baseAddress! + done, raw.count - done) }
-            }
+            let n = bytes.withUnsafeMutableBytes { raw in readAvailable(fd, raw.baseAddress! + done, raw.count - done) }
             if n == 0 || n == -Int(ECONNRESET) { throw Failure.closed }
             if n < 0 { throw SystemCallError("read(control channel)", code: Int32(-n)) }
             done += n
@@ -87,12 +83,9 @@ package struct ControlChannel {
             try checkStopSignal()
             let now = monotonicNanoseconds()
             guard now < deadlineNs else { throw Failure.timedOut }
-            var entries = channels.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let timeout = Int32(min((deadlineNs - now) / 1_000_000 + 1, 1_000_000))
-            // EINTR comes back here (not retried) so that the loop sees a stop signal at once.
-            let n = resultOrErrno { Int(poll(&entries, nfds_t(entries.count), timeout)) }
-            if n > 0, let i = entries.firstIndex(where: { $0.revents != 0 }) { return i }
-            if n < 0 && n != -Int(EINTR) { throw SystemCallError("poll(control channels)", code: Int32(-n)) }
+            // EINTR comes back here as nil (not retried) so that the loop sees a stop signal at once.
+            if let i = try firstWithInput(channels.map(\.fd), timeoutMilliseconds: timeout, what: "control channels") { return i }
         }
     }
 

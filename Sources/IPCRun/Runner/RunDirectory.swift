@@ -10,13 +10,13 @@ public final class RunDirectory {
     public let path: String
 
     public init() throws {
-        var base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var base = environmentValue("TMPDIR") ?? "/tmp"
         if base.isEmpty { base = "/tmp" }
         Self.removeStale(in: base)
-        let prefix = "\(base)/ipcbench-\(getpid())-"
-        var template = Array((prefix + "XXXXXX").utf8CString)
-        try check("mkdtemp(\(prefix)XXXXXX)") { mkdtemp(&template) == nil ? -1 : 0 }
-        path = cString(template)
+        let prefix = "\(base)/ipcbench-\(currentProcessID)-"
+        do { path = try makeTemporaryDirectory(prefix) } catch let failure as SystemCallError {
+            throw SystemCallError("mkdtemp(\(prefix)XXXXXX)", code: failure.code)  // the wording the runner has always used
+        }
     }
 
     public func remove() { Self.removeContents(path) }
@@ -26,18 +26,14 @@ public final class RunDirectory {
     /// when `kill(pid, 0)` says no such process. Anything else stays. Returns the paths removed.
     @discardableResult
     public static func removeStale(in base: String) -> [String] {
-        guard let dir = opendir(base) else { return [] }
-        var names: [String] = []
-        while let entry = readdir(dir) { names.append(entryName(entry)) }
-        closedir(dir)
+        guard let names = directoryNames(base) else { return [] }
         var removed: [String] = []
         for name in names {
-            guard let pid = runnerPID(name), pid != getpid() else { continue }
+            guard let pid = runnerPID(name), pid != currentProcessID else { continue }
             let path = base + "/" + name
-            var info = stat()
-            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_mode & 0o777 == 0o700,
-                  info.st_uid == getuid() else { continue }
-            guard resultOrErrno({ Int(kill(pid, 0)) }) == -Int(ESRCH) else { continue }
+            guard let info = fileStatus(path, followingLinks: false), info.kind == .directory,
+                  info.permissions & 0o777 == 0o700, info.owner == currentUserID else { continue }
+            guard !processExists(pid) else { continue }
             removeContents(path)
             removed.append(path)
         }
@@ -57,19 +53,10 @@ public final class RunDirectory {
     /// Unlinks what is in `path` (FIFOs and socket files, and those in the trial's per-link folders
     /// one level down), then the directory itself; anything deeper stays, and so does `path` then.
     package static func removeContents(_ path: String, levels: Int = 1) {
-        if let dir = opendir(path) {
-            while let entry = readdir(dir) {
-                let name = entryName(entry)
-                guard name != "." && name != ".." else { continue }
-                let unlinked = resultOrErrno { Int(unlink(path + "/" + name)) }
-                if unlinked == -Int(EISDIR) && levels > 0 { removeContents(path + "/" + name, levels: levels - 1) }
-            }
-            closedir(dir)
+        for name in directoryNames(path) ?? [] {
+            let unlinked = removeFile(path + "/" + name)
+            if unlinked == EISDIR && levels > 0 { removeContents(path + "/" + name, levels: levels - 1) }
         }
-        _ = rmdir(path)
-    }
-
-    package static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
-        withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        removeDirectory(path)
     }
 }

@@ -1,5 +1,3 @@
-import CShims
-import Glibc
 import Histogram
 import IPCPlatform
 import IPCModel
@@ -37,7 +35,7 @@ public final class Runner {
     /// is lost. An error thrown by `onTrial` or `onCase` (a write error) ends the run at once.
     public func run(in directory: String, onTrial: (CaseResult, TrialRecord) throws -> Void,
                     onCase: (CaseResult) throws -> Void, progress: (Progress) -> Void = { _ in }) throws {
-        cshim_install_stop_handlers()
+        installStopHandlers()
         raiseDescriptorLimit()
         let start = monotonicNanoseconds()
         var states = cases.map { CaseState($0, schedule: schedule, seed: seed, cpus: cpus) }

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -48,7 +47,7 @@ package func runTrial(transport kind: TransportKind, options: TransportOptions, 
     var transportsOpen = true
     defer {
         if transportsOpen { transports.forEach { $0.close() } }  // close is idempotent: a shared one is closed once per link
-        folders.forEach { _ = rmdir($0) }
+        folders.forEach { removeDirectory($0) }
     }
     var instances: [Int: Transport] = [:]
     for (index, link) in topology.links.enumerated() {
@@ -57,7 +56,7 @@ package func runTrial(transport kind: TransportKind, options: TransportOptions, 
             continue
         }
         let folder = directory + "/\(index)"
-        try check("mkdir(\(folder))") { Glibc.mkdir(folder, 0o700) }
+        try makeDirectory(folder, permissions: 0o700)
         folders.append(folder)
         let transport = kind.make(options)
         transports.append(transport)
@@ -72,17 +71,17 @@ package func runTrial(transport kind: TransportKind, options: TransportOptions, 
 
     var group: pid_t = 0
     var pids: [pid_t] = []
-    var reaped: [pid_t: Int32] = [:]
+    var reaped: [pid_t: ExitStatus] = [:]
     defer {
         // Every exit path: kill what is left of the group and reap it.
         if group > 0 {
             let running = Set(pids).filter { reaped[$0] == nil }
-            if !running.isEmpty { _ = kill(-group, SIGKILL) }
-            for pid in running { var status: Int32 = 0; _ = waitUntilReaped(pid, &status) }
+            if !running.isEmpty { signalGroup(group, SIGKILL) }
+            for pid in running { _ = waitForExit(pid) }
         }
     }
 
-    let runnerPid = getpid()  // made the listeners; read here, before a fork
+    let runnerPid = currentProcessID  // made the listeners; read here, before a fork
     /// Worker `index`'s setup; `pid` gives each worker's process (a unix-stream acceptor takes only
     /// its connector's).
     func setup(_ index: Int, pid: (Int) -> pid_t) -> WorkerSetup {
@@ -102,25 +101,25 @@ package func runTrial(transport kind: TransportKind, options: TransportOptions, 
         for index in 0..<count {
             // Links run from a lower to a higher worker, so a link's connecting worker already has its pid.
             let worker = setup(index) { pids[$0] }
-            let pid = pid_t(try check("fork") { Int(cshim_fork()) })
+            let pid = try forkProcess()
             if pid == 0 {
-                _ = setpgid(0, index == 0 ? 0 : group)
+                setProcessGroup(0, to: index == 0 ? 0 : group)
                 runWorker(worker)
             }
             if index == 0 { group = pid }
-            _ = setpgid(pid, group)  // also done by the child: whichever runs first wins the race
+            setProcessGroup(pid, to: group)  // also done by the child: whichever runs first wins the race
             pids.append(pid)
         }
     case .thread:
         // One process, every worker a thread of it: each worker's peer is that process.
-        let pid = pid_t(try check("fork") { Int(cshim_fork()) })
+        let pid = try forkProcess()
         if pid == 0 {
-            _ = setpgid(0, 0)
-            let me = getpid()
+            setProcessGroup(0, to: 0)
+            let me = currentProcessID
             runWorkerThreads((0..<count).map { setup($0) { _ in me } })
         }
         group = pid
-        _ = setpgid(pid, group)
+        setProcessGroup(pid, to: group)
         pids = Array(repeating: pid, count: count)
     }
     let entered = namespace  // the workers are in it now: the runner goes back to its own
@@ -152,19 +151,18 @@ package func runTrial(transport kind: TransportKind, options: TransportOptions, 
                 throw TrialFailure(message: "timed out after \(formatDuration(timeoutNs)) \(stage); raise --timeout if the case is just slow")
             } catch ControlChannel.Failure.closed {
                 // A worker closes its channel only by exiting: reap it and say how it ended.
-                var status: Int32 = 0
-                if waitUntilReaped(pids[i], &status) { reaped[pids[i]] = status }
-                throw TrialFailure(message: "the \(names[i]) worker died \(stage): \(describeExit(status))")
+                let ended = waitForExit(pids[i])
+                reaped[pids[i]] = ended
+                throw TrialFailure(message: "the \(names[i]) worker died \(stage): \(describeExit(ended))")
             }
             // A worker that fails while setting up sends its report instead of ready.
             if kind == .report, let report = try? WorkerReport(decoding: frames[i]!), !report.error.isEmpty {
                 // A peer that was killed shows up first as an error here (EOF, EPIPE): name the cause.
                 for other in pids.indices where pids[other] != pids[i] && reaped[pids[other]] == nil {
-                    var status: Int32 = 0
-                    if exitedSoon(pids[other], &status) {
-                        reaped[pids[other]] = status
-                        if cshim_wifsignaled(status) != 0 {
-                            throw TrialFailure(message: "the \(names[other]) worker died \(stage): \(describeExit(status))")
+                    if let ended = exitedSoon(pids[other]) {
+                        reaped[pids[other]] = ended
+                        if case .killed = ended {
+                            throw TrialFailure(message: "the \(names[other]) worker died \(stage): \(describeExit(ended))")
                         }
                     }
                 }
@@ -183,35 +181,26 @@ package func runTrial(transport kind: TransportKind, options: TransportOptions, 
     }
     let frames = try collect(.report, "during the timed loop")
     let reports = try frames.map { try WorkerReport(decoding: $0) }
-    for pid in Set(pids) {
-        var status: Int32 = 0
-        if waitUntilReaped(pid, &status) { reaped[pid] = status }
-    }
+    for pid in Set(pids) { reaped[pid] = waitForExit(pid) }
     return TrialReports(workers: reports)
 }
 
-/// Reaps `pid` if it exits within 100 ms; false if it is still running.
-package func exitedSoon(_ pid: pid_t, _ status: inout Int32) -> Bool {
+/// Reaps `pid` if it exits within 100 ms and says how it ended; nil if it is still running.
+package func exitedSoon(_ pid: pid_t) -> ExitStatus? {
     for _ in 0..<100 {
-        if waitpid(pid, &status, WNOHANG) == pid { return true }
-        usleep(1000)
+        if let ended = reapIfEnded(pid) { return ended }
+        pause(microseconds: 1000)
     }
-    return false
+    return nil
 }
 
-/// waitpid that retries EINTR; true once `pid` is reaped.
-@discardableResult
-package func waitUntilReaped(_ pid: pid_t, _ status: inout Int32) -> Bool {
-    retryingInterrupts { Int(waitpid(pid, &status, 0)) } == Int(pid)
-}
-
-package func describeExit(_ status: Int32) -> String {
-    if cshim_wifsignaled(status) != 0 {
-        let signal = cshim_wtermsig(status)
-        return "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
+/// How a worker ended, for the error column; nil (it could not be reaped) reads as status 0, as
+/// an empty wait status does.
+package func describeExit(_ ended: ExitStatus?) -> String {
+    switch ended ?? .exited(0) {
+    case .killed(let signal): "killed by signal \(signal) (\(signalName(signal)))"
+    case .exited(let code): "exited with status \(code)"
     }
-    if cshim_wifexited(status) != 0 { return "exited with status \(cshim_wexitstatus(status))" }
-    return "status \(status)"
 }
 
 public func formatDuration(_ ns: UInt64) -> String {

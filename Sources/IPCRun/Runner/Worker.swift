@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -27,19 +26,19 @@ package struct WorkerSetup {
 /// A worker that is a process of its own: set up, say ready, wait for go, run the timed loop,
 /// report, exit. It never returns: a forked child must not run the runner's code after it.
 package func runWorker(_ setup: WorkerSetup) -> Never {
-    cshim_restore_default_signals()
+    restoreDefaultSignals()
     restoreDefaultCrashSignals()
-    _ = cshim_die_with_parent()
+    dieWithParent()
     setup.foreignDescriptors.forEach(closeDescriptor)
     runWorkerBody(setup, thread: false)
-    _exit(0)
+    exitImmediately(0)
 }
 
 /// A worker that crashes dies of its signal at once, for the runner to name: the Swift runtime's
 /// crash handler would print a backtrace (waiting for a key on a terminal) or, for a signal sent
 /// with kill, return and let the worker go on.
 package func restoreDefaultCrashSignals() {
-    for signal in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { _ = Glibc.signal(signal, SIG_DFL) }
+    for signal in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { restoreDefaultAction(signal) }
 }
 
 /// Workers that are threads: the trial's one forked process runs every worker on a thread of its
@@ -48,20 +47,17 @@ package func restoreDefaultCrashSignals() {
 /// memory, the address space and the pid are shared: what a thread switch saves over a process
 /// switch is all that differs.
 package func runWorkerThreads(_ setups: [WorkerSetup]) -> Never {
-    cshim_restore_default_signals()
+    restoreDefaultSignals()
     restoreDefaultCrashSignals()
-    _ = cshim_die_with_parent()
-    var threads: [UInt] = []
+    dieWithParent()
+    var threads: [ThreadHandle] = []
     for setup in setups {
-        let context = Unmanaged.passRetained(WorkerThread(setup)).toOpaque()
-        var thread: UInt = 0
-        guard cshim_thread_start(&thread, { context in
-            Unmanaged<WorkerThread>.fromOpaque(context!).takeRetainedValue().run()
-        }, context) == 0 else { _exit(4) }
+        let worker = WorkerThread(setup)
+        guard let thread = try? startThread({ worker.run() }) else { exitImmediately(4) }
         threads.append(thread)
     }
-    threads.forEach { _ = cshim_thread_join($0) }
-    _exit(0)
+    threads.forEach(joinThread)
+    exitImmediately(0)
 }
 
 /// One worker thread's setup, handed to the new thread.
@@ -70,9 +66,9 @@ package final class WorkerThread {
     package init(_ setup: WorkerSetup) { self.setup = setup }
 
     package func run() {
-        guard cshim_own_descriptor_table() == 0 else {
+        do { try takeOwnDescriptorTable() } catch {
             var report = WorkerReport()
-            report.error = "\(SystemCallError("unshare(CLONE_FILES)", code: errno))"
+            report.error = "\(error)"
             _ = setup.control.send(.report, report.encoded())
             return
         }
@@ -87,7 +83,7 @@ package func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
     var report = WorkerReport()
     do {
         if let cpu = setup.cpu {
-            try check("sched_setaffinity(CPU \(cpu))") { cshim_pin_to_cpu(Int32(cpu)) }
+            try pinToCPU(cpu)
         }
         var endpoints: [Endpoint] = []
         // --wait uring: one ring for all the worker's reads and writes, each endpoint's under two
@@ -95,13 +91,10 @@ package func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
         var ring: UnsafeMutableRawPointer?
         defer {
             endpoints.forEach { $0.close() }
-            cshim_uring_close(ring)
+            closeRing(ring)
         }
         if setup.work.wait == .uring {
-            guard let r = cshim_uring_open(UInt32(max(8, 2 * setup.links.count + 2))) else {
-                throw SystemCallError("io_uring_queue_init", code: errno)
-            }
-            ring = r
+            ring = try openRing(entries: max(8, 2 * setup.links.count + 2))
         }
         // The endpoints' reads wait as --wait says, except where the pattern's loops read without
         // blocking and wait for all their descriptors themselves (duplex, pubsub; under uring they
@@ -118,14 +111,14 @@ package func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
         }
         // The buffers the loop makes are registered with the ring (fixed buffers) where the kernel
         // takes them; where it does not, the reads and writes use them as plain buffers.
-        if let ring { cshim_uring_collect_buffers(ring) }
+        if let ring { collectRingBuffers(ring) }
         let loop = setup.pattern.implementation.makeLoop(worker: setup.index, endpoints, setup.work)
-        if let ring { _ = cshim_uring_register_buffers(ring) }
+        if let ring { registerRingBuffers(ring) }
         let counter = AllocationCounter()
         var result = LoopResult()
-        guard setup.control.send(.ready) else { _exit(3) }
+        guard setup.control.send(.ready) else { exitImmediately(3) }
         let (kind, _) = try setup.control.receive()
-        guard kind == .go else { _exit(3) }
+        guard kind == .go else { exitImmediately(3) }
 
         let allocatedBefore = counter.allocatedBytes
         let usageBefore = ResourceUsage.now(thread: thread)
@@ -133,7 +126,7 @@ package func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
         let usageAfter = ResourceUsage.now(thread: thread)
         let allocatedAfter = counter.allocatedBytes
 
-        report.cpu = Int64(cshim_current_cpu())
+        report.cpu = Int64(currentCPU())
         report.allocatedBytes = allocatedAfter &- allocatedBefore
         report.usage = usageAfter - usageBefore
         report.error = result.failure.message ?? ""
@@ -153,7 +146,7 @@ package func runWorkerBody(_ setup: WorkerSetup, thread: Bool) {
         // reference the sender's pages until it is closed.
         endpoints.forEach { $0.close() }
         endpoints = []
-        cshim_uring_close(ring)
+        closeRing(ring)
         ring = nil
         withExtendedLifetime(loop) {}
     } catch {

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -117,7 +116,7 @@ public struct Limits: Sendable {
 
     private static func multicastDeliversHere() throws -> Bool {
         var low: UInt32 = 0
-        try check("getrandom") { withUnsafeMutableBytes(of: &low) { cshim_random_bytes($0.baseAddress, 3) } }
+        try withUnsafeMutableBytes(of: &low) { try fillWithRandomBytes(UnsafeMutableRawBufferPointer(rebasing: $0[0..<3])) }
         let sender = try makeMulticastSender()
         defer { closeDescriptor(sender) }
         let holder = try makeSocket(AF_INET, Int32(SOCK_DGRAM.rawValue))
@@ -151,7 +150,7 @@ public struct Limits: Sendable {
         var fds: [Int32] = [-1, -1]
         defer { fds.forEach(closeDescriptor) }
         if domain == AF_UNIX {
-            (fds[0], fds[1]) = try makeSocketPair(type)
+            (fds[0], fds[1]) = try makeSocketPair(type: type)
         } else {
             let loopback: Loopback = domain == AF_INET ? .ipv4 : .ipv6
             fds[0] = try makeSocket(domain, type)

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -15,7 +14,7 @@ package struct TrialSecret {
 
     package static func random() throws -> TrialSecret {
         var bytes = [UInt8](repeating: 0, count: 2 * byteCount)
-        try check("getrandom") { bytes.withUnsafeMutableBytes { cshim_random_bytes($0.baseAddress, $0.count) } }
+        try bytes.withUnsafeMutableBytes { try fillWithRandomBytes($0) }
         return TrialSecret(bytes: Array(bytes[0..<byteCount]), macKey: SipHashKey(Array(bytes[byteCount...])))
     }
 

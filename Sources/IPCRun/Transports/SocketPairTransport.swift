@@ -14,7 +14,7 @@ package final class SocketPairTransport: Transport {
     package init(_ options: TransportOptions) { self.options = options }
 
     package func prepare(in directory: String) throws {
-        (sockets[0], sockets[1]) = try makeSocketPair(Int32(SOCK_STREAM.rawValue))
+        (sockets[0], sockets[1]) = try makeSocketPair(type: Int32(SOCK_STREAM.rawValue))
     }
 
     package func open(_ role: Role, _ peer: PeerCheck) throws -> Endpoint {

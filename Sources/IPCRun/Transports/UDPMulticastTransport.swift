@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -29,7 +28,7 @@ package final class UDPMulticastTransport: Transport {
         portHolder = try makeSocket(AF_INET, Int32(SOCK_DGRAM.rawValue))
         try Loopback.ipv4.bind(portHolder, port: 0)
         var low: UInt32 = 0
-        try check("getrandom") { withUnsafeMutableBytes(of: &low) { cshim_random_bytes($0.baseAddress, 3) } }
+        try withUnsafeMutableBytes(of: &low) { try fillWithRandomBytes(UnsafeMutableRawBufferPointer(rebasing: $0[0..<3])) }
         group = multicastGroup(low, port: try boundPort(portHolder))
         sender = try makeMulticastSender()
         try connect(sender, group, "the group \(describe(group))")
