@@ -108,7 +108,7 @@ struct BisectCommand: ParsableCommand {
         let filter = try seriesFilter()
         _ = try options.resolve(config: config)
         let folder = try absolutePath(output)
-        if mkdir(folder, 0o755) != 0 && errno != EEXIST { throw InputError("-o \(folder): cannot make the folder: \(String(cString: strerror(errno)))") }
+        try makeOutputFolder(folder)
         installStopHandlers()
         var driver = StepDriver(binary: try ownPath(), kernels: kernels, labels: kernels.indices.map { String($0 + 1) }, folder: folder, filter: filter,
                                 arguments: try kernelsArguments())
@@ -161,13 +161,13 @@ struct BisectCommand: ParsableCommand {
         _ = try options.resolve(config: config)
         let imagePath = image!.hasPrefix("/") ? image! : tree.path + "/" + image!
         let folder = try absolutePath(output)
-        if mkdir(folder, 0o755) != 0 && errno != EEXIST { throw InputError("-o \(folder): cannot make the folder: \(String(cString: strerror(errno)))") }
+        try makeOutputFolder(folder)
         let state = GitBisectState(tree: tree.path, build: build!, image: imagePath, goodImage: "\(folder)/kernel-\(goodCommit.prefix(12))", append: append,
                                    threshold: threshold, boots: boots, maxBoots: maxBoots, metric: metric, keys: key, arguments: try kernelsArguments())
         try state.write(folder)
         // This bisect's steps only, and no failure of an earlier one.
-        _ = unlink(folder + "/" + GitBisectState.stepsFile)
-        _ = unlink(folder + "/" + GitBisectState.failedFile)
+        removeFile(folder + "/" + GitBisectState.stepsFile)
+        removeFile(folder + "/" + GitBisectState.failedFile)
         installStopHandlers()
         print("bisecting \(tree.path) from \(goodCommit.prefix(12)) (good) to \(badCommit.prefix(12)) (bad): threshold \(threshold)%")
         fflush(standardOutput)
@@ -191,11 +191,11 @@ struct BisectCommand: ParsableCommand {
         if !tree.bisectResult().found {
             fflush(standardOutput)
             let ended = runRelaying(["git", "-C", tree.path, "bisect", "run", try ownPath(), "bisect", "--git-step", "-o", folder])
-            guard ended != "not started" else { throw InputError("cannot start git bisect run: \(String(cString: strerror(errno)))") }
+            guard ended != "not started" else { throw InputError("cannot start git bisect run: \(errorText(lastError))") }
             if stopSignalReceived() != 0 { throw ExitCode(128 + stopSignalReceived()) }
             // A step that failed wrote its status (3, or 128+N) and said why; git then stopped.
-            if let failed = try? readText(folder + "/" + GitBisectState.failedFile), let status = Int32(failed.split(separator: "\n").last ?? "") {
-                _ = unlink(folder + "/" + GitBisectState.failedFile)
+            if let failed = readText(folder + "/" + GitBisectState.failedFile), let status = Int32(failed.split(separator: "\n").last ?? "") {
+                removeFile(folder + "/" + GitBisectState.failedFile)
                 throw ExitCode(status)
             }
             if ended != "exit status 0" && tree.bisectResult().commits.isEmpty {
@@ -324,10 +324,10 @@ struct StepDriver: BisectDriver {
         if !good.append.isEmpty { argv += ["--append-base", good.append] }
         if !step.append.isEmpty { argv += ["--append-new", step.append] }
         argv += arguments
-        let log = open(stepFolder + ".log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard log >= 0 else { throw InputError("\(stepFolder).log: cannot write: \(String(cString: strerror(errno)))") }
+        let log = openFileOrErrno(stepFolder + ".log", O_WRONLY | O_CREAT | O_APPEND)
+        guard log >= 0 else { throw InputError("\(stepFolder).log: cannot write: \(errorText(-log))") }
         let pid = spawnGroup(argv, output: log)
-        close(log)
+        closeDescriptor(log)
         guard pid > 0 else { throw InputError("\(binary): cannot start ipcbench kernels") }
         let ended = waitPassingStop(pid)
         if stopSignalReceived() != 0 { throw ExitCode(128 + stopSignalReceived()) }
@@ -340,7 +340,7 @@ struct StepDriver: BisectDriver {
             printError("ipcbench: error: step \(index + 1) (\(step.kernel)): ipcbench kernels ended with \(ended); its output is in \(stepFolder).log")
             throw ExitCode(status >= 128 ? status : 3)
         }
-        guard let text = try? readText(stepFolder + "/comparison.csv") else { return nil }  // no comparison: the kernel did not boot
+        guard let text = readText(stepFolder + "/comparison.csv") else { return nil }  // no comparison: the kernel did not boot
         let rows = parseCSV(text)
         guard let header = rows.first else { return nil }
         let cases = rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }.filter { $0["kind"] == "case" }
@@ -376,33 +376,27 @@ struct StepDriver: BisectDriver {
     }
 }
 
-/// A file's text, or nil where it cannot be read.
-func readText(_ path: String) throws -> String? {
-    guard let file = fopen(path, "r") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, file)
-        if n == 0 { break }
-        bytes += chunk[..<n]
-        if bytes.count > 64 << 20 { return nil }
+/// A file's text, or nil where it cannot be read (or is not a regular file of at most 64 MiB).
+func readText(_ path: String) -> String? {
+    (try? readRegularFile(path, limit: 64 << 20, what: "a file of the bisect's")) ?? nil
+}
+
+/// `-o`'s folder, made where it is missing.
+func makeOutputFolder(_ folder: String) throws {
+    do { try makeDirectory(folder) } catch let error as SystemCallError {
+        throw InputError("-o \(folder): cannot make the folder: \(errorText(error.code))")
     }
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// This binary's path.
 func ownPath() throws -> String {
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    guard n > 0 else { throw InputError("cannot find this binary's path (/proc/self/exe); is /proc mounted?") }
-    return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    guard let path = resolvedPath("/proc/self/exe") else { throw InputError("cannot find this binary's path (/proc/self/exe); is /proc mounted?") }
+    return path
 }
 
 /// `path` against the working folder.
 func absolutePath(_ path: String) throws -> String {
     if path.hasPrefix("/") { return path }
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    guard getcwd(&buffer, buffer.count) != nil else { throw InputError("\(path): cannot read the working folder") }
-    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + path
+    guard let folder = currentDirectory() else { throw InputError("\(path): cannot read the working folder") }
+    return folder + "/" + path
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Glibc
 import IPCPlatform
 import IPCModel
 import IPCRun
@@ -35,13 +34,13 @@ struct GitBisectState {
         }
         let text = lines.map { "\($0)=\($1)\n" }.joined()
         let path = folder + "/" + Self.file
-        _ = unlink(path)
+        removeFile(path)
         appendToFile(path, text)
-        guard (try? readText(path)) == text else { throw ExitCode(3) }
+        guard readText(path) == text else { throw ExitCode(3) }
     }
 
     static func read(_ folder: String) throws -> GitBisectState {
-        guard let text = try readText(folder + "/" + file) else { throw InputError("\(folder)/\(file): cannot read the bisect's options") }
+        guard let text = readText(folder + "/" + file) else { throw InputError("\(folder)/\(file): cannot read the bisect's options") }
         var values: [String: [String]] = [:]
         for line in text.split(separator: "\n") {
             guard let equals = line.firstIndex(of: "=") else { continue }
@@ -59,12 +58,12 @@ struct GitBisectState {
 
     static func writeCase(_ folder: String, _ chosen: (name: String, metric: String, cells: [String: String])) {
         let path = folder + "/" + caseFile
-        _ = unlink(path)
+        removeFile(path)
         appendToFile(path, "\(chosen.name)\n\(chosen.metric)\n" + chosen.cells.sorted { $0.key < $1.key }.map { "\($0)=\($1)\n" }.joined())
     }
 
     static func readCase(_ folder: String) -> (name: String, metric: String, cells: [String: String])? {
-        guard let text = try? readText(folder + "/" + caseFile) else { return nil }
+        guard let text = readText(folder + "/" + caseFile) else { return nil }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard lines.count >= 2 else { return nil }
         var cells: [String: String] = [:]
@@ -81,19 +80,10 @@ struct GitBisectState {
     }
 
     static func readSteps(_ folder: String) -> [(commit: String, boots: String, percent: String, low: String, high: String, q: String, decision: String)] {
-        guard let text = try? readText(folder + "/" + stepsFile) else { return [] }
+        guard let text = readText(folder + "/" + stepsFile) else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let c = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             return c.count == 7 ? (c[0], c[1], c[2], c[3], c[4], c[5], c[6]) : nil
         }
     }
-}
-
-/// Appends `text` to the file at `path` (made where missing).
-func appendToFile(_ path: String, _ text: String) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { return }
-    let bytes = Array(text.utf8)
-    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    close(fd)
 }

@@ -103,10 +103,10 @@ struct KernelsCommand: ParsableCommand {
         if let fields = KernelJournal.plan(in: recorded), let difference = plan.difference(from: fields) {
             throw InputError(anotherPlan(folder, difference))
         }
-        for tool in ["vng", "qemu-system-x86_64"] where findOnPath(tool) == nil {
+        for tool in ["vng", "qemu-system-x86_64"] where programPath(tool) == nil {
             throw InputError("\(tool) is not installed: run scripts/setup --kernels (qemu-system-x86 from apt, virtme-ng from PyPI)")
         }
-        let binary = try executablePath()
+        let binary = try ownPath()
         let driver = VMDriver(guest: plan.guest, decided: KernelJournal.decidedAccel(in: recorded))
         let comparison = try KernelComparison(plan: plan, folder: folder, driver: driver, binary: binary, timeoutNs: timeoutNs)
         printHeader(comparison, driver)
@@ -146,7 +146,7 @@ struct KernelsCommand: ParsableCommand {
         if let fields = KernelJournal.plan(in: recorded), let difference = plan.difference(from: fields) {
             throw InputError(anotherPlan(folder, difference))
         }
-        let binary = try executablePath()
+        let binary = try ownPath()
         let now = BootFacts.current()
         let machine = KexecMachine.current()
         if let refusal = machine.refusal { throw InputError("--driver kexec: \(refusal)") }
@@ -208,10 +208,10 @@ struct KernelsCommand: ParsableCommand {
     /// The running kernel's image and initrd, in /boot: the pass's origin.
     private func homeKernel(_ now: BootFacts) throws -> (path: String, initrd: String) {
         let image = "/boot/vmlinuz-\(now.release)", initrd = "/boot/initrd.img-\(now.release)"
-        guard !returnHome || (access(image, R_OK) == 0 && access(initrd, R_OK) == 0) else {
-            throw InputError("--driver kexec: the running kernel's \(access(image, R_OK) == 0 ? initrd : image) is missing, so --return cannot boot it again; install it, or give --no-return")
+        guard !returnHome || (canAccess(image, .read) && canAccess(initrd, .read)) else {
+            throw InputError("--driver kexec: the running kernel's \(canAccess(image, .read) ? initrd : image) is missing, so --return cannot boot it again; install it, or give --no-return")
         }
-        return (realPath(image) ?? image, realPath(initrd) ?? initrd)
+        return (resolvedPath(image) ?? image, resolvedPath(initrd) ?? initrd)
     }
 
     /// The command's arguments as the unit runs them at every boot: the same plan, with paths made absolute.
@@ -241,7 +241,7 @@ struct KernelsCommand: ParsableCommand {
         guard fields.contains(JournalField("driver", "kexec")) else {
             throw InputError("--abandon -o \(folder): a comparison of the vm driver, which installs nothing; there is nothing to abandon")
         }
-        guard geteuid() == 0 else { throw InputError("--abandon: removing a systemd unit needs root: run it with sudo") }
+        guard isRoot else { throw InputError("--abandon: removing a systemd unit needs root: run it with sudo") }
         let name = "ipcbench-kernels-\(KernelPlan.digest(of: fields)).service"
         let driver = KexecDriver()
         if let error = driver.remove(unit: name) { throw InputError("--abandon: \(error)") }
@@ -279,12 +279,11 @@ struct KernelsCommand: ParsableCommand {
                 throw InputError("'\(bad)': a control character, which the kexec driver's systemd unit cannot hold; leave it out")
             }
         }
-        var info = stat()
-        if stat(folder, &info) == 0 {
-            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw InputError("-o \(folder): exists and is not a folder; give a folder") }
+        if let status = fileStatus(folder) {
+            guard status.kind == .directory else { throw InputError("-o \(folder): exists and is not a folder; give a folder") }
             // What this command makes before its journal: a crash there leaves them alone in the folder.
             let own: Set<String> = [FolderLock.fileName, "attempts", "logs", KernelJournal.fileName + ".new"]
-            if access(folder + "/" + KernelJournal.fileName, F_OK) != 0 && directoryNames(folder)?.allSatisfy(own.contains) != true {
+            if !canAccess(folder + "/" + KernelJournal.fileName) && directoryNames(folder)?.allSatisfy(own.contains) != true {
                 throw InputError("-o \(folder): the folder holds files but no \(KernelJournal.fileName); give a new folder, or the folder of an earlier ipcbench kernels to resume it")
             }
         }
@@ -296,25 +295,24 @@ struct KernelsCommand: ParsableCommand {
     /// A kexec boot's initrd: the option's file, or /boot/initrd.img-<release>.
     private func checkedInitrd(_ option: String?, release: String, option name: String) throws -> String {
         let path = try option.map { try absolute($0, what: name) } ?? "/boot/initrd.img-\(release)"
-        var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(path, R_OK) == 0 else {
+        guard fileStatus(path)?.kind == .regular, canAccess(path, .read) else {
             throw InputError(option == nil ? "--driver kexec: kernel \(release) has no initrd \(path); make one (update-initramfs -c -k \(release)) or give it with \(name)"
                                            : "\(name) \(option!): no such readable file; give the initrd of that kernel")
         }
-        return realPath(path) ?? path
+        return resolvedPath(path) ?? path
     }
 
     /// The guest every vm boot gets; the kexec driver has none.
     private func checkedGuest(_ kind: DriverKind) throws -> GuestShape {
         guard kind == .vm else { return GuestShape(vcpus: 0, memoryMiB: 0, pinCPUs: [], accel: .none) }
         guard let accelChoice = Accel(rawValue: accel), accelChoice != .none else { throw InputError("--accel \(accel): expected auto, kvm or tcg") }
-        if accelChoice == .kvm && access("/dev/kvm", R_OK | W_OK) != 0 {
+        if accelChoice == .kvm && !canAccess("/dev/kvm", [.read, .write]) {
             throw InputError("--accel kvm: /dev/kvm is missing or not usable here; use --accel tcg (emulation) or auto")
         }
         let allowed = allowedCPUs()
         let vcpuCount = vcpus ?? allowed.count
         guard (1...256).contains(vcpuCount) else { throw InputError("--vcpus \(vcpuCount): give 1 to 256 guest CPUs") }
-        let physical = sysconf(Int32(_SC_PHYS_PAGES)) * sysconf(Int32(_SC_PAGESIZE))
+        let physical = physicalMemoryBytes
         let memoryBytes = try parseSize(memory, what: "--memory", bound: Bound(max: physical, shown: formatSize((physical >> 20) << 20), why: "this machine's memory"))
         guard memoryBytes >= 256 << 20 else { throw InputError("--memory \(memory): a guest needs at least 256MiB") }
         let pins = try pinVcpus.map { try parseCPUList($0, what: "--pin-vcpus", allowed: allowed) } ?? []
@@ -348,17 +346,17 @@ struct KernelsCommand: ParsableCommand {
         var script: String?
         for _ in 0..<5 {
             dir = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
-            if access(dir + "/scripts/plot.py", R_OK) == 0 { script = dir + "/scripts/plot.py"; break }
-            if access(dir + "/share/ipcbench/scripts/plot.py", R_OK) == 0 { script = dir + "/share/ipcbench/scripts/plot.py"; break }
+            if canAccess(dir + "/scripts/plot.py", .read) { script = dir + "/scripts/plot.py"; break }
+            if canAccess(dir + "/share/ipcbench/scripts/plot.py", .read) { script = dir + "/share/ipcbench/scripts/plot.py"; break }
         }
         guard let script else { print("plots: not drawn, scripts/plot.py is neither beside this binary (a checkout's build) nor in share/ipcbench/scripts (the package's)"); return }
         // The checkout's own Python (scripts/setup makes it) has matplotlib; the system's may not.
-        let python = access(dir + "/.venv/bin/python3", X_OK) == 0 ? dir + "/.venv/bin/python3" : "python3"
+        let python = canAccess(dir + "/.venv/bin/python3", .execute) ? dir + "/.venv/bin/python3" : "python3"
         guard runQuietly([python, "-c", "import matplotlib"]) == "exit status 0" else {
             print("plots: not drawn, matplotlib is not installed (scripts/setup --kernels installs it into the checkout's .venv)")
             return
         }
-        setenv("IPCBENCH", binary, 1)
+        setEnvironmentValue("IPCBENCH", binary)
         fflush(standardOutput)
         let pid = spawnGroup([python, script] + sides.map(\.label) + ["-o", folder + "/plots"], output: 1)
         let status = pid > 0 ? reap(pid) : "not started"
@@ -368,40 +366,18 @@ struct KernelsCommand: ParsableCommand {
 
 /// Runs a command with its output thrown away; how it ended (`exit status 0` when it worked).
 private func runQuietly(_ argv: [String]) -> String {
-    let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
-    defer { close(null) }
+    let null = openFileOrErrno("/dev/null", O_WRONLY)
+    defer { closeDescriptor(null) }
     let pid = spawnGroup(argv, output: null)
     return pid > 0 ? reap(pid) : "not started"
-}
-
-/// The path of a program on PATH, or nil.
-private func findOnPath(_ name: String) -> String? {
-    let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
-    return path.split(separator: ":").map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
-}
-
-/// `path` with every symbolic link resolved, or nil.
-private func realPath(_ path: String) -> String? {
-    guard let resolved = realpath(path, nil) else { return nil }
-    defer { free(resolved) }
-    return String(cString: resolved)
-}
-
-/// This process's binary, which the guests run.
-private func executablePath() throws -> String {
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    guard n > 0 else { throw InputError("cannot find this binary's path (/proc/self/exe); is /proc mounted?") }
-    return cString(buffer)
 }
 
 /// `path` made absolute against the working folder, with `.` and `..` resolved.
 private func absolute(_ path: String, what: String) throws -> String {
     var full = path
     if !path.hasPrefix("/") {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard getcwd(&buffer, buffer.count) != nil else { throw InputError("\(what) \(path): cannot read the working folder") }
-        full = cString(buffer) + "/" + path
+        guard let folder = currentDirectory() else { throw InputError("\(what) \(path): cannot read the working folder") }
+        full = folder + "/" + path
     }
     var parts: [Substring] = []
     for part in full.split(separator: "/") where part != "." {

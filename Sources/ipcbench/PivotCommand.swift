@@ -1,5 +1,4 @@
 import ArgumentParser
-import Glibc
 import IPCPlatform
 import IPCModel
 import IPCRun
@@ -45,7 +44,7 @@ struct PivotCommand: ParsableCommand {
         }
         let rowKind = try PivotRows(parsing: rows)
         let payload = try size.map { try parseSize(String($0.filter { $0 != " " }), what: "--size") }
-        if let output, output != "-", access(output, F_OK) == 0 {
+        if let output, output != "-", canAccess(output) {
             throw InputError("\(output) already exists; ipcbench never overwrites: choose another --output")
         }
         let loaded = try files.map(ResultFile.loadCases)  // pivot reads no trials: they are only checked

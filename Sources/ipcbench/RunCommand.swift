@@ -1,5 +1,4 @@
 import ArgumentParser
-import Glibc
 import IPCPlatform
 import IPCModel
 import IPCRun
@@ -50,7 +49,7 @@ struct RunCommand: ParsableCommand {
 
         // The table goes where the CSV does not.
         let table = SummaryTable(to: paths.casesPath == nil ? standardError : standardOutput, enabled: !quiet)
-        let progress = ProgressLine(enabled: !quiet && isatty(2) == 1)
+        let progress = ProgressLine(enabled: !quiet && isTerminal(2))
         let runner = Runner(cases: cases, schedule: schedule, seed: options.seed ?? suite.seed ?? randomSeed())
         table.printHeader()
         var failed = 0, written = 0, stopped = 0
@@ -92,7 +91,7 @@ struct RunCommand: ParsableCommand {
         defer { directory.remove() }
         let file = try WholeFile(creating: path)
         let table = SummaryTable(to: standardOutput, enabled: !quiet)
-        let progress = ProgressLine(enabled: !quiet && isatty(2) == 1)
+        let progress = ProgressLine(enabled: !quiet && isTerminal(2))
         let runner = Runner(cases: cases, schedule: schedule, seed: options.seed ?? suite.seed ?? randomSeed())
         var record = ResultsRecord()
         var failed = 0, stopped = 0

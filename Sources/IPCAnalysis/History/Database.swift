@@ -1,4 +1,3 @@
-import Glibc
 import IPCPlatform
 import IPCModel
 
@@ -104,7 +103,7 @@ extension HistoryDatabase {
 
 /// Where the history database is when `--db` is not given: `IPCBENCH_DB`, or results/history.sqlite.
 public func defaultHistoryDatabase() -> String {
-    if let value = getenv("IPCBENCH_DB").map({ String(cString: $0) }), !value.isEmpty { return value }
+    if let value = environmentValue("IPCBENCH_DB"), !value.isEmpty { return value }
     return "results/history.sqlite"
 }
 

@@ -28,12 +28,7 @@ package struct ChangePoint {
 /// Where `otava` is: on PATH (scripts/setup --history puts it in the checkout's .venv, which
 /// scripts/test and scripts/ipcbench put first on PATH); nil when it is not installed.
 package func otavaExecutable() -> String? {
-    let path = getenv("PATH").map { String(cString: $0) } ?? ""
-    for dir in path.split(separator: ":") where !dir.isEmpty {
-        let candidate = String(dir) + "/otava"
-        if access(candidate, X_OK) == 0 { return candidate }
-    }
-    return nil
+    findExecutable("otava", defaultPath: "")
 }
 
 /// `ipcbench history changes`: every series the filter selects through Apache Otava, each change
@@ -73,8 +68,8 @@ package func otavaChangePoints(_ series: [Series], otava: String) throws -> [Cha
     }
     let configPath = try folder.write("otava.yaml", config)
     let outputPath = folder.path + "/output"
-    let output = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard output >= 0 else { throw DatabaseError("\(outputPath): cannot make Otava's output file: \(String(cString: strerror(errno)))") }
+    let output = openFileOrErrno(outputPath, O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o600)
+    guard output >= 0 else { throw DatabaseError("\(outputPath): cannot make Otava's output file: \(errorText(-output))") }
     folder.made.append(outputPath)
     let pid = spawnGroup([otava, "analyze", "--config-file", configPath, "--output", "json"] + candidates.map { "s\($0)" }, output: output)
     closeDescriptor(output)
@@ -188,31 +183,29 @@ package final class TemporaryFolder {
     package var made: [String] = []
 
     package init(prefix: String) throws {
-        var base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var base = environmentValue("TMPDIR") ?? "/tmp"
         if base.isEmpty { base = "/tmp" }
-        var template = Array((base + "/" + prefix + "XXXXXX").utf8CString)
-        guard mkdtemp(&template) != nil else {
-            throw DatabaseError("\(base): cannot make a temporary folder: \(String(cString: strerror(errno)))")
+        do { path = try makeTemporaryDirectory(base + "/" + prefix) } catch let error as SystemCallError {
+            throw DatabaseError("\(base): cannot make a temporary folder: \(errorText(error.code))")
         }
-        path = cString(template)
     }
 
     /// Writes `name` in the folder; its path.
     package func write(_ name: String, _ text: String) throws -> String {
         let file = path + "/" + name
-        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw DatabaseError("\(file): cannot write: \(String(cString: strerror(errno)))") }
+        let fd = openFileOrErrno(file, O_WRONLY | O_CREAT | O_EXCL, permissions: 0o600)
+        guard fd >= 0 else { throw DatabaseError("\(file): cannot write: \(errorText(-fd))") }
         made.append(file)
         defer { closeDescriptor(fd) }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
-        guard written == bytes.count else { throw DatabaseError("\(file): cannot write: \(String(cString: strerror(errno)))") }
+        guard written >= 0 else { throw DatabaseError("\(file): cannot write: \(errorText(Int32(-written)))") }
         return file
     }
 
     package func remove() {
-        for file in made { unlink(file) }
-        rmdir(path)
+        for file in made { removeFile(file) }
+        removeDirectory(path)
     }
 }
 

@@ -66,7 +66,7 @@ package func insertRun(_ db: HistoryDatabase, _ run: HistoryRun, source: String,
 
 /// Now, as the results files write times: ISO 8601 in UTC to the second.
 package func utcNow() -> String {
-    var t = time(nil)
+    var t = time_t(wallClockSeconds())
     var parts = tm()
     gmtime_r(&t, &parts)
     func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }

@@ -1,5 +1,4 @@
 import CSQLite
-import Glibc
 import IPCPlatform
 import IPCModel
 
@@ -12,9 +11,9 @@ package final class SQLiteDatabase: HistoryDatabase {
 
     package init(path: String, create: Bool) throws {
         name = path
-        var info = stat()
-        let exists = stat(path, &info) == 0
-        if exists && info.st_mode & S_IFMT != S_IFREG {
+        let found = fileStatus(path)
+        let exists = found != nil
+        if let found, found.kind != .regular {
             throw InputError("\(path): not a regular file; --db takes a SQLite file's path or a postgresql:// URL")
         }
         if !exists && !create {

@@ -1,4 +1,3 @@
-import Glibc
 import IPCPlatform
 import IPCModel
 
@@ -49,8 +48,7 @@ public enum ResultsConversion {
             let file = try WholeFile(creating: path)
             do { try file.write(text) } catch { file.discard(); throw error }
         case .csv(let casesPath, let trialsPath):
-            var link = stat()
-            for path in [casesPath, trialsPath] where lstat(path, &link) == 0 {
+            for path in [casesPath, trialsPath] where fileStatus(path, followingLinks: false) != nil {
                 throw InputError("\(path) already exists; ipcbench never overwrites results: choose another -o")
             }
             let cases = try CSVFile(creating: casesPath, header: record.caseColumns.map(\.name))

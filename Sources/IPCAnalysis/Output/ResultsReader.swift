@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 import IPCPlatform
 import IPCModel
 
@@ -33,8 +32,8 @@ package struct CSVRecordReader {
     package mutating func next() throws -> [String]? {
         while true {
             if position == filled {
-                let n = retryingInterrupts { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
-                if n < 0 { throw InputError("\(path): cannot read the file: \(String(cString: strerror(Int32(-n))))") }
+                let n = chunk.withUnsafeMutableBytes { readChunk(fd, into: $0) }
+                if n < 0 { throw InputError("\(path): cannot read the file: \(errorText(Int32(-n)))") }
                 position = 0
                 filled = n
                 total += n
@@ -230,14 +229,11 @@ public func recordJSON(_ record: ResultsRecord) throws -> String {
 package func readResultsBytes(_ path: String) throws -> [UInt8]? {
     guard let fd = try openResultsFile(path) else { return nil }
     defer { closeDescriptor(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let n = retryingInterrupts { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
-        if n < 0 { throw InputError("\(path): cannot read the file: \(String(cString: strerror(Int32(-n))))") }
-        if n == 0 { return bytes }
-        bytes += chunk[..<n]
-        if bytes.count > compareFileLimit { throw tooBig(path) }
+    do {
+        guard let bytes = try readToEnd(fd, path: path, limit: compareFileLimit) else { throw tooBig(path) }
+        return bytes
+    } catch let error as FileError {
+        throw InputError("\(path): cannot read the file: \(errorText(error.code))")
     }
 }
 
@@ -366,28 +362,5 @@ extension ResultFile {
 /// A results or trials file opened for reading: a regular file of at most `compareFileLimit` bytes,
 /// or nil when it does not exist (as `readRegularFile` checks one).
 package func openResultsFile(_ path: String) throws -> Int32? {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer.
-    let fd = Int32(retryingInterrupts { Int(open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) })
-    if fd < 0 {
-        if -fd == ENOENT { return nil }
-        throw InputError("\(path): cannot read the file: \(String(cString: strerror(-fd)))")
-    }
-    var info = stat()
-    let statResult = resultOrErrno { Int(fstat(fd, &info)) }
-    let type = info.st_mode & S_IFMT
-    var problem: String? = nil
-    if statResult < 0 {
-        problem = "\(path): cannot read the file: \(String(cString: strerror(Int32(-statResult))))"
-    } else if type != S_IFREG {
-        let kind = type == S_IFDIR ? "a directory" : type == S_IFIFO ? "a FIFO" : type == S_IFCHR ? "a character device"
-            : type == S_IFBLK ? "a block device" : type == S_IFSOCK ? "a socket" : "not a plain file"
-        problem = "\(path): \(kind), not a regular file; expected a results file (.csv)"
-    } else if info.st_size > compareFileLimit {
-        problem = tooBig(path).message
-    }
-    if let problem {
-        closeDescriptor(fd)
-        throw InputError(problem)
-    }
-    return fd
+    try openRegularFile(path, limit: compareFileLimit, what: "a results file (.csv)")
 }

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -85,7 +84,7 @@ public final class VMDriver: BootDriver {
         var why = "a KVM guest did not run its command"
         if case .failed(let reason) = first.outcome.result { why += ": " + reason }
         why += " (\(first.outcome.consoleTail.last ?? "no console output"))"
-        appendToLog(request.consoleLog, "ipcbench: \(why); booting again with emulation (tcg)\n")
+        appendToFile(request.consoleLog, "ipcbench: \(why); booting again with emulation (tcg)\n")
         return run(request, accel: .tcg, decision: (.tcg, why)).outcome
     }
 
@@ -112,67 +111,58 @@ public final class VMDriver: BootDriver {
             let seconds = Double(monotonicNanoseconds() - start) / 1e9
             return (BootOutcome(result: result, seconds: seconds, accel: accel, consoleTail: tail, decision: decision), cameUp)
         }
-        let log = open(r.consoleLog, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        let log = openFileOrErrno(r.consoleLog, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW)
         defer { closeDescriptor(log) }
-        var fds: [Int32] = [-1, -1]
-        guard log >= 0, cshim_pipe_cloexec(&fds) == 0 else {
-            return outcome(.failed("cannot open the console log \(r.consoleLog): \(String(cString: strerror(errno)))"))
+        guard log >= 0, let pipe = try? makePipe() else {
+            return outcome(.failed("cannot open the console log \(r.consoleLog): \(errorText(log < 0 ? -log : lastError))"))
         }
-        let pid = spawnGroup(arguments(r, accel: accel), output: fds[1])
-        closeDescriptor(fds[1])
-        defer { closeDescriptor(fds[0]) }
-        guard pid > 0 else { return outcome(.failed("cannot start vng: \(String(cString: strerror(errno)))")) }
+        let pid = spawnGroup(arguments(r, accel: accel), output: pipe.write)
+        let code = lastError
+        closeDescriptor(pipe.write)
+        defer { closeDescriptor(pipe.read) }
+        guard pid > 0 else { return outcome(.failed("cannot start vng: \(errorText(code))")) }
         // vng's own parent-death signal does not reach the QEMU it starts: the watcher kills them all
         // when this process dies, even by SIGKILL.
-        let watcher = cshim_watch_group(pid)
+        let watcher = startGroupWatcher(pid)
+        let watcherError = lastError
         defer {
             if watcher > 0 {
-                _ = kill(watcher, SIGKILL)
+                signalProcess(watcher, SIGKILL)
                 reap(watcher)
             }
         }
         guard watcher > 0 else {
-            _ = kill(-pid, SIGKILL)
+            signalGroup(pid, SIGKILL)
             reap(pid)
-            return outcome(.failed("cannot start the guest's watcher: \(String(cString: strerror(errno)))"))
+            return outcome(.failed("cannot start the guest's watcher: \(errorText(watcherError))"))
         }
         func end() {
             // SIGTERM first, so that vng can remove its temporary files; then SIGKILL whatever is left.
-            _ = kill(-pid, SIGTERM)
-            var status: Int32 = 0
+            signalGroup(pid, SIGTERM)
             var reaped = false
             for _ in 0..<50 {
-                usleep(100_000)
-                reaped = waitpid(pid, &status, WNOHANG) == pid
+                pause(microseconds: 100_000)
+                reaped = reapIfEnded(pid) != nil
                 if reaped { break }
             }
-            _ = kill(-pid, SIGKILL)
+            signalGroup(pid, SIGKILL)
             if !reaped { reap(pid) }
         }
         var pending: [UInt8] = []
         var exitStatus: Int32?
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            if cshim_stop_signal() != 0 {
-                end()
-                return outcome(.stopped(cshim_stop_signal()))
-            }
+        var ended: BootResult?
+        _ = relay(from: pipe.read, to: log, intervalMs: 200, check: {
             let elapsed = monotonicNanoseconds() - start
-            if elapsed > r.timeoutNs {
-                end()
-                return outcome(.failed("no end within --boot-timeout (\(r.timeoutNs / 1_000_000_000) s)"))
+            if stopSignalReceived() != 0 {
+                ended = .stopped(stopSignalReceived())
+            } else if elapsed > r.timeoutNs {
+                ended = .failed("no end within --boot-timeout (\(r.timeoutNs / 1_000_000_000) s)")
+            } else if let probeNs, !cameUp, elapsed > probeNs {
+                ended = .failed("no answer within \(probeNs / 1_000_000_000) s")
             }
-            if let probeNs, !cameUp, elapsed > probeNs {
-                end()
-                return outcome(.failed("no answer within \(probeNs / 1_000_000_000) s"))
-            }
-            var p = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, 200) > 0 else { continue }
-            let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            _ = buffer.withUnsafeBytes { writeFully(log, $0.baseAddress!, n) }
-            pending += buffer[0..<n]
+            return ended == nil
+        }, received: { chunk in
+            pending += chunk
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: pending[..<newline], as: UTF8.self).trimmingWhitespace()
                 pending.removeSubrange(...newline)
@@ -181,16 +171,20 @@ public final class VMDriver: BootDriver {
                 if line.hasSuffix(Self.upMarker) { cameUp = true }
                 if let range = line.firstRange(of: Self.exitMarker) { exitStatus = Int32(line[range.upperBound...]) }
             }
+        })
+        if let ended {
+            end()
+            return outcome(ended)
         }
         let status = reap(pid)
-        _ = kill(-pid, SIGKILL)
+        signalGroup(pid, SIGKILL)
         if let exitStatus { return outcome(.ran(status: exitStatus)) }
         return outcome(.failed(cameUp ? "the guest ended before its command did (vng \(status))"
                                       : "the guest ended before its command started (vng \(status))"))
     }
 
     private func kvmUsable() -> Bool {
-        let fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)
+        let fd = openFileOrErrno("/dev/kvm", O_RDWR)
         closeDescriptor(fd)
         return fd >= 0
     }
@@ -201,9 +195,3 @@ package func shellQuoted(_ word: String) -> String {
     "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
 }
 
-package func appendToLog(_ path: String, _ text: String) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-    defer { closeDescriptor(fd) }
-    let bytes = Array(text.utf8)
-    if fd >= 0 { _ = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) } }
-}

@@ -85,22 +85,18 @@ public final class KernelJournal {
 
     /// The journal's bytes, or nil when there is none; a symbolic link is not followed.
     private static func readBytes(_ path: String, _ damaged: (String) -> InputError) throws -> [UInt8]? {
-        let fd = Int32(retryingInterrupts { Int(open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) })
+        let fd = openFileOrErrno(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
         if -fd == ENOENT { return nil }
         if -fd == ELOOP { throw damaged(": a symbolic link, which ipcbench does not follow") }
-        guard fd >= 0 else { throw InputError("\(path): cannot read the journal: \(String(cString: strerror(-fd)))") }
+        guard fd >= 0 else { throw InputError("\(path): cannot read the journal: \(errorText(-fd))") }
         defer { closeDescriptor(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw damaged(": not a regular file") }
-        guard info.st_size <= byteLimit else { throw damaged(": larger than \(byteLimit >> 20) MiB") }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = retryingInterrupts { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
-            if n < 0 { throw InputError("\(path): cannot read the journal: \(String(cString: strerror(Int32(-n))))") }
-            if n == 0 { return bytes }
-            bytes += chunk[0..<n]
-            if bytes.count > byteLimit { throw damaged(": larger than \(byteLimit >> 20) MiB") }
+        guard let status = try? fileStatus(descriptor: fd), status.kind == .regular else { throw damaged(": not a regular file") }
+        guard status.size <= byteLimit else { throw damaged(": larger than \(byteLimit >> 20) MiB") }
+        do {
+            guard let bytes = try readToEnd(fd, path: path, limit: byteLimit) else { throw damaged(": larger than \(byteLimit >> 20) MiB") }
+            return bytes
+        } catch let error as FileError {
+            throw InputError("\(path): cannot read the journal: \(errorText(error.code))")
         }
     }
 
@@ -114,27 +110,22 @@ public final class KernelJournal {
     /// short by a crash is cut off first, so that the next event starts a line of its own.
     public init(path: String, plan: [JournalField]) throws {
         self.path = path
-        if let existing = try KernelJournal.read(path) {
-            fd = Int32(retryingInterrupts { Int(open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)) })
-            guard fd >= 0 else { throw ResultsWriteError(path: path, code: -fd) }
-            events = existing.events
-            // (deinit closes the descriptor of an init that throws from here on)
-            guard ftruncate(fd, off_t(existing.wholeBytes)) == 0 else { throw ResultsWriteError(path: path, code: errno) }
-        } else {
+        let existing = try KernelJournal.read(path)
+        if existing == nil {
             // Written whole under another name, then renamed: a journal always begins with its plan.
-            let temporary = path + ".new"
-            _ = unlink(temporary)
-            fd = Int32(retryingInterrupts { Int(open(temporary, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)) })
-            guard fd >= 0 else { throw ResultsWriteError(path: temporary, code: -fd) }
-            events = []
             do {
-                try append(.plan(plan))
-                guard rename(temporary, path) == 0 else { throw ResultsWriteError(path: path, code: errno) }
-            } catch {
-                _ = unlink(temporary)
-                throw error
+                try writeFileWhole(path, JournalEvent.plan(plan).line + "\n", durably: true, temporarySuffix: ".new")
+            } catch let error as FileError {
+                throw ResultsWriteError(path: error.path, code: error.code)
             }
-            syncDirectory(of: path)
+        }
+        events = existing?.events ?? [.plan(plan)]
+        fd = openFileOrErrno(path, O_WRONLY | O_APPEND | O_NOFOLLOW)
+        guard fd >= 0 else { throw ResultsWriteError(path: path, code: -fd) }
+        // (deinit closes the descriptor of an init that throws from here on)
+        if let existing {
+            let code = truncateFile(fd, to: existing.wholeBytes)
+            guard code == 0 else { throw ResultsWriteError(path: path, code: code) }
         }
     }
 
@@ -144,9 +135,8 @@ public final class KernelJournal {
     public func append(_ event: JournalEvent) throws {
         let bytes = Array((event.line + "\n").utf8)
         let n = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
-        if n < 0 || fsync(fd) != 0 {
-            throw ResultsWriteError(path: path, code: n < 0 ? Int32(-n) : errno)
-        }
+        let code = n < 0 ? Int32(-n) : syncToDisk(fd)
+        if code != 0 { throw ResultsWriteError(path: path, code: code) }
         events.append(event)
     }
 
@@ -170,16 +160,6 @@ public final class KernelJournal {
     /// What `--accel auto` decided in an earlier invocation, the last word in `events`.
     public static func decidedAccel(in events: [JournalEvent]) -> Accel? {
         events.reversed().lazy.compactMap { event -> Accel? in if case .accel(let a, _) = event { return a } else { return nil } }.first
-    }
-}
-
-/// fsync on the folder, so that a new file's name is on the disk too.
-package func syncDirectory(of path: String) {
-    let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-    let fd = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if fd >= 0 {
-        _ = fsync(fd)
-        closeDescriptor(fd)
     }
 }
 

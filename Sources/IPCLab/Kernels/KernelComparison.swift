@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -33,9 +32,7 @@ public final class KernelComparison {
         self.timeoutNs = timeoutNs
         let parts = folder.split(separator: "/")
         for path in parts.indices.map({ "/" + parts[...$0].joined(separator: "/") }) {
-            if mkdir(path, 0o755) != 0 && errno != EEXIST {
-                throw InputError("cannot create \(path): \(String(cString: strerror(errno)))")
-            }
+            try makeFolder(path)
         }
         lock = try FolderLock(folder: folder)
         // Read again now that the folder is this process's: another command may have ended in between.
@@ -45,11 +42,8 @@ public final class KernelComparison {
             throw InputError(anotherPlan(folder, difference))
         }
         for path in [folder + "/attempts", folder + "/logs"] {
-            if mkdir(path, 0o755) != 0 && errno != EEXIST {
-                throw InputError("cannot create \(path): \(String(cString: strerror(errno)))")
-            }
-            var info = stat()
-            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            try makeFolder(path)
+            guard fileStatus(path, followingLinks: false)?.kind == .directory else {
                 throw InputError("\(path): not a folder (a symbolic link?), which ipcbench does not follow; move the folder away and start again")
             }
         }
@@ -81,8 +75,8 @@ public final class KernelComparison {
     /// Boots every missing slot in the plan's order. Throws `RunStopped` after a stop signal, with the
     /// guest gone and the stop journalled.
     public func runMissing(report: (String) -> Void) throws {
-        cshim_install_stop_handlers()
-        defer { cshim_restore_default_signals() }
+        installStopHandlers()
+        defer { restoreDefaultSignals() }
         for slot in missingSlots {
             try checkStopSignal()
             let s = plan.order[slot - 1]
@@ -151,8 +145,8 @@ public final class KernelComparison {
             let final = resultsPath(plan.order[slot - 1])
             let finalStem = String(final.dropLast(4))
             for (from, to) in [("\(folder)/attempts/\(stem)-trials.csv", finalStem + "-trials.csv"),
-                               ("\(folder)/attempts/\(stem).csv", final)] where access(to, F_OK) != 0 {
-                if rename(from, to) != 0 { throw ResultsWriteError(path: to, code: errno) }
+                               ("\(folder)/attempts/\(stem).csv", final)] where !canAccess(to) {
+                do { try renameFile(from, to: to) } catch let error as SystemCallError { throw ResultsWriteError(path: to, code: error.code) }
             }
         }
     }
@@ -162,7 +156,7 @@ public final class KernelComparison {
     package func freshAttemptStem(_ stem: String) -> String {
         let named = Set(journal.events.compactMap { $0.attempt?.stem })
         var n = 1
-        while access("\(folder)/attempts/\(stem)-try\(n).csv", F_OK) == 0 || access("\(folder)/logs/\(stem)-try\(n).log", F_OK) == 0
+        while canAccess("\(folder)/attempts/\(stem)-try\(n).csv") || canAccess("\(folder)/logs/\(stem)-try\(n).log")
                 || named.contains("\(stem)-try\(n)") {
             n += 1
         }
@@ -201,21 +195,15 @@ public func anotherPlan(_ folder: String, _ difference: String) -> String {
     "\(folder) holds a comparison with another plan (\(difference)); run the command that made it to resume it, or give another -o"
 }
 
+/// A folder made where it is missing; an `InputError` naming it when it cannot be.
+private func makeFolder(_ path: String) throws {
+    do { try makeDirectory(path) } catch let error as SystemCallError { throw InputError("cannot create \(path): \(errorText(error.code))") }
+}
+
 /// Writes `text` to `path` through a temporary file and a rename, so that a reader sees the old or the new.
 /// The temporary file is new (O_EXCL, O_NOFOLLOW): a symbolic link left in its place is not written through.
 public func writeFileReplacing(_ path: String, _ text: String) throws {
-    let temporary = path + ".tmp"
-    _ = unlink(temporary)
-    let fd = Int32(retryingInterrupts { Int(open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)) })
-    guard fd >= 0 else { throw ResultsWriteError(path: temporary, code: -fd) }
-    let bytes = Array(text.utf8)
-    let written = bytes.isEmpty ? 0 : bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
-    let closed = close(fd) == 0 ? 0 : errno
-    let code = written < 0 ? Int32(-written) : closed != 0 ? closed : rename(temporary, path) == 0 ? 0 : errno
-    if code != 0 {
-        _ = unlink(temporary)
-        throw ResultsWriteError(path: path, code: code)
-    }
+    do { try writeFileWhole(path, text) } catch let error as FileError { throw ResultsWriteError(path: error.path, code: error.code) }
 }
 
 /// `DIR/lock`, locked (fcntl F_SETLK) while one `ipcbench kernels` works in the folder: a second one
@@ -226,21 +214,14 @@ public final class FolderLock {
 
     package init(folder: String) throws {
         let path = folder + "/" + Self.fileName
-        fd = Int32(retryingInterrupts { Int(open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)) })
-        guard fd >= 0 else { throw InputError("cannot open \(path): \(String(cString: strerror(-fd)))") }
-        while true {
-            var wanted = Glibc.flock()
-            wanted.l_type = Int16(F_WRLCK)
-            wanted.l_whence = Int16(SEEK_SET)
-            if fcntl(fd, F_SETLK, &wanted) == 0 { return }
-            guard errno == EACCES || errno == EAGAIN else {
-                throw InputError("cannot lock \(path): \(String(cString: strerror(errno)))")
-            }
-            var holder = wanted
-            // The holder may have ended between the two calls: then try again.
-            if fcntl(fd, F_GETLK, &holder) == 0 && holder.l_type != Int16(F_UNLCK) {
-                throw InputError("another ipcbench kernels (pid \(holder.l_pid)) works in \(folder); wait for it to end, or stop it and run the same command again")
-            }
+        fd = openFileOrErrno(path, O_RDWR | O_CREAT | O_NOFOLLOW)
+        guard fd >= 0 else { throw InputError("cannot open \(path): \(errorText(-fd))") }
+        let lock: FileLock
+        do { lock = try lockWholeFile(fd) } catch let error as SystemCallError { throw InputError("cannot lock \(path): \(errorText(error.code))") }
+        switch lock {
+        case .locked: return
+        case .heldBy(let pid):
+            throw InputError("another ipcbench kernels (pid \(pid)) works in \(folder); wait for it to end, or stop it and run the same command again")
         }
     }
 

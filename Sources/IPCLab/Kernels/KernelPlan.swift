@@ -39,15 +39,12 @@ public func kernelLabel(_ index: Int) -> String { String(UnicodeScalar(UInt8(65 
 /// Returns the image's absolute path and its release (from the bzImage header where it has one).
 public func resolveKernel(_ text: String, bootDirectory: String = "/boot") throws -> (path: String, release: String) {
     let candidate = text.contains("/") ? text : "\(bootDirectory)/vmlinuz-\(text)"
-    var info = stat()
-    guard stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, let resolved = realpath(candidate, nil) else {
+    guard fileStatus(candidate)?.kind == .regular, let path = resolvedPath(candidate) else {
         let installed = bootReleases(bootDirectory)
         let choices = installed.isEmpty ? "\(bootDirectory) has none" : "in \(bootDirectory): \(installed.joined(separator: ", "))"
         throw InputError("kernel '\(excerpt(text))': no such kernel image (\(candidate)); give the path to an image or a release (\(choices))")
     }
-    defer { free(resolved) }
-    let path = String(cString: resolved)
-    guard access(path, R_OK) == 0 else { throw InputError("kernel '\(excerpt(text))': \(path) is not readable; run as root or copy the image") }
+    guard canAccess(path, .read) else { throw InputError("kernel '\(excerpt(text))': \(path) is not readable; run as root or copy the image") }
     let name = String(path.split(separator: "/").last ?? "")
     let release = bzImageRelease(path) ?? (name.hasPrefix("vmlinuz-") ? String(name.dropFirst(8)) : name)
     return (path, release)
@@ -60,13 +57,11 @@ package func bootReleases(_ directory: String) -> [String] {
 
 /// The release an x86 bzImage names in its setup header (the `kernel_version` string), or nil.
 package func bzImageRelease(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    func bytes(at offset: Int, _ count: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        guard fseek(file, offset, SEEK_SET) == 0 else { return [] }
-        return Array(out[0..<fread(&out, 1, count, file)])
-    }
+    // O_NONBLOCK: a FIFO given as the image must not wait for a writer.
+    let fd = openFileOrErrno(path, O_RDONLY | O_NONBLOCK)
+    guard fd >= 0 else { return nil }
+    defer { closeDescriptor(fd) }
+    func bytes(at offset: Int, _ count: Int) -> [UInt8] { readBytes(fd, at: offset, count: count) }
     guard bytes(at: 0x202, 4) == Array("HdrS".utf8) else { return nil }
     let pointer = bytes(at: 0x20E, 2)
     guard pointer.count == 2 else { return nil }

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -60,8 +59,8 @@ extension KernelComparison {
     /// (`.passOver`). Throws `RunStopped` after a stop signal, with the unit disabled.
     public func runKexec(_ driver: KexecDriver, now: BootFacts, startPass: JournalEvent?, unit: (name: String, text: String),
                          report: @escaping (String) -> Void) throws -> KexecStep {
-        cshim_install_stop_handlers()
-        defer { cshim_restore_default_signals() }
+        installStopHandlers()
+        defer { restoreDefaultSignals() }
         func stopped(_ signal: Int32, slot: Int?, stem: String?) throws -> Never {
             if let slot, let stem { try journal.append(.stopped(slot: slot, stem: stem, signal: signal)) }
             let disabled = driver.disable(unit: unit.name).map { "; \($0)" } ?? ""
@@ -103,7 +102,7 @@ extension KernelComparison {
             throw InputError("\(folder): another command ended the boot in progress while this one started; run it again")
         }
         for slot in slotsLeftInPass {
-            if cshim_stop_signal() != 0 { try stopped(cshim_stop_signal(), slot: nil, stem: nil) }
+            if stopSignalReceived() != 0 { try stopped(stopSignalReceived(), slot: nil, stem: nil) }
             if let error = driver.install(unit: unit.name, text: unit.text) { throw InputError("cannot install the unit: \(error)") }
             let s = plan.order[slot - 1]
             let kernel = plan.kernels[s.kernel]
@@ -116,7 +115,7 @@ extension KernelComparison {
             request.kernelCommandLine = commandLine(of: kernel)
             driver.beforeReboot = { [journal] in
                 // From here a stop signal ends this process as it would without ipcbench: the reboot is asked for.
-                cshim_restore_default_signals()
+                restoreDefaultSignals()
                 try journal.append(.kexec(slot: slot, stem: stem, from: now.bootID))
                 report("\(name): kexec into \(kernel.path) with '\(request.kernelCommandLine)'; the machine reboots")
             }
@@ -126,7 +125,7 @@ extension KernelComparison {
             case .failed(let reason): try fail(slot, stem, outcome, reason, name, report)
             case .ran, .stopped: try fail(slot, stem, outcome, "the kexec driver did not reboot", name, report)
             }
-            cshim_install_stop_handlers()
+            installStopHandlers()
         }
         if let error = driver.remove(unit: unit.name) { throw InputError("cannot remove the unit: \(error)") }
         guard case .origin(_, _, _, _, let bootID) = origin, bootID != now.bootID else { return .passOver(returnTo: nil) }
@@ -142,26 +141,28 @@ extension KernelComparison {
             return BootOutcome(result: result, seconds: Double(monotonicNanoseconds() - start) / 1e9, accel: .none,
                                consoleTail: tail, decision: nil)
         }
-        let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return outcome(.failed("cannot open the log \(log): \(String(cString: strerror(errno)))")) }
+        let fd = openFileOrErrno(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW)
+        guard fd >= 0 else { return outcome(.failed("cannot open the log \(log): \(errorText(-fd))")) }
         let pid = spawnGroup(["/bin/sh", "-c", command], output: fd)
+        let code = lastError
         closeDescriptor(fd)
-        guard pid > 0 else { return outcome(.failed("cannot start the suite: \(String(cString: strerror(errno)))")) }
-        var status: Int32 = 0
+        guard pid > 0 else { return outcome(.failed("cannot start the suite: \(errorText(code))")) }
         while true {
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid { break }
-            if cshim_stop_signal() != 0 || monotonicNanoseconds() - start > timeoutNs {
-                _ = kill(-pid, SIGKILL)
+            if let ended = reapIfEnded(pid) {
+                signalGroup(pid, SIGKILL)
+                switch ended {
+                case .exited(let status): return outcome(.ran(status: status))
+                case .killed(let signal): return outcome(.failed("the suite was killed by signal \(signal)"))
+                }
+            }
+            if stopSignalReceived() != 0 || monotonicNanoseconds() - start > timeoutNs {
+                signalGroup(pid, SIGKILL)
                 reap(pid)
-                if cshim_stop_signal() != 0 { return outcome(.stopped(cshim_stop_signal())) }
+                if stopSignalReceived() != 0 { return outcome(.stopped(stopSignalReceived())) }
                 return outcome(.failed("no end within --boot-timeout (\(timeoutNs / 1_000_000_000) s)"))
             }
-            usleep(100_000)
+            pause(microseconds: 100_000)
         }
-        _ = kill(-pid, SIGKILL)
-        guard cshim_wifexited(status) != 0 else { return outcome(.failed("the suite was killed by signal \(cshim_wtermsig(status))")) }
-        return outcome(.ran(status: cshim_wexitstatus(status)))
     }
 }
 

@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import IPCPlatform
 import IPCModel
@@ -23,11 +22,9 @@ public struct BootFacts: Equatable, Sendable {
     }
 
     public static func current() -> BootFacts {
-        var names = utsname()
-        let release = uname(&names) == 0 ? withUnsafeBytes(of: names.release) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) } : ""
-        return BootFacts(bootID: readProcValue("/proc/sys/kernel/random/boot_id") ?? "",
-                         procVersion: readProcValue("/proc/version") ?? "", release: release,
-                         commandLine: readProcValue("/proc/cmdline") ?? "")
+        BootFacts(bootID: readProcValue("/proc/sys/kernel/random/boot_id") ?? "",
+                  procVersion: readProcValue("/proc/version") ?? "", release: KernelNames().release,
+                  commandLine: readProcValue("/proc/cmdline") ?? "")
     }
 }
 
@@ -85,8 +82,8 @@ public struct KexecMachine: Sendable {
         let status = readWholeFile("/proc/self/status") ?? ""
         let capEff = status.split(separator: "\n").first { $0.hasPrefix("CapEff:") }
             .flatMap { UInt64(String($0.dropFirst("CapEff:".count)).trimmingWhitespace(), radix: 16) } ?? 0
-        return KexecMachine(effectiveUID: geteuid(), capabilities: capEff, pid1: readProcValue("/proc/1/comm") ?? "",
-                            systemdBooted: access("/run/systemd/system", F_OK) == 0,
+        return KexecMachine(effectiveUID: effectiveUserID, capabilities: capEff, pid1: readProcValue("/proc/1/comm") ?? "",
+                            systemdBooted: canAccess("/run/systemd/system"),
                             kexecFound: programPath("kexec") != nil, systemctlFound: programPath("systemctl") != nil,
                             loadDisabled: readProcValue("/proc/sys/kernel/kexec_load_disabled") ?? "",
                             lockdown: readProcValue("/sys/kernel/security/lockdown") ?? "",
@@ -151,39 +148,24 @@ public func fileSystemType(of path: String, mountinfo: String) -> String? {
 /// a path not made yet), or nil when it is on one that survives a reboot.
 public func volatileFileSystem(of path: String) -> String? {
     var candidate = path
-    while access(candidate, F_OK) != 0, let slash = candidate.lastIndex(of: "/"), candidate != "/" {
+    while !canAccess(candidate), let slash = candidate.lastIndex(of: "/"), candidate != "/" {
         candidate = slash == candidate.startIndex ? "/" : String(candidate[..<slash])
     }
-    if let resolved = realpath(candidate, nil) {
-        candidate = String(cString: resolved)
-        free(resolved)
-    }
+    if let resolved = resolvedPath(candidate) { candidate = resolved }
     return fileSystemType(of: candidate, mountinfo: readWholeFile("/proc/self/mountinfo") ?? "").flatMap(volatileFileSystem(type:))
 }
 
 /// The path of a program on PATH, or nil.
 public func programPath(_ name: String) -> String? {
-    let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/sbin:/usr/bin:/sbin:/bin"
-    return (path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]).map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
+    findExecutable(name, defaultPath: "/usr/sbin:/usr/bin:/sbin:/bin", alsoIn: ["/usr/sbin", "/sbin"])
 }
 
 /// Runs `argv` to its end; how it ended (`exit status 0` when it worked) and what it printed.
 public func runTool(_ argv: [String]) -> (status: String, output: String) {
-    var fds: [Int32] = [-1, -1]
-    guard cshim_pipe_cloexec(&fds) == 0 else { return ("not started: \(String(cString: strerror(errno)))", "") }
-    let pid = spawnGroup(argv, output: fds[1])
-    closeDescriptor(fds[1])
-    defer { closeDescriptor(fds[0]) }
-    guard pid > 0 else { return ("not started: \(String(cString: strerror(errno)))", "") }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = retryingInterrupts { chunk.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) } }
-        if n <= 0 { break }
-        if bytes.count < 1 << 16 { bytes += chunk[0..<n] }
-    }
-    let output = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
-    return (reap(pid), output.joined(separator: "; "))
+    let r: (ended: String, output: [UInt8])
+    do { r = try runCollectingOutput(argv, limit: 1 << 16) } catch { return ("not started: \(errorText(error.code))", "") }
+    let output = String(decoding: r.output, as: UTF8.self).split(separator: "\n").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+    return (r.ended, output.joined(separator: "; "))
 }
 
 /// The kexec driver: boots the machine itself into each kernel with kexec, through systemd, and
@@ -257,9 +239,10 @@ public final class KexecDriver: BootDriver {
     /// Disables and removes the unit; the error's text, or nil. A unit that is not there is no error.
     public func remove(unit name: String) -> String? {
         let path = "\(unitFolder)/\(name)"
-        guard access(path, F_OK) == 0 else { return nil }
+        guard canAccess(path) else { return nil }
         if let error = disable(unit: name) { return error }
-        guard unlink(path) == 0 else { return "cannot remove \(path): \(String(cString: strerror(errno)))" }
+        let code = removeFile(path)
+        guard code == 0 else { return "cannot remove \(path): \(errorText(code))" }
         syncDirectory(of: path)
         return systemctl(["daemon-reload"])
     }
