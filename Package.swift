@@ -35,7 +35,8 @@ let package = Package(
         // calls, files, processes, clocks) <- IPCModel (settings, the case and its key, metrics, the
         // result record and its files) <- IPCRun (plan, runner, workers, transports, patterns) and
         // IPCAnalysis (reading results, compare, pivot, exporters, history) <- IPCLab (kernels, bisect)
-        // <- the command. Shared internals are `package`.
+        // <- the command. Shared internals are `package`. Only IPCPlatform depends on CShims (and so
+        // on liburing): every system call goes through it (PlatformBoundaryTests fails on any other).
         .target(name: "IPCPlatform", dependencies: ["CShims", "CJemalloc"], swiftSettings: strict),
         .target(
             name: "IPCModel",
@@ -48,15 +49,15 @@ let package = Package(
         ),
         .target(
             name: "IPCRun",
-            dependencies: ["IPCPlatform", "IPCModel", "CShims", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["IPCPlatform", "IPCModel", .product(name: "Histogram", package: "hdrhistogram-swift")],
             swiftSettings: strict
         ),
-        .target(name: "IPCAnalysis", dependencies: ["IPCPlatform", "IPCModel", "CShims", "CSQLite", "CLibPQ"], swiftSettings: strict),
-        .target(name: "IPCLab", dependencies: ["IPCPlatform", "IPCModel", "IPCRun", "IPCAnalysis", "CShims"], swiftSettings: strict),
+        .target(name: "IPCAnalysis", dependencies: ["IPCPlatform", "IPCModel", "CSQLite", "CLibPQ"], swiftSettings: strict),
+        .target(name: "IPCLab", dependencies: ["IPCPlatform", "IPCModel", "IPCRun", "IPCAnalysis"], swiftSettings: strict),
         .executableTarget(
             name: "ipcbench",
             dependencies: [
-                "IPCPlatform", "IPCModel", "IPCRun", "IPCAnalysis", "IPCLab", "CShims",
+                "IPCPlatform", "IPCModel", "IPCRun", "IPCAnalysis", "IPCLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

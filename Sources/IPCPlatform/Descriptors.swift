@@ -20,18 +20,13 @@ package struct FileError: Error, CustomStringConvertible, Equatable {
     package var description: String { "\(operation) \(path): \(errorText(code))" }
 }
 
-/// One read(2) into `buffer`, retrying EINTR: the bytes read (0 at the end), or -errno.
-package func readChunk(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-    retryingInterrupts { read(fd, buffer.baseAddress, buffer.count) }
-}
-
 /// Reads `fd` to its end: its bytes, or nil as soon as they are more than `limit`. Throws a
 /// `FileError` ("read PATH") when a read fails.
 package func readToEnd(_ fd: Int32, path: String, limit: Int) throws -> [UInt8]? {
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {
-        let n = chunk.withUnsafeMutableBytes { readChunk(fd, into: $0) }
+        let n = chunk.withUnsafeMutableBytes { readOnce(fd, $0.baseAddress!, $0.count) }
         if n < 0 { throw FileError("read", path, code: Int32(-n)) }
         if n == 0 { return bytes }
         bytes += chunk[0..<n]
@@ -130,9 +125,24 @@ package func syncDirectory(of path: String) {
     }
 }
 
-/// Cuts (or extends with zeros) the file open on `fd` to `length` bytes; 0, or the errno it failed with.
+/// Cuts (or extends with zeros) the file open on `fd` to `length` bytes and moves its offset there,
+/// so that a write goes on from the cut; 0, or the errno ftruncate failed with.
+@discardableResult
 package func truncateFile(_ fd: Int32, to length: Int) -> Int32 {
-    ftruncate(fd, off_t(length)) == 0 ? 0 : errno
+    let failure = ftruncate(fd, off_t(length)) == 0 ? 0 : errno
+    _ = lseek(fd, off_t(length), SEEK_SET)
+    return failure
+}
+
+/// Waits up to `timeoutMilliseconds` (-1: for ever) until one of `descriptors` has input, its end or
+/// an error: the first such one's index; nil when the time ran out or a signal came (EINTR, so that
+/// the caller sees it at once). Other failures throw, naming poll on `what`.
+package func firstWithInput(_ descriptors: [Int32], timeoutMilliseconds: Int32, what: @autoclosure () -> String) throws -> Int? {
+    var entries = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+    let n = resultOrErrno { Int(poll(&entries, nfds_t(entries.count), timeoutMilliseconds)) }
+    if n > 0, let i = entries.firstIndex(where: { $0.revents != 0 }) { return i }
+    if n < 0 && n != -Int(EINTR) { throw SystemCallError("poll(\(what()))", code: Int32(-n)) }
+    return nil
 }
 
 /// What became of an attempt to lock a file.

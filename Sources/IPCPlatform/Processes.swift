@@ -58,10 +58,14 @@ package func signalGroup(_ leader: pid_t, _ signal: Int32) -> Bool { kill(-leade
 /// False only when the kernel says no such process (ESRCH): a process of another user still exists.
 package func processExists(_ pid: pid_t) -> Bool { kill(pid, 0) == 0 || errno != ESRCH }
 
-/// This process's id, and its real user's.
+/// This process's id, its real user's, and its effective user's (root is 0).
 package var currentProcessID: pid_t { getpid() }
 package var currentUserID: uid_t { getuid() }
-package var isRoot: Bool { geteuid() == 0 }
+package var effectiveUserID: uid_t { geteuid() }
+package var isRoot: Bool { effectiveUserID == 0 }
+
+/// Ends this process with `status`, its output streams flushed.
+package func exitProcess(_ status: Int32) -> Never { exit(status) }
 
 /// Sleeps this thread for about `microseconds` (a poll interval outside any timed loop).
 package func pause(microseconds: UInt32) { usleep(microseconds) }

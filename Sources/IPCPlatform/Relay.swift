@@ -52,7 +52,7 @@ package func relay(from input: Int32, to output: Int32, intervalMs: Int32, check
         guard check() else { return false }
         var ready = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
         guard poll(&ready, 1, intervalMs) > 0 else { continue }
-        let n = buffer.withUnsafeMutableBytes { readChunk(input, into: $0) }
+        let n = buffer.withUnsafeMutableBytes { readOnce(input, $0.baseAddress!, $0.count) }
         if n <= 0 { return true }
         _ = buffer.withUnsafeBytes { writeFully(output, $0.baseAddress!, n) }
         received(buffer[0..<n])
@@ -89,7 +89,7 @@ package func runCollectingOutput(_ argv: [String], limit: Int) throws(SystemCall
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {
-        let n = chunk.withUnsafeMutableBytes { readChunk(pipe.read, into: $0) }
+        let n = chunk.withUnsafeMutableBytes { readOnce(pipe.read, $0.baseAddress!, $0.count) }
         if n <= 0 { break }
         bytes += chunk[0..<min(n, max(0, limit - bytes.count))]
     }
@@ -107,8 +107,3 @@ package func findExecutable(_ name: String, defaultPath: String, alsoIn: [String
     return folders.map { "\($0)/\(name)" }.first { canAccess($0, .execute) }
 }
 
-/// This process's effective user id (root is 0).
-package var effectiveUserID: uid_t { geteuid() }
-
-/// Ends this process with `status`, its output streams flushed.
-package func exitProcess(_ status: Int32) -> Never { exit(status) }

@@ -24,7 +24,7 @@ public struct ResultFile {
     /// Reads `path` and the trials file beside it. Throws `InputError` for anything that is not a
     /// well-formed results file, and for a trials file written by another run.
     public static func load(_ path: String) throws -> ResultFile {
-        try read(path, keeping: .everything)!  // ResultsReader.swift: streamed, row by row
+        try Self.read(path, keeping: .everything)!  // ResultsReader.swift: streamed, row by row
     }
 
     /// The environment columns: those before `transport`, less the run's identity, time, version,

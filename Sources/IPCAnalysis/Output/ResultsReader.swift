@@ -32,7 +32,7 @@ package struct CSVRecordReader {
     package mutating func next() throws -> [String]? {
         while true {
             if position == filled {
-                let n = chunk.withUnsafeMutableBytes { readChunk(fd, into: $0) }
+                let n = chunk.withUnsafeMutableBytes { readOnce(fd, $0.baseAddress!, $0.count) }
                 if n < 0 { throw InputError("\(path): cannot read the file: \(errorText(Int32(-n)))") }
                 position = 0
                 filled = n

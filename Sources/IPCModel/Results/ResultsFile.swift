@@ -279,7 +279,7 @@ public final class CSVFile {
         let bytes = Array(csvLine(fields.map { escapingControlCharacters($0) }).utf8)
         let n = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
         if n < 0 {
-            if owned { truncateFile(fd, toLength: length) }
+            if owned { truncateFile(fd, to: length) }
             throw ResultsWriteError(path: path, code: Int32(-n))
         }
         length += n
@@ -317,7 +317,7 @@ public final class WholeFile {
         let bytes = Array(text.utf8)
         let n = bytes.withUnsafeBytes { writeFully(fd, $0.baseAddress!, $0.count) }
         if n < 0 {
-            if owned { truncateFile(fd, toLength: 0) }
+            if owned { truncateFile(fd, to: 0) }
             throw ResultsWriteError(path: path, code: Int32(-n))
         }
     }

@@ -69,7 +69,7 @@ package struct ControlChannel {
         var done = 0
         while done < bytes.count {
             _ = try ControlChannel.firstReadable([self], deadlineNs: deadlineNs)
-            let n = bytes.withUnsafeMutableBytes { raw in readAvailable(fd, raw.baseAddress! + done, raw.count - done) }
+            let n = bytes.withUnsafeMutableBytes { raw in readOnce(fd, raw.baseAddress! + done, raw.count - done) }
             if n == 0 || n == -Int(ECONNRESET) { throw Failure.closed }
             if n < 0 { throw SystemCallError("read(control channel)", code: Int32(-n)) }
             done += n

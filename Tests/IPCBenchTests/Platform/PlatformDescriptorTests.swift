@@ -39,10 +39,10 @@ final class PlatformDescriptorTests: XCTestCase {
         let fd = try open("small")
         defer { closeDescriptor(fd) }
         var buffer = [UInt8](repeating: 0, count: 16)
-        XCTAssertEqual(buffer.withUnsafeMutableBytes { readChunk(fd, into: $0) }, 5)
+        XCTAssertEqual(buffer.withUnsafeMutableBytes { readOnce(fd, $0.baseAddress!, $0.count) }, 5)
         XCTAssertEqual(Array(buffer[0..<5]), Array("hello".utf8))
-        XCTAssertEqual(buffer.withUnsafeMutableBytes { readChunk(fd, into: $0) }, 0, "the end")
-        XCTAssertEqual(buffer.withUnsafeMutableBytes { readChunk(-1, into: $0) }, -Int(EBADF))
+        XCTAssertEqual(buffer.withUnsafeMutableBytes { readOnce(fd, $0.baseAddress!, $0.count) }, 0, "the end")
+        XCTAssertEqual(buffer.withUnsafeMutableBytes { readOnce(-1, $0.baseAddress!, $0.count) }, -Int(EBADF))
     }
 
     func testReadToEndReadsPastOneChunkStopsAboveTheLimitAndNamesThePathOfAFailedRead() throws {
@@ -184,7 +184,7 @@ final class PlatformDescriptorTests: XCTestCase {
         var answer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16)
         while !answer.contains(UInt8(ascii: "\n")) {
-            let n = chunk.withUnsafeMutableBytes { readChunk(pipe.read, into: $0) }
+            let n = chunk.withUnsafeMutableBytes { readOnce(pipe.read, $0.baseAddress!, $0.count) }
             if n <= 0 { break }
             answer += chunk[0..<n]
         }

@@ -83,7 +83,7 @@ final class PlatformThreadTests: XCTestCase {
         XCTAssertEqual(ended, .exited(0))
         closeDescriptor(out.write)
         var byte: UInt8 = 0
-        XCTAssertEqual(readAvailable(out.read, &byte, 1), 0, "nothing was written before the end")
+        XCTAssertEqual(readOnce(out.read, &byte, 1), 0, "nothing was written before the end")
     }
 
     func testProcessGroupsAreSetAndAStrangersIsNot() throws {
@@ -98,7 +98,7 @@ final class PlatformThreadTests: XCTestCase {
         }
         XCTAssertTrue(setProcessGroup(pid, to: pid))  // the same as the child's own: whichever runs first
         var byte: UInt8 = 0
-        XCTAssertEqual(readAvailable(ready.read, &byte, 1), 1)
+        XCTAssertEqual(readOnce(ready.read, &byte, 1), 1)
         XCTAssertEqual(getpgid(pid), pid, "the child leads a group of its own")
         XCTAssertTrue(signalGroup(pid, SIGKILL))
         XCTAssertEqual(waitForExit(pid), .killed(signal: SIGKILL))
@@ -138,7 +138,7 @@ final class PlatformThreadTests: XCTestCase {
                         exitImmediately(0)
                     }
                     var byte: UInt8 = 0
-                    _ = readAvailable(ready.read, &byte, 1)  // the child has set what it sets
+                    _ = readOnce(ready.read, &byte, 1)  // the child has set what it sets
                 } catch { failure = error }
             }
             joinThread(parent)
@@ -234,7 +234,7 @@ final class PlatformThreadTests: XCTestCase {
         let fd = try openFile(folder + "/file", O_WRONLY | O_CREAT | O_EXCL, what: "the file")
         defer { closeDescriptor(fd) }
         XCTAssertEqual(writeFully(fd, "abcdef", 6), 6)
-        truncateFile(fd, toLength: 3)
+        truncateFile(fd, to: 3)
         XCTAssertEqual(writeFully(fd, "X", 1), 1)
         XCTAssertEqual(readWholeFile(folder + "/file"), "abcX")
     }
@@ -244,11 +244,11 @@ final class PlatformThreadTests: XCTestCase {
         defer { closeDescriptor(fds.read) }
         XCTAssertEqual(writeFully(fds.write, "abc", 3), 3)
         var buffer = [UInt8](repeating: 0, count: 10)
-        XCTAssertEqual(buffer.withUnsafeMutableBytes { readAvailable(fds.read, $0.baseAddress!, 10) }, 3)
+        XCTAssertEqual(buffer.withUnsafeMutableBytes { readOnce(fds.read, $0.baseAddress!, 10) }, 3)
         XCTAssertEqual(Array(buffer[0..<3]), Array("abc".utf8))
-        XCTAssertEqual(buffer.withUnsafeMutableBytes { readAvailable(fds.write, $0.baseAddress!, 10) }, -Int(EBADF), "the write end")
+        XCTAssertEqual(buffer.withUnsafeMutableBytes { readOnce(fds.write, $0.baseAddress!, 10) }, -Int(EBADF), "the write end")
         closeDescriptor(fds.write)
-        XCTAssertEqual(buffer.withUnsafeMutableBytes { readAvailable(fds.read, $0.baseAddress!, 10) }, 0, "the end")
+        XCTAssertEqual(buffer.withUnsafeMutableBytes { readOnce(fds.read, $0.baseAddress!, 10) }, 0, "the end")
     }
 
     func testFirstWithInputSaysWhichHasInputOrThatTheTimeRanOut() throws {
