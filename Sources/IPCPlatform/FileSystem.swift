@@ -85,7 +85,7 @@ package func canAccess(_ path: String, _ what: FileAccess = .exists) -> Bool {
 /// Makes a folder; one that is already there is fine. Throws with errno otherwise.
 package func makeDirectory(_ path: String, permissions: UInt32 = 0o755) throws {
     let r = resultOrErrno { Int(mkdir(path, mode_t(permissions))) }
-    if r < 0 && -r != Int(EEXIST) { throw SystemCallError("mkdir \(path)", code: Int32(-r)) }
+    if r < 0 && -r != Int(EEXIST) { throw SystemCallError("mkdir(\(path))", code: Int32(-r)) }
 }
 
 /// Removes a file (or a symbolic link, a FIFO, a socket); 0, or the errno it failed with (ENOENT
@@ -103,7 +103,7 @@ package func removeDirectory(_ path: String) -> Int32 {
 
 /// Renames `from` to `to`, replacing `to` (atomic within one file system).
 package func renameFile(_ from: String, to: String) throws {
-    try check("rename \(from) to \(to)") { rename(from, to) }
+    try check("rename(\(from), \(to))") { rename(from, to) }
 }
 
 /// The names in a folder, without "." and ".."; nil when it cannot be listed.
@@ -121,7 +121,7 @@ public func directoryNames(_ path: String) -> [String]? {
 /// Makes a new folder named `prefix` and six random characters (mkdtemp), mode 0700; its path.
 package func makeTemporaryDirectory(_ prefix: String) throws -> String {
     var template = Array((prefix + "XXXXXX").utf8CString)
-    guard mkdtemp(&template) != nil else { throw SystemCallError("mkdtemp \(prefix)XXXXXX", code: errno) }
+    guard mkdtemp(&template) != nil else { throw SystemCallError("mkdtemp(\(prefix)XXXXXX)", code: errno) }
     return cString(template)
 }
 
@@ -139,9 +139,9 @@ package func currentDirectory() -> String? {
     return String(cString: cwd)
 }
 
-/// Opens `path` (close-on-exec added) and returns the descriptor; throws naming `what` with errno.
-package func openFile(_ path: String, _ flags: Int32, permissions: UInt32 = 0o644, what: @autoclosure () -> String) throws -> Int32 {
-    try check("open \(what())") { open(path, flags | O_CLOEXEC, mode_t(permissions)) }
+/// Opens `path` (close-on-exec added) and returns the descriptor; throws `open(PATH)` with errno.
+package func openFile(_ path: String, _ flags: Int32, permissions: UInt32 = 0o644) throws -> Int32 {
+    try check("open(\(path))") { open(path, flags | O_CLOEXEC, mode_t(permissions)) }
 }
 
 /// Like openFile, but returns -errno instead of throwing, for callers that word each failure.

@@ -355,10 +355,8 @@ public struct OutputPaths: Equatable {
         let base: String
         if isFolder {
             let folder = target.hasSuffix("/") ? String(target.dropLast()) : target
-            if fileStatus(folder) == nil {
-                do { try makeDirectory(folder) } catch let failure as SystemCallError {
-                    throw InputError("cannot create the output folder \(folder): \(errorText(failure.code))")
-                }
+            do { try makeDirectory(folder) } catch let failure as SystemCallError {
+                throw InputError("cannot create the output folder \(folder): \(errorText(failure.code))")
             }
             base = folder + "/" + stem
         } else {

@@ -14,9 +14,7 @@ public final class RunDirectory {
         if base.isEmpty { base = "/tmp" }
         Self.removeStale(in: base)
         let prefix = "\(base)/ipcbench-\(currentProcessID)-"
-        do { path = try makeTemporaryDirectory(prefix) } catch let failure as SystemCallError {
-            throw SystemCallError("mkdtemp(\(prefix)XXXXXX)", code: failure.code)  // the wording the runner has always used
-        }
+        path = try makeTemporaryDirectory(prefix)
     }
 
     public func remove() { Self.removeContents(path) }

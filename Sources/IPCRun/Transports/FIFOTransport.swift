@@ -25,11 +25,11 @@ package final class FIFOTransport: Transport {
         let read: Int32, write: Int32
         switch role {
         case .a:
-            write = try openFile(forwardPath, O_WRONLY, what: forwardPath)
-            read = try openFile(backwardPath, O_RDONLY, what: backwardPath)
+            write = try openFile(forwardPath, O_WRONLY)
+            read = try openFile(backwardPath, O_RDONLY)
         case .b:
-            read = try openFile(forwardPath, O_RDONLY, what: forwardPath)
-            write = try openFile(backwardPath, O_WRONLY, what: backwardPath)
+            read = try openFile(forwardPath, O_RDONLY)
+            write = try openFile(backwardPath, O_WRONLY)
         }
         var endpoint = Endpoint(.readWrite(read: read, write: write), .stream)
         endpoint.knobsInForce = try applyPipeKnobs([read, write], options.knobs)

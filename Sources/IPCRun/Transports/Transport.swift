@@ -223,7 +223,7 @@ package struct NonWaitingWriter {
         socket = isSocket(fd)
         // Under --wait uring the writes go through the ring, which waits without blocking the
         // caller and would only be refused by a non-blocking descriptor.
-        failure = socket || endpoint.waiting.mode == .uring ? 0 : IPCPlatform.makeNonBlocking(fd)
+        failure = socket || endpoint.waiting.mode == .uring ? 0 : makeNonBlocking(fd)
     }
 
     /// One write that never waits: the bytes the kernel took, or -errno (-EAGAIN when none).

@@ -34,7 +34,7 @@ package final class VmspliceTransport: Transport {
         } else if options.verify {
             endpoint = Endpoint(.readWrite(read: mine, write: -1), .stream)
         } else {
-            let null = try openFile("/dev/null", O_WRONLY, what: "/dev/null")
+            let null = try openFile("/dev/null", O_WRONLY)
             endpoint = Endpoint(.spliceToNull(pipe: mine, null: null), .stream)
         }
         endpoint.knobsInForce = try applyPipeKnobs([mine], options.knobs)

@@ -25,7 +25,7 @@ final class PlatformDescriptorTests: XCTestCase {
     }
 
     func open(_ name: String, _ flags: Int32 = O_RDONLY) throws -> Int32 {
-        try openFile(folder + "/" + name, flags, what: name)
+        try openFile(folder + "/" + name, flags)
     }
 
     // MARK: Descriptors.swift
@@ -55,7 +55,7 @@ final class PlatformDescriptorTests: XCTestCase {
         XCTAssertNil(try readToEnd(fd, path: "big", limit: 99_999), "one byte more than the limit")
         closeDescriptor(fd)
         // read(2) on a folder fails: EISDIR.
-        fd = try openFile(folder, O_RDONLY | O_DIRECTORY, what: "the folder")
+        fd = try openFile(folder, O_RDONLY | O_DIRECTORY)
         defer { closeDescriptor(fd) }
         XCTAssertThrowsError(try readToEnd(fd, path: folder, limit: 100)) { error in
             XCTAssertEqual("\(error)", "read \(self.folder): Is a directory")

@@ -203,7 +203,7 @@ final class PlatformThreadTests: XCTestCase {
                 removeFile(folder + "/file")
                 var limit = rlimit(rlim_cur: 10, rlim_max: 10)
                 guard setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit) == 0,
-                      let fd = try? openFile(folder + "/file", O_WRONLY | O_CREAT, what: "the file") else { return 1 }
+                      let fd = try? openFile(folder + "/file", O_WRONLY | O_CREAT) else { return 1 }
                 if ignoring { ignoreFileSizeSignal() }
                 let bytes = [UInt8](repeating: 120, count: 100)
                 return writeFully(fd, bytes, bytes.count) == -Int(EFBIG) ? 0 : 2
@@ -231,7 +231,7 @@ final class PlatformThreadTests: XCTestCase {
         var template = Array("/tmp/ipcbench-cut-XXXXXX".utf8CString)
         let folder = try XCTUnwrap(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) })
         defer { removeFile(folder + "/file"); removeDirectory(folder) }
-        let fd = try openFile(folder + "/file", O_WRONLY | O_CREAT | O_EXCL, what: "the file")
+        let fd = try openFile(folder + "/file", O_WRONLY | O_CREAT | O_EXCL)
         defer { closeDescriptor(fd) }
         XCTAssertEqual(writeFully(fd, "abcdef", 6), 6)
         truncateFile(fd, to: 3)
